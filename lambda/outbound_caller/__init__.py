@@ -1,0 +1,1 @@
+"""Places outbound calls through Amazon Connect for call requests read from SQS."""

@@ -1,0 +1,88 @@
+"""The function's configuration, parsed once from its environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from outbound_caller.limits import (
+    CONTACT_FLOW_ID_MAX_LENGTH,
+    E164_PATTERN,
+    INSTANCE_ID_MAX_LENGTH,
+)
+
+# Connect's default StartOutboundVoiceContact quota is 2 requests/s per account and Region.
+DEFAULT_CALLS_PER_SECOND = 2.0
+# An SQS event source mapping's maximum concurrency is at least 2.
+MIN_MAX_CONCURRENCY = 2
+DEFAULT_SERVICE_NAME = "connect-outbound-caller"
+DEFAULT_METRICS_NAMESPACE = "ConnectOutboundCaller"
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing a variable or holds a malformed one."""
+
+
+class Settings(BaseModel):
+    """Everything the function reads from its environment, validated once at start."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    instance_id: str = Field(alias="CONNECT_INSTANCE_ID", min_length=1, max_length=INSTANCE_ID_MAX_LENGTH)
+    contact_flow_id: str = Field(alias="CONNECT_CONTACT_FLOW_ID", min_length=1, max_length=CONTACT_FLOW_ID_MAX_LENGTH)
+    extra_contact_flow_ids: frozenset[str] = Field(alias="CONNECT_ALLOWED_CONTACT_FLOW_IDS", default=frozenset())
+    source_phone_number: str | None = Field(alias="CONNECT_SOURCE_PHONE_NUMBER", default=None, pattern=E164_PATTERN)
+    queue_id: str | None = Field(alias="CONNECT_QUEUE_ID", default=None, min_length=1)
+    dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://\S+$")
+    calls_per_second: float = Field(alias="CALLS_PER_SECOND", default=DEFAULT_CALLS_PER_SECOND, gt=0)
+    max_concurrency: int = Field(alias="MAX_CONCURRENCY", default=MIN_MAX_CONCURRENCY, ge=MIN_MAX_CONCURRENCY)
+    service_name: str = Field(alias="POWERTOOLS_SERVICE_NAME", default=DEFAULT_SERVICE_NAME)
+    metrics_namespace: str = Field(alias="POWERTOOLS_METRICS_NAMESPACE", default=DEFAULT_METRICS_NAMESPACE)
+
+    @field_validator("extra_contact_flow_ids", mode="before")
+    @classmethod
+    def _split_flow_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("source_phone_number", "queue_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _flow_ids_within_limits(self) -> Settings:
+        for flow_id in self.extra_contact_flow_ids:
+            if len(flow_id) > CONTACT_FLOW_ID_MAX_LENGTH:
+                raise ValueError(f"a contact flow ID is longer than {CONTACT_FLOW_ID_MAX_LENGTH} characters")
+        return self
+
+    @property
+    def allowed_contact_flow_ids(self) -> frozenset[str]:
+        """The default flow and every extra flow a request may name."""
+        return self.extra_contact_flow_ids | {self.contact_flow_id}
+
+    @property
+    def calls_per_second_per_invocation(self) -> float:
+        """This invocation's share of the quota: the deployment's share split over concurrent invocations."""
+        return self.calls_per_second / self.max_concurrency
+
+
+_ALIASES = {name: field.alias or name for name, field in Settings.model_fields.items()}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse the settings from the environment; raise ConfigurationError naming each bad variable."""
+    source = os.environ if environ is None else environ
+    try:
+        return Settings.model_validate(dict(source))
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors(include_input=False, include_url=False):
+            location = ".".join(str(part) for part in detail["loc"]) or "configuration"
+            variable = _ALIASES.get(location, location)
+            problems.append(f"{variable}: {detail['msg']}")
+        raise ConfigurationError("Invalid function configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,152 @@
+"""The call request: what producers send, validated to StartOutboundVoiceContact's real limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
+
+from outbound_caller.config import Settings
+from outbound_caller.limits import (
+    ATTRIBUTE_KEY_PATTERN,
+    ATTRIBUTES_MAX_BYTES,
+    CAMPAIGN_ID_MAX_LENGTH,
+    CLIENT_TOKEN_MAX_LENGTH,
+    CONTACT_FLOW_ID_MAX_LENGTH,
+    CONTACT_ID_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    E164_PATTERN,
+    INSTANCE_ID_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    REFERENCE_ARN_MAX_LENGTH,
+    REFERENCE_ARN_MIN_LENGTH,
+    REFERENCE_STATUS_REASON_MAX_LENGTH,
+    REFERENCES_MAX_BYTES,
+    RING_TIMEOUT_MAX_SECONDS,
+    RING_TIMEOUT_MIN_SECONDS,
+)
+
+PhoneNumber = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
+AttributeKey = Annotated[str, StringConstraints(min_length=1, pattern=ATTRIBUTE_KEY_PATTERN)]
+ReferenceKey = Annotated[str, StringConstraints(min_length=1, max_length=REFERENCES_MAX_BYTES)]
+
+# The reference types Connect accepts when a voice contact is created ("ATTACHMENT is not a
+# supported reference type during voice contact creation"; the others are produced by Connect itself).
+CreatableReferenceType = Literal["URL", "NUMBER", "STRING", "DATE", "EMAIL"]
+ReferenceStatus = Literal["AVAILABLE", "DELETED", "APPROVED", "REJECTED", "PROCESSING", "FAILED", "DRAFTING"]
+
+_STRICT_NO_EXTRAS = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _utf8_size(*texts: str | None) -> int:
+    return sum(len(text.encode("utf-8")) for text in texts if text is not None)
+
+
+class AnswerMachineDetection(BaseModel):
+    """Answering-machine detection for the call; enabling it requires TrafficType CAMPAIGN."""
+
+    model_config = _STRICT_NO_EXTRAS
+
+    EnableAnswerMachineDetection: bool | None = None
+    AwaitAnswerMachinePrompt: bool | None = None
+
+
+class Reference(BaseModel):
+    """A reference shown to the agent in the Contact Control Panel."""
+
+    model_config = _STRICT_NO_EXTRAS
+
+    Type: CreatableReferenceType
+    Value: str | None = None
+    Status: ReferenceStatus | None = None
+    Arn: str | None = Field(
+        default=None,
+        min_length=REFERENCE_ARN_MIN_LENGTH,
+        max_length=REFERENCE_ARN_MAX_LENGTH,
+        pattern=r"^[-:/A-Za-z0-9]+$",
+    )
+    StatusReason: str | None = Field(default=None, max_length=REFERENCE_STATUS_REASON_MAX_LENGTH)
+
+    def utf8_size(self) -> int:
+        """The bytes this reference counts against the contact's references limit."""
+        return _utf8_size(self.Type, self.Value, self.Status, self.Arn, self.StatusReason)
+
+
+class CallRequest(BaseModel):
+    """One outbound call, named exactly as StartOutboundVoiceContact's request members.
+
+    Validate it with the function's Settings as context (``model_validate(..., context=settings)``):
+    the flow and instance allow-lists and the source-or-queue rule depend on the deployment.
+    """
+
+    model_config = _STRICT_NO_EXTRAS
+
+    # Personal data: kept out of repr() so that no stray log of the model shows them.
+    DestinationPhoneNumber: PhoneNumber = Field(repr=False)
+    ContactFlowId: str | None = Field(default=None, min_length=1, max_length=CONTACT_FLOW_ID_MAX_LENGTH)
+    InstanceId: str | None = Field(default=None, min_length=1, max_length=INSTANCE_ID_MAX_LENGTH)
+    SourcePhoneNumber: PhoneNumber | None = None
+    QueueId: str | None = Field(default=None, min_length=1)
+    Attributes: dict[AttributeKey, str] | None = Field(default=None, repr=False)
+    Name: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)
+    Description: str | None = Field(default=None, max_length=DESCRIPTION_MAX_LENGTH)
+    References: dict[ReferenceKey, Reference] | None = None
+    RelatedContactId: str | None = Field(default=None, min_length=1, max_length=CONTACT_ID_MAX_LENGTH)
+    ClientToken: str | None = Field(default=None, min_length=1, max_length=CLIENT_TOKEN_MAX_LENGTH)
+    RingTimeoutInSeconds: int | None = Field(default=None, ge=RING_TIMEOUT_MIN_SECONDS, le=RING_TIMEOUT_MAX_SECONDS)
+    TrafficType: Literal["GENERAL", "CAMPAIGN"] | None = None
+    CampaignId: str | None = Field(default=None, min_length=1, max_length=CAMPAIGN_ID_MAX_LENGTH)
+    AnswerMachineDetectionConfig: AnswerMachineDetection | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_outbound_strategy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "OutboundStrategy" in data:
+            raise ValueError(
+                "OutboundStrategy is not accepted: only Connect's outbound campaigns service principal may use it"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _within_api_limits(self) -> CallRequest:
+        if self.Attributes is not None:
+            size = sum(_utf8_size(key, value) for key, value in self.Attributes.items())
+            if size > ATTRIBUTES_MAX_BYTES:
+                raise ValueError(f"Attributes take {size} UTF-8 bytes; the limit is {ATTRIBUTES_MAX_BYTES}")
+        if self.References is not None:
+            size = sum(_utf8_size(key) + reference.utf8_size() for key, reference in self.References.items())
+            if size > REFERENCES_MAX_BYTES:
+                raise ValueError(f"References take {size} UTF-8 bytes; the limit is {REFERENCES_MAX_BYTES}")
+        detection = self.AnswerMachineDetectionConfig
+        if detection is not None and detection.EnableAnswerMachineDetection and self.TrafficType != "CAMPAIGN":
+            raise ValueError("answering-machine detection requires TrafficType CAMPAIGN")
+        return self
+
+    @model_validator(mode="after")
+    def _allowed_by_deployment(self, info: ValidationInfo) -> CallRequest:
+        settings = info.context
+        if not isinstance(settings, Settings):
+            raise TypeError("CallRequest must be validated with the function's Settings as context")
+        if self.ContactFlowId is not None and self.ContactFlowId not in settings.allowed_contact_flow_ids:
+            raise ValueError(
+                "ContactFlowId is neither the default flow nor one of CONNECT_ALLOWED_CONTACT_FLOW_IDS"
+            )
+        if self.InstanceId is not None and self.InstanceId != settings.instance_id:
+            raise ValueError("InstanceId differs from the configured Connect instance")
+        if not (self.SourcePhoneNumber or self.QueueId or settings.source_phone_number or settings.queue_id):
+            raise ValueError(
+                "a call needs a SourcePhoneNumber or a QueueId, in the request or as the function's default"
+            )
+        return self
+
+    def to_api_params(self, settings: Settings, client_token: str) -> dict[str, Any]:
+        """The StartOutboundVoiceContact arguments: this request with the deployment's defaults filled in."""
+        params = self.model_dump(exclude_none=True)
+        params["InstanceId"] = settings.instance_id
+        params["ContactFlowId"] = self.ContactFlowId or settings.contact_flow_id
+        params["ClientToken"] = client_token
+        if self.SourcePhoneNumber is None and settings.source_phone_number is not None:
+            params["SourcePhoneNumber"] = settings.source_phone_number
+        if self.QueueId is None and settings.queue_id is not None:
+            params["QueueId"] = settings.queue_id
+        return params

@@ -1,0 +1,25 @@
+"""Lambda entry point: SQS batch of call requests in, partial batch response out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outbound_caller.observability import logger, metrics, tracer
+from outbound_caller.record_handler import handle_record
+
+# An all-failed batch still answers with its partial batch response (every record listed) instead of
+# raising, so that records are never retried by anything but their own batchItemFailures entry.
+processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Place a call for each record; list the records to retry in batchItemFailures."""
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -1,0 +1,38 @@
+"""The function's logger, tracer and metrics, shared by its modules."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from outbound_caller.config import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+CALLS_PLACED = "CallsPlaced"
+CALLS_DEAD_LETTERED = "CallsDeadLettered"
+CALLS_RETRIED = "CallsRetried"
+
+
+def count_placed() -> None:
+    """Count a placed call in the invocation's metric set."""
+    metrics.add_metric(name=CALLS_PLACED, unit=MetricUnit.Count, value=1)
+
+
+def count_by_error_code(metric_name: str, error_code: str) -> None:
+    """Count a dead-lettered or retried record under its ErrorCode, a small, fixed set of values."""
+    with single_metric(
+        name=metric_name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="ErrorCode", value=error_code)

@@ -1,0 +1,117 @@
+"""One SQS record's journey: validate, pace, call Connect, and settle as placed, dead-lettered or retried."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from outbound_caller.calls import WORST_CASE_CALL_SECONDS, place_call
+from outbound_caller.config import load_settings
+from outbound_caller.dead_letter import dead_letter
+from outbound_caller.envelopes import CallDelivery, parse_delivery
+from outbound_caller.observability import CALLS_DEAD_LETTERED, CALLS_RETRIED, count_by_error_code, count_placed, logger
+from outbound_caller.outcomes import (
+    DEAD_LETTER_SEND_FAILED,
+    DEADLINE_REACHED,
+    Failure,
+    classify,
+)
+from outbound_caller.pacing import Pacer
+from outbound_caller.privacy import mask_phone_number
+
+# Parsed once per container: a missing or malformed variable fails the function at start.
+SETTINGS = load_settings()
+PACER = Pacer(SETTINGS.calls_per_second_per_invocation)
+
+# Time kept back for the dead-letter send and the batch response after the last call.
+SETTLE_SECONDS = 2
+# A record is only started when one worst-case call and settling still fit in the invocation.
+REQUIRED_REMAINING_MS = (WORST_CASE_CALL_SECONDS + SETTLE_SECONDS) * 1000
+
+
+class RecordRetry(Exception):
+    """Raised to leave a record in batchItemFailures, so SQS delivers it again."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(f"{failure.code}: {failure.message}")
+        self.failure = failure
+
+
+def handle_record(record: SqsRecordModel, lambda_context: LambdaContext) -> str:
+    """Settle one record: return its outcome, or raise RecordRetry to have SQS redeliver it."""
+    try:
+        delivery = parse_delivery(record.body, record.messageId, SETTINGS)
+    except ValidationError as error:
+        return _dead_letter(record, classify(error), destination=None)
+    destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
+    try:
+        contact_id = _call(delivery, lambda_context)
+    except RecordRetry as retry:
+        _retry(record, retry.failure, destination)
+    except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
+        failure = classify(error)
+        if failure.permanent:
+            return _dead_letter(record, failure, destination)
+        _retry(record, failure, destination)
+    logger.info(
+        "Call placed",
+        extra={
+            "outcome": "placed",
+            "contact_id": contact_id,
+            "destination": destination,
+            "client_token": delivery.client_token,
+            "envelope": delivery.envelope,
+            "message_id": record.messageId,
+        },
+    )
+    count_placed()
+    return "placed"
+
+
+def _call(delivery: CallDelivery, lambda_context: LambdaContext) -> str:
+    remaining_ms = lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000
+    if remaining_ms < REQUIRED_REMAINING_MS:
+        raise RecordRetry(Failure(DEADLINE_REACHED, "too little invocation time left to place a call", False))
+    PACER.wait_turn()
+    return place_call(delivery.request.to_api_params(SETTINGS, delivery.client_token))
+
+
+def _dead_letter(record: SqsRecordModel, failure: Failure, destination: str | None) -> str:
+    try:
+        dead_letter(SETTINGS.dead_letter_queue_url, record.body, failure, record.messageId)
+    except Exception as error:  # noqa: BLE001 - the record must then be retried, never dropped
+        send_failure = classify(error)
+        _retry(
+            record,
+            Failure(DEAD_LETTER_SEND_FAILED, f"{failure.code}; dead-letter send failed: {send_failure.code}", False),
+            destination,
+        )
+    logger.warning(
+        "Call request dead-lettered",
+        extra={
+            "outcome": "dead_lettered",
+            "error_code": failure.code,
+            "error_message": failure.message,
+            "destination": destination,
+            "message_id": record.messageId,
+        },
+    )
+    count_by_error_code(CALLS_DEAD_LETTERED, failure.code)
+    return "dead_lettered"
+
+
+def _retry(record: SqsRecordModel, failure: Failure, destination: str | None) -> None:
+    logger.warning(
+        "Call request left for retry",
+        extra={
+            "outcome": "retried",
+            "error_code": failure.code,
+            "error_message": failure.message,
+            "destination": destination,
+            "message_id": record.messageId,
+            "receive_count": record.attributes.ApproximateReceiveCount,
+        },
+    )
+    count_by_error_code(CALLS_RETRIED, failure.code)
+    raise RecordRetry(failure)

@@ -1,0 +1,76 @@
+"""The handler end to end: moto SQS as the dead-letter queue, Connect behind the real botocore client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.support.connect_stub import ConnectStub
+from tests.support.environment import DLQ_NAME, DLQ_URL
+from tests.support.lambda_events import FakeLambdaContext, sqs_event
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto's SQS with the function's dead-letter queue."""
+    with mock_aws():
+        boto3.client("sqs").create_queue(QueueName=DLQ_NAME)
+        yield
+
+
+@pytest.fixture
+def connect(aws: None) -> Iterator[ConnectStub]:
+    """Connect's answers, injected ahead of moto into the function's own Connect client."""
+    from outbound_caller.calls import connect as client
+
+    stub = ConnectStub()
+    event = "before-send.connect.StartOutboundVoiceContact"
+    client.meta.events.register_first(event, stub, unique_id="connect-stub")
+    yield stub
+    client.meta.events.unregister(event, unique_id="connect-stub")
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore still retries as configured, without sleeping between attempts."""
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def invoke(connect: ConnectStub) -> Any:
+    """Invoke the real handler with SQS records and return its partial batch response."""
+    from outbound_caller.handler import lambda_handler
+
+    def _invoke(*records: dict[str, Any], context: FakeLambdaContext | None = None) -> dict[str, Any]:
+        return lambda_handler(sqs_event(*records), context or FakeLambdaContext())  # type: ignore[arg-type]
+
+    return _invoke
+
+
+def failed_ids(response: dict[str, Any]) -> set[str]:
+    """The messageIds a partial batch response asks SQS to redeliver."""
+    return {item["itemIdentifier"] for item in response["batchItemFailures"]}
+
+
+@pytest.fixture
+def dead_letters(aws: None) -> Any:
+    """Read every message in the dead-letter queue, with its attributes flattened."""
+
+    def _read() -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=DLQ_URL, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
+                messages.append({"body": message["Body"], **attributes})
+
+    return _read

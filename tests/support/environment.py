@@ -1,0 +1,25 @@
+"""The function configuration every test runs with (the values moto will answer to)."""
+
+from __future__ import annotations
+
+INSTANCE_ID = "11111111-2222-4333-8444-555555555555"
+DEFAULT_FLOW_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+EXTRA_FLOW_ID = "ffffffff-1111-4222-8333-444444444444"
+QUEUE_ID = "99999999-8888-4777-8666-555555555555"
+SOURCE_NUMBER = "+15550100000"
+DLQ_NAME = "outbound-call-requests-dlq"
+# moto's queue URL for DLQ_NAME in its default account and Region.
+DLQ_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{DLQ_NAME}"
+
+FUNCTION_ENVIRONMENT = {
+    "CONNECT_INSTANCE_ID": INSTANCE_ID,
+    "CONNECT_CONTACT_FLOW_ID": DEFAULT_FLOW_ID,
+    "CONNECT_ALLOWED_CONTACT_FLOW_IDS": EXTRA_FLOW_ID,
+    "CONNECT_SOURCE_PHONE_NUMBER": SOURCE_NUMBER,
+    "DEAD_LETTER_QUEUE_URL": DLQ_URL,
+    # Fast enough that pacing never slows the suite; pacing itself is tested with a fake clock.
+    "CALLS_PER_SECOND": "10000",
+    "MAX_CONCURRENCY": "2",
+    "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
+    "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCallerTests",
+}
