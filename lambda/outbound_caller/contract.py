@@ -128,9 +128,7 @@ class CallRequest(BaseModel):
         if not isinstance(settings, Settings):
             raise TypeError("CallRequest must be validated with the function's Settings as context")
         if self.ContactFlowId is not None and self.ContactFlowId not in settings.allowed_contact_flow_ids:
-            raise ValueError(
-                "ContactFlowId is neither the default flow nor one of CONNECT_ALLOWED_CONTACT_FLOW_IDS"
-            )
+            raise ValueError("ContactFlowId is neither the default flow nor one of CONNECT_ALLOWED_CONTACT_FLOW_IDS")
         if self.InstanceId is not None and self.InstanceId != settings.instance_id:
             raise ValueError("InstanceId differs from the configured Connect instance")
         if not (self.SourcePhoneNumber or self.QueueId or settings.source_phone_number or settings.queue_id):

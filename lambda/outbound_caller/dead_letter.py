@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     user_agent_extra="connect-outbound-caller",
 )
 

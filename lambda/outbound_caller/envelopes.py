@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsNotificationModel
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsNotificationModel, SqsRecordModel
 from pydantic import Discriminator, Json, Tag, TypeAdapter
 
 from outbound_caller.config import Settings
@@ -14,6 +14,12 @@ from outbound_caller.contract import CallRequest
 EVENTBRIDGE = "eventbridge"
 SNS = "sns"
 REQUEST = "request"
+
+
+class CallRequestRecord(SqsRecordModel):
+    """An SQS record whose body is kept as the producer's raw text: it is parsed, and dead-lettered, as sent."""
+
+    body: str
 
 
 class EventBridgeCallRequest(EventBridgeModel):

@@ -6,15 +6,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outbound_caller.envelopes import CallRequestRecord
 from outbound_caller.observability import logger, metrics, tracer
 from outbound_caller.record_handler import handle_record
 
 # An all-failed batch still answers with its partial batch response (every record listed) instead of
 # raising, so that records are never retried by anything but their own batchItemFailures entry.
-processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
+processor = BatchProcessor(event_type=EventType.SQS, model=CallRequestRecord, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context(clear_state=True)

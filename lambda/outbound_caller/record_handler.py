@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from typing import NoReturn
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from outbound_caller.calls import WORST_CASE_CALL_SECONDS, place_call
 from outbound_caller.config import load_settings
 from outbound_caller.dead_letter import dead_letter
-from outbound_caller.envelopes import CallDelivery, parse_delivery
+from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
 from outbound_caller.observability import CALLS_DEAD_LETTERED, CALLS_RETRIED, count_by_error_code, count_placed, logger
 from outbound_caller.outcomes import (
     DEAD_LETTER_SEND_FAILED,
@@ -30,7 +31,7 @@ SETTLE_SECONDS = 2
 REQUIRED_REMAINING_MS = (WORST_CASE_CALL_SECONDS + SETTLE_SECONDS) * 1000
 
 
-class RecordRetry(Exception):
+class RetryableRecordError(Exception):
     """Raised to leave a record in batchItemFailures, so SQS delivers it again."""
 
     def __init__(self, failure: Failure) -> None:
@@ -38,8 +39,8 @@ class RecordRetry(Exception):
         self.failure = failure
 
 
-def handle_record(record: SqsRecordModel, lambda_context: LambdaContext) -> str:
-    """Settle one record: return its outcome, or raise RecordRetry to have SQS redeliver it."""
+def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> str:
+    """Settle one record: return its outcome, or raise RetryableRecordError to have SQS redeliver it."""
     try:
         delivery = parse_delivery(record.body, record.messageId, SETTINGS)
     except ValidationError as error:
@@ -47,7 +48,7 @@ def handle_record(record: SqsRecordModel, lambda_context: LambdaContext) -> str:
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
     try:
         contact_id = _call(delivery, lambda_context)
-    except RecordRetry as retry:
+    except RetryableRecordError as retry:
         _retry(record, retry.failure, destination)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
         failure = classify(error)
@@ -72,12 +73,12 @@ def handle_record(record: SqsRecordModel, lambda_context: LambdaContext) -> str:
 def _call(delivery: CallDelivery, lambda_context: LambdaContext) -> str:
     remaining_ms = lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000
     if remaining_ms < REQUIRED_REMAINING_MS:
-        raise RecordRetry(Failure(DEADLINE_REACHED, "too little invocation time left to place a call", False))
+        raise RetryableRecordError(Failure(DEADLINE_REACHED, "too little invocation time left to place a call", False))
     PACER.wait_turn()
     return place_call(delivery.request.to_api_params(SETTINGS, delivery.client_token))
 
 
-def _dead_letter(record: SqsRecordModel, failure: Failure, destination: str | None) -> str:
+def _dead_letter(record: CallRequestRecord, failure: Failure, destination: str | None) -> str:
     try:
         dead_letter(SETTINGS.dead_letter_queue_url, record.body, failure, record.messageId)
     except Exception as error:  # noqa: BLE001 - the record must then be retried, never dropped
@@ -101,7 +102,7 @@ def _dead_letter(record: SqsRecordModel, failure: Failure, destination: str | No
     return "dead_lettered"
 
 
-def _retry(record: SqsRecordModel, failure: Failure, destination: str | None) -> None:
+def _retry(record: CallRequestRecord, failure: Failure, destination: str | None) -> NoReturn:
     logger.warning(
         "Call request left for retry",
         extra={
@@ -114,4 +115,4 @@ def _retry(record: SqsRecordModel, failure: Failure, destination: str | None) ->
         },
     )
     count_by_error_code(CALLS_RETRIED, failure.code)
-    raise RecordRetry(failure)
+    raise RetryableRecordError(failure)

@@ -74,3 +74,22 @@ def dead_letters(aws: None) -> Any:
                 messages.append({"body": message["Body"], **attributes})
 
     return _read
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Any]:
+    """The function's structured log lines, parsed, as written by its Powertools logger."""
+    import io
+    import json
+
+    from outbound_caller.observability import logger
+
+    handler = logger.registered_handler
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+
+    def _read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+
+    yield _read
+    handler.setStream(previous)  # type: ignore[attr-defined]

@@ -95,7 +95,10 @@ class ConnectStub:
             if isinstance(answer, ConnectError):
                 status = answer.status or ERROR_STATUS.get(answer.code, 400)
                 payload = json.dumps({"Message": answer.message}).encode()
-                headers = {"x-amzn-ErrorType": f"{answer.code}:http://internal.amazon.com/", "content-type": "application/json"}
+                headers = {
+                    "x-amzn-ErrorType": f"{answer.code}:http://internal.amazon.com/",
+                    "content-type": "application/json",
+                }
                 return AWSResponse(request.url, status, headers, _RawBody(payload))  # type: ignore[arg-type]
         token = body["ClientToken"]
         # Connect's idempotency: the same ClientToken returns the same contact.

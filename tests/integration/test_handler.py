@@ -1,0 +1,269 @@
+"""The handler end to end: real SQS records in, Connect through the real botocore client, moto SQS as DLQ."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+from outbound_caller.record_handler import REQUIRED_REMAINING_MS
+from tests.integration.conftest import failed_ids
+from tests.support.connect_stub import ConnectError, ConnectStub
+from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, INSTANCE_ID, SOURCE_NUMBER
+from tests.support.lambda_events import FakeLambdaContext, eventbridge_body, sns_body, sqs_record
+
+NUMBER = "+14155550123"
+
+
+def body(**fields: Any) -> str:
+    return json.dumps({"DestinationPhoneNumber": NUMBER, **fields})
+
+
+def test_valid_request_places_one_call(invoke: Any, connect: ConnectStub, dead_letters: Any) -> None:
+    # Given a valid request with attributes
+    record = sqs_record(body(Attributes={"orderId": "A-17"}, RingTimeoutInSeconds=20), message_id="m-1")
+    # When the handler runs
+    response = invoke(record)
+    # Then Connect received exactly the request with the deployment's defaults, and nothing is retried
+    assert response == {"batchItemFailures": []}
+    assert connect.requests == [
+        {
+            "DestinationPhoneNumber": NUMBER,
+            "InstanceId": INSTANCE_ID,
+            "ContactFlowId": DEFAULT_FLOW_ID,
+            "SourcePhoneNumber": SOURCE_NUMBER,
+            "ClientToken": "m-1",
+            "Attributes": {"orderId": "A-17"},
+            "RingTimeoutInSeconds": 20,
+        }
+    ]
+    assert dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    ("sqs_body", "token"),
+    [
+        (eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id="event-9"), "event-9"),
+        (sns_body(body(), message_id="sns-9"), "sns-9"),
+        (body(ClientToken="crm-42"), "crm-42"),
+    ],
+    ids=["eventbridge", "sns", "own-token"],
+)
+def test_envelopes_reach_connect_with_their_token(invoke: Any, connect: ConnectStub, sqs_body: str, token: str) -> None:
+    # Given a request delivered through EventBridge, SNS, or carrying its own token
+    # When the handler runs
+    response = invoke(sqs_record(sqs_body, message_id="m-2"))
+    # Then the call is placed with the token the contract derives
+    assert response == {"batchItemFailures": []}
+    assert [request["ClientToken"] for request in connect.requests] == [token]
+
+
+def test_redelivery_places_no_second_call(invoke: Any, connect: ConnectStub) -> None:
+    # Given the same SQS message delivered twice (e.g. after a lost batch response)
+    record = sqs_record(body(), message_id="m-3")
+    # When the handler runs on both deliveries
+    invoke(record)
+    invoke({**record, "receiptHandle": "second-receipt"})
+    # Then both calls carry the same ClientToken, so Connect keeps one contact
+    assert [request["ClientToken"] for request in connect.requests] == ["m-3", "m-3"]
+    assert len(connect.placed) == 1
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "DestinationNotAllowedException",
+        "OutboundContactNotPermittedException",
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "InvalidParameterException",
+        "InvalidRequestException",
+    ],
+)
+def test_permanent_connect_errors_are_dead_lettered(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, code: str
+) -> None:
+    # Given Connect refusing the call for good
+    connect.fail_always(ConnectError(code, "refused"))
+    original = body(Attributes={"orderId": "A-18"})
+    # When the handler runs
+    response = invoke(sqs_record(original, message_id="m-4"))
+    # Then the original body, unchanged, is in the DLQ with the reason, and the record is settled
+    assert failed_ids(response) == set()
+    assert dead_letters() == [
+        {"body": original, "ErrorCode": code, "ErrorMessage": "refused", "SourceMessageId": "m-4"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (ConnectError("ThrottlingException", status=429), "ThrottlingException"),
+        (ConnectError("TooManyRequestsException"), "TooManyRequestsException"),
+        (ConnectError("LimitExceededException"), "LimitExceededException"),
+        (ConnectError("NewKindOfThrottle", status=429), "NewKindOfThrottle"),
+        (ConnectError("InternalServiceException"), "InternalServiceException"),
+        (ConnectError("ServiceUnavailableException"), "ServiceUnavailableException"),
+        (ReadTimeoutError(endpoint_url="https://connect"), "Timeout"),
+        (EndpointConnectionError(endpoint_url="https://connect"), "ConnectionError"),
+    ],
+)
+@pytest.mark.usefixtures("no_backoff")
+def test_transient_failures_are_retried_not_dead_lettered(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, log_lines: Any, answer: Any, code: str
+) -> None:
+    # Given Connect busy or unreachable on every attempt
+    connect.fail_always(answer)
+    # When the handler runs
+    response = invoke(sqs_record(body(), message_id="m-5"))
+    # Then botocore tried 3 times, the record is left for SQS to redeliver, and nothing is dead-lettered
+    assert len(connect.requests) == 3
+    assert failed_ids(response) == {"m-5"}
+    assert dead_letters() == []
+    assert [(line["outcome"], line["error_code"]) for line in log_lines()] == [("retried", code)]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_throttling_within_the_call_is_absorbed_by_botocore(invoke: Any, connect: ConnectStub) -> None:
+    # Given Connect throttling the first two attempts
+    connect.fail_destination(NUMBER, ConnectError("TooManyRequestsException"), times=2)
+    # When the handler runs
+    response = invoke(sqs_record(body(), message_id="m-6"))
+    # Then the third attempt, with the same token, places the call
+    assert response == {"batchItemFailures": []}
+    assert [request["ClientToken"] for request in connect.requests] == ["m-6"] * 3
+    assert connect.placed == {"m-6": "contact-0001"}
+
+
+def test_a_failed_dead_letter_send_retries_the_record(invoke: Any, connect: ConnectStub, log_lines: Any) -> None:
+    # Given a dead-letter queue that cannot be reached (deleted)
+    boto3.client("sqs").delete_queue(QueueUrl=DLQ_URL)
+    # When an invalid request is handled
+    response = invoke(sqs_record('{"DestinationPhoneNumber": "nope"}', message_id="m-7"))
+    # Then the record is retried, not dropped
+    assert failed_ids(response) == {"m-7"}
+    assert [(line["outcome"], line["error_code"]) for line in log_lines()] == [("retried", "DeadLetterSendFailed")]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_mixed_batch_settles_each_record_on_its_own(invoke: Any, connect: ConnectStub, dead_letters: Any) -> None:
+    # Given a batch with a valid request, an invalid one, a refused destination, a throttled one,
+    # and a malformed SQS record
+    refused, throttled = "+442071838750", "+33142685300"
+    connect.fail_destination(refused, ConnectError("DestinationNotAllowedException"))
+    connect.fail_destination(throttled, ConnectError("ThrottlingException", status=429))
+    malformed = sqs_record(body(), message_id="m-malformed")
+    del malformed["body"]
+    records = [
+        sqs_record(body(), message_id="m-ok"),
+        sqs_record(body(RingTimeoutInSeconds=5), message_id="m-invalid"),
+        sqs_record(body(DestinationPhoneNumber=refused), message_id="m-refused"),
+        sqs_record(body(DestinationPhoneNumber=throttled), message_id="m-throttled"),
+        malformed,
+        sqs_record(body(ClientToken="after-the-failures"), message_id="m-ok-2"),
+    ]
+    # When the handler runs
+    response = invoke(*records)
+    # Then only the throttled and the malformed record are retried; the others settle independently
+    assert failed_ids(response) == {"m-throttled", "m-malformed"}
+    assert sorted(letter["SourceMessageId"] for letter in dead_letters()) == ["m-invalid", "m-refused"]
+    assert set(connect.placed) == {"m-ok", "after-the-failures"}
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_all_failed_batch_still_answers_with_every_record(invoke: Any, connect: ConnectStub) -> None:
+    # Given Connect failing every call
+    connect.fail_always(ConnectError("InternalServiceException"))
+    records = [sqs_record(body(), message_id=f"m-{i}") for i in range(3)]
+    # When the handler runs
+    response = invoke(*records)
+    # Then it does not raise, and lists every record for redelivery
+    assert failed_ids(response) == {"m-0", "m-1", "m-2"}
+
+
+def test_near_the_deadline_remaining_records_are_released(invoke: Any, connect: ConnectStub) -> None:
+    # Given an invocation with less time left than one worst-case call needs
+    context = FakeLambdaContext(remaining_ms=REQUIRED_REMAINING_MS - 1)
+    records = [sqs_record(body(), message_id=f"d-{i}") for i in range(3)]
+    # When the handler runs
+    response = invoke(*records, context=context)
+    # Then no call is started and every record is handed back to SQS
+    assert connect.requests == []
+    assert failed_ids(response) == {"d-0", "d-1", "d-2"}
+
+
+def test_with_enough_time_left_calls_are_placed(invoke: Any, connect: ConnectStub) -> None:
+    # Given an invocation with just enough time for one worst-case call
+    context = FakeLambdaContext(remaining_ms=REQUIRED_REMAINING_MS + 1000)
+    # When the handler runs
+    response = invoke(sqs_record(body(), message_id="e-1"), context=context)
+    # Then the call is placed
+    assert response == {"batchItemFailures": []}
+    assert list(connect.placed) == ["e-1"]
+
+
+def test_invalid_requests_are_dead_lettered_before_any_call(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given requests breaking the contract in different ways
+    bodies = {
+        "typo": body(Atributes={"a": "b"}),
+        "strategy": body(OutboundStrategy={"Type": "AGENT_FIRST"}),
+        "flow": body(ContactFlowId="not-allowed"),
+        "json": "{not json",
+    }
+    # When the handler runs
+    response = invoke(*(sqs_record(text, message_id=name) for name, text in bodies.items()))
+    # Then none reaches Connect, each is dead-lettered as ValidationError with its own reason
+    assert connect.requests == []
+    assert failed_ids(response) == set()
+    letters = {letter["SourceMessageId"]: letter for letter in dead_letters()}
+    assert {name: letters[name]["body"] for name in bodies} == bodies
+    assert {letter["ErrorCode"] for letter in letters.values()} == {"ValidationError"}
+    assert "Atributes: Extra inputs are not permitted" in letters["typo"]["ErrorMessage"]
+    assert "OutboundStrategy" in letters["strategy"]["ErrorMessage"]
+    assert "CONNECT_ALLOWED_CONTACT_FLOW_IDS" in letters["flow"]["ErrorMessage"]
+    assert "Invalid JSON" in letters["json"]["ErrorMessage"]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_one_log_line_and_one_metric_per_outcome(
+    invoke: Any, connect: ConnectStub, log_lines: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a placed, a dead-lettered and a retried record
+    connect.fail_destination("+442071838750", ConnectError("DestinationNotAllowedException"))
+    connect.fail_destination("+33142685300", ConnectError("ThrottlingException", status=429))
+    # When the handler runs
+    invoke(
+        sqs_record(body(), message_id="o-placed"),
+        sqs_record(body(DestinationPhoneNumber="+442071838750"), message_id="o-dead"),
+        sqs_record(body(DestinationPhoneNumber="+33142685300"), message_id="o-retry"),
+    )
+    # Then each outcome is one structured log line with its details
+    outcomes = {line["message_id"]: line for line in log_lines() if "outcome" in line}
+    assert len(outcomes) == len([line for line in log_lines() if "outcome" in line]) == 3
+    assert {k: v["outcome"] for k, v in outcomes.items()} == {
+        "o-placed": "placed",
+        "o-dead": "dead_lettered",
+        "o-retry": "retried",
+    }
+    assert outcomes["o-placed"]["contact_id"] == "contact-0001"
+    assert outcomes["o-dead"]["error_code"] == "DestinationNotAllowedException"
+    assert outcomes["o-retry"]["error_code"] == "ThrottlingException"
+    # And the metrics count each outcome, dead-lettered and retried by ErrorCode
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    metrics = [line for line in printed if "_aws" in line]
+    counted = {
+        (m.get("ErrorCode"), name)
+        for m in metrics
+        for name in ("CallsPlaced", "CallsDeadLettered", "CallsRetried")
+        if name in m
+    }
+    assert counted == {
+        (None, "CallsPlaced"),
+        ("DestinationNotAllowedException", "CallsDeadLettered"),
+        ("ThrottlingException", "CallsRetried"),
+    }

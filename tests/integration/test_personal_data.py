@@ -1,0 +1,59 @@
+"""Phone numbers and attribute values never reach logs, metrics or dead-letter attributes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.connect_stub import ConnectError, ConnectStub
+from tests.support.lambda_events import eventbridge_body, sqs_record
+
+SECRETS = {
+    "placed": "+14155550123",
+    "refused": "+447700900123",
+    "throttled": "+33142685300",
+    "caller_id": "+15550100042",
+    "too_long": "+1415555012345678",
+}
+ATTRIBUTE_VALUE = "Ada Lovelace, 12 Crescent Road"
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_no_phone_number_or_attribute_value_is_ever_written(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, log_lines: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given placed, refused (with Connect quoting the number), throttled and invalid requests,
+    # all carrying personal attribute values
+    connect.fail_destination(
+        SECRETS["refused"], ConnectError("DestinationNotAllowedException", f"{SECRETS['refused']} not allowed")
+    )
+    connect.fail_destination(SECRETS["throttled"], ConnectError("ThrottlingException", status=429))
+    attributes = {"customer": ATTRIBUTE_VALUE}
+
+    def request(number: str) -> dict[str, Any]:
+        return {"DestinationPhoneNumber": number, "SourcePhoneNumber": SECRETS["caller_id"], "Attributes": attributes}
+
+    records = [
+        sqs_record(json.dumps(request(SECRETS["placed"]))),
+        sqs_record(eventbridge_body(request(SECRETS["refused"]))),
+        sqs_record(json.dumps(request(SECRETS["throttled"]))),
+        sqs_record(json.dumps(request(SECRETS["too_long"]))),
+        sqs_record(json.dumps({**request(SECRETS["placed"]), "Attributes": {"bad key": ATTRIBUTE_VALUE}})),
+    ]
+    # When the handler runs
+    invoke(*records)
+    # Then all four outcomes happened
+    written_logs = json.dumps(log_lines())
+    assert {line["outcome"] for line in log_lines()} == {"placed", "dead_lettered", "retried"}
+    # And no log line, metric or dead-letter attribute holds a full number or an attribute value
+    letters = dead_letters()
+    assert len(letters) == 3
+    attributes_written = json.dumps([{k: v for k, v in letter.items() if k != "body"} for letter in letters])
+    for text in (written_logs, capsys.readouterr().out, attributes_written):
+        for number in SECRETS.values():
+            assert number.lstrip("+") not in text
+        assert ATTRIBUTE_VALUE not in text
+    # But the dead-letter bodies are the original requests, unchanged, so operators can redrive them
+    assert all(ATTRIBUTE_VALUE in letter["body"] for letter in letters)

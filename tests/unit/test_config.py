@@ -1,0 +1,76 @@
+"""The function's configuration: parsed once, failing at start with the variable's name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from outbound_caller.config import ConfigurationError, load_settings
+from tests.support.environment import DEFAULT_FLOW_ID, EXTRA_FLOW_ID, FUNCTION_ENVIRONMENT
+
+LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
+
+
+def without(*names: str) -> dict[str, str]:
+    return {k: v for k, v in FUNCTION_ENVIRONMENT.items() if k not in names}
+
+
+@pytest.mark.parametrize("variable", ["CONNECT_INSTANCE_ID", "CONNECT_CONTACT_FLOW_ID", "DEAD_LETTER_QUEUE_URL"])
+def test_missing_required_variable_is_named(variable: str) -> None:
+    # Given an environment without one required variable
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(without(variable))
+    # Then the error names it
+    assert f"{variable}: Field required" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CALLS_PER_SECOND", "0"),
+        ("CALLS_PER_SECOND", "fast"),
+        ("MAX_CONCURRENCY", "1"),
+        ("CONNECT_SOURCE_PHONE_NUMBER", "0800 123"),
+        ("DEAD_LETTER_QUEUE_URL", "my-dlq"),
+        ("CONNECT_INSTANCE_ID", "i" * 101),
+    ],
+)
+def test_malformed_variable_is_named(variable: str, value: str) -> None:
+    # Given a malformed value
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({**FUNCTION_ENVIRONMENT, variable: value})
+    # Then the error names the variable
+    assert variable in str(caught.value)
+
+
+def test_defaults_and_lists() -> None:
+    # Given only the required variables, with extra flows listed loosely
+    env = without("CALLS_PER_SECOND", "MAX_CONCURRENCY", "CONNECT_SOURCE_PHONE_NUMBER")
+    env["CONNECT_ALLOWED_CONTACT_FLOW_IDS"] = f" {EXTRA_FLOW_ID} , ,"
+    env["CONNECT_QUEUE_ID"] = " "
+    # When the settings are loaded
+    settings = load_settings(env)
+    # Then the quota share defaults to Connect's 2 calls/s over 2 invocations, blanks are unset
+    assert (settings.calls_per_second, settings.max_concurrency) == (2.0, 2)
+    assert settings.calls_per_second_per_invocation == 1.0
+    assert settings.allowed_contact_flow_ids == {DEFAULT_FLOW_ID, EXTRA_FLOW_ID}
+    assert (settings.source_phone_number, settings.queue_id) == (None, None)
+
+
+def test_function_fails_at_start_naming_the_variable() -> None:
+    # Given a function environment without CONNECT_INSTANCE_ID
+    env = {**os.environ, **without("CONNECT_INSTANCE_ID"), "PYTHONPATH": str(LAMBDA_ROOT)}
+    env.pop("CONNECT_INSTANCE_ID", None)
+    # When the handler module is imported, as Lambda does at cold start
+    result = subprocess.run(
+        [sys.executable, "-c", "import outbound_caller.handler"], env=env, capture_output=True, text=True, check=False
+    )
+    # Then the import fails and says which variable is missing
+    assert result.returncode != 0
+    assert "CONNECT_INSTANCE_ID: Field required" in result.stderr

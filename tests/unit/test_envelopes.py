@@ -1,0 +1,98 @@
+"""Where the request sits in the SQS body, and the ClientToken each delivery implies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from outbound_caller.config import Settings
+from outbound_caller.envelopes import EVENTBRIDGE, REQUEST, SNS, parse_delivery
+from outbound_caller.outcomes import describe_validation_error
+from tests.support.lambda_events import eventbridge_body, sns_body
+from tests.unit.conftest import request
+
+RAW = json.dumps(request())
+
+
+def test_raw_request_token_is_the_sqs_message_id(settings: Settings) -> None:
+    # Given a request sent straight to the queue
+    # When its delivery is parsed
+    delivery = parse_delivery(RAW, "sqs-message-1", settings)
+    # Then it is a plain request whose token is the SQS messageId
+    assert (delivery.envelope, delivery.client_token) == (REQUEST, "sqs-message-1")
+
+
+def test_eventbridge_event_token_is_the_event_id(settings: Settings) -> None:
+    # Given the request as the detail of an EventBridge event
+    body = eventbridge_body(request(), event_id="event-1")
+    # When its delivery is parsed
+    delivery = parse_delivery(body, "sqs-message-1", settings)
+    # Then the detail is the request and the event id is the token
+    assert (delivery.envelope, delivery.client_token) == (EVENTBRIDGE, "event-1")
+    assert delivery.request.DestinationPhoneNumber == "+14155550123"
+
+
+def test_eventbridge_event_without_account_is_accepted(settings: Settings) -> None:
+    # Given an event as moto's EventBridge delivers it, with no account
+    body = eventbridge_body(request(), event_id="event-2", account=None)
+    # When its delivery is parsed
+    # Then it is accepted
+    assert parse_delivery(body, "m", settings).client_token == "event-2"
+
+
+def test_sns_notification_token_is_the_sns_message_id(settings: Settings) -> None:
+    # Given the request as an SNS notification's Message (no raw delivery)
+    body = sns_body(RAW, message_id="sns-1")
+    # When its delivery is parsed
+    delivery = parse_delivery(body, "sqs-message-1", settings)
+    # Then the Message is the request and the SNS MessageId is the token
+    assert (delivery.envelope, delivery.client_token) == (SNS, "sns-1")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(request(ClientToken="own-token")),
+        eventbridge_body(request(ClientToken="own-token")),
+        sns_body(json.dumps(request(ClientToken="own-token"))),
+    ],
+    ids=["raw", "eventbridge", "sns"],
+)
+def test_the_requests_own_token_wins(settings: Settings, body: str) -> None:
+    # Given a request carrying its own ClientToken, in any envelope
+    # When its delivery is parsed
+    # Then that token is used
+    assert parse_delivery(body, "sqs-message-1", settings).client_token == "own-token"
+
+
+def test_the_same_delivery_gives_the_same_token(settings: Settings) -> None:
+    # Given the same EventBridge event delivered twice in different SQS messages
+    body = eventbridge_body(request(), event_id="event-3")
+    # When both deliveries are parsed
+    first = parse_delivery(body, "sqs-message-1", settings)
+    second = parse_delivery(body, "sqs-message-2", settings)
+    # Then they carry the same token, so Connect places one call
+    assert first.client_token == second.client_token == "event-3"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("not json", "Invalid JSON"),
+        ("[1, 2]", "Input should be an object"),
+        ('"+14155550123"', "Input should be an object"),
+        ("{}", "request.DestinationPhoneNumber: Field required"),
+        (eventbridge_body({"DestinationPhoneNumber": "0"}), "eventbridge.detail.DestinationPhoneNumber"),
+        (sns_body("not json"), "sns.Message: Invalid JSON"),
+        (sns_body(json.dumps({"Destination": "+1"})), "sns.Message.DestinationPhoneNumber: Field required"),
+    ],
+)
+def test_invalid_bodies_say_where_and_what(settings: Settings, body: str, expected: str) -> None:
+    # Given a body that is not a valid request in any envelope
+    # When its delivery is parsed
+    with pytest.raises(ValidationError) as caught:
+        parse_delivery(body, "m", settings)
+    # Then the error, as the dead-letter queue gets it, locates the problem
+    assert expected in describe_validation_error(caught.value)

@@ -1,0 +1,64 @@
+"""Pacing: this container's calls stay within its share of the Connect quota."""
+
+from __future__ import annotations
+
+import pytest
+
+from outbound_caller.pacing import Pacer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_calls_are_spaced_by_the_rate() -> None:
+    # Given a pacer at 2 calls per second
+    clock = FakeClock()
+    pacer = Pacer(2.0, clock=clock, sleep=clock.sleep)
+    # When three calls take their turn back to back
+    for _ in range(3):
+        pacer.wait_turn()
+    # Then the first starts at once and the others half a second apart
+    assert clock.slept == [0.5, 0.5]
+
+
+def test_time_already_spent_is_not_waited_again() -> None:
+    # Given a pacer at 1 call per second whose last call was 0.7 s ago
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+    pacer.wait_turn()
+    clock.now += 0.7
+    # When the next call asks
+    # Then only the rest of the interval is waited
+    assert pacer.delay() == pytest.approx(0.3)
+    pacer.wait_turn()
+    assert clock.slept == [pytest.approx(0.3)]
+
+
+def test_no_wait_after_a_pause() -> None:
+    # Given a pacer idle for longer than its interval
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+    pacer.wait_turn()
+    clock.now += 5
+    # When the next call asks
+    # Then it starts at once
+    assert pacer.delay() == 0.0
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0])
+def test_rate_must_be_positive(rate: float) -> None:
+    # Given a non-positive rate
+    # When a pacer is made
+    # Then it is refused
+    with pytest.raises(ValueError, match="positive"):
+        Pacer(rate)
