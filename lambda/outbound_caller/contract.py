@@ -148,3 +148,18 @@ class CallRequest(BaseModel):
         if self.QueueId is None and settings.queue_id is not None:
             params["QueueId"] = settings.queue_id
         return params
+
+
+def request_json_schema() -> dict[str, Any]:
+    """The call request's JSON Schema, for producers; the model stays the source of truth."""
+    schema = CallRequest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Call request"
+    schema["description"] = (
+        "One outbound call for connect-outbound-caller, named as StartOutboundVoiceContact's request members. "
+        "Also enforced, beyond what JSON Schema states: Attributes at most 32,768 UTF-8 bytes over all keys and "
+        "values; References at most 4,096 UTF-8 bytes in all; answering-machine detection requires TrafficType "
+        "CAMPAIGN; ContactFlowId must be the deployment's default or allowed flows; InstanceId must be the "
+        "deployment's instance; a SourcePhoneNumber or QueueId is needed unless the deployment sets a default."
+    )
+    return schema

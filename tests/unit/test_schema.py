@@ -1,0 +1,51 @@
+"""The published JSON Schema and examples agree with the model producers are validated against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from outbound_caller.config import Settings
+from outbound_caller.contract import CallRequest, request_json_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = ROOT / "schema" / "call-request.schema.json"
+EXAMPLES = sorted((ROOT / "examples").glob("*-request.json"))
+
+
+def test_committed_schema_is_generated_from_the_model() -> None:
+    # Given the schema file producers download
+    committed = json.loads(SCHEMA_FILE.read_text())
+    # When the model's schema is generated
+    # Then they are the same (run `make schema` after changing the model)
+    assert committed == request_json_schema()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_examples_are_valid_requests(example: Path, settings: Settings) -> None:
+    # Given a documented example request
+    data = json.loads(example.read_text())
+    # When it is checked against the schema and the model
+    jsonschema.validate(data, request_json_schema())
+    # Then both accept it
+    assert CallRequest.model_validate(data, context=settings).DestinationPhoneNumber == data["DestinationPhoneNumber"]
+
+
+def test_schema_refuses_what_the_model_refuses() -> None:
+    # Given a request with an unknown member and a bad number
+    # When it is checked against the schema
+    # Then the schema refuses it too
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"DestinationPhoneNumber": "+1", "Colour": "red"}, request_json_schema())
+
+
+def test_eventbridge_example_carries_a_valid_request(settings: Settings) -> None:
+    # Given the documented PutEvents entry
+    entry = json.loads((ROOT / "examples" / "eventbridge-entry.json").read_text())[0]
+    # When its Detail is validated
+    # Then it is a valid request, with the detail-type the stack's rule matches by default
+    assert entry["DetailType"] == "Outbound Call Requested"
+    CallRequest.model_validate_json(entry["Detail"], context=settings)
