@@ -7,12 +7,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The CLI pinned in package.json (2.x); never npx's download of `latest`, which is 3.x and cannot read
+# aws-cdk-lib 2 assemblies.
+CDK := node_modules/.bin/cdk
 
 # jsii prints an end-of-life banner for Node 20 on every CDK call.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test unit integration infra-test lint format demo bench schema synth deploy diff destroy clean
+.PHONY: help dev test unit integration infra-test lint format demo bench schema synth bootstrap deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,7 +27,11 @@ $(PY_STAMP): requirements.txt lambda/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-dev: $(PY_STAMP) ## Create .venv with the function, CDK and test dependencies
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+dev: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules with everything for development
 
 test: $(PY_STAMP) ## Run every test (unit, integration, infrastructure)
 	$(BIN)/python -m pytest
@@ -33,6 +41,9 @@ unit: $(PY_STAMP) ## Run the unit tests
 
 integration: $(PY_STAMP) ## Run the integration tests
 	$(BIN)/python -m pytest tests/integration
+
+infra-test: $(PY_STAMP) ## Run the infrastructure (CDK template and cdk-nag) tests
+	$(BIN)/python -m pytest tests/infra
 
 lint: $(PY_STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
@@ -46,8 +57,23 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 schema: $(PY_STAMP) ## Regenerate the call request's JSON Schema from the model
 	PYTHONPATH=lambda $(BIN)/python -c "import json; from outbound_caller.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
 
-demo: $(PY_STAMP) ## Run the whole system locally (no AWS account needed)
-	@echo "The local pipeline is not there yet."
+demo: $(PY_STAMP) ## Run the whole system locally (no AWS account needed); knobs: python -m local demo --help
+	$(BIN)/python -m local demo
+
+synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize offline: bundles the function without Docker, runs cdk-nag
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+bootstrap: $(PY_STAMP) $(NODE_STAMP) ## Bootstrap CDK in the account and Region of your credentials (once)
+	$(CDK) bootstrap $(CDK_ARGS)
+
+diff: $(PY_STAMP) $(NODE_STAMP) ## Show what a deploy would change (needs AWS credentials)
+	$(CDK) diff $(CDK_ARGS)
+
+deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy to the account and Region of your credentials (docs/deploy.md)
+	$(CDK) deploy $(CDK_ARGS)
+
+destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the stack (the queues and their messages go with it)
+	$(CDK) destroy $(CDK_ARGS)
 
 clean: ## Remove the virtualenv, node_modules and build output
 	rm -rf $(VENV) node_modules cdk.out .local build .pytest_cache .mypy_cache .ruff_cache .hypothesis

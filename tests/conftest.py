@@ -12,6 +12,8 @@ from tests.support.environment import FUNCTION_ENVIRONMENT
 
 os.environ.update(
     {
+        # jsii prints an end-of-life banner for Node 20 on every CDK import.
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SECURITY_TOKEN": "testing",

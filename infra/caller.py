@@ -1,0 +1,134 @@
+"""The outbound caller function: its code, event source, logs and least-privilege role."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.bundling import function_code
+from infra.settings import DeploymentSettings
+
+# The newest Python runtime this aws-cdk-lib offers; lambda/requirements.txt has cp314 aarch64 wheels for it.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+HANDLER = "outbound_caller.handler.lambda_handler"
+# The function waits on pacing and on Connect, not on CPU: 256 MB is ample for boto3 + Powertools + pydantic.
+MEMORY_SIZE_MB = 256
+# Logs carry no phone numbers or attribute values (see the contract); a month covers incident follow-up.
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# How cdk-nag spells the phone-number ARN of connect_resource_arns in its finding ID.
+PHONE_NUMBERS_ARN_FINDING = "arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:phone-number/*"
+
+
+class OutboundCaller(Construct):
+    """The function that places calls, fed by the source queue and allowed only what it needs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        # A role of our own instead of AWSLambdaBasicExecutionRole, so logging is scoped to this log group.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Outbound caller: read call requests, place calls on one Connect instance, dead-letter",
+        )
+        self.log_group.grant_write(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Places Amazon Connect outbound calls for queued call requests",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=function_code(RUNTIME),
+            memory_size=MEMORY_SIZE_MB,
+            timeout=Duration.seconds(settings.function_timeout_seconds),
+            environment=settings.function_environment(dead_letter_queue.queue_url),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            role=self.role,
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=settings.batch_size,
+                max_batching_window=(
+                    Duration.seconds(settings.batching_window_seconds) if settings.batching_window_seconds else None
+                ),
+                report_batch_item_failures=True,
+                max_concurrency=settings.max_concurrency,
+            )
+        )
+
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PlaceCallsOnTheConfiguredInstanceOnly",
+                actions=["connect:StartOutboundVoiceContact"],
+                resources=connect_resource_arns(Stack.of(self), settings),
+            )
+        )
+        # Only SendMessage: the function already knows the queue URL from its environment.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DeadLetterPermanentFailures",
+                actions=["sqs:SendMessage"],
+                resources=[dead_letter_queue.queue_arn],
+            )
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level"
+                " permissions, so CDK's tracing grant must name '*'",
+            )
+        )
+        if settings.source_phone_number is not None:
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{PHONE_NUMBERS_ARN_FINDING}]",
+                    reason="Connect authorizes the caller ID's phone-number resource, whose ARN holds an ID, not the"
+                    " E.164 number configured; scoped to this account and region, and Connect itself only dials from"
+                    " numbers claimed to the instance",
+                )
+            )
+
+
+def connect_resource_arns(stack: Stack, settings: DeploymentSettings) -> list[str]:
+    """The resources StartOutboundVoiceContact is authorized on: the instance, its allowed flows, queue, number."""
+
+    def instance_arn(resource_path: str = "") -> str:
+        return stack.format_arn(
+            service="connect",
+            resource="instance",
+            resource_name=f"{settings.instance_id}{resource_path}",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    flows = dict.fromkeys((settings.contact_flow_id, *settings.allowed_contact_flow_ids))
+    arns = [instance_arn(), *(instance_arn(f"/contact-flow/{flow}") for flow in flows)]
+    if settings.queue_id is not None:
+        arns.append(instance_arn(f"/queue/{settings.queue_id}"))
+    if settings.source_phone_number is not None:
+        # Phone-number ARNs are keyed by an ID Connect assigns when the number is claimed, not by the E.164 number
+        # the function is configured with, so the tightest expressible scope is this account's numbers here.
+        arns.append(
+            stack.format_arn(
+                service="connect", resource="phone-number", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+            )
+        )
+    return arns

@@ -1,0 +1,313 @@
+"""Deployment settings: the CDK context values, validated, and the numbers derived from them.
+
+Pure pydantic (no aws_cdk import) so the local pipeline can share the same validation and derivations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON_PATH = REPO_ROOT / "cdk.json"
+
+# One StartOutboundVoiceContact call at its slowest, botocore retries included: the function stops taking new
+# records when less than this remains. Must be >= outbound_caller.calls.WORST_CASE_CALL_SECONDS.
+WORST_CASE_CALL_SECONDS = 30
+# A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
+PACING_HEADROOM_FACTOR = 2
+# Floor for the function timeout: a cold start plus one slow call must always fit.
+MIN_FUNCTION_TIMEOUT_SECONDS = 60
+# Lambda's maximum function timeout (Lambda quotas: "Function timeout 900 seconds (15 minutes)").
+MAX_FUNCTION_TIMEOUT_SECONDS = 900
+# SQS guidance for Lambda event sources: visibility timeout >= 6 x function timeout + batching window.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# SQS maximum message retention; dead-lettered requests are kept as long as SQS allows.
+DLQ_RETENTION_DAYS = 14
+DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
+# Event source mapping limits (Lambda API ScalingConfig.MaximumConcurrency: 2..1000).
+MIN_MAX_CONCURRENCY = 2
+MAX_MAX_CONCURRENCY = 1000
+# Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
+# a batch size above 10 requires a batching window of at least 1 s.
+MAX_BATCH_SIZE = 10_000
+MAX_UNWINDOWED_BATCH_SIZE = 10
+MAX_BATCHING_WINDOW_SECONDS = 300
+# SQS maxReceiveCount range in a redrive policy.
+MAX_MAX_RECEIVE_COUNT = 1000
+# Connect's default StartOutboundVoiceContact API rate quota (requests per second, per account and region).
+DEFAULT_CALLS_PER_SECOND = 2.0
+DEFAULT_MAX_CONCURRENCY = 2
+# Lambda SQS event source default batch size.
+DEFAULT_BATCH_SIZE = 10
+DEFAULT_MAX_RECEIVE_COUNT = 5
+DEFAULT_EVENT_DETAIL_TYPE = "Outbound Call Requested"
+# A call request waiting longer than this is stale for an outbound call: alarm on it.
+DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
+
+# The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
+PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
+
+POWERTOOLS_SERVICE_NAME = "connect-outbound-caller"
+POWERTOOLS_METRICS_NAMESPACE = "ConnectOutboundCaller"
+
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# E.164: '+', first digit 1-9, at most 15 digits in all.
+E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
+# EventBridge event bus names: 1-256 of letters, digits, '.', '-', '_', '/'.
+EVENT_BUS_NAME_PATTERN = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics) SNS topic ARNs.
+SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+_UNSET_STRINGS = frozenset({"", "null", "none"})
+
+
+class InvalidDeploymentSettings(ValueError):  # noqa: N818 - the name local/ and app.py import
+    """A context value is missing or invalid; the message names the context key."""
+
+
+def _blank_to_none(value: Any) -> Any:
+    """Treat '', 'null' and 'none' (as `-c key=` gives them) as unset."""
+    if isinstance(value, str) and value.strip().lower() in _UNSET_STRINGS:
+        return None
+    return value
+
+
+def _to_tuple(value: Any) -> Any:
+    """Accept a list, a JSON list string or a comma-separated string (as `-c key=a,b` gives it)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"is not a valid JSON list ({error.msg})") from error
+        else:
+            return tuple(item.strip() for item in text.split(",") if item.strip())
+    if isinstance(value, list | tuple):
+        return tuple(item.strip() if isinstance(item, str) else item for item in value)
+    return value
+
+
+def _uuid(value: str) -> str:
+    """Return a Connect resource ID normalised to lower case, or raise naming the problem."""
+    normalised = value.strip().lower()
+    if normalised.startswith("arn:"):
+        raise ValueError(f"must be the ID (a UUID), not an ARN: got {value!r}")
+    if not UUID_PATTERN.match(normalised):
+        raise ValueError(f"must be a UUID like 12345678-abcd-4ef0-9876-0123456789ab, got {value!r}")
+    return normalised
+
+
+class DeploymentSettings(BaseModel):
+    """Everything a deployment can be configured with; field aliases are the CDK context keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    instance_id: str = Field(alias="connectInstanceId")
+    contact_flow_id: str = Field(alias="connectContactFlowId")
+    allowed_contact_flow_ids: tuple[str, ...] = Field(default=(), alias="allowedContactFlowIds")
+    source_phone_number: str | None = Field(default=None, alias="sourcePhoneNumber")
+    queue_id: str | None = Field(default=None, alias="connectQueueId")
+    calls_per_second: float = Field(default=DEFAULT_CALLS_PER_SECOND, alias="callsPerSecond", gt=0, allow_inf_nan=False)
+    max_concurrency: int = Field(
+        default=DEFAULT_MAX_CONCURRENCY, alias="maxConcurrency", ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
+    )
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, alias="batchSize", ge=1, le=MAX_BATCH_SIZE)
+    batching_window_seconds: int = Field(default=0, alias="batchingWindowSeconds", ge=0, le=MAX_BATCHING_WINDOW_SECONDS)
+    max_receive_count: int = Field(
+        default=DEFAULT_MAX_RECEIVE_COUNT, alias="maxReceiveCount", ge=1, le=MAX_MAX_RECEIVE_COUNT
+    )
+    event_bus_name: str | None = Field(default=None, alias="eventBusName")
+    event_detail_types: tuple[str, ...] = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
+    event_sources: tuple[str, ...] = Field(default=(), alias="eventSources")
+    alarm_email: str | None = Field(default=None, alias="alarmEmail")
+    alarm_topic_arn: str | None = Field(default=None, alias="alarmTopicArn")
+    oldest_request_age_alarm_seconds: int = Field(
+        default=DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS, alias="oldestRequestAgeAlarmSeconds", ge=60
+    )
+
+    @field_validator(
+        "source_phone_number", "queue_id", "event_bus_name", "alarm_email", "alarm_topic_arn", mode="before"
+    )
+    @classmethod
+    def _optional_text(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("allowed_contact_flow_ids", "event_detail_types", "event_sources", mode="before")
+    @classmethod
+    def _list_values(cls, value: Any) -> Any:
+        return _to_tuple(value)
+
+    @field_validator("instance_id", "contact_flow_id", "queue_id")
+    @classmethod
+    def _connect_id(cls, value: str | None) -> str | None:
+        return None if value is None else _uuid(value)
+
+    @field_validator("allowed_contact_flow_ids")
+    @classmethod
+    def _connect_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_uuid(item) for item in value))
+
+    @field_validator("source_phone_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not E164_PATTERN.match(value):
+            raise ValueError(f"must be an E.164 number like +15555550100, got {value!r}")
+        return value
+
+    @field_validator("event_bus_name")
+    @classmethod
+    def _bus_name(cls, value: str | None) -> str | None:
+        if value is None or value == "default":
+            return None
+        if not EVENT_BUS_NAME_PATTERN.match(value):
+            raise ValueError(f"must be an event bus name (not an ARN), got {value!r}")
+        return value
+
+    @field_validator("event_detail_types", "event_sources")
+    @classmethod
+    def _non_empty_items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item for item in value):
+            raise ValueError("must not contain empty strings")
+        return value
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL_PATTERN.match(value):
+            raise ValueError(f"must be an email address, got {value!r}")
+        return value
+
+    @field_validator("alarm_topic_arn")
+    @classmethod
+    def _topic_arn(cls, value: str | None) -> str | None:
+        if value is not None and not SNS_TOPIC_ARN_PATTERN.match(value):
+            raise ValueError(f"must be a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeploymentSettings:
+        if self.source_phone_number is None and self.queue_id is None:
+            raise ValueError("set sourcePhoneNumber or connectQueueId (or both): Connect needs one of them to call")
+        if self.batch_size > MAX_UNWINDOWED_BATCH_SIZE and self.batching_window_seconds < 1:
+            raise ValueError(
+                f"batchSize={self.batch_size} is above {MAX_UNWINDOWED_BATCH_SIZE}, which SQS event sources only allow"
+                " with batchingWindowSeconds >= 1"
+            )
+        if not self.event_detail_types and not self.event_sources:
+            raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
+        needed = self._timeout_for(self.batch_size)
+        if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"a full batch (batchSize={self.batch_size}) at callsPerSecond={self.calls_per_second:g} /"
+                f" maxConcurrency={self.max_concurrency} = {self.per_invocation_calls_per_second:g} calls/s per"
+                f" invocation needs a {needed} s function timeout, above Lambda's {MAX_FUNCTION_TIMEOUT_SECONDS} s;"
+                f" lower batchSize to at most {self.max_batch_size} or raise callsPerSecond"
+            )
+        return self
+
+    @property
+    def per_invocation_calls_per_second(self) -> float:
+        """The share of callsPerSecond one concurrent invocation may use."""
+        return self.calls_per_second / self.max_concurrency
+
+    def _timeout_for(self, batch_size: int) -> int:
+        pacing_seconds = batch_size / self.per_invocation_calls_per_second
+        needed = math.ceil(pacing_seconds * PACING_HEADROOM_FACTOR) + WORST_CASE_CALL_SECONDS
+        return max(MIN_FUNCTION_TIMEOUT_SECONDS, needed)
+
+    @property
+    def max_batch_size(self) -> int:
+        """The largest batch that fits in Lambda's maximum timeout at the per-invocation rate."""
+        budget = (MAX_FUNCTION_TIMEOUT_SECONDS - WORST_CASE_CALL_SECONDS) / PACING_HEADROOM_FACTOR
+        return max(0, min(MAX_BATCH_SIZE, math.floor(budget * self.per_invocation_calls_per_second)))
+
+    @property
+    def function_timeout_seconds(self) -> int:
+        """Function timeout: a full batch at the per-invocation rate, with headroom, plus one worst-case call."""
+        return self._timeout_for(self.batch_size)
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """Source queue visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
+        return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.batching_window_seconds
+
+    def function_environment(self, dead_letter_queue_url: str) -> dict[str, str]:
+        """The function's environment variables, exactly as the contract names them."""
+        environment = {
+            "CONNECT_INSTANCE_ID": self.instance_id,
+            "CONNECT_CONTACT_FLOW_ID": self.contact_flow_id,
+        }
+        if self.allowed_contact_flow_ids:
+            environment["CONNECT_ALLOWED_CONTACT_FLOW_IDS"] = ",".join(self.allowed_contact_flow_ids)
+        if self.source_phone_number is not None:
+            environment["CONNECT_SOURCE_PHONE_NUMBER"] = self.source_phone_number
+        if self.queue_id is not None:
+            environment["CONNECT_QUEUE_ID"] = self.queue_id
+        environment |= {
+            "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
+            "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
+            "MAX_CONCURRENCY": str(self.max_concurrency),
+            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+        }
+        return environment
+
+
+CONTEXT_KEYS: tuple[str, ...] = tuple(
+    field.alias for field in DeploymentSettings.model_fields.values() if field.alias is not None
+)
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not location:
+        return message
+    if error["type"] == "missing":
+        return f"context value {location!r} is required: set it in cdk.json or with -c {location}=..."
+    if error["type"] == "extra_forbidden":
+        return f"context key {location!r} is not a setting of this app"
+    message = message[0].lower() + message[1:]
+    return f"context value {location!r}: {message}" + ("" if "got " in message else f" (got {error.get('input')!r})")
+
+
+def _misspelt_keys(context: Mapping[str, Any]) -> list[str]:
+    """Context keys that are not settings but look like a typo of one (CDK's own keys contain ':' or '@')."""
+    problems = []
+    for key in context:
+        if key in CONTEXT_KEYS or ":" in key or key.startswith("@"):
+            continue
+        close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.85)
+        if close:
+            problems.append(f"context key {key!r} is not a setting; did you mean {close[0]!r}?")
+    return problems
+
+
+def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
+    """Validate the app's context values; raise InvalidDeploymentSettings naming each bad key."""
+    problems = _misspelt_keys(context)
+    settings = None
+    try:
+        settings = DeploymentSettings.model_validate({key: context[key] for key in CONTEXT_KEYS if key in context})
+    except ValidationError as error:
+        problems.extend(_describe(detail) for detail in error.errors())
+    if problems or settings is None:
+        raise InvalidDeploymentSettings("Invalid deployment settings:\n  - " + "\n  - ".join(problems))
+    return settings
+
+
+def load_cdk_json_settings(path: Path = CDK_JSON_PATH) -> DeploymentSettings:
+    """Read and validate the context values committed in cdk.json."""
+    return settings_from_context(json.loads(path.read_text(encoding="utf-8")).get("context", {}))

@@ -1,0 +1,68 @@
+"""The stack: intake, caller and alarms wired together, with the outputs producers need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, CfnOutput, Duration, Stack
+from constructs import Construct
+
+from infra.alarms import OperationalAlarms
+from infra.caller import OutboundCaller
+from infra.intake import CallRequestIntake
+from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
+
+
+class OutboundCallerStack(Stack):
+    """SQS and EventBridge in, Amazon Connect StartOutboundVoiceContact out, failures to a dead-letter queue."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: DeploymentSettings, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+
+        intake = CallRequestIntake(
+            self,
+            "Intake",
+            visibility_timeout=Duration.seconds(settings.visibility_timeout_seconds),
+            max_receive_count=settings.max_receive_count,
+            event_bus_name=settings.event_bus_name,
+            event_detail_types=settings.event_detail_types,
+            event_sources=settings.event_sources,
+        )
+        caller = OutboundCaller(
+            self, "Caller", settings=settings, queue=intake.queue, dead_letter_queue=intake.dead_letter_queue
+        )
+        alarms = OperationalAlarms(
+            self,
+            "Alarms",
+            queue=intake.queue,
+            dead_letter_queues={
+                "DeadLetterQueue": intake.dead_letter_queue,
+                "RuleDeadLetterQueue": intake.rule_dead_letter_queue,
+            },
+            function=caller.function,
+            oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
+            alarm_email=settings.alarm_email,
+            alarm_topic_arn=settings.alarm_topic_arn,
+        )
+
+        outputs = {
+            "QueueUrl": (intake.queue.queue_url, "Send call requests here (sqs:SendMessage)"),
+            "QueueArn": (intake.queue.queue_arn, "The source queue, for producers' IAM policies and SNS subscriptions"),
+            "DeadLetterQueueUrl": (intake.dead_letter_queue.queue_url, "Failed call requests; redrive from here"),
+            "DeadLetterQueueArn": (intake.dead_letter_queue.queue_arn, "For aws sqs start-message-move-task"),
+            "RuleDeadLetterQueueUrl": (intake.rule_dead_letter_queue.queue_url, "Events the rule could not deliver"),
+            "EventBusName": (intake.event_bus_name, "Put events on this bus"),
+            "RuleName": (intake.rule.rule_name, "The rule routing call-request events to the queue"),
+            "FunctionName": (caller.function.function_name, "The outbound caller function"),
+        }
+        if alarms.topic is not None:
+            outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+
+        if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
+            Annotations.of(self).add_warning_v2(
+                "connect-outbound-caller:placeholder-settings",
+                "connectInstanceId is the placeholder from cdk.json: set your Connect instance's values"
+                " (docs/deploy.md) before deploying, or no call will be placed",
+            )

@@ -1,0 +1,136 @@
+"""Alarms an operator needs, their optional notifications, and the outputs producers wire to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:operations"
+
+
+def _alarms(template: Template) -> dict[str, dict[str, Any]]:
+    alarms: Mapping[str, Any] = template.find_resources("AWS::CloudWatch::Alarm")
+    return {logical_id: alarm["Properties"] for logical_id, alarm in alarms.items()}
+
+
+def _alarm_on(template: Template, namespace: str, metric_name: str) -> list[dict[str, Any]]:
+    return [
+        alarm
+        for alarm in _alarms(template).values()
+        if alarm["Namespace"] == namespace and alarm["MetricName"] == metric_name
+    ]
+
+
+def _queue_ids(template: Template) -> tuple[str, str, str]:
+    queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
+    ((source_id, source),) = [(key, queue) for key, queue in queues.items() if "RedrivePolicy" in queue["Properties"]]
+    dead_letter_id = source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    (rule_dead_letter_id,) = set(queues) - {source_id, dead_letter_id}
+    return source_id, dead_letter_id, rule_dead_letter_id
+
+
+def test_both_dead_letter_queues_alarm_as_soon_as_they_hold_a_message(template: Template) -> None:
+    # Given the stack's queues
+    _, dead_letter_id, rule_dead_letter_id = _queue_ids(template)
+    # When the alarms on visible messages are read
+    alarms = _alarm_on(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    # Then each dead-letter queue has one that fires above zero
+    watched = sorted(alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in alarms)
+    assert watched == sorted([dead_letter_id, rule_dead_letter_id])
+    for alarm in alarms:
+        assert alarm["Threshold"] == 0
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["Statistic"] == "Maximum"
+
+
+def test_age_of_the_oldest_request_alarms_at_the_configured_threshold(synth: Any) -> None:
+    # Given a configured threshold
+    template = synth(oldestRequestAgeAlarmSeconds=600)
+    source_id, _, _ = _queue_ids(template)
+    # When the age alarm is read
+    (alarm,) = _alarm_on(template, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+    # Then it watches the source queue at that threshold
+    assert alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == source_id
+    assert alarm["Threshold"] == 600
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_function_errors_and_throttles_alarm_above_zero(template: Template) -> None:
+    # Given the stack's function
+    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    for metric_name in ("Errors", "Throttles"):
+        # When the alarm on the metric is read
+        (alarm,) = _alarm_on(template, "AWS/Lambda", metric_name)
+        # Then it watches this function and fires on any occurrence
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+        assert alarm["Threshold"] == 0
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_without_notification_settings_there_is_no_topic_and_no_alarm_action(template: Template) -> None:
+    # Given no alarmEmail and no alarmTopicArn
+    # When topics and alarm actions are read
+    # Then there are none
+    template.resource_count_is("AWS::SNS::Topic", 0)
+    assert all("AlarmActions" not in alarm for alarm in _alarms(template).values())
+
+
+def test_alarm_email_creates_an_encrypted_topic_every_alarm_notifies(synth: Any) -> None:
+    # Given an alarm email
+    template = synth(alarmEmail="ops@example.com")
+    # When the topic, its subscription and the alarms are read
+    ((topic_id, topic),) = template.find_resources("AWS::SNS::Topic").items()
+    # Then the topic is KMS-encrypted, TLS-only, emails the address, and every alarm notifies it
+    assert "KmsMasterKeyId" in topic["Properties"]
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": topic_id}}
+    )
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    alarms = _alarms(template)
+    assert len(alarms) == 5
+    assert all(alarm["AlarmActions"] == [{"Ref": topic_id}] for alarm in alarms.values())
+
+
+def test_alarm_topic_arn_is_notified_without_creating_a_topic(synth: Any) -> None:
+    # Given an existing topic's ARN
+    template = synth(alarmTopicArn=TOPIC_ARN)
+    # When topics and alarm actions are read
+    # Then no topic is created and every alarm notifies the existing one
+    template.resource_count_is("AWS::SNS::Topic", 0)
+    assert all(alarm["AlarmActions"] == [TOPIC_ARN] for alarm in _alarms(template).values())
+
+
+def test_outputs_give_producers_the_queue_bus_and_rule(template: Template) -> None:
+    # Given the stack
+    source_id, dead_letter_id, _ = _queue_ids(template)
+    ((rule_id, _),) = template.find_resources("AWS::Events::Rule").items()
+    # When the outputs are read
+    outputs = {name: output["Value"] for name, output in template.find_outputs("*").items()}
+    # Then the queue URL and ARN, the dead-letter queue URL, the bus and the rule are there
+    assert outputs["QueueUrl"] == {"Ref": source_id}
+    assert outputs["QueueArn"] == {"Fn::GetAtt": [source_id, "Arn"]}
+    assert outputs["DeadLetterQueueUrl"] == {"Ref": dead_letter_id}
+    assert outputs["DeadLetterQueueArn"] == {"Fn::GetAtt": [dead_letter_id, "Arn"]}
+    assert outputs["EventBusName"] == "default"
+    assert outputs["RuleName"] == {"Ref": rule_id}
+
+
+def test_event_bus_output_names_a_configured_bus(synth: Any) -> None:
+    # Given a named bus
+    template = synth(eventBusName="calls")
+    # When the bus output is read
+    # Then it names that bus
+    template.has_output("EventBusName", {"Value": "calls"})

@@ -1,0 +1,132 @@
+"""The function's role: Connect only on the configured instance, SQS send only to the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+INSTANCE = "00000000-0000-0000-0000-000000000000"
+FLOW = "11111111-1111-1111-1111-111111111111"
+EXTRA_FLOW = "33333333-3333-3333-3333-333333333333"
+QUEUE = "22222222-2222-2222-2222-222222222222"
+
+
+def _statements(template: Template) -> list[dict[str, Any]]:
+    policies: Mapping[str, Any] = template.find_resources("AWS::IAM::Policy")
+    return [
+        statement for policy in policies.values() for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def _arn_suffix(resource: Any) -> str:
+    """The literal tail of an ARN built with Fn::Join over partition, region and account."""
+    if isinstance(resource, str):
+        return resource
+    parts = resource["Fn::Join"][1]
+    assert parts[:6] == [
+        "arn:",
+        {"Ref": "AWS::Partition"},
+        ":connect:",
+        {"Ref": "AWS::Region"},
+        ":",
+        {"Ref": "AWS::AccountId"},
+    ]
+    tail: str = parts[6]
+    return tail
+
+
+def _connect_resources(template: Template) -> list[str]:
+    statements = [
+        statement for statement in _statements(template) if any(a.startswith("connect:") for a in _actions(statement))
+    ]
+    assert all(_actions(statement) == ["connect:StartOutboundVoiceContact"] for statement in statements)
+    assert all(statement["Effect"] == "Allow" and "Condition" not in statement for statement in statements)
+    return sorted(_arn_suffix(resource) for statement in statements for resource in _resources(statement))
+
+
+def test_connect_permission_is_only_start_outbound_voice_contact_on_the_instance_and_flow(template: Template) -> None:
+    # Given the stack with a source number and no queue
+    # When the Connect grants are collected
+    resources = _connect_resources(template)
+    # Then they name the instance, the default flow and the account's phone numbers, and nothing broader
+    assert resources == sorted(
+        [f":instance/{INSTANCE}", f":instance/{INSTANCE}/contact-flow/{FLOW}", ":phone-number/*"]
+    )
+
+
+def test_connect_permission_covers_allowed_flows_and_the_queue_but_no_phone_numbers_without_a_source(
+    synth: Any,
+) -> None:
+    # Given a queue instead of a source number, and an extra allowed flow
+    template = synth(sourcePhoneNumber=None, connectQueueId=QUEUE, allowedContactFlowIds=[EXTRA_FLOW])
+    # When the Connect grants are collected
+    resources = _connect_resources(template)
+    # Then they name the instance, both flows and the queue, and no phone numbers
+    assert resources == sorted(
+        [
+            f":instance/{INSTANCE}",
+            f":instance/{INSTANCE}/contact-flow/{FLOW}",
+            f":instance/{INSTANCE}/contact-flow/{EXTRA_FLOW}",
+            f":instance/{INSTANCE}/queue/{QUEUE}",
+        ]
+    )
+
+
+def test_no_connect_grant_uses_a_wildcard_resource(template: Template) -> None:
+    # Given the stack
+    # When the Connect grants are collected
+    resources = _connect_resources(template)
+    # Then none is "*" nor a wildcard inside the instance (the phone-number scope is justified in infra/caller.py)
+    assert "*" not in resources
+    assert not [resource for resource in resources if resource.startswith(":instance") and "*" in resource]
+
+
+def test_send_message_is_granted_on_the_dead_letter_queue_only(template: Template) -> None:
+    # Given the stack and its dead-letter queue
+    queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
+    (source,) = [queue for queue in queues.values() if "RedrivePolicy" in queue["Properties"]]
+    dead_letter_queue_id = source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    # When the statements allowing sqs:SendMessage are collected
+    send = [statement for statement in _statements(template) if "sqs:SendMessage" in _actions(statement)]
+    # Then there is one, with no other action, on the dead-letter queue alone
+    assert send == [
+        {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [dead_letter_queue_id, "Arn"]},
+            "Sid": "DeadLetterPermanentFailures",
+        }
+    ]
+
+
+def test_only_xray_is_granted_on_every_resource(template: Template) -> None:
+    # Given the stack
+    # When the statements on "*" are collected
+    wildcard = [statement for statement in _statements(template) if "*" in _resources(statement)]
+    # Then only X-Ray's, which has no resource-level permissions, use it
+    assert [sorted(_actions(statement)) for statement in wildcard] == [
+        ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    ]
+
+
+def test_function_role_has_no_managed_policies(template: Template) -> None:
+    # Given the stack
+    # When the roles are read
+    roles: Mapping[str, Any] = template.find_resources("AWS::IAM::Role")
+    # Then none attaches an AWS managed policy (logging is granted on the function's own log group)
+    assert roles
+    assert all("ManagedPolicyArns" not in role["Properties"] for role in roles.values())
+    assert "logs:*" not in json.dumps(_statements(template))

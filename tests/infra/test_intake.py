@@ -1,0 +1,208 @@
+"""The queues and the EventBridge rule: encryption, TLS, retention, redrive, routing and who may send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR
+
+
+def _resources(template: Template, resource_type: str) -> dict[str, Any]:
+    return dict(template.find_resources(resource_type))
+
+
+def _source_queue_id(template: Template) -> str:
+    (logical_id,) = [
+        logical_id
+        for logical_id, queue in _resources(template, "AWS::SQS::Queue").items()
+        if "RedrivePolicy" in queue["Properties"]
+    ]
+    return logical_id
+
+
+def _dead_letter_queue_id(template: Template) -> str:
+    queue = _resources(template, "AWS::SQS::Queue")[_source_queue_id(template)]
+    logical_id: str = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    return logical_id
+
+
+def _rule(template: Template) -> tuple[str, dict[str, Any]]:
+    ((logical_id, rule),) = _resources(template, "AWS::Events::Rule").items()
+    return logical_id, rule["Properties"]
+
+
+def _rule_dead_letter_queue_id(template: Template) -> str:
+    _, rule = _rule(template)
+    logical_id: str = rule["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    return logical_id
+
+
+def _queue_policy(template: Template, queue_id: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in _resources(template, "AWS::SQS::QueuePolicy").values()
+        if policy["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
+    statements: list[dict[str, Any]] = policy
+    return statements
+
+
+def test_there_are_exactly_three_queues_source_dead_letter_and_rule_dead_letter(template: Template) -> None:
+    # Given the stack with default settings
+    # When the queues are counted
+    # Then there is the source queue, its dead-letter queue and the rule's dead-letter queue, all distinct
+    template.resource_count_is("AWS::SQS::Queue", 3)
+    ids = {_source_queue_id(template), _dead_letter_queue_id(template), _rule_dead_letter_queue_id(template)}
+    assert len(ids) == 3
+
+
+def test_every_queue_states_sqs_managed_encryption(template: Template) -> None:
+    # Given the stack
+    # When its queues are inspected
+    queues = _resources(template, "AWS::SQS::Queue")
+    # Then each one explicitly enables SQS-managed server-side encryption
+    assert queues
+    assert all(queue["Properties"].get("SqsManagedSseEnabled") is True for queue in queues.values())
+
+
+def test_every_queue_policy_denies_requests_without_tls(template: Template) -> None:
+    # Given the stack
+    queue_ids = _resources(template, "AWS::SQS::Queue")
+    for queue_id in queue_ids:
+        # When the queue's policy is read
+        statements = _queue_policy(template, queue_id)
+        # Then it denies every SQS action on the queue to any principal when aws:SecureTransport is false
+        assert {
+            "Action": "sqs:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+        } in statements
+
+
+def test_dead_letter_queues_keep_messages_for_fourteen_days(template: Template) -> None:
+    # Given the stack
+    queues = _resources(template, "AWS::SQS::Queue")
+    # When the retention of both dead-letter queues is read
+    retentions = {
+        queues[_dead_letter_queue_id(template)]["Properties"]["MessageRetentionPeriod"],
+        queues[_rule_dead_letter_queue_id(template)]["Properties"]["MessageRetentionPeriod"],
+    }
+    # Then it is SQS's maximum, 14 days
+    assert retentions == {DLQ_RETENTION_SECONDS} == {1_209_600}
+
+
+def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template: Template) -> None:
+    # Given the stack
+    queues = _resources(template, "AWS::SQS::Queue")
+    # When the source queue's retention is compared with the dead-letter queue's
+    source = queues[_source_queue_id(template)]["Properties"]["MessageRetentionPeriod"]
+    # Then a redriven message (which keeps its enqueue time) still has time left in the dead-letter queue
+    assert source < DLQ_RETENTION_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"), [({}, 5), ({"maxReceiveCount": 3}, 3), ({"maxReceiveCount": "8"}, 8)]
+)
+def test_source_queue_redrives_to_the_dead_letter_queue_after_max_receive_count(
+    synth: Any, overrides: dict[str, Any], expected: int
+) -> None:
+    # Given the stack with a maxReceiveCount (default 5; "8" as it arrives from -c)
+    template = synth(**overrides)
+    # When the source queue's redrive policy is read
+    redrive = _resources(template, "AWS::SQS::Queue")[_source_queue_id(template)]["Properties"]["RedrivePolicy"]
+    # Then it names the dead-letter queue and the configured count
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [_dead_letter_queue_id(template), "Arn"]},
+        "maxReceiveCount": expected,
+    }
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"batchSize": 50, "batchingWindowSeconds": 20},
+        {"batchSize": 200, "batchingWindowSeconds": 1, "callsPerSecond": 1},
+    ],
+)
+def test_visibility_timeout_is_at_least_six_times_the_function_timeout_plus_window(
+    synth: Any, overrides: dict[str, Any]
+) -> None:
+    # Given the stack with some batch settings
+    template = synth(**overrides)
+    # When the source queue's visibility timeout and the function's timeout are read
+    visibility = _resources(template, "AWS::SQS::Queue")[_source_queue_id(template)]["Properties"]["VisibilityTimeout"]
+    ((_, function),) = _resources(template, "AWS::Lambda::Function").items()
+    timeout = function["Properties"]["Timeout"]
+    # Then SQS's guidance holds: visibility >= 6 x function timeout + batching window
+    assert visibility >= VISIBILITY_TIMEOUT_FACTOR * timeout + overrides.get("batchingWindowSeconds", 0)
+
+
+def test_rule_on_the_default_bus_matches_the_default_detail_type(template: Template) -> None:
+    # Given the stack with default settings
+    # When the rule is read
+    _, rule = _rule(template)
+    # Then it listens on the default bus for detail-type "Outbound Call Requested" only
+    assert "EventBusName" not in rule
+    assert rule["EventPattern"] == {"detail-type": ["Outbound Call Requested"]}
+
+
+def test_rule_pattern_and_bus_are_configurable(synth: Any) -> None:
+    # Given a named bus, two detail types and a source, the way -c passes them (strings)
+    template = synth(eventBusName="calls", eventDetailTypes="Call Requested,Callback Requested", eventSources="crm")
+    # When the rule is read
+    _, rule = _rule(template)
+    # Then it is on that bus with that pattern
+    assert rule["EventBusName"] == "calls"
+    assert rule["EventPattern"] == {"detail-type": ["Call Requested", "Callback Requested"], "source": ["crm"]}
+
+
+def test_rule_targets_the_source_queue_with_a_retry_policy_and_its_own_dead_letter_queue(template: Template) -> None:
+    # Given the stack
+    # When the rule's target is read
+    _, rule = _rule(template)
+    (target,) = rule["Targets"]
+    # Then it sends the whole event to the source queue, retries, and dead-letters to a queue of its own
+    assert target["Arn"] == {"Fn::GetAtt": [_source_queue_id(template), "Arn"]}
+    assert "Input" not in target
+    assert "InputTransformer" not in target
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86_400, "MaximumRetryAttempts": 185}
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] == _rule_dead_letter_queue_id(template)
+    assert _rule_dead_letter_queue_id(template) != _dead_letter_queue_id(template)
+
+
+@pytest.mark.parametrize("queue_of", [_source_queue_id, _rule_dead_letter_queue_id])
+def test_eventbridge_may_send_only_on_behalf_of_the_rule(template: Template, queue_of: Any) -> None:
+    # Given the stack's rule
+    rule_id, _ = _rule(template)
+    # When the policy of a queue EventBridge writes to is read
+    statements = _queue_policy(template, queue_of(template))
+    allows = [statement for statement in statements if statement["Effect"] == "Allow"]
+    # Then its only grant is to events.amazonaws.com, including SendMessage, with aws:SourceArn equal to the rule
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "sqs:SendMessage" in (allow["Action"] if isinstance(allow["Action"], list) else [allow["Action"]])
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_dead_letter_queue_policy_grants_nobody_anything(template: Template) -> None:
+    # Given the stack
+    # When the function's dead-letter queue policy is read
+    statements = _queue_policy(template, _dead_letter_queue_id(template))
+    # Then it only denies (TLS); the function's own role is what allows it to send
+    assert [statement["Effect"] for statement in statements] == ["Deny"]
+
+
+def test_queue_has_no_kms_key_that_would_drop_the_source_arn_condition(template: Template) -> None:
+    # Given the stack
+    # When the queues are searched for a customer-managed key
+    # Then none has one (CDK omits the aws:SourceArn condition for KMS-encrypted target queues)
+    template.all_resources_properties(
+        "AWS::SQS::Queue", Match.not_(Match.object_like({"KmsMasterKeyId": Match.any_value()}))
+    )

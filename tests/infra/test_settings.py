@@ -1,0 +1,229 @@
+"""Context values: parsing as cdk.json and -c give them, derived numbers, and refusal of bad values."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from infra.settings import (
+    CONTEXT_KEYS,
+    MAX_FUNCTION_TIMEOUT_SECONDS,
+    VISIBILITY_TIMEOUT_FACTOR,
+    WORST_CASE_CALL_SECONDS,
+    InvalidDeploymentSettings,
+    load_cdk_json_settings,
+    settings_from_context,
+)
+from tests.infra.synthesis import app_with, cdk_json_context
+
+INSTANCE = "00000000-0000-0000-0000-000000000000"
+FLOW = "11111111-1111-1111-1111-111111111111"
+MINIMAL = {"connectInstanceId": INSTANCE, "connectContactFlowId": FLOW, "sourcePhoneNumber": "+15555550100"}
+
+
+def test_cdk_json_holds_every_setting_with_placeholder_values_that_validate() -> None:
+    # Given cdk.json
+    context = cdk_json_context()
+    # When its settings are loaded
+    settings = load_cdk_json_settings()
+    # Then every setting is listed there (so users see them all) and the defaults are the documented ones
+    assert set(CONTEXT_KEYS) <= set(context)
+    assert settings.calls_per_second == 2
+    assert settings.max_concurrency == 2
+    assert settings.batch_size == 10
+    assert settings.max_receive_count == 5
+    assert settings.event_detail_types == ("Outbound Call Requested",)
+    assert settings.event_bus_name is None
+
+
+def test_command_line_strings_are_accepted_for_numbers_and_lists() -> None:
+    # Given values as `cdk -c key=value` delivers them: strings
+    context = MINIMAL | {
+        "callsPerSecond": "4.5",
+        "maxConcurrency": "3",
+        "batchSize": "20",
+        "batchingWindowSeconds": "2",
+        "maxReceiveCount": "7",
+        "allowedContactFlowIds": "33333333-3333-3333-3333-333333333333, 44444444-4444-4444-4444-444444444444",
+        "eventDetailTypes": '["A", "B"]',
+        "connectQueueId": "",
+    }
+    # When they are validated
+    settings = settings_from_context(context)
+    # Then they are parsed into numbers, lists and unset values
+    assert settings.calls_per_second == 4.5
+    assert settings.max_concurrency == 3
+    assert settings.batch_size == 20
+    assert settings.batching_window_seconds == 2
+    assert settings.max_receive_count == 7
+    assert settings.allowed_contact_flow_ids == (
+        "33333333-3333-3333-3333-333333333333",
+        "44444444-4444-4444-4444-444444444444",
+    )
+    assert settings.event_detail_types == ("A", "B")
+    assert settings.queue_id is None
+
+
+def test_cdk_feature_flags_and_unrelated_context_are_ignored() -> None:
+    # Given the settings among CDK's own context keys and a user key unrelated to any setting
+    context = MINIMAL | {"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:bundling-stacks": [], "team": "x"}
+    # When they are validated
+    # Then validation succeeds
+    assert settings_from_context(context).instance_id == INSTANCE
+
+
+def test_derived_timeouts_follow_batch_size_and_per_invocation_rate() -> None:
+    # Given 100-record batches at 10 calls/s shared by 5 invocations (2 calls/s each)
+    settings = settings_from_context(
+        MINIMAL | {"batchSize": 100, "batchingWindowSeconds": 10, "callsPerSecond": 10, "maxConcurrency": 5}
+    )
+    # When the derived numbers are read
+    # Then a batch's 50 s of pacing gets double headroom plus one worst-case call, and SQS's 6x rule holds
+    assert settings.per_invocation_calls_per_second == 2
+    assert settings.function_timeout_seconds == 2 * 50 + WORST_CASE_CALL_SECONDS
+    assert settings.visibility_timeout_seconds == VISIBILITY_TIMEOUT_FACTOR * settings.function_timeout_seconds + 10
+
+
+def test_largest_batch_that_fits_is_accepted_and_one_more_is_refused() -> None:
+    # Given the largest batch the rate allows within Lambda's 900 s
+    settings = settings_from_context(MINIMAL | {"batchSize": 20, "batchingWindowSeconds": 1})
+    largest = settings.max_batch_size
+    # When it and the next size up are validated
+    fits = settings_from_context(MINIMAL | {"batchSize": largest, "batchingWindowSeconds": 1})
+    # Then the first fits within 900 s and the second is refused, naming batchSize and callsPerSecond
+    assert fits.function_timeout_seconds <= MAX_FUNCTION_TIMEOUT_SECONDS
+    with pytest.raises(InvalidDeploymentSettings, match=r"batchSize=\d+.*callsPerSecond"):
+        settings_from_context(MINIMAL | {"batchSize": largest + 1, "batchingWindowSeconds": 1})
+
+
+def test_environment_omits_unset_optional_variables() -> None:
+    # Given a source number, no queue and no extra flows
+    settings = settings_from_context(MINIMAL)
+    # When the environment is built
+    environment = settings.function_environment("https://sqs.example/dlq")
+    # Then it holds exactly the contract's variables that have a value
+    assert environment == {
+        "CONNECT_INSTANCE_ID": INSTANCE,
+        "CONNECT_CONTACT_FLOW_ID": FLOW,
+        "CONNECT_SOURCE_PHONE_NUMBER": "+15555550100",
+        "DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq",
+        "CALLS_PER_SECOND": "2",
+        "MAX_CONCURRENCY": "2",
+        "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
+        "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCaller",
+    }
+
+
+BAD_VALUES = [
+    pytest.param({"connectInstanceId": "my-instance"}, "connectInstanceId", id="instance-not-uuid"),
+    pytest.param(
+        {"connectInstanceId": f"arn:aws:connect:eu-west-1:123456789012:instance/{INSTANCE}"},
+        "connectInstanceId",
+        id="instance-arn",
+    ),
+    pytest.param({"connectContactFlowId": "flow"}, "connectContactFlowId", id="flow-not-uuid"),
+    pytest.param({"allowedContactFlowIds": "a,b"}, "allowedContactFlowIds", id="allowed-flows-not-uuids"),
+    pytest.param({"sourcePhoneNumber": "0044123456"}, "sourcePhoneNumber", id="number-not-e164"),
+    pytest.param({"sourcePhoneNumber": "+1234567890123456"}, "sourcePhoneNumber", id="number-too-long"),
+    pytest.param({"connectQueueId": "queue"}, "connectQueueId", id="queue-not-uuid"),
+    pytest.param({"sourcePhoneNumber": None}, "sourcePhoneNumber or connectQueueId", id="no-number-nor-queue"),
+    pytest.param({"callsPerSecond": 0}, "callsPerSecond", id="rate-zero"),
+    pytest.param({"callsPerSecond": "fast"}, "callsPerSecond", id="rate-not-number"),
+    pytest.param({"maxConcurrency": 1}, "maxConcurrency", id="concurrency-below-2"),
+    pytest.param({"maxConcurrency": "1001"}, "maxConcurrency", id="concurrency-above-1000"),
+    pytest.param({"batchSize": 0}, "batchSize", id="batch-zero"),
+    pytest.param({"batchSize": 11}, "batchingWindowSeconds", id="batch-above-10-without-window"),
+    pytest.param({"batchSize": 5000, "batchingWindowSeconds": 1}, "batchSize=5000", id="batch-too-slow-for-900s"),
+    pytest.param({"batchingWindowSeconds": 301}, "batchingWindowSeconds", id="window-above-300"),
+    pytest.param({"maxReceiveCount": 0}, "maxReceiveCount", id="receive-count-zero"),
+    pytest.param({"eventBusName": "arn:aws:events:eu-west-1:1:event-bus/x"}, "eventBusName", id="bus-arn"),
+    pytest.param({"eventDetailTypes": [], "eventSources": []}, "eventDetailTypes", id="empty-pattern"),
+    pytest.param({"alarmEmail": "ops"}, "alarmEmail", id="email-invalid"),
+    pytest.param({"alarmTopicArn": "topic"}, "alarmTopicArn", id="topic-not-arn"),
+    pytest.param({"oldestRequestAgeAlarmSeconds": 5}, "oldestRequestAgeAlarmSeconds", id="age-threshold-too-low"),
+    pytest.param({"maxConcurency": 3}, "maxConcurrency", id="misspelt-key"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "named"), BAD_VALUES)
+def test_bad_context_values_are_refused_naming_the_value(overrides: dict[str, Any], named: str) -> None:
+    # Given cdk.json's context with one bad value
+    context = cdk_json_context() | overrides
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        settings_from_context(context)
+    # Then the message names the offending context key
+    assert named in str(refused.value)
+
+
+def test_missing_required_value_is_refused_naming_it() -> None:
+    # Given a context without the instance ID
+    context = {key: value for key, value in cdk_json_context().items() if key != "connectInstanceId"}
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings, match="'connectInstanceId' is required"):
+        settings_from_context(context)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [({"maxConcurrency": "1"}, "maxConcurrency"), ({"connectInstanceId": "not-a-uuid"}, "connectInstanceId")],
+)
+def test_synthesis_refuses_bad_context_values(overrides: dict[str, Any], named: str) -> None:
+    # Given an app with a bad context value, as `cdk synth -c ...` would give it
+    # When the app is built
+    with pytest.raises(InvalidDeploymentSettings, match=named):
+        app_with(overrides)
+    # Then no stack is synthesized (the exception stops the app before it)
+
+
+def test_settings_module_does_not_import_aws_cdk(tmp_path: Path) -> None:
+    # Given a fresh interpreter
+    import subprocess
+    import sys
+
+    probe = "import sys, infra.settings; print(json.dumps(sorted(m for m in sys.modules if m.startswith('aws_cdk'))))"
+    # When it imports infra.settings only
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
+        [sys.executable, "-c", f"import json; {probe}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    # Then aws_cdk was not loaded (local/ imports the settings cheaply)
+    assert json.loads(completed.stdout) == []
+
+
+@given(
+    calls_per_second=st.floats(min_value=0.01, max_value=1000, allow_nan=False),
+    max_concurrency=st.integers(min_value=2, max_value=1000),
+    batch_size=st.integers(min_value=1, max_value=10_000),
+    batching_window_seconds=st.integers(min_value=1, max_value=300),
+)
+def test_any_accepted_settings_give_a_full_batch_time_within_lambdas_limit(
+    calls_per_second: float, max_concurrency: int, batch_size: int, batching_window_seconds: int
+) -> None:
+    # Given any rate, concurrency, batch size and window
+    context = MINIMAL | {
+        "callsPerSecond": calls_per_second,
+        "maxConcurrency": max_concurrency,
+        "batchSize": batch_size,
+        "batchingWindowSeconds": batching_window_seconds,
+    }
+    pacing_seconds = batch_size / (calls_per_second / max_concurrency)
+    if math.ceil(pacing_seconds * 2) + WORST_CASE_CALL_SECONDS > MAX_FUNCTION_TIMEOUT_SECONDS:
+        # When they are validated, Then a full batch that cannot fit in 900 s is refused, naming batchSize
+        with pytest.raises(InvalidDeploymentSettings, match="batchSize"):
+            settings_from_context(context)
+        return
+    # When they are validated
+    settings = settings_from_context(context)
+    # Then the derived timeouts fit a full batch with headroom and satisfy SQS's 6x rule
+    assert pacing_seconds * 2 + WORST_CASE_CALL_SECONDS <= settings.function_timeout_seconds <= 900
+    assert settings.visibility_timeout_seconds >= 6 * settings.function_timeout_seconds + batching_window_seconds
