@@ -1,0 +1,237 @@
+"""Command line of the local pipeline: `python -m local demo --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from infra.settings import InvalidDeploymentSettings
+from local.connect_endpoint import E164_PATTERN
+from local.demo import DemoOptions, run_demo
+from local.function_container import FunctionInitError
+from local.pipeline import DEFAULT_WORK_DIR
+
+DEFAULTS = DemoOptions()
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run did not settle, or outcomes differ from the samples' expectations
+EXIT_USAGE = 2  # argparse's own code for bad arguments
+EXIT_INTERRUPTED = 130
+
+
+def _number(kind: Callable[[str], Any], minimum: float, maximum: float = math.inf, inclusive_min: bool = True) -> Any:
+    """An argparse type: a finite number of `kind` within [minimum, maximum] (or above minimum when exclusive)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            expected = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        too_low = value < minimum if inclusive_min else value <= minimum
+        if too_low or value > maximum:
+            low = f">= {minimum:g}" if inclusive_min else f"> {minimum:g}"
+            bound = low if maximum == math.inf else f"between {minimum:g} and {maximum:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def _prefix(text: str) -> str:
+    """An argparse type: the start of an E.164 number, e.g. +44770090."""
+    if not E164_PATTERN.match(text + "0" * max(0, 2 - len(text))) or len(text) < 2:
+        raise argparse.ArgumentTypeError(f"must be the start of an E.164 number such as +447700900, got {text!r}")
+    return text
+
+
+def _context_pair(text: str) -> tuple[str, Any]:
+    """An argparse type: KEY=VALUE as `cdk -c` takes it; JSON values are decoded, anything else stays a string."""
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only when there is one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, [], False) or isinstance(action.default, Path):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m local` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description="Run connect-outbound-caller on this machine: moto, a local Connect and the real function.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="send sample call requests through the whole pipeline and summarise the outcomes",
+        description=(
+            "Send sample call requests (local/samples/) half through SQS and half through EventBridge, let the real "
+            "function place them against a local Connect, and summarise what happened. Deployment settings come from "
+            "cdk.json (the same values the CDK stack is built from) with the demo's documented overrides."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    positive_int = _number(int, 1)
+    rate = _number(float, 0.0, 1.0)
+    non_negative = _number(float, 0.0)
+    positive = _number(float, 0.0, inclusive_min=False)
+
+    scenario = demo.add_argument_group("scenario")
+    scenario.add_argument("--requests", type=positive_int, default=DEFAULTS.requests, help="call requests to send")
+    scenario.add_argument("--seed", type=int, default=None, help="seed of the injected faults")
+    scenario.add_argument(
+        "--max-duration", type=positive, default=DEFAULTS.max_duration_seconds, help="give up after this many seconds"
+    )
+
+    connect = demo.add_argument_group("local Connect instance")
+    connect.add_argument("--quota", type=positive, default=DEFAULTS.quota, help="API quota, requests per second")
+    connect.add_argument("--burst", type=positive_int, default=DEFAULTS.burst, help="API quota burst")
+    connect.add_argument(
+        "--concurrent-calls", type=positive_int, default=DEFAULTS.max_concurrent_calls, help="concurrent active calls"
+    )
+    connect.add_argument(
+        "--call-duration", type=non_negative, default=DEFAULTS.call_duration_seconds, help="seconds a call stays active"
+    )
+    connect.add_argument(
+        "--server-error-rate", type=rate, default=DEFAULTS.server_error_rate, help="share of requests answered 500"
+    )
+    connect.add_argument(
+        "--throttle-rate",
+        type=rate,
+        default=DEFAULTS.throttle_rate,
+        help="share of requests answered 429 (on top of the quota)",
+    )
+    connect.add_argument(
+        "--latency-ms", type=non_negative, default=DEFAULTS.latency_seconds * 1000, help="added to every answer"
+    )
+    connect.add_argument(
+        "--refuse-prefix",
+        type=_prefix,
+        action="append",
+        default=None,
+        help="destinations refused with DestinationNotAllowedException (repeatable; default "
+        + ", ".join(DEFAULTS.refused_destination_prefixes)
+        + ")",
+    )
+
+    deployment = demo.add_argument_group("deployment settings (override cdk.json)")
+    deployment.add_argument(
+        "--calls-per-second", type=positive, help="the function's share of the quota (callsPerSecond)"
+    )
+    deployment.add_argument(
+        "--concurrency", type=_number(int, 2), help="event source maximum concurrency (maxConcurrency)"
+    )
+    deployment.add_argument("--batch-size", type=positive_int, help="event source batch size (batchSize)")
+    deployment.add_argument(
+        "--batching-window",
+        type=_number(int, 0),
+        help="event source batching window in seconds (batchingWindowSeconds)",
+    )
+    deployment.add_argument(
+        "--max-receive-count", type=positive_int, help="receives before SQS dead-letters (maxReceiveCount)"
+    )
+    deployment.add_argument(
+        "-c",
+        "--context",
+        type=_context_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any CDK context value",
+    )
+
+    local = demo.add_argument_group("local run only")
+    local.add_argument(
+        "--visibility-timeout",
+        type=positive_int,
+        default=DEFAULTS.visibility_timeout_seconds,
+        help="queue visibility timeout in seconds (demo override; deployed: 6 x function timeout)",
+    )
+    local.add_argument(
+        "--function-timeout", type=positive, help="function timeout in seconds (default: as the stack derives it)"
+    )
+    local.add_argument(
+        "--report", type=Path, default=DEFAULTS.report_path, help="the JSON report (default: .local/report.json)"
+    )
+    local.add_argument(
+        "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where logs and the report go (default: .local)"
+    )
+    local.add_argument("--no-progress", action="store_true", help="no live progress display (for CI logs)")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> DemoOptions:
+    """Turn parsed arguments into DemoOptions."""
+    overrides: dict[str, Any] = dict(args.context)
+    for name, key in (
+        ("calls_per_second", "callsPerSecond"),
+        ("concurrency", "maxConcurrency"),
+        ("batch_size", "batchSize"),
+        ("batching_window", "batchingWindowSeconds"),
+        ("max_receive_count", "maxReceiveCount"),
+    ):
+        if getattr(args, name) is not None:
+            overrides[key] = getattr(args, name)
+    report = args.report
+    if args.work_dir != DEFAULT_WORK_DIR and report == DEFAULTS.report_path:
+        report = args.work_dir / report.name
+    return DemoOptions(
+        requests=args.requests,
+        context_overrides=overrides,
+        quota=args.quota,
+        burst=args.burst,
+        max_concurrent_calls=args.concurrent_calls,
+        call_duration_seconds=args.call_duration,
+        server_error_rate=args.server_error_rate,
+        throttle_rate=args.throttle_rate,
+        latency_seconds=args.latency_ms / 1000,
+        refused_destination_prefixes=tuple(args.refuse_prefix or DEFAULTS.refused_destination_prefixes),
+        visibility_timeout_seconds=args.visibility_timeout,
+        function_timeout_seconds=args.function_timeout,
+        max_duration_seconds=args.max_duration,
+        seed=args.seed,
+        report_path=report,
+        work_dir=args.work_dir,
+        show_progress=not args.no_progress,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options = options_from_args(args)
+    if options.server_error_rate + options.throttle_rate > 1:
+        parser.error("--server-error-rate and --throttle-rate together must not exceed 1")
+    console = Console()
+    try:
+        result = run_demo(options, console)
+    except InvalidDeploymentSettings as error:
+        print(f"python -m local demo: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except FunctionInitError as error:
+        console.print(f"[red]The function failed to start:[/] {error}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted; local servers and worker processes stopped.[/]")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.matches_expected else EXIT_FAILED

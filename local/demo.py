@@ -1,0 +1,129 @@
+"""The default demo scenario: the deployment settings from cdk.json with a few documented demo overrides."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
+from local.connect_endpoint import (
+    DEFAULT_BURST,
+    DEFAULT_CALLS_PER_SECOND,
+    DEFAULT_MAX_CONCURRENT_CALLS,
+    DEFAULT_REFUSED_DESTINATION_PREFIXES,
+    ConnectBehaviour,
+)
+from local.function_container import FunctionInitError
+from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunResult
+from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
+from local.report import ProgressDisplay, display_path, summary_table, write_report
+
+# Three passes over the 22 samples: enough calls to see the quota at work, done in about a minute.
+DEMO_REQUESTS = 66
+# Demo overrides of deployment settings (CDK context keys), so that retries and SQS's redrive to the
+# dead-letter queue happen within the minute. The deployed values come from cdk.json unchanged otherwise.
+DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
+    "batchSize": 5,  # short invocations, so the shortened visibility timeout below still outlasts each one
+    "maxReceiveCount": 3,
+}
+# Demo override of the derived visibility timeout (deployed: 6 x function timeout, minutes): a failed record
+# reappears after 10 s. Safe only because a demo invocation (5 records at 1 call/s) ends well within it.
+DEMO_VISIBILITY_TIMEOUT_SECONDS = 10
+# Real calls last minutes; the demo compresses them so that calls end while the demo runs.
+DEMO_CALL_DURATION_SECONDS = 4.0
+# A little of every fault, mostly absorbed by the function's in-call retries.
+DEMO_SERVER_ERROR_RATE = 0.02
+DEMO_THROTTLE_RATE = 0.02
+DEMO_LATENCY_SECONDS = 0.05  # StartOutboundVoiceContact typically answers in tens of milliseconds
+# Give up waiting for the requests to settle after this long.
+DEMO_MAX_DURATION_SECONDS = 300.0
+DEFAULT_REPORT_PATH = DEFAULT_WORK_DIR / "report.json"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Every knob of the demo; the defaults are the default scenario."""
+
+    requests: int = DEMO_REQUESTS
+    context_overrides: dict[str, Any] = field(default_factory=dict)  # CDK context keys, applied after the demo's
+    quota: float = DEFAULT_CALLS_PER_SECOND
+    burst: int = DEFAULT_BURST
+    max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
+    call_duration_seconds: float = DEMO_CALL_DURATION_SECONDS
+    server_error_rate: float = DEMO_SERVER_ERROR_RATE
+    throttle_rate: float = DEMO_THROTTLE_RATE
+    latency_seconds: float = DEMO_LATENCY_SECONDS
+    refused_destination_prefixes: tuple[str, ...] = DEFAULT_REFUSED_DESTINATION_PREFIXES
+    visibility_timeout_seconds: int = DEMO_VISIBILITY_TIMEOUT_SECONDS
+    function_timeout_seconds: float | None = None
+    max_duration_seconds: float = DEMO_MAX_DURATION_SECONDS
+    seed: int | None = None
+    report_path: Path = DEFAULT_REPORT_PATH
+    work_dir: Path = DEFAULT_WORK_DIR
+    show_progress: bool = True
+
+
+def demo_settings(context_overrides: dict[str, Any], cdk_json_path: Path = CDK_JSON_PATH) -> DeploymentSettings:
+    """cdk.json's context with the demo's overrides, then the caller's, validated exactly as the stack does."""
+    context = json.loads(cdk_json_path.read_text(encoding="utf-8")).get("context", {})
+    context = {**context, **DEMO_CONTEXT_OVERRIDES, **context_overrides}
+    settings = settings_from_context(context)
+    # The samples name one flow that the function allows and the local instance does not grant.
+    if DEMO_UNGRANTED_CONTACT_FLOW_ID not in settings.allowed_contact_flow_ids:
+        flows = (*settings.allowed_contact_flow_ids, DEMO_UNGRANTED_CONTACT_FLOW_ID)
+        settings = settings_from_context({**context, "allowedContactFlowIds": list(flows)})
+    return settings
+
+
+def pipeline_config(options: DemoOptions, settings: DeploymentSettings) -> PipelineConfig:
+    """The local run the options describe."""
+    return PipelineConfig(
+        settings=settings,
+        connect=ConnectBehaviour(
+            instance_id=settings.instance_id,
+            calls_per_second=options.quota,
+            burst=options.burst,
+            max_concurrent_calls=options.max_concurrent_calls,
+            call_duration_seconds=options.call_duration_seconds,
+            refused_destination_prefixes=options.refused_destination_prefixes,
+            denied_contact_flow_ids=frozenset({DEMO_UNGRANTED_CONTACT_FLOW_ID}),
+            server_error_rate=options.server_error_rate,
+            throttle_rate=options.throttle_rate,
+            latency_seconds=options.latency_seconds,
+            seed=options.seed,
+        ),
+        visibility_timeout_seconds=options.visibility_timeout_seconds,
+        function_timeout_seconds=options.function_timeout_seconds,
+        work_dir=options.work_dir,
+    )
+
+
+def run_demo(options: DemoOptions, console: Console) -> RunResult:
+    """Run the scenario with live progress and print the summary; FunctionInitError if the function can't start."""
+    settings = demo_settings(options.context_overrides)
+    config = pipeline_config(options, settings)
+    requests = build_requests(load_samples(), options.requests)
+    console.print(
+        f"[bold]Local pipeline[/]: moto (SQS, EventBridge, DynamoDB), a local Connect (quota {options.quota:g}/s, "
+        f"burst {options.burst}, {options.max_concurrent_calls} concurrent calls), and the real function in "
+        f"up to {settings.max_concurrency} worker processes (batch size {settings.batch_size}, "
+        f"{settings.calls_per_second:g} calls/s in all, maxReceiveCount {settings.max_receive_count}, "
+        f"visibility timeout {config.effective_visibility_timeout_seconds} s [dim](demo override)[/])."
+    )
+    console.print(f"Function logs go to [cyan]{display_path(config.log_path)}[/].")
+    with LocalPipeline(config) as pipeline:
+        if options.show_progress:
+            with ProgressDisplay(console, len(requests)) as display:
+                result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
+        else:
+            result = pipeline.run(requests, options.max_duration_seconds)
+    write_report(result, options.report_path)
+    console.print(summary_table(result, options.report_path))
+    return result
+
+
+__all__ = ["DemoOptions", "FunctionInitError", "demo_settings", "pipeline_config", "run_demo"]

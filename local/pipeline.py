@@ -1,0 +1,342 @@
+"""The whole system on one machine: local AWS, local Connect, the event source runner and the real function.
+
+Outcomes are counted from their effects, not from logs: the contacts the local Connect created, the messages
+in the dead-letter queue with their ErrorCode attributes, and the partial batch responses the runner saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from infra.settings import DeploymentSettings
+from local.aws import (
+    IntakeResources,
+    LocalAws,
+    create_intake,
+    local_sdk_environment,
+    queue_depth,
+    scoped_environment,
+)
+from local.connect_endpoint import ConnectBehaviour, ConnectStats, LocalConnectEndpoint
+from local.event_source import EventSourceMappingSpec, EventSourceStats, SqsEventSource
+from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec
+from local.producers import DEMO_EVENT_SOURCE, PLACED, ProducedCounts, Sample, expected_outcomes, produce
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORK_DIR = REPO_ROOT / ".local"
+FUNCTION_LOG_NAME = "function.log"
+# The reason shown for dead-letter messages without an ErrorCode: SQS moved them there itself, after
+# maxReceiveCount receives, because the function kept leaving them for retry.
+RETRIES_EXHAUSTED = "RetriesExhausted"
+# How often the pipeline looks at the queues while waiting for the requests to settle.
+SETTLE_POLL_SECONDS = 0.25
+# SQS ReceiveMessage returns at most 10 messages.
+SQS_MAX_MESSAGES_PER_RECEIVE = 10
+# The window over which the busiest stretch of calls is measured; long enough to average out the burst.
+PEAK_WINDOW_SECONDS = 5.0
+# Hide dead-letter messages while counting them, so one is never counted twice.
+DLQ_COUNTING_VISIBILITY_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """One local run: the deployment settings plus the local instance's behaviour and the demo overrides."""
+
+    settings: DeploymentSettings
+    connect: ConnectBehaviour
+    # Demo override: the deployed visibility timeout (6 x the function timeout) would make a retry wait minutes.
+    visibility_timeout_seconds: int | None = None
+    # Demo/test override of the function timeout; None keeps the one the stack derives.
+    function_timeout_seconds: float | None = None
+    work_dir: Path = DEFAULT_WORK_DIR
+    handler: str = DEFAULT_HANDLER
+    code_root: Path = DEFAULT_CODE_ROOT
+    extra_function_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_visibility_timeout_seconds(self) -> int:
+        """The visibility timeout the local queue gets."""
+        if self.visibility_timeout_seconds is not None:
+            return self.visibility_timeout_seconds
+        return self.settings.visibility_timeout_seconds
+
+    @property
+    def effective_function_timeout_seconds(self) -> float:
+        """The timeout the runner enforces on each invocation."""
+        if self.function_timeout_seconds is not None:
+            return self.function_timeout_seconds
+        return float(self.settings.function_timeout_seconds)
+
+    @property
+    def log_path(self) -> Path:
+        """Where the function containers' stdout and stderr go."""
+        return self.work_dir / FUNCTION_LOG_NAME
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot while requests settle."""
+
+    elapsed_seconds: float
+    requests: int
+    placed: int
+    dead_lettered: int
+    queue: dict[str, int]
+    event_source: EventSourceStats
+    connect: ConnectStats
+    active_calls: int
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left on the source queue and no invocation running."""
+        return sum(self.queue.values()) == 0 and self.event_source.in_flight == 0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run achieved, counted from its effects."""
+
+    requests: int
+    produced: ProducedCounts
+    expected: Counter[str]
+    placed: int
+    dead_lettered: Counter[str]  # ErrorCode (or RETRIES_EXHAUSTED) -> messages in the dead-letter queue
+    event_source: EventSourceStats
+    connect: ConnectStats
+    duration_seconds: float
+    complete: bool  # everything settled before the time limit
+    left_on_queue: int
+    config: PipelineConfig
+    peak_calls_per_second: float = 0.0  # the busiest PEAK_WINDOW_SECONDS of calls placed
+
+    @property
+    def observed(self) -> Counter[str]:
+        """Outcome -> count, in the same terms as `expected`."""
+        observed = Counter(self.dead_lettered)
+        if self.placed:
+            observed[PLACED] = self.placed
+        return observed
+
+    @property
+    def matches_expected(self) -> bool:
+        """Whether every request reached the outcome its sample names."""
+        return self.complete and self.observed == self.expected
+
+    @property
+    def achieved_calls_per_second(self) -> float:
+        """Calls placed per second, from the first request Connect saw to the last call it placed."""
+        first, last = self.connect.first_request_at, self.connect.last_placed_at
+        if self.placed < 2 or first is None or last is None or last <= first:
+            return 0.0
+        return (self.placed - 1) / (last - first)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's JSON document."""
+        settings = self.config.settings
+        return {
+            "complete": self.complete,
+            "matches_expected": self.matches_expected,
+            "requests": self.requests,
+            "sent_via_sqs": self.produced.via_sqs,
+            "sent_via_eventbridge": self.produced.via_eventbridge,
+            "expected": dict(sorted(self.expected.items())),
+            "placed": self.placed,
+            "dead_lettered": dict(sorted(self.dead_lettered.items())),
+            "left_on_queue": self.left_on_queue,
+            "retried_records": self.event_source.retried,
+            "redeliveries": self.event_source.redeliveries,
+            "duration_seconds": round(self.duration_seconds, 2),
+            "achieved_calls_per_second": round(self.achieved_calls_per_second, 3),
+            "peak_calls_per_second": round(self.peak_calls_per_second, 3),
+            "peak_window_seconds": PEAK_WINDOW_SECONDS,
+            "connect": {
+                "quota_calls_per_second": self.config.connect.calls_per_second,
+                "quota_burst": self.config.connect.burst,
+                "max_concurrent_calls": self.config.connect.max_concurrent_calls,
+                "call_duration_seconds": self.config.connect.call_duration_seconds,
+                "requests": self.connect.requests,
+                "throttled_responses": self.connect.throttled,
+                "responses": dict(sorted(self.connect.responses.items())),
+                "max_active_calls": self.connect.max_active_calls,
+                "server_error_rate": self.config.connect.server_error_rate,
+                "throttle_rate": self.config.connect.throttle_rate,
+                "latency_seconds": self.config.connect.latency_seconds,
+            },
+            "event_source": {
+                "invocations": self.event_source.invocations,
+                "invocation_outcomes": dict(sorted(self.event_source.outcomes.items())),
+                "records_delivered": self.event_source.records_delivered,
+                "records_deleted": self.event_source.records_deleted,
+                "batch_item_failures": self.event_source.batch_item_failures,
+                "records_in_failed_invocations": self.event_source.records_in_failed_invocations,
+                "cold_starts": self.event_source.cold_starts,
+                "max_concurrent_invocations": self.event_source.max_in_flight,
+            },
+            "settings": {
+                "calls_per_second": settings.calls_per_second,
+                "max_concurrency": settings.max_concurrency,
+                "batch_size": settings.batch_size,
+                "batching_window_seconds": settings.batching_window_seconds,
+                "max_receive_count": settings.max_receive_count,
+                "function_timeout_seconds": self.config.effective_function_timeout_seconds,
+                "visibility_timeout_seconds": self.config.effective_visibility_timeout_seconds,
+                "deployed_visibility_timeout_seconds": settings.visibility_timeout_seconds,
+            },
+            "function_log": str(self.config.log_path),
+        }
+
+
+def peak_rate(times: list[float], window: float = PEAK_WINDOW_SECONDS) -> float:
+    """The most events in any `window` seconds, per second."""
+    ordered = sorted(times)
+    most = 0
+    first = 0
+    for last, time_ in enumerate(ordered):
+        while time_ - ordered[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most / window
+
+
+class LocalPipeline:
+    """Everything started for one run; use as a context manager, then call run()."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self._stack = ExitStack()
+        self.aws = LocalAws()
+        self.connect = LocalConnectEndpoint(config.connect)
+        self.intake: IntakeResources | None = None
+        self.event_source: SqsEventSource | None = None
+
+    def __enter__(self) -> LocalPipeline:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        config = self.config
+        config.work_dir.mkdir(parents=True, exist_ok=True)
+        config.log_path.write_text("", encoding="utf-8")
+        self._stack.enter_context(self.aws)
+        self._stack.enter_context(self.connect)
+        self._stack.enter_context(
+            scoped_environment(local_sdk_environment(self.aws.url, self.connect.url, config.work_dir))
+        )
+        self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
+        function_environment = config.settings.function_environment(self.intake.dead_letter_queue_url)
+        function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
+        self.event_source = SqsEventSource(
+            EventSourceMappingSpec(
+                queue_url=self.intake.queue_url,
+                queue_arn=self.intake.queue_arn,
+                batch_size=config.settings.batch_size,
+                batching_window_seconds=config.settings.batching_window_seconds,
+                max_concurrency=config.settings.max_concurrency,
+            ),
+            FunctionSpec(
+                environment=function_environment,
+                timeout_seconds=config.effective_function_timeout_seconds,
+                log_path=config.log_path,
+                handler=config.handler,
+                code_root=config.code_root,
+            ),
+        )
+        self._stack.enter_context(self.event_source)
+
+    def run(
+        self,
+        requests: list[Sample],
+        max_duration_seconds: float,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> RunResult:
+        """Send the requests, wait until every one has settled (or the time limit), and count the outcomes."""
+        intake, event_source = self._started()
+        settings = self.config.settings
+        sqs: SQSClient = boto3.client("sqs")
+        started = time.monotonic()
+        produced = produce(
+            requests,
+            queue_url=intake.queue_url,
+            event_bus_name=intake.event_bus_name,
+            source=settings.event_sources[0] if settings.event_sources else DEMO_EVENT_SOURCE,
+            detail_type=settings.event_detail_types[0],
+        )
+        progress = self._progress(sqs, started, len(requests))
+        while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
+            if event_source.init_error is not None:
+                raise event_source.init_error
+            if on_progress is not None:
+                on_progress(progress)
+            time.sleep(SETTLE_POLL_SECONDS)
+            progress = self._progress(sqs, started, len(requests))
+        if on_progress is not None:
+            on_progress(progress)
+        duration = time.monotonic() - started
+        return RunResult(
+            requests=len(requests),
+            produced=produced,
+            expected=expected_outcomes(requests),
+            placed=progress.placed,
+            dead_lettered=self._dead_letter_reasons(sqs),
+            event_source=event_source.stats,
+            connect=self.connect.instance.stats,
+            duration_seconds=duration,
+            complete=progress.settled,
+            left_on_queue=sum(progress.queue.values()),
+            config=self.config,
+            peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
+        )
+
+    def _started(self) -> tuple[IntakeResources, SqsEventSource]:
+        if self.intake is None or self.event_source is None:
+            raise RuntimeError("use LocalPipeline as a context manager")
+        return self.intake, self.event_source
+
+    def _progress(self, sqs: SQSClient, started: float, requests: int) -> Progress:
+        intake, event_source = self._started()
+        return Progress(
+            elapsed_seconds=time.monotonic() - started,
+            requests=requests,
+            placed=len(self.connect.instance.placed_calls),
+            dead_lettered=queue_depth(sqs, intake.dead_letter_queue_url)["visible"],
+            queue=queue_depth(sqs, intake.queue_url),
+            event_source=event_source.stats,
+            connect=self.connect.instance.stats,
+            active_calls=self.connect.instance.active_calls(),
+        )
+
+    def _dead_letter_reasons(self, sqs: SQSClient) -> Counter[str]:
+        """Receive every dead-letter message once and count them by their ErrorCode attribute."""
+        intake, _ = self._started()
+        reasons: Counter[str] = Counter()
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=intake.dead_letter_queue_url,
+                MaxNumberOfMessages=SQS_MAX_MESSAGES_PER_RECEIVE,
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=DLQ_COUNTING_VISIBILITY_SECONDS,
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not messages:
+                return reasons
+            for message in messages:
+                error_code = message.get("MessageAttributes", {}).get("ErrorCode", {}).get("StringValue")  # type: ignore[call-overload]
+                reasons[error_code or RETRIES_EXHAUSTED] += 1

@@ -1,0 +1,120 @@
+"""Producers: sample call requests, sent half through SQS SendMessage and half through EventBridge PutEvents."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+SAMPLES_PATH = Path(__file__).resolve().parent / "samples" / "call-requests.json"
+# The "source" of the demo's events; any value not starting with "aws." is a valid custom source.
+DEMO_EVENT_SOURCE = "example.crm"
+# The flow the samples name that the function allows but the local instance does not grant (AccessDenied).
+DEMO_UNGRANTED_CONTACT_FLOW_ID = "22222222-2222-4222-8222-222222222222"
+# EventBridge PutEvents accepts at most 10 entries per call.
+MAX_PUT_EVENTS_ENTRIES = 10
+
+PLACED = "placed"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One call request from the sample set, and the outcome the pipeline must reach for it."""
+
+    description: str
+    expected: str  # "placed" or the dead-letter ErrorCode
+    request: dict[str, Any] | None = None
+    raw_body: str | None = None  # a body that is not a JSON request at all
+
+    @property
+    def body(self) -> str:
+        """The SQS message body a direct producer sends."""
+        return self.raw_body if self.raw_body is not None else json.dumps(self.request)
+
+    @property
+    def fits_eventbridge(self) -> bool:
+        """Whether the request can be an event's detail (a JSON object)."""
+        return self.request is not None
+
+
+def load_samples(path: Path = SAMPLES_PATH) -> list[Sample]:
+    """Read the sample set."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return [Sample(**sample) for sample in document["samples"]]
+
+
+def build_requests(samples: list[Sample], count: int) -> list[Sample]:
+    """The first `count` requests of the sample set repeated in order."""
+    if not samples:
+        raise ValueError("the sample set is empty")
+    return [samples[index % len(samples)] for index in range(count)]
+
+
+def expected_outcomes(requests: list[Sample]) -> Counter[str]:
+    """How many requests must end in each outcome."""
+    return Counter(request.expected for request in requests)
+
+
+@dataclass(frozen=True)
+class ProducedCounts:
+    """How the requests were sent."""
+
+    via_sqs: int
+    via_eventbridge: int
+
+
+def split_by_channel(requests: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """Alternate requests between SQS and EventBridge; bodies EventBridge cannot carry go through SQS."""
+    via_sqs: list[Sample] = []
+    via_eventbridge: list[Sample] = []
+    for index, request in enumerate(requests):
+        (via_eventbridge if index % 2 and request.fits_eventbridge else via_sqs).append(request)
+    return via_sqs, via_eventbridge
+
+
+def send_via_sqs(queue_url: str, requests: list[Sample]) -> int:
+    """SendMessage each request's body to the queue, as a direct producer does."""
+    sqs: SQSClient = boto3.client("sqs")
+    for request in requests:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=request.body)
+    return len(requests)
+
+
+def send_via_eventbridge(event_bus_name: str, source: str, detail_type: str, requests: list[Sample]) -> int:
+    """PutEvents with each request as an event's detail onto the bus whose rule targets the queue."""
+    events: EventBridgeClient = boto3.client("events")
+    for start in range(0, len(requests), MAX_PUT_EVENTS_ENTRIES):
+        chunk = requests[start : start + MAX_PUT_EVENTS_ENTRIES]
+        response = events.put_events(
+            Entries=[
+                {
+                    "EventBusName": event_bus_name,
+                    "Source": source,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(request.request),
+                }
+                for request in chunk
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"PutEvents rejected {response['FailedEntryCount']} of {len(chunk)} events")
+    return len(requests)
+
+
+def produce(
+    requests: list[Sample], queue_url: str, event_bus_name: str, source: str, detail_type: str
+) -> ProducedCounts:
+    """Send the requests, half through SQS and half through EventBridge."""
+    via_sqs, via_eventbridge = split_by_channel(requests)
+    return ProducedCounts(
+        via_sqs=send_via_sqs(queue_url, via_sqs),
+        via_eventbridge=send_via_eventbridge(event_bus_name, source, detail_type, via_eventbridge),
+    )

@@ -1,0 +1,146 @@
+"""What a person sees: live progress while requests settle, a summary table at the end, and a JSON report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from local.pipeline import PEAK_WINDOW_SECONDS, REPO_ROOT, RETRIES_EXHAUSTED, RunResult
+from local.pipeline import Progress as PipelineProgress
+from local.producers import PLACED
+
+# What each dead-letter reason means, for the summary table.
+REASON_NOTES = {
+    "ValidationError": "invalid request",
+    "DestinationNotAllowedException": "Connect refused the destination",
+    "AccessDeniedException": "flow not granted to the function",
+    RETRIES_EXHAUSTED: "SQS redrive after maxReceiveCount",
+}
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the repository when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+class ProgressDisplay:
+    """A rich progress bar of settled requests with the live counts beside it."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self._total = total
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]settled"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("starting", total=total)
+
+    def __enter__(self) -> ProgressDisplay:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def update(self, progress: PipelineProgress) -> None:
+        """Show one snapshot."""
+        queued = sum(progress.queue.values())
+        description = (
+            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/] queued {queued} "
+            f"running {progress.event_source.in_flight} calls {progress.active_calls} "
+            f"[red]429s {progress.connect.throttled}[/]"
+        )
+        settled = min(self._total, progress.placed + progress.dead_lettered)
+        self._progress.update(self._task, completed=settled, description=description)
+
+
+def _count(observed: int, expected: int | None = None, style: str = "") -> str:
+    text = f"[{style}]{observed}[/]" if style else str(observed)
+    return text if expected is None or observed == expected else f"{text} [red](expected {expected})[/]"
+
+
+def _breakdown(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def summary_table(result: RunResult, report_path: Path) -> Table:
+    """The readable end-of-run summary."""
+    table = Table(title="connect-outbound-caller: local demo", header_style="bold")
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("detail")
+    produced = result.produced
+    table.add_row(
+        "requests",
+        str(result.requests),
+        f"{produced.via_sqs} via SQS SendMessage, {produced.via_eventbridge} via EventBridge",
+    )
+    table.add_row(
+        "placed", _count(result.placed, result.expected[PLACED], "green"), "contacts the local Connect created"
+    )
+    table.add_row("dead-lettered", _count(sum(result.dead_lettered.values()), style="yellow"), "by ErrorCode:")
+    for reason in sorted(set(result.dead_lettered) | (set(result.expected) - {PLACED})):
+        table.add_row(
+            f"  {reason}",
+            _count(result.dead_lettered[reason], result.expected[reason], "yellow"),
+            REASON_NOTES.get(reason, ""),
+        )
+    source = result.event_source
+    table.add_row(
+        "retried",
+        str(source.retried),
+        f"records left for redelivery ({source.batch_item_failures} in batchItemFailures, "
+        f"{source.records_in_failed_invocations} in failed invocations); {source.redeliveries} redelivered",
+    )
+    connect = result.connect
+    table.add_row(
+        "throttled", _count(connect.throttled, style="red"), f"HTTP 429 answers of {connect.requests} Connect requests"
+    )
+    table.add_row("", "", f"[dim]Connect answers: {_breakdown(connect.responses)}[/]")
+    table.add_row(
+        "invocations",
+        str(source.invocations),
+        f"{_breakdown(source.outcomes)}; {source.cold_starts} cold starts; at most {source.max_in_flight} at once",
+    )
+    table.add_row("duration", f"{result.duration_seconds:.1f} s", "from the first send until every request settled")
+    quota = result.config.connect
+    table.add_row(
+        "calls per second",
+        f"{result.achieved_calls_per_second:.2f}",
+        f"quota {quota.calls_per_second:g}/s, burst {quota.burst}; busiest {PEAK_WINDOW_SECONDS:g} s "
+        f"{result.peak_calls_per_second:.2f}/s; at most {connect.max_active_calls} of {quota.max_concurrent_calls} "
+        "concurrent calls",
+    )
+    if not result.complete:
+        table.add_row("[red]unfinished[/]", str(result.left_on_queue), "[red]messages still on the queue[/]")
+    verdict = (
+        "[green]every request reached its expected outcome[/]"
+        if result.matches_expected
+        else "[red]outcomes differ from the samples' expectations[/]"
+    )
+    table.add_row("check", "[green]ok[/]" if result.matches_expected else "[red]differs[/]", verdict)
+    table.add_row("JSON report", "", display_path(report_path))
+    table.add_row("function log", "", display_path(result.config.log_path))
+    return table
+
+
+def write_report(result: RunResult, path: Path) -> None:
+    """Write the JSON report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,261 @@
+"""The local SQS event source runner against moto: batches, partial batch responses, timeouts, redrive."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+from infra.settings import settings_from_context
+from local.aws import IntakeResources, LocalAws, create_intake, local_sdk_environment, scoped_environment
+from local.event_source import EventSourceMappingSpec, SqsEventSource, failed_message_ids
+from local.function_container import (
+    FUNCTION_ERROR,
+    INVALID_RESPONSE,
+    SUCCEEDED,
+    TIMED_OUT,
+    FunctionInitError,
+    FunctionSpec,
+)
+
+STUB_CODE_ROOT = Path(__file__).resolve().parent.parent / "local" / "stub_function"
+STUB_HANDLER = "stub_handler.handler"
+UNUSED_CONNECT_URL = "http://127.0.0.1:9"  # the stub never calls Connect
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+class Harness:
+    """moto with the stack's queues, and a runner for the stub function."""
+
+    def __init__(self, tmp_path: Path, intake: IntakeResources) -> None:
+        self.tmp_path = tmp_path
+        self.intake = intake
+        self.sqs = boto3.client("sqs")
+        self.events_path = tmp_path / "events.jsonl"
+        self.runners: list[SqsEventSource] = []
+
+    def send(self, *actions: dict[str, Any], **attributes: str) -> None:
+        for action in actions:
+            self.sqs.send_message(
+                QueueUrl=self.intake.queue_url,
+                MessageBody=json.dumps(action),
+                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+            )
+
+    def start(
+        self,
+        *,
+        batch_size: int = 10,
+        window: float = 0,
+        concurrency: int = 1,
+        timeout: float = 10,
+        handler: str = STUB_HANDLER,
+    ) -> SqsEventSource:
+        runner = SqsEventSource(
+            EventSourceMappingSpec(
+                queue_url=self.intake.queue_url,
+                queue_arn=self.intake.queue_arn,
+                batch_size=batch_size,
+                batching_window_seconds=window,
+                max_concurrency=concurrency,
+            ),
+            FunctionSpec(
+                environment={"STUB_EVENTS_PATH": str(self.events_path)},
+                timeout_seconds=timeout,
+                log_path=self.tmp_path / "function.log",
+                handler=handler,
+                code_root=STUB_CODE_ROOT,
+            ),
+        )
+        self.runners.append(runner)
+        return runner.start()
+
+    def invocations(self) -> list[dict[str, Any]]:
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in self.events_path.read_text().splitlines()]
+
+    def queue_is_empty(self) -> bool:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.intake.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            attributes["ApproximateNumberOfMessages"] == "0"
+            and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+        )
+
+    def dead_letter_bodies(self) -> list[dict[str, Any]]:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.intake.dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        ).get("Messages", [])
+        return sorted((json.loads(m["Body"]) for m in messages), key=json.dumps)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    """Queues as the stack configures them, with maxReceiveCount 2 and a 2 s visibility timeout."""
+    settings = settings_from_context(
+        {
+            "connectInstanceId": "00000000-0000-0000-0000-000000000000",
+            "connectContactFlowId": "11111111-1111-1111-1111-111111111111",
+            "sourcePhoneNumber": "+15555550100",
+            "maxReceiveCount": 2,
+        }
+    )
+    with LocalAws() as aws, scoped_environment(local_sdk_environment(aws.url, UNUSED_CONNECT_URL, tmp_path)):
+        harness = Harness(tmp_path, create_intake(settings, visibility_timeout_seconds=2))
+        try:
+            yield harness
+        finally:
+            for runner in harness.runners:
+                runner.stop()
+    # Then no container process outlives its runner
+    assert multiprocessing.active_children() == []
+
+
+def test_records_are_the_sqs_event_lambda_would_send(harness: Harness) -> None:
+    # Given two messages on the queue, one with a message attribute
+    harness.send({"do": "ok"}, {"do": "ok"}, Source="crm")
+    # When the runner invokes the function
+    runner = harness.start(timeout=10)
+    wait_for(harness.queue_is_empty)
+    # Then the event parses as Powertools' model of a Lambda SQS event and carries the queue's details
+    [invocation] = harness.invocations()
+    event = SqsModel.model_validate(invocation["event"])
+    assert len(event.Records) == 2
+    record = event.Records[0]
+    assert record.eventSource == "aws:sqs"
+    assert record.eventSourceARN == harness.intake.queue_arn
+    assert record.attributes.ApproximateReceiveCount == "1"
+    assert record.messageAttributes["Source"].stringValue == "crm"
+    # And the context counts down from the function timeout
+    assert 0 < invocation["remaining_ms"] <= 10_000
+    # And both records were deleted after success
+    stats = runner.stats
+    assert (stats.invocations, stats.records_deleted, stats.outcomes[SUCCEEDED]) == (1, 2, 1)
+
+
+def test_partial_batch_response_deletes_successes_and_sqs_redrives_the_failure(harness: Harness) -> None:
+    # Given a batch where one record always fails
+    harness.send({"do": "ok"}, {"do": "fail"}, {"do": "ok"})
+    # When the runner processes it until the queue is empty
+    runner = harness.start()
+    wait_for(harness.queue_is_empty)
+    # Then the successes were deleted once, the failure was delivered twice (maxReceiveCount 2),
+    # and SQS, not the runner, moved it to the dead-letter queue
+    stats = runner.stats
+    assert stats.records_deleted == 2
+    assert stats.batch_item_failures == 2
+    assert stats.redeliveries == 1
+    assert harness.dead_letter_bodies() == [{"do": "fail"}]
+
+
+def test_containers_are_reused_across_invocations(harness: Harness) -> None:
+    # Given a runner with one slot and batch size 1
+    harness.send({"do": "ok"}, {"do": "ok"}, {"do": "ok"})
+    runner = harness.start(batch_size=1)
+    wait_for(harness.queue_is_empty)
+    # Then three invocations ran in a single warm container
+    assert {invocation["container"] for invocation in harness.invocations()} == {harness.invocations()[0]["container"]}
+    assert (runner.stats.invocations, runner.stats.cold_starts) == (3, 1)
+
+
+def test_an_invocation_past_the_timeout_is_killed_and_its_batch_left_on_the_queue(harness: Harness) -> None:
+    # Given a record that makes the function run longer than its 1 s timeout
+    harness.send({"do": "sleep", "seconds": 30})
+    # When the runner invokes it
+    runner = harness.start(timeout=1)
+    wait_for(harness.queue_is_empty)
+    # Then each delivery timed out in a fresh container, and after maxReceiveCount SQS dead-lettered it
+    stats = runner.stats
+    assert stats.outcomes[TIMED_OUT] == 2
+    assert stats.cold_starts == 2
+    assert len({invocation["container"] for invocation in harness.invocations()}) == 2
+    assert stats.records_deleted == 0
+    assert harness.dead_letter_bodies() == [{"do": "sleep", "seconds": 30}]
+
+
+@pytest.mark.parametrize(("action", "outcome"), [("raise", FUNCTION_ERROR), ("unknown_id", INVALID_RESPONSE)])
+def test_an_error_or_an_invalid_batch_response_fails_the_whole_batch(
+    harness: Harness, action: str, outcome: str
+) -> None:
+    # Given a batch with a good record and one that breaks the invocation
+    harness.send({"do": "ok"}, {"do": action})
+    # When the runner processes it until the queue is empty
+    runner = harness.start()
+    wait_for(harness.queue_is_empty)
+    # Then no record was deleted: both were redelivered and then dead-lettered by SQS
+    stats = runner.stats
+    assert stats.outcomes[outcome] == 2
+    assert stats.records_deleted == 0
+    assert stats.records_in_failed_invocations == 4
+    assert harness.dead_letter_bodies() == sorted([{"do": action}, {"do": "ok"}], key=json.dumps)
+
+
+def test_the_batching_window_gathers_records_sent_apart(harness: Harness) -> None:
+    # Given a runner with a 1 s batching window (within the 2 s visibility timeout), and records arriving apart
+    runner = harness.start(batch_size=10, window=1)
+    harness.send({"do": "ok"}, {"do": "ok"})
+    time.sleep(0.3)
+    harness.send({"do": "ok"}, {"do": "ok"})
+    wait_for(harness.queue_is_empty)
+    # Then one invocation received all four
+    assert [len(i["event"]["Records"]) for i in harness.invocations()] == [4]
+    assert runner.stats.invocations == 1
+
+
+def test_batch_size_caps_each_invocation(harness: Harness) -> None:
+    # Given five records and a batch size of 2
+    harness.send(*[{"do": "ok"}] * 5)
+    # When the runner processes them
+    harness.start(batch_size=2)
+    wait_for(harness.queue_is_empty)
+    # Then no invocation got more than two records
+    sizes = [len(i["event"]["Records"]) for i in harness.invocations()]
+    assert sum(sizes) == 5
+    assert max(sizes) <= 2
+
+
+def test_a_function_that_cannot_init_is_reported(harness: Harness) -> None:
+    # Given a handler that cannot be imported
+    harness.send({"do": "ok"})
+    # When the runner tries to invoke it
+    runner = harness.start(handler="no_such_module.handler")
+    wait_for(lambda: runner.init_error is not None)
+    # Then the init error names the problem and the log file
+    assert isinstance(runner.init_error, FunctionInitError)
+    assert "ModuleNotFoundError" in str(runner.init_error)
+    assert "function.log" in str(runner.init_error)
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (None, set()),
+        ({}, set()),
+        ({"batchItemFailures": []}, set()),
+        ({"batchItemFailures": [{"itemIdentifier": "a"}]}, {"a"}),
+        ({"batchItemFailures": [{"itemIdentifier": "zzz"}]}, None),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, None),
+        ({"batchItemFailures": "a"}, None),
+        ("a", None),
+    ],
+)
+def test_partial_batch_responses_are_read_as_lambda_reads_them(response: Any, expected: set[str] | None) -> None:
+    # Given a batch of messages a and b / When the function answers / Then these records are retried (None: all)
+    assert failed_message_ids(response, {"a", "b"}) == expected

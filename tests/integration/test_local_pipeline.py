@@ -1,0 +1,139 @@
+"""The whole local pipeline with the real function: moto, the local Connect, the event source runner, producers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.cli import main
+from local.demo import DemoOptions, demo_settings, pipeline_config
+from local.function_container import FunctionInitError
+from local.pipeline import RETRIES_EXHAUSTED, LocalPipeline
+from local.producers import build_requests, load_samples
+
+# Fast but faithful: 20 calls/s over 2 concurrent invocations, so a batch of 5 takes well under the 8 s
+# visibility timeout even when its flaky and unreachable records wait out botocore's backoff (at most 3 s each).
+FAST = [
+    "--calls-per-second", "20",
+    "--batch-size", "5",
+    "--max-receive-count", "2",
+    "--visibility-timeout", "8",
+    "--quota", "100",
+    "--burst", "100",
+    "--call-duration", "0.5",
+    "--server-error-rate", "0",
+    "--throttle-rate", "0",
+    "--latency-ms", "0",
+    "--max-duration", "90",
+    "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_processes() -> Any:
+    yield
+    # Then no function container outlives the run
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.slow
+def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path) -> None:
+    # Given one of each of the 22 samples, half sent through SQS and half through EventBridge
+    samples = load_samples()
+    # When the demo runs them through the real function
+    exit_code = main(["demo", "--requests", str(len(samples)), "--work-dir", str(tmp_path), *FAST])
+    # Then every outcome shows up, counted from its effects, and the demo exits cleanly
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert exit_code == 0
+    assert report["complete"] is True
+    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (12, 10)
+    assert report["placed"] == 13
+    assert report["dead_lettered"] == {
+        "AccessDeniedException": 1,
+        "DestinationNotAllowedException": 2,
+        RETRIES_EXHAUSTED: 1,
+        "ValidationError": 5,
+    }
+    assert report["left_on_queue"] == 0
+    # And the flaky request was retried once and the unreachable one twice (maxReceiveCount 2), no more
+    assert report["retried_records"] == 3
+    assert report["redeliveries"] == 2
+    # And the function's logs went to the work directory, not the terminal
+    assert "Call placed" in (tmp_path / "function.log").read_text()
+
+
+@pytest.mark.slow
+def test_calls_beyond_the_quota_are_throttled_and_still_placed(tmp_path: Path) -> None:
+    # Given a deployment configured for 20 calls/s against an instance whose quota is 2/s with a burst of 2
+    options = DemoOptions(
+        quota=2,
+        burst=2,
+        server_error_rate=0,
+        throttle_rate=0,
+        latency_seconds=0,
+        call_duration_seconds=0.1,
+        visibility_timeout_seconds=8,
+        work_dir=tmp_path,
+        context_overrides={"callsPerSecond": 20, "batchSize": 5, "maxReceiveCount": 10},
+    )
+    config = pipeline_config(options, demo_settings(options.context_overrides))
+    requests = [sample for sample in load_samples() if sample.expected == "placed"][:8]
+    # When they run through the pipeline
+    with LocalPipeline(config) as pipeline:
+        result = pipeline.run(requests, max_duration_seconds=90)
+    # Then Connect throttled some attempts, and every request was still placed exactly once
+    assert result.complete
+    assert result.placed == 8
+    assert sum(result.dead_lettered.values()) == 0
+    assert result.connect.responses["ThrottlingException"] > 0
+    # And no stretch of calls beat the token bucket: at most burst + rate x window calls in any window
+    assert result.peak_calls_per_second <= (2 + 2 * 5) / 5
+
+
+def test_a_function_that_fails_at_start_stops_the_run_with_its_reason(tmp_path: Path) -> None:
+    # Given a function environment missing a required variable
+    options = DemoOptions(work_dir=tmp_path)
+    config = pipeline_config(options, demo_settings({}))
+    config = type(config)(**{**config.__dict__, "extra_function_environment": {"DEAD_LETTER_QUEUE_URL": ""}})
+    # When requests arrive
+    with LocalPipeline(config) as pipeline, pytest.raises(FunctionInitError) as raised:
+        pipeline.run(build_requests(load_samples(), 1), max_duration_seconds=60)
+    # Then the run stops with the init error and points at the log
+    assert "function.log" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--throttle-rate", "-0.5"], "argument --throttle-rate: must be between 0 and 1, got -0.5"),
+        (["--requests", "0"], "argument --requests: must be >= 1, got 0"),
+        (["--quota", "fast"], "argument --quota: expected a number, got 'fast'"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_bad_arguments_get_a_clear_message(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given / When the demo is started with a bad argument
+    with pytest.raises(SystemExit) as raised:
+        main(["demo", *arguments])
+    # Then it exits with argparse's usage code and a one-line reason, no traceback
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert "Traceback" not in error
+
+
+def test_bad_deployment_settings_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Given a context override the stack itself would reject
+    # When the demo is started with it
+    exit_code = main(["demo", "-c", "batchSize=0", "--work-dir", str(tmp_path), "--no-progress"])
+    # Then it names the setting, exits 2 and starts nothing
+    assert exit_code == 2
+    error = capsys.readouterr().err
+    assert "'batchSize'" in error
+    assert "Traceback" not in error
