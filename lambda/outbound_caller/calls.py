@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -33,6 +35,22 @@ CLIENT_CONFIG = Config(
 connect: ConnectClient = boto3.client("connect", config=CLIENT_CONFIG)
 
 
-def place_call(params: dict[str, Any]) -> str:
-    """Start the outbound voice contact and return its ContactId."""
-    return connect.start_outbound_voice_contact(**params)["ContactId"]
+@dataclass(frozen=True)
+class PlacedCall:
+    """A started contact, and how many requests it took botocore to start it."""
+
+    contact_id: str
+    requests_sent: int
+
+
+def place_call(params: dict[str, Any]) -> PlacedCall:
+    """Start the outbound voice contact."""
+    response = connect.start_outbound_voice_contact(**params)
+    return PlacedCall(response["ContactId"], response["ResponseMetadata"].get("RetryAttempts", 0) + 1)
+
+
+def requests_sent_by(error: Exception) -> int:
+    """How many requests a failed place_call sent: botocore says so for answered ones; assume all otherwise."""
+    if isinstance(error, ClientError):
+        return error.response.get("ResponseMetadata", {}).get("RetryAttempts", MAX_ATTEMPTS - 1) + 1
+    return MAX_ATTEMPTS

@@ -7,7 +7,11 @@ from collections.abc import Callable
 
 
 class Pacer:
-    """Lets one call start every 1/rate seconds in this container, across its invocations."""
+    """Lets one Connect request start every 1/rate seconds in this container, across its invocations.
+
+    botocore's in-call retries are requests too: ``charge`` bills them after the fact, pushing the next
+    call back, so retries on throttling spend this container's share instead of exceeding it.
+    """
 
     def __init__(
         self,
@@ -34,3 +38,8 @@ class Pacer:
         if wait > 0:
             self._sleep(wait)
         self._next_start = self._clock() + self._interval
+
+    def charge(self, requests_sent: int) -> None:
+        """Bill the requests the last call sent beyond the one its turn paid for."""
+        if self._next_start is not None and requests_sent > 1:
+            self._next_start += (requests_sent - 1) * self._interval

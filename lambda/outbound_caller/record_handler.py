@@ -7,7 +7,7 @@ from typing import NoReturn
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from outbound_caller.calls import WORST_CASE_CALL_SECONDS, place_call
+from outbound_caller.calls import WORST_CASE_CALL_SECONDS, place_call, requests_sent_by
 from outbound_caller.config import load_settings
 from outbound_caller.dead_letter import dead_letter
 from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
@@ -75,7 +75,13 @@ def _call(delivery: CallDelivery, lambda_context: LambdaContext) -> str:
     if remaining_ms < REQUIRED_REMAINING_MS:
         raise RetryableRecordError(Failure(DEADLINE_REACHED, "too little invocation time left to place a call", False))
     PACER.wait_turn()
-    return place_call(delivery.request.to_api_params(SETTINGS, delivery.client_token))
+    try:
+        placed = place_call(delivery.request.to_api_params(SETTINGS, delivery.client_token))
+    except Exception as error:
+        PACER.charge(requests_sent_by(error))
+        raise
+    PACER.charge(placed.requests_sent)
+    return placed.contact_id
 
 
 def _dead_letter(record: CallRequestRecord, failure: Failure, destination: str | None) -> str:

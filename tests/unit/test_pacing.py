@@ -62,3 +62,27 @@ def test_rate_must_be_positive(rate: float) -> None:
     # Then it is refused
     with pytest.raises(ValueError, match="positive"):
         Pacer(rate)
+
+
+def test_retried_requests_are_charged_to_the_next_call() -> None:
+    # Given a pacer at 1 call per second whose last call needed 3 requests (2 botocore retries)
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+    pacer.wait_turn()
+    pacer.charge(3)
+    # When the next call takes its turn
+    pacer.wait_turn()
+    # Then it waits for all three requests' share of the quota, not one
+    assert clock.slept == [3.0]
+
+
+@pytest.mark.parametrize("requests_sent", [0, 1])
+def test_a_single_request_costs_nothing_extra(requests_sent: int) -> None:
+    # Given a call that sent one request (or none)
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+    pacer.wait_turn()
+    pacer.charge(requests_sent)
+    # When the next call asks
+    # Then its turn is one interval away, as paid at wait_turn
+    assert pacer.delay() == 1.0

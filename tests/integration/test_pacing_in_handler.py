@@ -1,0 +1,66 @@
+"""Pacing inside the handler: every request botocore sends, retries included, spends the quota share."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from outbound_caller import record_handler
+from outbound_caller.pacing import Pacer
+from tests.integration.conftest import failed_ids
+from tests.support.connect_stub import ConnectError, ConnectStub
+from tests.support.lambda_events import sqs_record
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The handler's pacer at 1 call per second, on a clock the test controls."""
+    fake = FakeClock()
+    monkeypatch.setattr(record_handler, "PACER", Pacer(1.0, clock=fake, sleep=fake.sleep))
+    return fake
+
+
+def body(number: str) -> str:
+    return json.dumps({"DestinationPhoneNumber": number})
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_throttled_attempts_push_the_next_call_back(invoke: Any, connect: ConnectStub, clock: FakeClock) -> None:
+    # Given a first call Connect throttles twice before accepting, then two more calls
+    connect.fail_destination("+14155550101", ConnectError("ThrottlingException", status=429), times=2)
+    records = [sqs_record(body(f"+1415555010{i}"), message_id=f"r-{i}") for i in (1, 2, 3)]
+    # When the handler runs the batch
+    response = invoke(*records)
+    # Then all are placed, and the second call waited for the three requests of the first
+    assert failed_ids(response) == set()
+    assert len(connect.requests) == 5
+    assert clock.slept == [3.0, 1.0]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_call_that_failed_every_attempt_is_charged_for_all(
+    invoke: Any, connect: ConnectStub, clock: FakeClock
+) -> None:
+    # Given a first call Connect keeps failing with 5xx, then another call
+    connect.fail_destination("+14155550101", ConnectError("InternalServiceException"))
+    records = [sqs_record(body(number), message_id=number) for number in ("+14155550101", "+14155550102")]
+    # When the handler runs the batch
+    response = invoke(*records)
+    # Then the first is retried by SQS, and the second waited for the first's three requests
+    assert failed_ids(response) == {"+14155550101"}
+    assert clock.slept == [3.0]
