@@ -75,5 +75,8 @@ deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy to the account and Region of your cr
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the stack (the queues and their messages go with it)
 	$(CDK) destroy $(CDK_ARGS)
 
+bench: $(PY_STAMP) ## Speed and memory targets of the function (pytest-benchmark); not part of make test
+	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,mean,max,rounds
+
 clean: ## Remove the virtualenv, node_modules and build output
 	rm -rf $(VENV) node_modules cdk.out .local build .pytest_cache .mypy_cache .ruff_cache .hypothesis
