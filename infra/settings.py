@@ -9,6 +9,7 @@ import difflib
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 
-# One StartOutboundVoiceContact call at its slowest, botocore retries included: the function stops taking new
-# records when less than this remains. Must be >= outbound_caller.calls.WORST_CASE_CALL_SECONDS.
-WORST_CASE_CALL_SECONDS = 30
+# The function's own constants (pure modules: no AWS clients are created by importing them), so the
+# stack and the function agree on the quota defaults, the phone-number pattern and the time one record needs.
+if str(REPO_ROOT / "lambda") not in sys.path:
+    sys.path.append(str(REPO_ROOT / "lambda"))
+from outbound_caller.config import (  # noqa: E402
+    DEFAULT_CALLS_PER_SECOND,
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
+    MAX_MAX_CONCURRENCY,
+    MIN_MAX_CONCURRENCY,
+)
+from outbound_caller.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
+
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
 PACING_HEADROOM_FACTOR = 2
 # Floor for the function timeout: a cold start plus one slow call must always fit.
@@ -32,9 +44,6 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 # SQS maximum message retention; dead-lettered requests are kept as long as SQS allows.
 DLQ_RETENTION_DAYS = 14
 DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
-# Event source mapping limits (Lambda API ScalingConfig.MaximumConcurrency: 2..1000).
-MIN_MAX_CONCURRENCY = 2
-MAX_MAX_CONCURRENCY = 1000
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000
@@ -42,9 +51,7 @@ MAX_UNWINDOWED_BATCH_SIZE = 10
 MAX_BATCHING_WINDOW_SECONDS = 300
 # SQS maxReceiveCount range in a redrive policy.
 MAX_MAX_RECEIVE_COUNT = 1000
-# Connect's default StartOutboundVoiceContact API rate quota (requests per second, per account and region).
-DEFAULT_CALLS_PER_SECOND = 2.0
-DEFAULT_MAX_CONCURRENCY = 2
+DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
 # Lambda SQS event source default batch size.
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_MAX_RECEIVE_COUNT = 5
@@ -55,12 +62,12 @@ DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 
-POWERTOOLS_SERVICE_NAME = "connect-outbound-caller"
-POWERTOOLS_METRICS_NAMESPACE = "ConnectOutboundCaller"
+POWERTOOLS_SERVICE_NAME = DEFAULT_SERVICE_NAME
+POWERTOOLS_METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # E.164: '+', first digit 1-9, at most 15 digits in all.
-E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
+E164_PATTERN = re.compile(FUNCTION_E164_PATTERN)
 # EventBridge event bus names: 1-256 of letters, digits, '.', '-', '_', '/'.
 EVENT_BUS_NAME_PATTERN = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -224,13 +231,13 @@ class DeploymentSettings(BaseModel):
 
     def _timeout_for(self, batch_size: int) -> int:
         pacing_seconds = batch_size / self.per_invocation_calls_per_second
-        needed = math.ceil(pacing_seconds * PACING_HEADROOM_FACTOR) + WORST_CASE_CALL_SECONDS
+        needed = math.ceil(pacing_seconds * PACING_HEADROOM_FACTOR) + RECORD_TIME_RESERVE_SECONDS
         return max(MIN_FUNCTION_TIMEOUT_SECONDS, needed)
 
     @property
     def max_batch_size(self) -> int:
         """The largest batch that fits in Lambda's maximum timeout at the per-invocation rate."""
-        budget = (MAX_FUNCTION_TIMEOUT_SECONDS - WORST_CASE_CALL_SECONDS) / PACING_HEADROOM_FACTOR
+        budget = (MAX_FUNCTION_TIMEOUT_SECONDS - RECORD_TIME_RESERVE_SECONDS) / PACING_HEADROOM_FACTOR
         return max(0, min(MAX_BATCH_SIZE, math.floor(budget * self.per_invocation_calls_per_second)))
 
     @property

@@ -6,33 +6,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from outbound_caller.timeouts import (
+    CONNECT_CONNECT_TIMEOUT_SECONDS,
+    CONNECT_READ_TIMEOUT_SECONDS,
+    MAX_ATTEMPTS,
+    client_config,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
-# StartOutboundVoiceContact answers once the contact is created, not when the callee answers, so a
-# few seconds are plenty; a longer wait would only eat the invocation's time.
-CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 5
-# botocore "standard" retry mode: up to 3 attempts for throttling, 5xx and connection errors, with
-# exponential backoff of at most 1 s then 2 s. Safe for this API because every call carries a
-# deterministic ClientToken: a retried attempt returns the first attempt's contact.
-MAX_ATTEMPTS = 3
-MAX_TOTAL_BACKOFF_SECONDS = 1 + 2
-# The longest one place_call can take: the function stops taking records when less time is left.
-WORST_CASE_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + MAX_TOTAL_BACKOFF_SECONDS
-
-CLIENT_CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-    read_timeout=READ_TIMEOUT_SECONDS,
-    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-    user_agent_extra="connect-outbound-caller",
+# Created once per container (module import) and reused by every invocation. botocore's retries are
+# safe for this API because every call carries a deterministic ClientToken: a retried attempt returns
+# the first attempt's contact.
+connect: ConnectClient = boto3.client(
+    "connect", config=client_config(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 )
-
-# Created once per container (module import) and reused by every invocation.
-connect: ConnectClient = boto3.client("connect", config=CLIENT_CONFIG)
 
 
 @dataclass(frozen=True)

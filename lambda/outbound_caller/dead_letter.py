@@ -5,28 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.config import Config
 
 from outbound_caller.outcomes import Failure
+from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, client_config
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-# SQS answers SendMessage in milliseconds; botocore "standard" mode retries throttling and 5xx.
-CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "total_max_attempts": 3},
-    user_agent_extra="connect-outbound-caller",
-)
-
 # Created once per container (module import) and reused by every invocation.
-sqs: SQSClient = boto3.client("sqs", config=CLIENT_CONFIG)
+sqs: SQSClient = boto3.client("sqs", config=client_config(SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS))
 
 
-def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: str) -> str:
+def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: str) -> None:
     """Send the original body, unchanged, with ErrorCode, ErrorMessage and SourceMessageId attributes."""
-    response = sqs.send_message(
+    sqs.send_message(
         QueueUrl=queue_url,
         MessageBody=body,
         MessageAttributes={
@@ -35,4 +27,3 @@ def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: 
             "SourceMessageId": {"DataType": "String", "StringValue": source_message_id},
         },
     )
-    return response["MessageId"]

@@ -5,30 +5,29 @@ from __future__ import annotations
 from typing import NoReturn
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from outbound_caller.calls import WORST_CASE_CALL_SECONDS, place_call, requests_sent_by
+from outbound_caller.calls import place_call, requests_sent_by
 from outbound_caller.config import load_settings
 from outbound_caller.dead_letter import dead_letter
 from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
-from outbound_caller.observability import CALLS_DEAD_LETTERED, CALLS_RETRIED, count_by_error_code, count_placed, logger
-from outbound_caller.outcomes import (
-    DEAD_LETTER_SEND_FAILED,
-    DEADLINE_REACHED,
-    Failure,
-    classify,
+from outbound_caller.observability import (
+    CALLS_DEAD_LETTERED,
+    CALLS_RETRIED,
+    count_by_error_code,
+    count_placed,
+    logger,
+    tracer,
 )
+from outbound_caller.outcomes import DEAD_LETTER_SEND_FAILED, DEADLINE_REACHED, Failure, classify
 from outbound_caller.pacing import Pacer
-from outbound_caller.privacy import mask_phone_number
+from outbound_caller.privacy import mask_phone_number, redact_phone_numbers
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
 # Parsed once per container: a missing or malformed variable fails the function at start.
 SETTINGS = load_settings()
 PACER = Pacer(SETTINGS.calls_per_second_per_invocation)
 
-# Time kept back for the dead-letter send and the batch response after the last call.
-SETTLE_SECONDS = 2
-# A record is only started when one worst-case call and settling still fit in the invocation.
-REQUIRED_REMAINING_MS = (WORST_CASE_CALL_SECONDS + SETTLE_SECONDS) * 1000
+RECORD_TIME_RESERVE_MS = RECORD_TIME_RESERVE_SECONDS * 1000
 
 
 class RetryableRecordError(Exception):
@@ -39,29 +38,29 @@ class RetryableRecordError(Exception):
         self.failure = failure
 
 
+# Traced without the response; an error reaching the trace is a RetryableRecordError, whose message is safe.
+@tracer.capture_method(capture_response=False)
 def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> str:
     """Settle one record: return its outcome, or raise RetryableRecordError to have SQS redeliver it."""
+    if lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
+        _retry(record, Failure(DEADLINE_REACHED, "too little invocation time left for this record", False), None)
     try:
         delivery = parse_delivery(record.body, record.messageId, SETTINGS)
-    except ValidationError as error:
-        return _dead_letter(record, classify(error), destination=None)
+    except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
+        return _settle_failure(record, classify(error), destination=None)
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
     try:
-        contact_id = _call(delivery, lambda_context)
-    except RetryableRecordError as retry:
-        _retry(record, retry.failure, destination)
+        contact_id = _call(delivery)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        failure = classify(error)
-        if failure.permanent:
-            return _dead_letter(record, failure, destination)
-        _retry(record, failure, destination)
+        return _settle_failure(record, classify(error), destination)
     logger.info(
         "Call placed",
         extra={
             "outcome": "placed",
             "contact_id": contact_id,
             "destination": destination,
-            "client_token": delivery.client_token,
+            # A producer's own token is free text: it could hold a phone number.
+            "client_token": redact_phone_numbers(delivery.client_token),
             "envelope": delivery.envelope,
             "message_id": record.messageId,
         },
@@ -70,10 +69,7 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     return "placed"
 
 
-def _call(delivery: CallDelivery, lambda_context: LambdaContext) -> str:
-    remaining_ms = lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000
-    if remaining_ms < REQUIRED_REMAINING_MS:
-        raise RetryableRecordError(Failure(DEADLINE_REACHED, "too little invocation time left to place a call", False))
+def _call(delivery: CallDelivery) -> str:
     PACER.wait_turn()
     try:
         placed = place_call(delivery.request.to_api_params(SETTINGS, delivery.client_token))
@@ -84,16 +80,15 @@ def _call(delivery: CallDelivery, lambda_context: LambdaContext) -> str:
     return placed.contact_id
 
 
-def _dead_letter(record: CallRequestRecord, failure: Failure, destination: str | None) -> str:
+def _settle_failure(record: CallRequestRecord, failure: Failure, destination: str | None) -> str:
+    if not failure.permanent:
+        _retry(record, failure, destination)
     try:
         dead_letter(SETTINGS.dead_letter_queue_url, record.body, failure, record.messageId)
     except Exception as error:  # noqa: BLE001 - the record must then be retried, never dropped
         send_failure = classify(error)
-        _retry(
-            record,
-            Failure(DEAD_LETTER_SEND_FAILED, f"{failure.code}; dead-letter send failed: {send_failure.code}", False),
-            destination,
-        )
+        message = f"{failure.code}; dead-letter send failed: {send_failure.code}"
+        _retry(record, Failure(DEAD_LETTER_SEND_FAILED, message, False), destination)
     logger.warning(
         "Call request dead-lettered",
         extra={

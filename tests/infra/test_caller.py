@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from infra.caller import RUNTIME
-from infra.settings import WORST_CASE_CALL_SECONDS, load_cdk_json_settings
+from infra.settings import RECORD_TIME_RESERVE_SECONDS, load_cdk_json_settings
 
 
 def _function(template: Template) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def test_function_timeout_fits_a_full_batch_at_the_per_invocation_rate(
     timeout = _function(template)["Timeout"]
     # Then a full batch at the per-invocation rate fits well inside it, plus one worst-case call, within 900 s
     pacing_seconds = batch_size / calls_per_invocation_per_second
-    assert timeout >= 2 * pacing_seconds + WORST_CASE_CALL_SECONDS
+    assert timeout >= 2 * pacing_seconds + RECORD_TIME_RESERVE_SECONDS
     assert timeout <= 900
 
 

@@ -1,12 +1,16 @@
-"""The function's deadline reserve and the stack's derived timeout agree, so a full batch always fits."""
+"""The function's per-record time reserve and the stack's derived timeout agree, so a full batch fits."""
 
 from __future__ import annotations
 
 import pytest
 
-from infra.settings import WORST_CASE_CALL_SECONDS, settings_from_context
-from outbound_caller.calls import WORST_CASE_CALL_SECONDS as FUNCTION_WORST_CASE_CALL_SECONDS
-from outbound_caller.record_handler import REQUIRED_REMAINING_MS
+from infra.settings import settings_from_context
+from outbound_caller.timeouts import (
+    RECORD_TIME_RESERVE_SECONDS,
+    SETTLE_SECONDS,
+    WORST_CASE_CALL_SECONDS,
+    WORST_CASE_DEAD_LETTER_SECONDS,
+)
 
 BASE_CONTEXT = {
     "connectInstanceId": "11111111-2222-4333-8444-555555555555",
@@ -15,11 +19,11 @@ BASE_CONTEXT = {
 }
 
 
-def test_the_stack_reserves_at_least_what_the_function_keeps_back() -> None:
-    # Given the function's worst-case call and the time it keeps back before each record
-    # Then the stack budgets at least that much for the last call of a batch
-    assert WORST_CASE_CALL_SECONDS >= FUNCTION_WORST_CASE_CALL_SECONDS
-    assert WORST_CASE_CALL_SECONDS * 1000 >= REQUIRED_REMAINING_MS
+def test_the_reserve_covers_a_call_a_dead_letter_send_and_settling() -> None:
+    # Given the worst case of each AWS call one record can make
+    # Then the reserve kept before each record covers all of them: 3 x (2 + 5) + 3 and 3 x (1 + 2) + 3, plus 2
+    assert (WORST_CASE_CALL_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS, SETTLE_SECONDS) == (24, 12, 2)
+    assert RECORD_TIME_RESERVE_SECONDS == 38
 
 
 @pytest.mark.parametrize(
@@ -41,5 +45,5 @@ def test_a_full_batch_is_paced_inside_the_function_timeout(
     )
     # When a full batch is paced at the per-invocation rate
     pacing_seconds = batch_size / (calls_per_second / max_concurrency)
-    # Then every call starts before the function's deadline reserve kicks in
-    assert pacing_seconds + REQUIRED_REMAINING_MS / 1000 <= settings.function_timeout_seconds
+    # Then every record starts before the function's per-record reserve kicks in
+    assert pacing_seconds + RECORD_TIME_RESERVE_SECONDS <= settings.function_timeout_seconds
