@@ -17,7 +17,8 @@ from outbound_caller.record_handler import handle_record
 processor = BatchProcessor(event_type=EventType.SQS, model=CallRequestRecord, raise_on_entire_batch_failure=False)
 
 
-@logger.inject_lambda_context(clear_state=True)
+# Never log the event: its bodies hold phone numbers and attribute values, whatever the environment says.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

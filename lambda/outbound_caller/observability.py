@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -13,8 +14,15 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# No automatic patching: the X-Ray SDK's botocore patch records each AWS error's raw message in the
+# trace, and Connect's messages can quote the destination number. Records are traced one by one instead.
+tracer = Tracer(service=SERVICE, auto_patch=False)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+# At DEBUG, botocore logs whole requests (phone numbers, attribute values): keep it quiet whatever the
+# function's own log level is.
+for _name in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 CALLS_PLACED = "CallsPlaced"
 CALLS_DEAD_LETTERED = "CallsDeadLettered"

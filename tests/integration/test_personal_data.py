@@ -16,6 +16,7 @@ SECRETS = {
     "throttled": "+33142685300",
     "caller_id": "+15550100042",
     "too_long": "+1415555012345678",
+    "in_token": "+12025550199",
 }
 ATTRIBUTE_VALUE = "Ada Lovelace, 12 Crescent Road"
 
@@ -41,17 +42,19 @@ def test_no_phone_number_or_attribute_value_is_ever_written(
         sqs_record(json.dumps(request(SECRETS["throttled"]))),
         sqs_record(json.dumps(request(SECRETS["too_long"]))),
         sqs_record(json.dumps({**request(SECRETS["placed"]), "Attributes": {"bad key": ATTRIBUTE_VALUE}})),
+        sqs_record(json.dumps({**request(SECRETS["placed"]), "ClientToken": f"callback-{SECRETS['in_token']}"})),
     ]
     # When the handler runs
     invoke(*records)
-    # Then all four outcomes happened
+    # Then all three outcomes happened
     written_logs = json.dumps(log_lines())
     assert {line["outcome"] for line in log_lines()} == {"placed", "dead_lettered", "retried"}
     # And no log line, metric or dead-letter attribute holds a full number or an attribute value
     letters = dead_letters()
     assert len(letters) == 3
     attributes_written = json.dumps([{k: v for k, v in letter.items() if k != "body"} for letter in letters])
-    for text in (written_logs, capsys.readouterr().out, attributes_written):
+    printed = capsys.readouterr()
+    for text in (written_logs, printed.out, printed.err, attributes_written):
         for number in SECRETS.values():
             assert number.lstrip("+") not in text
         assert ATTRIBUTE_VALUE not in text
