@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from outbound_caller.limits import (
     CONTACT_FLOW_ID_MAX_LENGTH,
@@ -15,8 +15,10 @@ from outbound_caller.limits import (
 
 # Connect's default StartOutboundVoiceContact quota is 2 requests/s per account and Region.
 DEFAULT_CALLS_PER_SECOND = 2.0
-# An SQS event source mapping's maximum concurrency is at least 2.
+# An SQS event source mapping's maximum concurrency is 2 to 1,000 (Lambda ScalingConfig).
 MIN_MAX_CONCURRENCY = 2
+MAX_MAX_CONCURRENCY = 1000
+# Powertools' service name and metrics namespace when the environment names none.
 DEFAULT_SERVICE_NAME = "connect-outbound-caller"
 DEFAULT_METRICS_NAMESPACE = "ConnectOutboundCaller"
 
@@ -36,10 +38,12 @@ class Settings(BaseModel):
     source_phone_number: str | None = Field(alias="CONNECT_SOURCE_PHONE_NUMBER", default=None, pattern=E164_PATTERN)
     queue_id: str | None = Field(alias="CONNECT_QUEUE_ID", default=None, min_length=1)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://\S+$")
-    calls_per_second: float = Field(alias="CALLS_PER_SECOND", default=DEFAULT_CALLS_PER_SECOND, gt=0)
-    max_concurrency: int = Field(alias="MAX_CONCURRENCY", default=MIN_MAX_CONCURRENCY, ge=MIN_MAX_CONCURRENCY)
-    service_name: str = Field(alias="POWERTOOLS_SERVICE_NAME", default=DEFAULT_SERVICE_NAME)
-    metrics_namespace: str = Field(alias="POWERTOOLS_METRICS_NAMESPACE", default=DEFAULT_METRICS_NAMESPACE)
+    calls_per_second: float = Field(
+        alias="CALLS_PER_SECOND", default=DEFAULT_CALLS_PER_SECOND, gt=0, allow_inf_nan=False
+    )
+    max_concurrency: int = Field(
+        alias="MAX_CONCURRENCY", default=MIN_MAX_CONCURRENCY, ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
+    )
 
     @field_validator("extra_contact_flow_ids", mode="before")
     @classmethod
@@ -53,12 +57,12 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @model_validator(mode="after")
-    def _flow_ids_within_limits(self) -> Settings:
-        for flow_id in self.extra_contact_flow_ids:
-            if len(flow_id) > CONTACT_FLOW_ID_MAX_LENGTH:
-                raise ValueError(f"a contact flow ID is longer than {CONTACT_FLOW_ID_MAX_LENGTH} characters")
-        return self
+    @field_validator("extra_contact_flow_ids")
+    @classmethod
+    def _flow_ids_within_limits(cls, value: frozenset[str]) -> frozenset[str]:
+        if any(len(flow_id) > CONTACT_FLOW_ID_MAX_LENGTH for flow_id in value):
+            raise ValueError(f"a contact flow ID is longer than {CONTACT_FLOW_ID_MAX_LENGTH} characters")
+        return value
 
     @property
     def allowed_contact_flow_ids(self) -> frozenset[str]:

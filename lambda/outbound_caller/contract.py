@@ -118,7 +118,10 @@ class CallRequest(BaseModel):
             if size > REFERENCES_MAX_BYTES:
                 raise ValueError(f"References take {size} UTF-8 bytes; the limit is {REFERENCES_MAX_BYTES}")
         detection = self.AnswerMachineDetectionConfig
-        if detection is not None and detection.EnableAnswerMachineDetection and self.TrafficType != "CAMPAIGN":
+        detecting = detection is not None and (
+            detection.EnableAnswerMachineDetection or detection.AwaitAnswerMachinePrompt
+        )
+        if detecting and self.TrafficType != "CAMPAIGN":
             raise ValueError("answering-machine detection requires TrafficType CAMPAIGN")
         return self
 

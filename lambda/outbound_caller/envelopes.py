@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsNotificationModel, SqsRecordModel
-from pydantic import Discriminator, Json, Tag, TypeAdapter
+from pydantic import Discriminator, Field, Json, Tag, TypeAdapter
 
 from outbound_caller.config import Settings
 from outbound_caller.contract import CallRequest
+from outbound_caller.limits import CLIENT_TOKEN_MAX_LENGTH
 
 EVENTBRIDGE = "eventbridge"
 SNS = "sns"
@@ -27,6 +28,8 @@ class EventBridgeCallRequest(EventBridgeModel):
 
     # EventBridge always sets it, but emulators (moto) may not, and nothing here depends on it.
     account: str | None = None  # type: ignore[assignment]
+    # Becomes the ClientToken when the request has none, so it must be a valid one.
+    id: str = Field(min_length=1, max_length=CLIENT_TOKEN_MAX_LENGTH)
     detail: CallRequest  # type: ignore[assignment]
 
 
@@ -34,6 +37,8 @@ class SnsCallRequest(SnsNotificationModel):
     """An SNS notification (SNS to SQS without raw delivery) whose Message is the request as JSON."""
 
     Message: Json[CallRequest]  # type: ignore[assignment]
+    # Becomes the ClientToken when the request has none, so it must be a valid one.
+    MessageId: str = Field(min_length=1, max_length=CLIENT_TOKEN_MAX_LENGTH)
 
 
 def _envelope_of(body: Any) -> str:

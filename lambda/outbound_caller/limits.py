@@ -4,8 +4,9 @@ botocore's client-side validation checks only minimums, so the maximums and patt
 taken from the API's service model (botocore data connect/2017-08-08) and its reference pages.
 """
 
-# PhoneNumber shape: E.164, a plus sign, first digit 1-9, at most 15 digits in all.
-E164_PATTERN = r"^\+[1-9]\d{1,14}$"
+# PhoneNumber shape: E.164, a plus sign, first digit 1-9, at most 15 digits in all. ASCII digits only:
+# "\d" would also match other scripts' digits (Arabic-Indic, Devanagari, ...), which Connect cannot dial.
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 # InstanceId shape: 1-100 characters.
 INSTANCE_ID_MAX_LENGTH = 100
 # ContactFlowId shape: at most 500 characters.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from botocore.exceptions import (
@@ -37,6 +38,8 @@ PERMANENT_CONNECT_ERRORS = frozenset(
 )
 # SQS limits a message attribute value to 256 KiB; the contract keeps ErrorMessage to 1,024 characters.
 ERROR_MESSAGE_MAX_LENGTH = 1024
+# SQS refuses attribute values with characters outside XML's (error locations echo a producer's JSON keys).
+_NOT_XML_CHARACTER = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Failure:
 
 
 def _safe(message: str) -> str:
-    redacted = redact_phone_numbers(" ".join(message.split()))
+    redacted = _NOT_XML_CHARACTER.sub("?", redact_phone_numbers(" ".join(message.split())))
     if len(redacted) <= ERROR_MESSAGE_MAX_LENGTH:
         return redacted
     return redacted[: ERROR_MESSAGE_MAX_LENGTH - 1] + "…"

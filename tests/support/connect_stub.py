@@ -13,20 +13,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-# The HTTP status Connect's service model gives each modelled error (botocore data connect/2017-08-08).
-ERROR_STATUS = {
-    "InvalidRequestException": 400,
-    "InvalidParameterException": 400,
-    "AccessDeniedException": 403,
-    "DestinationNotAllowedException": 403,
-    "OutboundContactNotPermittedException": 403,
-    "ResourceNotFoundException": 404,
-    "ThrottlingException": 429,
-    "TooManyRequestsException": 429,
-    "LimitExceededException": 429,
-    "InternalServiceException": 500,
-    "ServiceUnavailableException": 503,
-}
+from local.connect_endpoint import ERROR_STATUS
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def eventbridge_body(detail: Any, event_id: str | None = None, account: str | No
     """The SQS body an EventBridge rule targeting the queue (no input transformer) delivers."""
     event: dict[str, Any] = {
         "version": "0",
-        "id": event_id or str(uuid.uuid4()),
+        "id": str(uuid.uuid4()) if event_id is None else event_id,
         "detail-type": "Outbound Call Requested",
         "source": "com.example.orders",
         "time": "2026-11-21T10:00:00Z",
@@ -59,7 +59,7 @@ def sns_body(message: str, message_id: str | None = None) -> str:
     return json.dumps(
         {
             "Type": "Notification",
-            "MessageId": message_id or str(uuid.uuid4()),
+            "MessageId": str(uuid.uuid4()) if message_id is None else message_id,
             "TopicArn": "arn:aws:sns:us-east-1:123456789012:call-requests",
             "Message": message,
             "Timestamp": "2026-11-21T10:00:00.000Z",

@@ -34,6 +34,10 @@ def test_missing_required_variable_is_named(variable: str) -> None:
     [
         ("CALLS_PER_SECOND", "0"),
         ("CALLS_PER_SECOND", "fast"),
+        ("CALLS_PER_SECOND", "inf"),  # would switch pacing off
+        ("CALLS_PER_SECOND", "nan"),
+        ("MAX_CONCURRENCY", "1001"),
+        ("CONNECT_ALLOWED_CONTACT_FLOW_IDS", "ok," + "f" * 501),
         ("MAX_CONCURRENCY", "1"),
         ("CONNECT_SOURCE_PHONE_NUMBER", "0800 123"),
         ("DEAD_LETTER_QUEUE_URL", "my-dlq"),

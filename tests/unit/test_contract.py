@@ -77,6 +77,8 @@ def test_full_request_is_accepted(settings: Settings) -> None:
         ("14155550123", False),  # the plus sign is required
         ("+1 415 555 0123", False),  # no separators
         ("+1415555012a", False),
+        ("+1\u0664\u0661\u0665\u0665\u0665\u0665\u0660\u0661\u0662\u0663", False),  # Arabic-Indic digits
+        ("+\uff11415555\uff10123", False),  # full-width digits
     ],
 )
 @pytest.mark.parametrize("member", ["DestinationPhoneNumber", "SourcePhoneNumber"])
@@ -151,13 +153,20 @@ def test_traffic_type(settings: Settings, traffic_type: str, valid: bool) -> Non
 
 @pytest.mark.parametrize(
     ("traffic_type", "enabled", "valid"),
-    [("CAMPAIGN", True, True), ("GENERAL", True, False), (None, True, False), ("GENERAL", False, True)],
+    [
+        ("CAMPAIGN", {"EnableAnswerMachineDetection": True}, True),
+        ("GENERAL", {"EnableAnswerMachineDetection": True}, False),
+        (None, {"EnableAnswerMachineDetection": True}, False),
+        (None, {"AwaitAnswerMachinePrompt": True}, False),
+        ("CAMPAIGN", {"AwaitAnswerMachinePrompt": True}, True),
+        ("GENERAL", {"EnableAnswerMachineDetection": False}, True),
+    ],
 )
 def test_answering_machine_detection_requires_campaign(
-    settings: Settings, traffic_type: str | None, enabled: bool, valid: bool
+    settings: Settings, traffic_type: str | None, enabled: dict[str, bool], valid: bool
 ) -> None:
-    # Given answering-machine detection on or off, with a traffic type
-    data = request(AnswerMachineDetectionConfig={"EnableAnswerMachineDetection": enabled})
+    # Given answering-machine detection settings, with a traffic type
+    data = request(AnswerMachineDetectionConfig=enabled)
     if traffic_type is not None:
         data["TrafficType"] = traffic_type
     # When it is validated

@@ -96,3 +96,21 @@ def test_invalid_bodies_say_where_and_what(settings: Settings, body: str, expect
         parse_delivery(body, "m", settings)
     # Then the error, as the dead-letter queue gets it, locates the problem
     assert expected in describe_validation_error(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        (eventbridge_body(request(), event_id=""), "eventbridge.id"),
+        (eventbridge_body(request(), event_id="e" * 501), "eventbridge.id"),
+        (sns_body(RAW, message_id=""), "sns.MessageId"),
+    ],
+    ids=["empty-event-id", "long-event-id", "empty-sns-id"],
+)
+def test_envelope_ids_that_cannot_be_a_client_token_are_refused(settings: Settings, body: str, location: str) -> None:
+    # Given an envelope whose id would become the ClientToken but is empty or too long for one
+    # When its delivery is parsed
+    with pytest.raises(ValidationError) as caught:
+        parse_delivery(body, "m", settings)
+    # Then it is refused, rather than sent to Connect as an invalid token
+    assert location in describe_validation_error(caught.value)

@@ -125,3 +125,11 @@ def test_connect_messages_lose_phone_numbers_and_are_bounded() -> None:
     assert "447700900123" not in quoting.message
     assert "0123" in quoting.message
     assert len(long.message) == ERROR_MESSAGE_MAX_LENGTH
+
+
+def test_messages_are_valid_sqs_attribute_text() -> None:
+    # Given a validation error whose location echoes a producer's control characters
+    failure = classify(client_error("InvalidParameterException", 400, "bad key \x01\x1f in \ufffe"))
+    # When it is classified
+    # Then the characters SQS refuses in attribute values are replaced
+    assert failure.message == "bad key ? in ?"  # \x1f is whitespace to str.split, so it folds into a space
