@@ -104,6 +104,23 @@ def test_alarm_email_creates_an_encrypted_topic_every_alarm_notifies(synth: Any)
     assert all(alarm["AlarmActions"] == [{"Ref": topic_id}] for alarm in alarms.values())
 
 
+def test_only_this_accounts_alarms_may_use_the_topic_key(synth: Any) -> None:
+    # Given an alarm email, which creates the topic's key
+    template = synth(alarmEmail="ops@example.com")
+    # When the key policy's statements for CloudWatch are read
+    ((key,),) = [list(template.find_resources("AWS::KMS::Key").values())]
+    statements = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    # Then there is one, and it is bound to this account and its alarms (no confused deputy)
+    assert len(statements) == 1
+    conditions = statements[0]["Condition"]
+    assert conditions["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "aws:SourceArn" in conditions["ArnLike"]
+
+
 def test_alarm_topic_arn_is_notified_without_creating_a_topic(synth: Any) -> None:
     # Given an existing topic's ARN
     template = synth(alarmTopicArn=TOPIC_ARN)
