@@ -28,13 +28,15 @@ connect: ConnectClient = boto3.client(
 
 @dataclass(frozen=True)
 class PlacedCall:
-    """A started contact, and how many requests it took botocore to start it."""
+    """A started contact, how many requests it took botocore to start it, and whether it was started earlier."""
 
     contact_id: str
     requests_sent: int
+    # True when an earlier delivery placed this call and its recorded result is returned instead.
+    replayed: bool = False
 
 
-def place_call(params: dict[str, Any]) -> PlacedCall:
+def place_call(*, params: dict[str, Any]) -> PlacedCall:
     """Start the outbound voice contact."""
     response = connect.start_outbound_voice_contact(**params)
     return PlacedCall(response["ContactId"], response["ResponseMetadata"].get("RetryAttempts", 0) + 1)

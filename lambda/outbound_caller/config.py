@@ -38,6 +38,10 @@ class Settings(BaseModel):
     source_phone_number: str | None = Field(alias="CONNECT_SOURCE_PHONE_NUMBER", default=None, pattern=E164_PATTERN)
     queue_id: str | None = Field(alias="CONNECT_QUEUE_ID", default=None, min_length=1)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://\S+$")
+    # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
+    idempotency_table_name: str | None = Field(
+        alias="IDEMPOTENCY_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
+    )
     calls_per_second: float = Field(
         alias="CALLS_PER_SECOND", default=DEFAULT_CALLS_PER_SECOND, gt=0, allow_inf_nan=False
     )
@@ -52,7 +56,7 @@ class Settings(BaseModel):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("source_phone_number", "queue_id", mode="before")
+    @field_validator("source_phone_number", "queue_id", "idempotency_table_name", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

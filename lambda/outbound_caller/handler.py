@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outbound_caller import idempotency
 from outbound_caller.envelopes import CallRequestRecord
 from outbound_caller.observability import logger, metrics, tracer
 from outbound_caller.record_handler import handle_record
@@ -23,4 +24,5 @@ processor = BatchProcessor(event_type=EventType.SQS, model=CallRequestRecord, ra
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Place a call for each record; list the records to retry in batchItemFailures."""
+    idempotency.config.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

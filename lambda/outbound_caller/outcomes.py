@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -24,6 +28,8 @@ CONNECTION_ERROR = "ConnectionError"
 DEADLINE_REACHED = "DeadlineReached"
 DEAD_LETTER_SEND_FAILED = "DeadLetterSendFailed"
 UNEXPECTED_ERROR = "UnexpectedError"
+CALL_IN_PROGRESS = "CallInProgress"
+IDEMPOTENCY_STORE_ERROR = "IdempotencyStoreError"
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
 PERMANENT_CONNECT_ERRORS = frozenset(
@@ -80,6 +86,12 @@ def classify(error: BaseException) -> Failure:
         # Throttling (429), InternalServiceException and other 5xx, and errors the contract does not
         # name, are retried: SQS redelivers, and its redrive policy dead-letters after maxReceiveCount.
         return Failure(code, _safe(message), permanent=code in PERMANENT_CONNECT_ERRORS)
+    if isinstance(error, IdempotencyAlreadyInProgressError):
+        # Another delivery of the same request is being placed right now: ask again later.
+        return Failure(CALL_IN_PROGRESS, "another delivery of this request is being placed", permanent=False)
+    if isinstance(error, IdempotencyPersistenceLayerError):
+        # The call is not made while its record cannot be kept: retrying is safe, calling twice is not.
+        return Failure(IDEMPOTENCY_STORE_ERROR, "the idempotency table could not be read or written", permanent=False)
     if isinstance(error, (ConnectTimeoutError, ReadTimeoutError)):
         return Failure(TIMEOUT, "Connect did not answer in time", permanent=False)
     if isinstance(error, (EndpointConnectionError, ConnectionClosedError, HTTPClientError)):

@@ -6,10 +6,11 @@ from typing import NoReturn
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.calls import place_call, requests_sent_by
+from outbound_caller.calls import PlacedCall, place_call, requests_sent_by
 from outbound_caller.config import load_settings
 from outbound_caller.dead_letter import dead_letter
 from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
+from outbound_caller.idempotency import once_per_client_token
 from outbound_caller.observability import (
     CALLS_DEAD_LETTERED,
     CALLS_RETRIED,
@@ -26,6 +27,7 @@ from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 # Parsed once per container: a missing or malformed variable fails the function at start.
 SETTINGS = load_settings()
 PACER = Pacer(SETTINGS.calls_per_second_per_invocation)
+PLACE_CALL_ONCE = once_per_client_token(place_call, SETTINGS.idempotency_table_name)
 
 RECORD_TIME_RESERVE_MS = RECORD_TIME_RESERVE_SECONDS * 1000
 
@@ -50,14 +52,16 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
         return _settle_failure(record, classify(error), destination=None)
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
     try:
-        contact_id = _call(delivery)
+        placed = _call(delivery)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
         return _settle_failure(record, classify(error), destination)
     logger.info(
         "Call placed",
         extra={
             "outcome": "placed",
-            "contact_id": contact_id,
+            "contact_id": placed.contact_id,
+            # An earlier delivery placed it: Connect was not called again.
+            "replayed": placed.replayed,
             "destination": destination,
             # A producer's own token is free text: it could hold a phone number.
             "client_token": redact_phone_numbers(delivery.client_token),
@@ -69,15 +73,15 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     return "placed"
 
 
-def _call(delivery: CallDelivery) -> str:
+def _call(delivery: CallDelivery) -> PlacedCall:
     PACER.wait_turn()
     try:
-        placed = place_call(delivery.request.to_api_params(SETTINGS, delivery.client_token))
+        placed = PLACE_CALL_ONCE(params=delivery.request.to_api_params(SETTINGS, delivery.client_token))
     except Exception as error:
         PACER.charge(requests_sent_by(error))
         raise
-    PACER.charge(placed.requests_sent)
-    return placed.contact_id
+    PACER.charge(0 if placed.replayed else placed.requests_sent)
+    return placed
 
 
 def _settle_failure(record: CallRequestRecord, failure: Failure, destination: str | None) -> str:

@@ -10,16 +10,27 @@ import pytest
 from moto import mock_aws
 
 from tests.support.connect_stub import ConnectStub
-from tests.support.environment import DLQ_NAME, DLQ_URL
+from tests.support.environment import DLQ_NAME, DLQ_URL, IDEMPOTENCY_TABLE
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto's SQS with the function's dead-letter queue."""
+    """moto's SQS with the function's dead-letter queue, and DynamoDB with its idempotency table."""
     with mock_aws():
         boto3.client("sqs").create_queue(QueueName=DLQ_NAME)
+        create_idempotency_table()
         yield
+
+
+def create_idempotency_table() -> None:
+    """The table as the stack creates it: Powertools Idempotency's key schema."""
+    boto3.client("dynamodb").create_table(
+        TableName=IDEMPOTENCY_TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from outbound_caller.record_handler import RECORD_TIME_RESERVE_MS
 from tests.integration.conftest import failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
-from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, INSTANCE_ID, SOURCE_NUMBER
+from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, IDEMPOTENCY_TABLE, INSTANCE_ID, SOURCE_NUMBER
 from tests.support.lambda_events import FakeLambdaContext, eventbridge_body, sns_body, sqs_record
 
 NUMBER = "+14155550123"
@@ -61,14 +61,43 @@ def test_envelopes_reach_connect_with_their_token(invoke: Any, connect: ConnectS
     assert [request["ClientToken"] for request in connect.requests] == [token]
 
 
-def test_redelivery_reuses_the_client_token(invoke: Any, connect: ConnectStub) -> None:
-    # Given the same SQS message delivered twice (e.g. after a lost batch response)
+def test_redelivery_places_no_second_call(invoke: Any, connect: ConnectStub, log_lines: Any) -> None:
+    # Given the same SQS message delivered twice (e.g. after a later record crashed the invocation)
     record = sqs_record(body(), message_id="m-3")
     # When the handler runs on both deliveries
-    invoke(record)
-    invoke({**record, "receiptHandle": "second-receipt"})
-    # Then both calls carry the same ClientToken, which Connect answers with the contact it already started
-    assert [request["ClientToken"] for request in connect.requests] == ["m-3", "m-3"]
+    first = invoke(record)
+    second = invoke({**record, "receiptHandle": "second-receipt"})
+    # Then Connect is called once; the second delivery succeeds with the recorded contact
+    assert first == second == {"batchItemFailures": []}
+    assert [request["ClientToken"] for request in connect.requests] == ["m-3"]
+    placed = [(line["contact_id"], line["replayed"]) for line in log_lines() if line["outcome"] == "placed"]
+    assert placed == [("contact-0001", False), ("contact-0001", True)]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_failed_call_is_not_recorded_so_redelivery_calls_again(invoke: Any, connect: ConnectStub) -> None:
+    # Given Connect failing the first call of a request with a 5xx on every attempt
+    connect.fail_destination(NUMBER, ConnectError("InternalServiceException"), times=3)
+    record = sqs_record(body(), message_id="m-again")
+    # When the record is delivered, fails, and is delivered again
+    first = invoke(record)
+    second = invoke(record)
+    # Then the redelivery calls Connect again (same token) and places the call
+    assert failed_ids(first) == {"m-again"}
+    assert second == {"batchItemFailures": []}
+    assert len(connect.requests) == 4
+    assert list(connect.placed) == ["m-again"]
+
+
+def test_without_the_idempotency_record_no_call_is_made(invoke: Any, connect: ConnectStub, log_lines: Any) -> None:
+    # Given an idempotency table that cannot be written (deleted)
+    boto3.client("dynamodb").delete_table(TableName=IDEMPOTENCY_TABLE)
+    # When a valid request is handled
+    response = invoke(sqs_record(body(), message_id="m-closed"))
+    # Then Connect is not called (fail closed) and the record is retried
+    assert connect.requests == []
+    assert failed_ids(response) == {"m-closed"}
+    assert [line["error_code"] for line in log_lines()] == ["IdempotencyStoreError"]
 
 
 @pytest.mark.parametrize(

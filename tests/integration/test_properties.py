@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import boto3
@@ -61,13 +62,15 @@ def test_every_record_ends_placed_dead_lettered_or_retried(
     invoke: Any, connect: ConnectStub, no_backoff: None, batch: list[tuple[str, str | None]]
 ) -> None:
     # Given a batch of arbitrary bodies, and Connect answering each call in some way
-    answers = {f"p-{i}": answer for i, (_, answer) in enumerate(batch)}
+    # (message IDs are fresh per example: the idempotency table outlives examples)
+    prefix = uuid.uuid4().hex[:8]
+    answers = {f"{prefix}-{i}": answer for i, (_, answer) in enumerate(batch)}
     connect.rules[:] = []
     connect.contacts_by_token.clear()
     connect.rules.append(
         lambda request: ConnectError(answers[request["ClientToken"]]) if answers.get(request["ClientToken"]) else None
     )
-    records = [sqs_record(body, message_id=f"p-{i}") for i, (body, _) in enumerate(batch)]
+    records = [sqs_record(body, message_id=f"{prefix}-{i}") for i, (body, _) in enumerate(batch)]
     # Force every delivery to use its SQS messageId as token, so answers can be matched to records
     for record in records:
         record["body"] = _with_token(record["body"], record["messageId"])

@@ -10,6 +10,7 @@ SOURCE_NUMBER = "+15550100000"
 DLQ_NAME = "outbound-call-requests-dlq"
 # moto's queue URL for DLQ_NAME in its default account and Region.
 DLQ_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{DLQ_NAME}"
+IDEMPOTENCY_TABLE = "outbound-calls-placed"
 
 FUNCTION_ENVIRONMENT = {
     "CONNECT_INSTANCE_ID": INSTANCE_ID,
@@ -17,6 +18,7 @@ FUNCTION_ENVIRONMENT = {
     "CONNECT_ALLOWED_CONTACT_FLOW_IDS": EXTRA_FLOW_ID,
     "CONNECT_SOURCE_PHONE_NUMBER": SOURCE_NUMBER,
     "DEAD_LETTER_QUEUE_URL": DLQ_URL,
+    "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
     # Fast enough that pacing never slows the suite; pacing itself is tested with a fake clock.
     "CALLS_PER_SECOND": "10000",
     "MAX_CONCURRENCY": "2",

@@ -42,6 +42,7 @@ def test_missing_required_variable_is_named(variable: str) -> None:
         ("CONNECT_SOURCE_PHONE_NUMBER", "0800 123"),
         ("DEAD_LETTER_QUEUE_URL", "my-dlq"),
         ("CONNECT_INSTANCE_ID", "i" * 101),
+        ("IDEMPOTENCY_TABLE_NAME", "no spaces allowed"),
     ],
 )
 def test_malformed_variable_is_named(variable: str, value: str) -> None:
@@ -65,6 +66,14 @@ def test_defaults_and_lists() -> None:
     assert settings.calls_per_second_per_invocation == 1.0
     assert settings.allowed_contact_flow_ids == {DEFAULT_FLOW_ID, EXTRA_FLOW_ID}
     assert (settings.source_phone_number, settings.queue_id) == (None, None)
+
+
+def test_idempotency_table_is_optional() -> None:
+    # Given no idempotency table, or a blank one
+    # When the settings are loaded
+    # Then durable idempotency is off (ClientToken only), not an error
+    assert load_settings(without("IDEMPOTENCY_TABLE_NAME")).idempotency_table_name is None
+    assert load_settings({**FUNCTION_ENVIRONMENT, "IDEMPOTENCY_TABLE_NAME": ""}).idempotency_table_name is None
 
 
 def test_function_fails_at_start_naming_the_variable() -> None:

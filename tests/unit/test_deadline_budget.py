@@ -10,6 +10,7 @@ from outbound_caller.timeouts import (
     SETTLE_SECONDS,
     WORST_CASE_CALL_SECONDS,
     WORST_CASE_DEAD_LETTER_SECONDS,
+    WORST_CASE_IDEMPOTENCY_SECONDS,
 )
 
 BASE_CONTEXT = {
@@ -19,11 +20,13 @@ BASE_CONTEXT = {
 }
 
 
-def test_the_reserve_covers_a_call_a_dead_letter_send_and_settling() -> None:
-    # Given the worst case of each AWS call one record can make
-    # Then the reserve kept before each record covers all of them: 3 x (2 + 5) + 3 and 3 x (1 + 2) + 3, plus 2
-    assert (WORST_CASE_CALL_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS, SETTLE_SECONDS) == (24, 12, 2)
-    assert RECORD_TIME_RESERVE_SECONDS == 38
+def test_the_reserve_covers_everything_one_record_may_do() -> None:
+    # Given the worst case of each AWS call one record can make: the Connect call (3 x (2 + 5) + 3), two
+    # idempotency writes (2 x (3 x (1 + 2) + 3)), a dead-letter send (3 x (1 + 2) + 3), and settling
+    worst_cases = (WORST_CASE_CALL_SECONDS, WORST_CASE_IDEMPOTENCY_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS)
+    # Then the reserve kept before each record covers all of them
+    assert (*worst_cases, SETTLE_SECONDS) == (24, 24, 12, 2)
+    assert RECORD_TIME_RESERVE_SECONDS == 62
 
 
 @pytest.mark.parametrize(

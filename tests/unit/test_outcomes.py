@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -86,6 +90,8 @@ def test_throttling_and_server_errors_are_retried(code: str, status: int) -> Non
         (EndpointConnectionError(endpoint_url="https://connect"), "ConnectionError"),
         (ConnectionClosedError(endpoint_url="https://connect"), "ConnectionError"),
         (RuntimeError("bug"), "UnexpectedError"),
+        (IdempotencyAlreadyInProgressError("in progress"), "CallInProgress"),
+        (IdempotencyPersistenceLayerError("table unavailable"), "IdempotencyStoreError"),
     ],
 )
 def test_timeouts_connection_and_unexpected_errors_are_retried(error: Exception, code: str) -> None:
