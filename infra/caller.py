@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -35,6 +36,7 @@ class OutboundCaller(Construct):
         settings: DeploymentSettings,
         queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
+        placed_calls: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -58,7 +60,7 @@ class OutboundCaller(Construct):
             code=function_code(RUNTIME),
             memory_size=MEMORY_SIZE_MB,
             timeout=Duration.seconds(settings.function_timeout_seconds),
-            environment=settings.function_environment(dead_letter_queue.queue_url),
+            environment=settings.function_environment(dead_letter_queue.queue_url, placed_calls.table_name),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             role=self.role,
@@ -88,6 +90,14 @@ class OutboundCaller(Construct):
                 sid="DeadLetterPermanentFailures",
                 actions=["sqs:SendMessage"],
                 resources=[dead_letter_queue.queue_arn],
+            )
+        )
+        # The four item operations Powertools Idempotency uses; no scans, queries or batch writes.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RecordPlacedCalls",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                resources=[placed_calls.table_arn],
             )
         )
         Validations.of(self.role).acknowledge(

@@ -44,6 +44,10 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 # SQS maximum message retention; dead-lettered requests are kept as long as SQS allows.
 DLQ_RETENTION_DAYS = 14
 DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
+# The placed-calls table in Powertools Idempotency's DynamoDB layout: partition key "id", expiry epoch
+# seconds in "expiration" (the table's TTL attribute).
+PLACED_CALLS_PARTITION_KEY = "id"
+PLACED_CALLS_TTL_ATTRIBUTE = "expiration"
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000
@@ -250,7 +254,7 @@ class DeploymentSettings(BaseModel):
         """Source queue visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
         return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.batching_window_seconds
 
-    def function_environment(self, dead_letter_queue_url: str) -> dict[str, str]:
+    def function_environment(self, dead_letter_queue_url: str, idempotency_table_name: str) -> dict[str, str]:
         """The function's environment variables, exactly as the contract names them."""
         environment = {
             "CONNECT_INSTANCE_ID": self.instance_id,
@@ -264,6 +268,7 @@ class DeploymentSettings(BaseModel):
             environment["CONNECT_QUEUE_ID"] = self.queue_id
         environment |= {
             "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
+            "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
             "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
             "MAX_CONCURRENCY": str(self.max_concurrency),
             "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
 from infra.intake import CallRequestIntake
+from infra.placed_calls import PlacedCallsTable
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
 
 
@@ -28,8 +29,14 @@ class OutboundCallerStack(Stack):
             event_detail_types=settings.event_detail_types,
             event_sources=settings.event_sources,
         )
+        placed_calls = PlacedCallsTable(self, "PlacedCalls")
         caller = OutboundCaller(
-            self, "Caller", settings=settings, queue=intake.queue, dead_letter_queue=intake.dead_letter_queue
+            self,
+            "Caller",
+            settings=settings,
+            queue=intake.queue,
+            dead_letter_queue=intake.dead_letter_queue,
+            placed_calls=placed_calls.table,
         )
         alarms = OperationalAlarms(
             self,

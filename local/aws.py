@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 import boto3
 from moto.server import ThreadedMotoServer
 
-from infra.settings import DLQ_RETENTION_SECONDS, DeploymentSettings
+from infra.settings import (
+    DLQ_RETENTION_SECONDS,
+    PLACED_CALLS_PARTITION_KEY,
+    PLACED_CALLS_TTL_ATTRIBUTE,
+    DeploymentSettings,
+)
 from local.account import LOCAL_HOST, LOCAL_REGION
 
 if TYPE_CHECKING:
@@ -29,6 +34,7 @@ DEFAULT_EVENT_BUS_NAME = "default"
 QUEUE_NAME = "connect-outbound-caller-requests"
 DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-dead-letters"
 RULE_NAME = "connect-outbound-caller-requests"
+PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
 
 # Variables that would point the SDK at real AWS or at a profile of the person running the demo.
 _ISOLATED_VARIABLES = (
@@ -111,6 +117,7 @@ class IntakeResources:
     dead_letter_queue_arn: str
     event_bus_name: str
     visibility_timeout_seconds: int
+    placed_calls_table_name: str
 
 
 class LocalAws:
@@ -164,7 +171,8 @@ def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
 def create_intake(
     settings: DeploymentSettings, visibility_timeout_seconds: int, name_suffix: str = ""
 ) -> IntakeResources:
-    """Create the queue, its dead-letter queue with the redrive policy, and the bus rule targeting the queue.
+    """Create the queue, its dead-letter queue with the redrive policy, the bus rule targeting the queue, and the
+    placed-calls table the function records its calls in.
 
     Uses the clients' standard endpoint variables, so call it inside scoped_environment(local_sdk_environment(...)).
     """
@@ -191,6 +199,18 @@ def create_intake(
     rule_name = RULE_NAME + name_suffix
     events.put_rule(Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(event_pattern(settings)))
     events.put_targets(Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "CallRequestQueue", "Arn": queue_arn}])
+    table_name = PLACED_CALLS_TABLE_NAME + name_suffix
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": PLACED_CALLS_TTL_ATTRIBUTE},
+    )
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -198,6 +218,7 @@ def create_intake(
         dead_letter_queue_arn=dead_letter_queue_arn,
         event_bus_name=bus_name,
         visibility_timeout_seconds=visibility_timeout_seconds,
+        placed_calls_table_name=table_name,
     )
 
 

@@ -241,7 +241,9 @@ class LocalPipeline:
             scoped_environment(local_sdk_environment(self.aws.url, self.connect.url, config.work_dir))
         )
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
-        function_environment = config.settings.function_environment(self.intake.dead_letter_queue_url)
+        function_environment = config.settings.function_environment(
+            self.intake.dead_letter_queue_url, self.intake.placed_calls_table_name
+        )
         function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(
             EventSourceMappingSpec(

@@ -65,12 +65,13 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     settings = load_cdk_json_settings()
     # When the function's environment is read
     variables = _function(template)["Environment"]["Variables"]
-    # Then it holds the contract's variables with the configured values and the dead-letter queue's URL
+    # Then it holds the contract's variables with the configured values, the dead-letter queue's URL and the
+    # placed-calls table's name
     dead_letter_queue_url = variables["DEAD_LETTER_QUEUE_URL"]
-    assert set(dead_letter_queue_url) == {"Ref"}
-    assert variables == settings.function_environment(dead_letter_queue_url) | {
-        "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url
-    }
+    table_name = variables["IDEMPOTENCY_TABLE_NAME"]
+    assert set(dead_letter_queue_url) == set(table_name) == {"Ref"}
+    assert table_name["Ref"] in template.find_resources("AWS::DynamoDB::Table")
+    assert variables == settings.function_environment(dead_letter_queue_url, table_name)
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"
     assert variables["MAX_CONCURRENCY"] == "2"
@@ -160,3 +161,45 @@ def test_event_source_reads_the_source_queue(template: Template) -> None:
     # When the event source mapping is read
     # Then it polls the source queue
     assert _event_source_mapping(template)["EventSourceArn"] == {"Fn::GetAtt": [source_id, "Arn"]}
+
+
+def test_placed_calls_table_is_powertools_shaped_encrypted_and_expiring(template: Template) -> None:
+    # Given the stack
+    # When the placed-calls table is read
+    # Then it has Powertools Idempotency's key, TTL on its expiry attribute, encryption and point-in-time recovery
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+
+
+def test_the_function_may_only_read_and_write_single_items_of_its_table(template: Template) -> None:
+    # Given the stack
+    ((table_id, _),) = template.find_resources("AWS::DynamoDB::Table").items()
+    # When the role's DynamoDB permissions are collected
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(str(action).startswith("dynamodb:") for action in _as_list(statement["Action"]))
+    ]
+    # Then there is one statement: the four item operations, on that table only
+    assert len(statements) == 1
+    assert sorted(_as_list(statements[0]["Action"])) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert statements[0]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]

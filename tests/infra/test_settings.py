@@ -106,13 +106,14 @@ def test_environment_omits_unset_optional_variables() -> None:
     # Given a source number, no queue and no extra flows
     settings = settings_from_context(MINIMAL)
     # When the environment is built
-    environment = settings.function_environment("https://sqs.example/dlq")
+    environment = settings.function_environment("https://sqs.example/dlq", "placed-calls")
     # Then it holds exactly the contract's variables that have a value
     assert environment == {
         "CONNECT_INSTANCE_ID": INSTANCE,
         "CONNECT_CONTACT_FLOW_ID": FLOW,
         "CONNECT_SOURCE_PHONE_NUMBER": "+15555550100",
         "DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq",
+        "IDEMPOTENCY_TABLE_NAME": "placed-calls",
         "CALLS_PER_SECOND": "2",
         "MAX_CONCURRENCY": "2",
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
