@@ -2,7 +2,8 @@
 
 Targets (on the 2-core machine CI uses): validating a request well under a millisecond; the function's
 overhead per placed call a small fraction of the 1 s a call waits for its quota turn at the default share;
-a 10,000-record batch (the largest an SQS event source sends) handled in bounded memory.
+a 10,000-record batch (the largest an SQS event source sends) handled in bounded memory, with its
+placed-calls records written to moto's DynamoDB.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from tests.support.lambda_events import eventbridge_body, sqs_record
 VALIDATION_BUDGET_SECONDS = 0.0005
 PER_CALL_OVERHEAD_BUDGET_SECONDS = 0.01
 LARGEST_BATCH = 10_000
-LARGEST_BATCH_MEMORY_BUDGET_BYTES = 64 * 1024 * 1024
+# tracemalloc sees the whole process, so this peak includes moto's in-process SQS and DynamoDB (about
+# 22 MiB of stored items after a 10,000-record batch, against 0.6 MiB the function's own modules keep).
+# Half of the 256 MB the stack gives the function leaves room for what the stand-ins hide.
+LARGEST_BATCH_MEMORY_BUDGET_BYTES = 128 * 1024 * 1024
 
 FULL_REQUEST = {
     "DestinationPhoneNumber": "+14155550123",
