@@ -10,21 +10,9 @@ import pytest
 from outbound_caller import record_handler
 from outbound_caller.pacing import Pacer
 from tests.integration.conftest import failed_ids
+from tests.support.clock import FakeClock
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.lambda_events import sqs_record
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
 
 
 @pytest.fixture

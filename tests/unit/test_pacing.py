@@ -5,19 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outbound_caller.pacing import Pacer
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.support.clock import FakeClock
 
 
 def test_calls_are_spaced_by_the_rate() -> None:
