@@ -3,10 +3,17 @@
 It speaks the operation's real REST-JSON protocol (``PUT /contact/outbound-voice``, a JSON body, errors as
 ``x-amzn-ErrorType`` plus a JSON ``Message``) and models what matters to a caller: the API quota as a token
 bucket, the instance's concurrent active calls, ClientToken idempotency, and faults injected on purpose.
+
+ClientToken idempotency is Connect's, not a kinder one: a repeated token returns its contact only while that
+contact is live; once the call has ended, the same token starts a new call. Faults come in two kinds: those
+before anything is created (500, 429, a dropped connection), and those after the contact exists (a 500, an
+answer slower than the caller's read timeout, a dropped connection), which leave a live call the caller never
+heard about; a caller that retries them with a new token, or after the call ended, rings the customer twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -31,13 +38,20 @@ DEFAULT_CALL_DURATION_SECONDS = 5.0
 # Destinations the local instance refuses, as a real one refuses countries outside its telephony allow list.
 # +44 7700 900xxx is Ofcom's range reserved for drama, so no real person can be dialled by accident.
 DEFAULT_REFUSED_DESTINATION_PREFIXES = ("+447700900",)
-# Destinations whose requests always fail with InternalServiceException, and destinations whose requests fail
-# that way for the first few attempts of each ClientToken (so a redelivery, with the same token, succeeds).
-# Both lie in +1 555 555 01xx, the NANP range reserved for fiction.
+# Destinations with scripted failures, which drive the demo's sample outcomes; nothing is created for any of them:
+# - unreachable ones always answer 500 InternalServiceException;
+# - throttled ones always answer 429 TooManyRequestsException;
+# - flaky ones answer 429 TooManyRequestsException to the first few attempts of each ClientToken, then behave
+#   normally (so a redelivery, with the same token, is placed).
+# All lie in +1 555 555 01xx, the NANP range reserved for fiction.
 DEFAULT_UNREACHABLE_DESTINATION_PREFIXES = ("+1555555017",)
+DEFAULT_THROTTLED_DESTINATION_PREFIXES = ("+1555555016",)
 DEFAULT_FLAKY_DESTINATION_PREFIXES = ("+1555555018",)
 # Three failures outlast the function's in-call retries (botocore standard mode, 3 attempts) exactly once.
 DEFAULT_FLAKY_FAILURES = 3
+# Longer than the function's read timeout for Connect (CONNECT_READ_TIMEOUT_SECONDS = 5 in
+# lambda/outbound_caller/timeouts.py), so a slow answer arrives after the caller has given up.
+DEFAULT_SLOW_ANSWER_SECONDS = 6.0
 
 # The API model's pattern for DestinationPhoneNumber and SourcePhoneNumber (E.164).
 E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -60,7 +74,22 @@ ERROR_STATUS: dict[str, int] = {
 SHUTDOWN_POLL_SECONDS = 0.05
 
 PLACED = "Placed"  # the response code recorded for a 200 that created a contact
-IDEMPOTENT_REPLAY = "IdempotentReplay"  # a 200 that returned the contact of an earlier request with the same token
+IDEMPOTENT_REPLAY = "IdempotentReplay"  # a 200 that returned the live contact of an earlier request's token
+
+# Names of the injected faults that ConnectStats.faults counts.
+SERVER_ERROR_AFTER_CREATE = "server_error_after_create"  # the contact exists, the answer is a 500
+READ_TIMEOUT_AFTER_CREATE = "read_timeout_after_create"  # the contact exists, the answer comes too late
+DROP_AFTER_CREATE = "drop_after_create"  # the contact exists, the connection closes without an answer
+DROP_BEFORE_CREATE = "drop_before_create"  # the connection closes without an answer, nothing created
+DROPPED_CONNECTION_FAULTS = frozenset({DROP_AFTER_CREATE, DROP_BEFORE_CREATE})
+
+# The rates of each kind of fault, in the order their shares are laid along one random draw.
+_RATES_BEFORE_CREATE = ("server_error_rate", "throttle_rate", "drop_before_create_rate")
+_RATES_AFTER_CREATE = {
+    SERVER_ERROR_AFTER_CREATE: "server_error_after_create_rate",
+    READ_TIMEOUT_AFTER_CREATE: "read_timeout_after_create_rate",
+    DROP_AFTER_CREATE: "drop_after_create_rate",
+}
 
 
 @dataclass(frozen=True)
@@ -75,10 +104,20 @@ class ConnectBehaviour:
     refused_destination_prefixes: tuple[str, ...] = DEFAULT_REFUSED_DESTINATION_PREFIXES
     denied_contact_flow_ids: frozenset[str] = frozenset()  # flows the caller's IAM policy does not grant
     unreachable_destination_prefixes: tuple[str, ...] = DEFAULT_UNREACHABLE_DESTINATION_PREFIXES
+    throttled_destination_prefixes: tuple[str, ...] = DEFAULT_THROTTLED_DESTINATION_PREFIXES
     flaky_destination_prefixes: tuple[str, ...] = DEFAULT_FLAKY_DESTINATION_PREFIXES
-    flaky_failures: int = DEFAULT_FLAKY_FAILURES  # failed attempts per ClientToken before a flaky one succeeds
+    flaky_failures: int = DEFAULT_FLAKY_FAILURES  # 429s per ClientToken before a flaky destination is placed
+    call_duration_max_seconds: float | None = None  # when set, each call lasts uniformly between the two
+    # Faults before anything is created: shares of one draw per request, so together at most 1.
     server_error_rate: float = 0.0  # share of requests answered 500 InternalServiceException
     throttle_rate: float = 0.0  # share of requests answered 429 TooManyRequestsException on top of the quota
+    drop_before_create_rate: float = 0.0  # share of requests whose connection closes without an answer
+    # Faults once the request has its contact (created, or found live under its token): shares of one draw per
+    # such request, so together at most 1.
+    server_error_after_create_rate: float = 0.0  # answered 500 InternalServiceException
+    read_timeout_after_create_rate: float = 0.0  # answered 200 only after slow_answer_seconds
+    drop_after_create_rate: float = 0.0  # the connection closes without an answer
+    slow_answer_seconds: float = DEFAULT_SLOW_ANSWER_SECONDS
     latency_seconds: float = 0.0  # added to every answer
     seed: int | None = None
 
@@ -90,13 +129,19 @@ class ConnectBehaviour:
             raise ValueError("burst must be at least 1")
         if self.max_concurrent_calls < 1:
             raise ValueError("max_concurrent_calls must be at least 1")
-        if self.call_duration_seconds < 0 or self.latency_seconds < 0:
-            raise ValueError("call_duration_seconds and latency_seconds must not be negative")
+        for name in ("call_duration_seconds", "latency_seconds", "slow_answer_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.call_duration_max_seconds is not None and self.call_duration_max_seconds < self.call_duration_seconds:
+            raise ValueError("call_duration_max_seconds must not be less than call_duration_seconds")
         if self.flaky_failures < 0:
             raise ValueError("flaky_failures must not be negative")
-        for name in ("server_error_rate", "throttle_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
+        for group in (_RATES_BEFORE_CREATE, tuple(_RATES_AFTER_CREATE.values())):
+            for name in group:
+                if not 0.0 <= getattr(self, name) <= 1.0:
+                    raise ValueError(f"{name} must be between 0 and 1")
+            if sum(getattr(self, name) for name in group) > 1.0:
+                raise ValueError(f"{' + '.join(group)} must not exceed 1: they are shares of one draw")
 
 
 class TokenBucket:
@@ -130,6 +175,8 @@ class PlacedCall:
     contact_flow_id: str
     placed_at: float  # time.time()
     ends_at: float  # time.monotonic()
+    # The request's Attributes, so a harness can tell which request a contact belongs to.
+    attributes: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 class ConnectError(Exception):
@@ -141,19 +188,27 @@ class ConnectError(Exception):
         self.message = message
 
 
+class DroppedConnectionError(Exception):
+    """The instance closes the connection without answering."""
+
+
 @dataclass
 class ConnectStats:
     """What the local instance saw, for reports and assertions."""
 
-    responses: Counter[str] = field(default_factory=Counter)  # PLACED, IDEMPOTENT_REPLAY or an error code
+    # Answers written, by PLACED, IDEMPOTENT_REPLAY or error code; a contact answered with an error counts
+    # under the error, and a slow answer under the 200 it finally was. Dropped connections wrote none.
+    responses: Counter[str] = field(default_factory=Counter)
     max_active_calls: int = 0
     first_request_at: float | None = None
     last_placed_at: float | None = None
+    contacts_created: int = 0
+    faults: Counter[str] = field(default_factory=Counter)  # injected fault name -> count, e.g. DROP_AFTER_CREATE
 
     @property
     def requests(self) -> int:
-        """All StartOutboundVoiceContact requests received, SDK retries included."""
-        return sum(self.responses.values())
+        """All StartOutboundVoiceContact requests received, SDK retries and dropped connections included."""
+        return sum(self.responses.values()) + sum(self.faults[name] for name in DROPPED_CONNECTION_FAULTS)
 
     @property
     def throttled(self) -> int:
@@ -170,7 +225,7 @@ class LocalConnectInstance:
         self._bucket = TokenBucket(behaviour.calls_per_second, behaviour.burst)
         self._random = random.Random(behaviour.seed)
         self._active_call_ends: list[float] = []
-        self._contacts_by_token: dict[str, str] = {}
+        self._contacts_by_token: dict[str, PlacedCall] = {}  # the latest contact of each token
         self._flaky_attempts: Counter[str] = Counter()
         self._placed: list[PlacedCall] = []
         self._stats = ConnectStats()
@@ -190,6 +245,8 @@ class LocalConnectInstance:
                 max_active_calls=self._stats.max_active_calls,
                 first_request_at=self._stats.first_request_at,
                 last_placed_at=self._stats.last_placed_at,
+                contacts_created=self._stats.contacts_created,
+                faults=Counter(self._stats.faults),
             )
 
     def active_calls(self) -> int:
@@ -198,7 +255,7 @@ class LocalConnectInstance:
             return self._expire_calls(time.monotonic())
 
     def start_outbound_voice_contact(self, request: dict[str, Any]) -> str:
-        """Answer one request with a ContactId, or raise ConnectError as the real API would."""
+        """Answer one request with a ContactId, or raise ConnectError or DroppedConnectionError as configured."""
         if self.behaviour.latency_seconds:
             time.sleep(self.behaviour.latency_seconds)
         with self._lock:
@@ -209,30 +266,45 @@ class LocalConnectInstance:
             except ConnectError as error:
                 self._stats.responses[error.code] += 1
                 raise
+            fault = self._fault_after_create()
+            if fault == SERVER_ERROR_AFTER_CREATE:
+                self._stats.responses["InternalServiceException"] += 1
+                raise _internal_error()
+            if fault == DROP_AFTER_CREATE:
+                raise DroppedConnectionError(fault)
             self._stats.responses[code] += 1
-            return contact_id
+        if fault == READ_TIMEOUT_AFTER_CREATE:
+            # Outside the lock: the instance keeps answering other requests while this answer is held.
+            time.sleep(self.behaviour.slow_answer_seconds)
+        return contact_id
 
     def _decide(self, request: dict[str, Any]) -> tuple[str, str]:
-        """Quota, service faults, validation, idempotency, destination allow list, concurrent calls: in that order."""
+        """Quota, service faults, validation, destination scripts, idempotency, allow list, concurrency: in order."""
         behaviour = self.behaviour
         if not self._bucket.try_take():
             raise ConnectError("ThrottlingException", "Rate exceeded")
         roll = self._random.random()
         if roll < behaviour.server_error_rate:
-            raise ConnectError("InternalServiceException", "Request processing failed because of an internal error")
+            raise _internal_error()
         if roll < behaviour.server_error_rate + behaviour.throttle_rate:
-            raise ConnectError("TooManyRequestsException", "Too many requests")
+            raise _too_many_requests()
+        if roll < behaviour.server_error_rate + behaviour.throttle_rate + behaviour.drop_before_create_rate:
+            self._stats.faults[DROP_BEFORE_CREATE] += 1
+            raise DroppedConnectionError(DROP_BEFORE_CREATE)
         self._validate(request)
         token = request.get("ClientToken")
-        self._fail_unreliable_destination(request["DestinationPhoneNumber"], token)
-        if token is not None and token in self._contacts_by_token:
-            return self._contacts_by_token[token], IDEMPOTENT_REPLAY
+        self._fail_scripted_destination(request["DestinationPhoneNumber"], token)
+        now = time.monotonic()
+        # Connect honours a token only while its contact is live: "If the contact is disconnected, a new
+        # contact is started" (StartOutboundVoiceContact, ClientToken).
+        earlier = self._contacts_by_token.get(token) if token is not None else None
+        if earlier is not None and earlier.ends_at > now:
+            return earlier.contact_id, IDEMPOTENT_REPLAY
         destination = request["DestinationPhoneNumber"]
         if destination.startswith(behaviour.refused_destination_prefixes):
             raise ConnectError(
                 "DestinationNotAllowedException", "Outbound calls to the specified destination are not allowed"
             )
-        now = time.monotonic()
         if self._expire_calls(now) >= behaviour.max_concurrent_calls:
             raise ConnectError("LimitExceededException", "The allowed limit for the resource has been exceeded")
         call = PlacedCall(
@@ -241,25 +313,50 @@ class LocalConnectInstance:
             destination=destination,
             contact_flow_id=request["ContactFlowId"],
             placed_at=time.time(),
-            ends_at=now + behaviour.call_duration_seconds,
+            ends_at=now + self._call_duration(),
+            attributes=dict(request.get("Attributes") or {}),
         )
         self._placed.append(call)
         self._active_call_ends.append(call.ends_at)
+        self._stats.contacts_created += 1
         self._stats.max_active_calls = max(self._stats.max_active_calls, len(self._active_call_ends))
         self._stats.last_placed_at = call.placed_at
         if token is not None:
-            self._contacts_by_token[token] = call.contact_id
+            self._contacts_by_token[token] = call
         return call.contact_id, PLACED
 
-    def _fail_unreliable_destination(self, destination: str, token: str | None) -> None:
-        """Answer 500 for unreachable destinations, and for a flaky one's first attempts under each token."""
-        if destination.startswith(self.behaviour.unreachable_destination_prefixes):
-            raise ConnectError("InternalServiceException", "Request processing failed because of an internal error")
-        if destination.startswith(self.behaviour.flaky_destination_prefixes):
+    def _call_duration(self) -> float:
+        """How long a new call lasts: fixed, or drawn between the two bounds. Caller holds the lock."""
+        low, high = self.behaviour.call_duration_seconds, self.behaviour.call_duration_max_seconds
+        return low if high is None else self._random.uniform(low, high)
+
+    def _fault_after_create(self) -> str | None:
+        """Draw the fault, if any, that meets a request which has its contact. Caller holds the lock."""
+        shares = {fault: float(getattr(self.behaviour, rate)) for fault, rate in _RATES_AFTER_CREATE.items()}
+        # No draw when no such fault is configured, so seeded runs without them keep their old sequence.
+        if not any(shares.values()):
+            return None
+        roll = self._random.random()
+        bound = 0.0
+        for fault, share in shares.items():
+            bound += share
+            if roll < bound:
+                self._stats.faults[fault] += 1
+                return fault
+        return None
+
+    def _fail_scripted_destination(self, destination: str, token: str | None) -> None:
+        """Answer the destinations with scripted failures: unreachable, throttled, and flaky under each token."""
+        behaviour = self.behaviour
+        if destination.startswith(behaviour.unreachable_destination_prefixes):
+            raise _internal_error()
+        if destination.startswith(behaviour.throttled_destination_prefixes):
+            raise _too_many_requests()
+        if destination.startswith(behaviour.flaky_destination_prefixes):
             key = token or destination
             self._flaky_attempts[key] += 1
-            if self._flaky_attempts[key] <= self.behaviour.flaky_failures:
-                raise ConnectError("InternalServiceException", "Request processing failed because of an internal error")
+            if self._flaky_attempts[key] <= behaviour.flaky_failures:
+                raise _too_many_requests()
 
     def _validate(self, request: dict[str, Any]) -> None:
         """The checks the service makes on a request that passed the SDK's own validation."""
@@ -273,6 +370,11 @@ class LocalConnectInstance:
         for member in ("DestinationPhoneNumber", "SourcePhoneNumber"):
             if member in request and not E164_PATTERN.match(str(request[member])):
                 raise ConnectError("InvalidParameterException", f"{member} is not a valid E.164 phone number")
+        attributes = request.get("Attributes", {})
+        if not isinstance(attributes, dict) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in attributes.items()
+        ):
+            raise ConnectError("InvalidParameterException", "Attributes must map strings to strings")
         if not request.get("SourcePhoneNumber") and not request.get("QueueId"):
             raise ConnectError("InvalidRequestException", "Either SourcePhoneNumber or QueueId must be provided")
 
@@ -282,12 +384,28 @@ class LocalConnectInstance:
         return len(self._active_call_ends)
 
 
+def _internal_error() -> ConnectError:
+    """The API's answer to a failure on its side."""
+    return ConnectError("InternalServiceException", "Request processing failed because of an internal error")
+
+
+def _too_many_requests() -> ConnectError:
+    """The API's answer to more requests than it takes, beyond the ThrottlingException of the quota."""
+    return ConnectError("TooManyRequestsException", "Too many requests")
+
+
 class _ConnectRequestHandler(BaseHTTPRequestHandler):
     """HTTP front of the instance: routes the operation and renders answers as the REST-JSON protocol does."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
     disable_nagle_algorithm = True  # headers and body go out in two writes; don't wait for a delayed ACK between
     instance: LocalConnectInstance  # set on a subclass per server
+
+    def handle(self) -> None:
+        """Serve the connection's requests; a caller that hung up is no error of the server's."""
+        # A caller whose read timeout passed before a held answer may reset the connection under the write.
+        with contextlib.suppress(ConnectionError):
+            super().handle()
 
     def do_PUT(self) -> None:
         """StartOutboundVoiceContact is the only operation served."""
@@ -306,6 +424,10 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
             contact_id = self.instance.start_outbound_voice_contact(request)
         except ConnectError as error:
             self._send(ERROR_STATUS[error.code], {"Message": error.message}, error.code)
+            return
+        except DroppedConnectionError:
+            # Nothing written; the server closes the socket once this handler returns.
+            self.close_connection = True
             return
         self._send(200, {"ContactId": contact_id})
 
