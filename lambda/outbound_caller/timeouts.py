@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from botocore.config import Config
 
-# botocore "standard" retry mode: up to 3 attempts for throttling, 5xx and connection errors, with
-# exponential backoff of at most 1 s then 2 s between them.
+# botocore "standard" retry mode: up to 3 attempts for throttling, 5xx and connection errors.
 MAX_ATTEMPTS = 3
-MAX_TOTAL_BACKOFF_SECONDS = 1 + 2
+# botocore's standard backoff before retry i (1-based) is at most min(2 ** (i - 1), 20) s for throttling errors
+# (base scale 1 s), raised to an x-amz-retry-after header of the answer but never by more than 5 s: 1 + 5, then
+# 2 + 5 (botocore.retries.standard.ExponentialBackoff; tests/unit/test_deadline_budget.py drives the real one).
+RETRY_AFTER_MAX_ADDITIONAL_SECONDS = 5
+MAX_TOTAL_BACKOFF_SECONDS = sum(
+    min(1 << (retry - 1), 20) + RETRY_AFTER_MAX_ADDITIONAL_SECONDS for retry in range(1, MAX_ATTEMPTS)
+)
 
 # StartOutboundVoiceContact answers once the contact is created, not when the callee answers, so a
 # few seconds are plenty; a longer wait would only eat the invocation's time.
@@ -24,20 +29,23 @@ DYNAMODB_READ_TIMEOUT_SECONDS = 2
 
 
 def worst_case_seconds(connect_timeout: int, read_timeout: int) -> int:
-    """The longest one API call can take with every attempt timing out."""
+    """The longest one API call can take with every attempt timing out and every backoff at its longest."""
     return MAX_ATTEMPTS * (connect_timeout + read_timeout) + MAX_TOTAL_BACKOFF_SECONDS
 
 
 WORST_CASE_CALL_SECONDS = worst_case_seconds(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 WORST_CASE_DEAD_LETTER_SECONDS = worst_case_seconds(SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS)
-# The idempotency record is written twice per call: in progress before it, completed (or removed) after.
-WORST_CASE_IDEMPOTENCY_SECONDS = 2 * worst_case_seconds(DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
+WORST_CASE_LEDGER_WRITE_SECONDS = worst_case_seconds(DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
+# The placed-calls record is written twice per call: claimed before it, then completed, released or marked
+# uncertain after it.
+LEDGER_WRITES_PER_RECORD = 2
+WORST_CASE_LEDGER_SECONDS = LEDGER_WRITES_PER_RECORD * WORST_CASE_LEDGER_WRITE_SECONDS
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
-# A record is only started when everything it may do still fits: a function timeout mid-batch would
-# bring back records already placed, and ring those customers again.
+# A record is only started when everything it may do still fits: a function timeout mid-batch would leave
+# a call's outcome unrecorded, and its redelivery could only be dead-lettered as OutcomeUnknown.
 RECORD_TIME_RESERVE_SECONDS = (
-    WORST_CASE_CALL_SECONDS + WORST_CASE_IDEMPOTENCY_SECONDS + WORST_CASE_DEAD_LETTER_SECONDS + SETTLE_SECONDS
+    WORST_CASE_CALL_SECONDS + WORST_CASE_LEDGER_SECONDS + WORST_CASE_DEAD_LETTER_SECONDS + SETTLE_SECONDS
 )
 
 

@@ -1,16 +1,26 @@
-"""The function's per-record time reserve and the stack's derived timeout agree, so a full batch fits."""
+"""The function's per-record time reserve holds botocore's real worst case, and the stack's timeout fits a batch."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from infra.settings import settings_from_context
 from outbound_caller.timeouts import (
+    CONNECT_CONNECT_TIMEOUT_SECONDS,
+    CONNECT_READ_TIMEOUT_SECONDS,
+    LEDGER_WRITES_PER_RECORD,
+    MAX_ATTEMPTS,
+    MAX_TOTAL_BACKOFF_SECONDS,
     RECORD_TIME_RESERVE_SECONDS,
-    SETTLE_SECONDS,
     WORST_CASE_CALL_SECONDS,
     WORST_CASE_DEAD_LETTER_SECONDS,
-    WORST_CASE_IDEMPOTENCY_SECONDS,
+    WORST_CASE_LEDGER_SECONDS,
+    client_config,
 )
 
 BASE_CONTEXT = {
@@ -18,15 +28,58 @@ BASE_CONTEXT = {
     "connectContactFlowId": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
     "sourcePhoneNumber": "+15550100000",
 }
+# An x-amz-retry-after far beyond anything botocore accepts: the backoff's own cap decides.
+ENORMOUS_RETRY_AFTER_MS = str(3_600_000)
+
+
+class _AlwaysThrottled:
+    """botocore's throttling detector, answering 'throttled': the slowest backoff scale (1 s, not 50 ms)."""
+
+    def is_throttling_error_from_context(self, context: Any) -> bool:
+        return True
+
+
+def _botocore_worst_backoff(service_name: str) -> float:
+    """Sum botocore's own standard-mode delays between MAX_ATTEMPTS attempts at their longest."""
+    backoff = ExponentialBackoff(random=lambda: 1.0, service_name=service_name, throttling_detector=_AlwaysThrottled())
+    response = AWSResponse("https://example.com", 429, {"x-amz-retry-after": ENORMOUS_RETRY_AFTER_MS}, None)
+    return sum(
+        backoff.delay_amount(RetryContext(attempt_number=attempt, http_response=response))
+        for attempt in range(1, MAX_ATTEMPTS)
+    )
+
+
+@pytest.mark.parametrize("service_name", ["connect", "dynamodb", "sqs"])
+def test_the_backoff_budget_is_botocores_real_worst_case(service_name: str) -> None:
+    # Given botocore's standard backoff, every retry throttled with an x-amz-retry-after header asking for an hour
+    # When its delays between the function's attempts are summed
+    worst = _botocore_worst_backoff(service_name)
+    # Then the function's budget is exactly that (a tighter one would be overrun, a looser one wastes the batch)
+    assert worst == pytest.approx(MAX_TOTAL_BACKOFF_SECONDS)
+
+
+def test_the_clients_retry_as_many_times_as_the_budget_assumes() -> None:
+    # Given the botocore configuration every client of the function is built with
+    config: Config = client_config(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
+    # Then standard mode with the budget's attempts, and the Connect call's timeouts are the budget's
+    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    assert (
+        MAX_ATTEMPTS
+        * (
+            config.connect_timeout + config.read_timeout  # type: ignore[attr-defined]
+        )
+        + _botocore_worst_backoff("connect")
+        == WORST_CASE_CALL_SECONDS
+    )
 
 
 def test_the_reserve_covers_everything_one_record_may_do() -> None:
-    # Given the worst case of each AWS call one record can make: the Connect call (3 x (2 + 5) + 3), two
-    # idempotency writes (2 x (3 x (1 + 2) + 3)), a dead-letter send (3 x (1 + 2) + 3), and settling
-    worst_cases = (WORST_CASE_CALL_SECONDS, WORST_CASE_IDEMPOTENCY_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS)
-    # Then the reserve kept before each record covers all of them
-    assert (*worst_cases, SETTLE_SECONDS) == (24, 24, 12, 2)
-    assert RECORD_TIME_RESERVE_SECONDS == 62
+    # Given the worst case of each AWS call one record can make: the Connect call, the placed-calls record's
+    # claim and its completion (or release), and a dead-letter send
+    worst_cases = WORST_CASE_CALL_SECONDS + WORST_CASE_LEDGER_SECONDS + WORST_CASE_DEAD_LETTER_SECONDS
+    # Then the reserve kept before each record covers all of them, the ledger written twice
+    assert LEDGER_WRITES_PER_RECORD == 2
+    assert worst_cases < RECORD_TIME_RESERVE_SECONDS
 
 
 @pytest.mark.parametrize(
