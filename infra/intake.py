@@ -10,11 +10,8 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.settings import DLQ_RETENTION_DAYS
+from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
 
-# SQS's default retention, stated explicitly: shorter than the dead-letter queue's 14 days because a redriven
-# message keeps its original enqueue time, and it must still have time left in the dead-letter queue.
-SOURCE_RETENTION_DAYS = 4
 # EventBridge's maximum retry policy: an undeliverable event is retried for up to 24 hours / 185 attempts before
 # going to the rule's dead-letter queue. Staleness of a request is the producer's call (the request's ExpiresAt).
 RULE_TARGET_MAX_EVENT_AGE_HOURS = 24

@@ -28,9 +28,12 @@ from outbound_caller.config import (  # noqa: E402
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
     MAX_MAX_CONCURRENCY,
+    MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
 from outbound_caller.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
+from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
+from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS  # noqa: E402
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
 
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
@@ -41,20 +44,18 @@ MIN_FUNCTION_TIMEOUT_SECONDS = 60
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
 # SQS guidance for Lambda event sources: visibility timeout >= 6 x function timeout + batching window.
 VISIBILITY_TIMEOUT_FACTOR = 6
-# SQS maximum message retention; dead-lettered requests are kept as long as SQS allows.
-DLQ_RETENTION_DAYS = 14
+# The queues' retentions: the placed-calls ledger remembers a call as long as its request can come back.
+DLQ_RETENTION_DAYS = DEAD_LETTER_QUEUE_RETENTION_DAYS
 DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
-# The placed-calls table in Powertools Idempotency's DynamoDB layout: partition key "id", expiry epoch
-# seconds in "expiration" (the table's TTL attribute).
-PLACED_CALLS_PARTITION_KEY = "id"
-PLACED_CALLS_TTL_ATTRIBUTE = "expiration"
+SOURCE_RETENTION_DAYS = SOURCE_QUEUE_RETENTION_DAYS
+# The placed-calls table's layout, as the function reads and writes it: partition key and TTL attribute.
+PLACED_CALLS_PARTITION_KEY = PARTITION_KEY
+PLACED_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000
 MAX_UNWINDOWED_BATCH_SIZE = 10
 MAX_BATCHING_WINDOW_SECONDS = 300
-# SQS maxReceiveCount range in a redrive policy.
-MAX_MAX_RECEIVE_COUNT = 1000
 DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
 # Lambda SQS event source default batch size.
 DEFAULT_BATCH_SIZE = 10
@@ -130,6 +131,9 @@ class DeploymentSettings(BaseModel):
     allowed_contact_flow_ids: tuple[str, ...] = Field(default=(), alias="allowedContactFlowIds")
     source_phone_number: str | None = Field(default=None, alias="sourcePhoneNumber")
     queue_id: str | None = Field(default=None, alias="connectQueueId")
+    allowed_source_phone_numbers: tuple[str, ...] = Field(default=(), alias="allowedSourcePhoneNumbers")
+    allowed_queue_ids: tuple[str, ...] = Field(default=(), alias="allowedQueueIds")
+    allow_related_contact: bool = Field(default=False, alias="allowRelatedContact")
     calls_per_second: float = Field(default=DEFAULT_CALLS_PER_SECOND, alias="callsPerSecond", gt=0, allow_inf_nan=False)
     max_concurrency: int = Field(
         default=DEFAULT_MAX_CONCURRENCY, alias="maxConcurrency", ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
@@ -155,7 +159,14 @@ class DeploymentSettings(BaseModel):
     def _optional_text(cls, value: Any) -> Any:
         return _blank_to_none(value)
 
-    @field_validator("allowed_contact_flow_ids", "event_detail_types", "event_sources", mode="before")
+    @field_validator(
+        "allowed_contact_flow_ids",
+        "allowed_source_phone_numbers",
+        "allowed_queue_ids",
+        "event_detail_types",
+        "event_sources",
+        mode="before",
+    )
     @classmethod
     def _list_values(cls, value: Any) -> Any:
         return _to_tuple(value)
@@ -165,15 +176,23 @@ class DeploymentSettings(BaseModel):
     def _connect_id(cls, value: str | None) -> str | None:
         return None if value is None else _uuid(value)
 
-    @field_validator("allowed_contact_flow_ids")
+    @field_validator("allowed_contact_flow_ids", "allowed_queue_ids")
     @classmethod
     def _connect_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(_uuid(item) for item in value))
 
+    @field_validator("allowed_source_phone_numbers")
+    @classmethod
+    def _e164_list(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for number in value:
+            if not E164_PATTERN.fullmatch(number):
+                raise ValueError(f"must hold E.164 numbers like +15555550100, got {number!r}")
+        return tuple(dict.fromkeys(value))
+
     @field_validator("source_phone_number")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164_PATTERN.match(value):
+        if value is not None and not E164_PATTERN.fullmatch(value):
             raise ValueError(f"must be an E.164 number like +15555550100, got {value!r}")
         return value
 
@@ -266,11 +285,19 @@ class DeploymentSettings(BaseModel):
             environment["CONNECT_SOURCE_PHONE_NUMBER"] = self.source_phone_number
         if self.queue_id is not None:
             environment["CONNECT_QUEUE_ID"] = self.queue_id
+        if self.allowed_source_phone_numbers:
+            environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] = ",".join(self.allowed_source_phone_numbers)
+        if self.allowed_queue_ids:
+            environment["CONNECT_ALLOWED_QUEUE_IDS"] = ",".join(self.allowed_queue_ids)
+        if self.allow_related_contact:
+            environment["ALLOW_RELATED_CONTACT"] = "true"
         environment |= {
             "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
             "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
             "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
             "MAX_CONCURRENCY": str(self.max_concurrency),
+            # The redrive policy's own maxReceiveCount, so the function dead-letters the last receive with a reason.
+            "MAX_RECEIVE_COUNT": str(self.max_receive_count),
             "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -15,6 +16,8 @@ from outbound_caller.limits import (
 
 # Connect's default StartOutboundVoiceContact quota is 2 requests/s per account and Region.
 DEFAULT_CALLS_PER_SECOND = 2.0
+# SQS redrive policies take a maxReceiveCount of 1 to 1,000.
+MAX_MAX_RECEIVE_COUNT = 1000
 # An SQS event source mapping's maximum concurrency is 2 to 1,000 (Lambda ScalingConfig).
 MIN_MAX_CONCURRENCY = 2
 MAX_MAX_CONCURRENCY = 1000
@@ -37,6 +40,12 @@ class Settings(BaseModel):
     extra_contact_flow_ids: frozenset[str] = Field(alias="CONNECT_ALLOWED_CONTACT_FLOW_IDS", default=frozenset())
     source_phone_number: str | None = Field(alias="CONNECT_SOURCE_PHONE_NUMBER", default=None, pattern=E164_PATTERN)
     queue_id: str | None = Field(alias="CONNECT_QUEUE_ID", default=None, min_length=1)
+    extra_source_phone_numbers: frozenset[str] = Field(
+        alias="CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS", default=frozenset()
+    )
+    extra_queue_ids: frozenset[str] = Field(alias="CONNECT_ALLOWED_QUEUE_IDS", default=frozenset())
+    # RelatedContactId copies another contact's attributes into the call: refused unless the deployment opts in.
+    allow_related_contact: bool = Field(alias="ALLOW_RELATED_CONTACT", default=False)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://\S+$")
     # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
     idempotency_table_name: str | None = Field(
@@ -48,15 +57,17 @@ class Settings(BaseModel):
     max_concurrency: int = Field(
         alias="MAX_CONCURRENCY", default=MIN_MAX_CONCURRENCY, ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
     )
+    # The source queue's maxReceiveCount; unset: the function never dead-letters a retryable record itself.
+    max_receive_count: int | None = Field(alias="MAX_RECEIVE_COUNT", default=None, ge=1, le=MAX_MAX_RECEIVE_COUNT)
 
-    @field_validator("extra_contact_flow_ids", mode="before")
+    @field_validator("extra_contact_flow_ids", "extra_source_phone_numbers", "extra_queue_ids", mode="before")
     @classmethod
-    def _split_flow_ids(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("source_phone_number", "queue_id", "idempotency_table_name", mode="before")
+    @field_validator("source_phone_number", "queue_id", "idempotency_table_name", "max_receive_count", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -67,6 +78,24 @@ class Settings(BaseModel):
         if any(len(flow_id) > CONTACT_FLOW_ID_MAX_LENGTH for flow_id in value):
             raise ValueError(f"a contact flow ID is longer than {CONTACT_FLOW_ID_MAX_LENGTH} characters")
         return value
+
+    @field_validator("extra_source_phone_numbers")
+    @classmethod
+    def _source_numbers_are_e164(cls, value: frozenset[str]) -> frozenset[str]:
+        if any(not re.fullmatch(E164_PATTERN, number) for number in value):
+            raise ValueError("every caller ID must be an E.164 number like +15555550100")
+        return value
+
+    @property
+    def allowed_source_phone_numbers(self) -> frozenset[str]:
+        """The default caller ID and every extra one a request may name."""
+        default = {self.source_phone_number} if self.source_phone_number else set()
+        return self.extra_source_phone_numbers | default
+
+    @property
+    def allowed_queue_ids(self) -> frozenset[str]:
+        """The default queue and every extra one a request may name."""
+        return self.extra_queue_ids | ({self.queue_id} if self.queue_id else set())
 
     @property
     def allowed_contact_flow_ids(self) -> frozenset[str]:

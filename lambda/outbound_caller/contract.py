@@ -118,11 +118,9 @@ class CallRequest(BaseModel):
             if size > REFERENCES_MAX_BYTES:
                 raise ValueError(f"References take {size} UTF-8 bytes; the limit is {REFERENCES_MAX_BYTES}")
         detection = self.AnswerMachineDetectionConfig
-        detecting = detection is not None and (
-            detection.EnableAnswerMachineDetection or detection.AwaitAnswerMachinePrompt
-        )
-        if detecting and self.TrafficType != "CAMPAIGN":
-            raise ValueError("answering-machine detection requires TrafficType CAMPAIGN")
+        # The API's rule, nothing stricter: only enabling detection needs a CAMPAIGN call.
+        if detection is not None and detection.EnableAnswerMachineDetection and self.TrafficType != "CAMPAIGN":
+            raise ValueError("EnableAnswerMachineDetection requires TrafficType CAMPAIGN")
         return self
 
     @model_validator(mode="after")
@@ -134,6 +132,15 @@ class CallRequest(BaseModel):
             raise ValueError("ContactFlowId is neither the default flow nor one of CONNECT_ALLOWED_CONTACT_FLOW_IDS")
         if self.InstanceId is not None and self.InstanceId != settings.instance_id:
             raise ValueError("InstanceId differs from the configured Connect instance")
+        # A caller ID or queue the deployment did not choose could impersonate another business line.
+        if self.SourcePhoneNumber is not None and self.SourcePhoneNumber not in settings.allowed_source_phone_numbers:
+            raise ValueError(
+                "SourcePhoneNumber is neither the default caller ID nor one of CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"
+            )
+        if self.QueueId is not None and self.QueueId not in settings.allowed_queue_ids:
+            raise ValueError("QueueId is neither the default queue nor one of CONNECT_ALLOWED_QUEUE_IDS")
+        if self.RelatedContactId is not None and not settings.allow_related_contact:
+            raise ValueError("RelatedContactId is not accepted unless ALLOW_RELATED_CONTACT is true")
         if not (self.SourcePhoneNumber or self.QueueId or settings.source_phone_number or settings.queue_id):
             raise ValueError(
                 "a call needs a SourcePhoneNumber or a QueueId, in the request or as the function's default"
@@ -161,8 +168,9 @@ def request_json_schema() -> dict[str, Any]:
     schema["description"] = (
         "One outbound call for connect-outbound-caller, named as StartOutboundVoiceContact's request members. "
         "Also enforced, beyond what JSON Schema states: Attributes at most 32,768 UTF-8 bytes over all keys and "
-        "values; References at most 4,096 UTF-8 bytes in all; answering-machine detection requires TrafficType "
-        "CAMPAIGN; ContactFlowId must be the deployment's default or allowed flows; InstanceId must be the "
-        "deployment's instance; a SourcePhoneNumber or QueueId is needed unless the deployment sets a default."
+        "values; References at most 4,096 UTF-8 bytes in all; EnableAnswerMachineDetection requires TrafficType "
+        "CAMPAIGN; ContactFlowId, SourcePhoneNumber and QueueId must be the deployment's defaults or allow-listed; "
+        "InstanceId must be the deployment's instance; RelatedContactId only where the deployment allows it; a "
+        "SourcePhoneNumber or QueueId is needed unless the deployment sets a default."
     )
     return schema

@@ -116,12 +116,34 @@ def test_environment_omits_unset_optional_variables() -> None:
         "IDEMPOTENCY_TABLE_NAME": "placed-calls",
         "CALLS_PER_SECOND": "2",
         "MAX_CONCURRENCY": "2",
+        "MAX_RECEIVE_COUNT": "5",
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCaller",
     }
 
 
+def test_allow_lists_reach_the_function_as_the_contract_names_them() -> None:
+    # Given extra caller IDs and queues a request may name, and related contacts allowed
+    settings = settings_from_context(
+        {
+            **MINIMAL,
+            "allowedSourcePhoneNumbers": "+15555550101,+15555550102",
+            "allowedQueueIds": [FLOW.upper()],
+            "allowRelatedContact": "true",
+        }
+    )
+    # When the environment is built
+    environment = settings.function_environment("https://sqs.example/dlq", "placed-calls")
+    # Then the function reads them under the contract's names (IDs normalised to lower case)
+    assert environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] == "+15555550101,+15555550102"
+    assert environment["CONNECT_ALLOWED_QUEUE_IDS"] == FLOW
+    assert environment["ALLOW_RELATED_CONTACT"] == "true"
+
+
 BAD_VALUES = [
+    # A trailing newline passes re.match's "$" but not the function's own check: every cold start would fail.
+    pytest.param({"sourcePhoneNumber": "+15555550100\n"}, "sourcePhoneNumber", id="caller-id-newline"),
+    pytest.param({"allowedQueueIds": ["queue-1"]}, "allowedQueueIds", id="queue-not-uuid"),
     pytest.param({"connectInstanceId": "my-instance"}, "connectInstanceId", id="instance-not-uuid"),
     pytest.param(
         {"connectInstanceId": f"arn:aws:connect:eu-west-1:123456789012:instance/{INSTANCE}"},

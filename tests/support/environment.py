@@ -7,6 +7,8 @@ DEFAULT_FLOW_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 EXTRA_FLOW_ID = "ffffffff-1111-4222-8333-444444444444"
 QUEUE_ID = "99999999-8888-4777-8666-555555555555"
 SOURCE_NUMBER = "+15550100000"
+# A caller ID requests may name beyond the default (a London number of the examples).
+EXTRA_SOURCE_NUMBER = "+442071838750"
 DLQ_NAME = "outbound-call-requests-dlq"
 # moto's queue URL for DLQ_NAME in its default account and Region.
 DLQ_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{DLQ_NAME}"
@@ -17,11 +19,15 @@ FUNCTION_ENVIRONMENT = {
     "CONNECT_CONTACT_FLOW_ID": DEFAULT_FLOW_ID,
     "CONNECT_ALLOWED_CONTACT_FLOW_IDS": EXTRA_FLOW_ID,
     "CONNECT_SOURCE_PHONE_NUMBER": SOURCE_NUMBER,
+    "CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS": EXTRA_SOURCE_NUMBER,
+    "CONNECT_ALLOWED_QUEUE_IDS": QUEUE_ID,
+    "ALLOW_RELATED_CONTACT": "true",
     "DEAD_LETTER_QUEUE_URL": DLQ_URL,
     "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
     # Fast enough that pacing never slows the suite; pacing itself is tested with a fake clock.
     "CALLS_PER_SECOND": "10000",
     "MAX_CONCURRENCY": "2",
+    "MAX_RECEIVE_COUNT": "5",
     "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
     "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCallerTests",
 }

@@ -13,6 +13,7 @@ from outbound_caller.limits import ATTRIBUTES_MAX_BYTES, REFERENCES_MAX_BYTES
 from tests.support.environment import (
     DEFAULT_FLOW_ID,
     EXTRA_FLOW_ID,
+    EXTRA_SOURCE_NUMBER,
     FUNCTION_ENVIRONMENT,
     INSTANCE_ID,
     QUEUE_ID,
@@ -83,7 +84,8 @@ def test_full_request_is_accepted(settings: Settings) -> None:
 )
 @pytest.mark.parametrize("member", ["DestinationPhoneNumber", "SourcePhoneNumber"])
 def test_phone_numbers_are_e164(settings: Settings, member: str, number: str, valid: bool) -> None:
-    # Given a phone number in either number member
+    # Given a phone number in either number member (a caller ID the deployment allows, so only its form counts)
+    settings = settings.model_copy(update={"extra_source_phone_numbers": frozenset({number})})
     data = request(**{member: number})
     # When it is validated
     # Then only E.164 numbers pass
@@ -157,7 +159,9 @@ def test_traffic_type(settings: Settings, traffic_type: str, valid: bool) -> Non
         ("CAMPAIGN", {"EnableAnswerMachineDetection": True}, True),
         ("GENERAL", {"EnableAnswerMachineDetection": True}, False),
         (None, {"EnableAnswerMachineDetection": True}, False),
-        (None, {"AwaitAnswerMachinePrompt": True}, False),
+        # The API's rule is about enabling detection only: awaiting the prompt alone needs no CAMPAIGN.
+        (None, {"AwaitAnswerMachinePrompt": True}, True),
+        ("GENERAL", {"AwaitAnswerMachinePrompt": True, "EnableAnswerMachineDetection": False}, True),
         ("CAMPAIGN", {"AwaitAnswerMachinePrompt": True}, True),
         ("GENERAL", {"EnableAnswerMachineDetection": False}, True),
     ],
@@ -170,11 +174,11 @@ def test_answering_machine_detection_requires_campaign(
     if traffic_type is not None:
         data["TrafficType"] = traffic_type
     # When it is validated
-    # Then detection is only allowed on CAMPAIGN traffic
+    # Then enabling detection is only allowed on CAMPAIGN traffic
     if valid:
         validate(data, settings)
     else:
-        assert "answering-machine detection requires TrafficType CAMPAIGN" in problems(data, settings)
+        assert "EnableAnswerMachineDetection requires TrafficType CAMPAIGN" in problems(data, settings)
 
 
 def test_attributes_up_to_32768_utf8_bytes(settings: Settings) -> None:
@@ -284,7 +288,7 @@ def test_a_call_needs_a_source_number_or_a_queue() -> None:
         {k: v for k, v in FUNCTION_ENVIRONMENT.items() if k not in ("CONNECT_SOURCE_PHONE_NUMBER", "CONNECT_QUEUE_ID")}
     )
     # When requests with and without their own source number or queue are validated
-    validate(request(SourcePhoneNumber="+15550100001"), bare)
+    validate(request(SourcePhoneNumber=EXTRA_SOURCE_NUMBER), bare)
     validate(request(QueueId=QUEUE_ID), bare)
     # Then one with neither is refused
     assert "needs a SourcePhoneNumber or a QueueId" in problems(request(), bare)
@@ -307,15 +311,43 @@ def test_defaults_fill_what_the_request_leaves_out(settings: Settings) -> None:
 
 def test_request_values_win_over_defaults(settings: Settings) -> None:
     # Given a request with its own flow, source number and queue
-    model = validate(request(ContactFlowId=EXTRA_FLOW_ID, SourcePhoneNumber="+15550100009", QueueId=QUEUE_ID), settings)
+    model = validate(
+        request(ContactFlowId=EXTRA_FLOW_ID, SourcePhoneNumber=EXTRA_SOURCE_NUMBER, QueueId=QUEUE_ID), settings
+    )
     # When it becomes API parameters
     params = model.to_api_params(settings, "t")
     # Then the request's values are kept
     assert (params["ContactFlowId"], params["SourcePhoneNumber"], params["QueueId"]) == (
         EXTRA_FLOW_ID,
-        "+15550100009",
+        EXTRA_SOURCE_NUMBER,
         QUEUE_ID,
     )
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "variable"),
+    [
+        ("SourcePhoneNumber", "+15550100009", "CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"),
+        ("QueueId", "12345678-0000-4000-8000-000000000000", "CONNECT_ALLOWED_QUEUE_IDS"),
+    ],
+)
+def test_caller_ids_and_queues_the_deployment_did_not_choose_are_refused(
+    settings: Settings, member: str, value: str, variable: str
+) -> None:
+    # Given a request naming a caller ID or queue that is neither the default nor allow-listed
+    # When it is validated
+    # Then it is refused, naming the allow-list that would admit it
+    assert variable in problems(request(**{member: value}), settings)
+
+
+def test_related_contacts_are_refused_unless_the_deployment_allows_them(settings: Settings) -> None:
+    # Given a request naming a related contact (Connect would copy that contact's attributes into the call)
+    data = request(RelatedContactId="c0ffee00-0000-4000-8000-000000000000")
+    # When it is validated by a deployment that allows them, and by one that does not (the default)
+    validate(data, settings)
+    refusing = load_settings({k: v for k, v in FUNCTION_ENVIRONMENT.items() if k != "ALLOW_RELATED_CONTACT"})
+    # Then only the first accepts it
+    assert "ALLOW_RELATED_CONTACT" in problems(data, refusing)
 
 
 def test_validation_needs_the_deployment_settings() -> None:
