@@ -92,11 +92,12 @@ class OutboundCaller(Construct):
                 resources=[dead_letter_queue.queue_arn],
             )
         )
-        # The four item operations Powertools Idempotency uses; no scans, queries or batch writes.
+        # The three conditional item writes of the placed-calls ledger (claim, complete or mark, release); it reads
+        # through a failed claim's old item, so no GetItem, and no scans, queries or batch writes.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="RecordPlacedCalls",
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                 resources=[placed_calls.table_arn],
             )
         )

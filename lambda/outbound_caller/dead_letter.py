@@ -1,4 +1,4 @@
-"""Sending a request that can never succeed to the dead-letter queue, with the reason attached."""
+"""Sending a request that can never succeed to the dead-letter queue, with the reason and its token attached."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from outbound_caller.envelopes import CLIENT_TOKEN_ATTRIBUTE, ERROR_CODE_ATTRIBUTE
 from outbound_caller.outcomes import Failure
 from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, client_config
 
@@ -16,14 +17,19 @@ if TYPE_CHECKING:
 sqs: SQSClient = boto3.client("sqs", config=client_config(SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS))
 
 
-def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: str) -> None:
-    """Send the original body, unchanged, with ErrorCode, ErrorMessage and SourceMessageId attributes."""
+def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: str, client_token: str) -> None:
+    """Send the original body, unchanged, with ErrorCode, ErrorMessage, SourceMessageId and ClientToken attributes.
+
+    ``client_token`` is what a redrive of this message must call with: the token itself when it lives only
+    in the delivery (an SQS messageId, say), or its masked form when the body carries it (it wins on redrive).
+    """
     sqs.send_message(
         QueueUrl=queue_url,
         MessageBody=body,
         MessageAttributes={
-            "ErrorCode": {"DataType": "String", "StringValue": failure.code},
+            ERROR_CODE_ATTRIBUTE: {"DataType": "String", "StringValue": failure.code},
             "ErrorMessage": {"DataType": "String", "StringValue": failure.message or failure.code},
             "SourceMessageId": {"DataType": "String", "StringValue": source_message_id},
+            CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
         },
     )

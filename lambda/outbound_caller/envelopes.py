@@ -16,11 +16,43 @@ EVENTBRIDGE = "eventbridge"
 SNS = "sns"
 REQUEST = "request"
 
+# The message attributes the function sets on every message it sends itself (dead-letters, deferrals): the
+# token that travels with the request, and why it was sent.
+CLIENT_TOKEN_ATTRIBUTE = "ClientToken"  # noqa: S105 - a name, not a secret
+ERROR_CODE_ATTRIBUTE = "ErrorCode"
+# The ErrorCode whose redrive is an operator's confirmation to call again (see idempotency.py).
+OUTCOME_UNKNOWN = "OutcomeUnknown"
+
+# Where a delivery's ClientToken came from, in the contract's order of precedence.
+TOKEN_FROM_REQUEST = "request"  # noqa: S105 - a name, not a secret
+TOKEN_FROM_ATTRIBUTE = "message_attribute"  # noqa: S105 - a name, not a secret
+TOKEN_FROM_EVENTBRIDGE = "eventbridge_id"  # noqa: S105 - a name, not a secret
+TOKEN_FROM_SNS = "sns_message_id"  # noqa: S105 - a name, not a secret
+TOKEN_FROM_SQS = "sqs_message_id"  # noqa: S105 - a name, not a secret
+# Tokens that are a producer's free text, to be masked wherever they are shown.
+FREE_TEXT_TOKEN_SOURCES = frozenset({TOKEN_FROM_REQUEST, TOKEN_FROM_ATTRIBUTE})
+
 
 class CallRequestRecord(SqsRecordModel):
     """An SQS record whose body is kept as the producer's raw text: it is parsed, and dead-lettered, as sent."""
 
     body: str
+
+    def string_attribute(self, name: str) -> str | None:
+        """A String message attribute's value, if the message carries it."""
+        attribute = self.messageAttributes.get(name)
+        return attribute.stringValue if attribute is not None else None
+
+    @property
+    def travelling_token(self) -> str | None:
+        """The ClientToken an earlier send of this request attached, when it is a valid token."""
+        token = self.string_attribute(CLIENT_TOKEN_ATTRIBUTE)
+        return token if token and len(token) <= CLIENT_TOKEN_MAX_LENGTH else None
+
+    @property
+    def redriven_after_unknown_outcome(self) -> bool:
+        """Whether an operator redrove this request after it was dead-lettered as OutcomeUnknown."""
+        return self.string_attribute(ERROR_CODE_ATTRIBUTE) == OUTCOME_UNKNOWN
 
 
 class EventBridgeCallRequest(EventBridgeModel):
@@ -66,16 +98,36 @@ class CallDelivery:
 
     request: CallRequest
     client_token: str
+    token_source: str
     envelope: str
 
+    @property
+    def token_is_free_text(self) -> bool:
+        """Whether the token is a producer's own text (mask it) rather than an ID AWS generated."""
+        return self.token_source in FREE_TEXT_TOKEN_SOURCES
 
-def parse_delivery(body: str, sqs_message_id: str, settings: Settings) -> CallDelivery:
-    """Find and validate the call request in an SQS body; raises pydantic.ValidationError."""
-    envelope = _DELIVERY.validate_json(body, context=settings)
+
+def delivery_token(record: CallRequestRecord, delivery_id: str | None, delivery_id_source: str) -> tuple[str, str]:
+    """The token of a delivery whose request names none, and its source: the travelling token first."""
+    if record.travelling_token is not None:
+        return record.travelling_token, TOKEN_FROM_ATTRIBUTE
+    if delivery_id is not None:
+        return delivery_id, delivery_id_source
+    return record.messageId, TOKEN_FROM_SQS
+
+
+def parse_delivery(record: CallRequestRecord, settings: Settings) -> CallDelivery:
+    """Find and validate the call request in an SQS record's body; raises pydantic.ValidationError."""
+    envelope = _DELIVERY.validate_json(record.body, context=settings)
     if isinstance(envelope, EventBridgeCallRequest):
-        request, delivery_id, kind = envelope.detail, envelope.id, EVENTBRIDGE
+        request, kind = envelope.detail, EVENTBRIDGE
+        token, source = delivery_token(record, envelope.id, TOKEN_FROM_EVENTBRIDGE)
     elif isinstance(envelope, SnsCallRequest):
-        request, delivery_id, kind = envelope.Message, envelope.MessageId, SNS
+        request, kind = envelope.Message, SNS
+        token, source = delivery_token(record, envelope.MessageId, TOKEN_FROM_SNS)
     else:
-        request, delivery_id, kind = envelope, sqs_message_id, REQUEST
-    return CallDelivery(request=request, client_token=request.ClientToken or delivery_id, envelope=kind)
+        request, kind = envelope, REQUEST
+        token, source = delivery_token(record, None, TOKEN_FROM_SQS)
+    if request.ClientToken is not None:
+        token, source = request.ClientToken, TOKEN_FROM_REQUEST
+    return CallDelivery(request=request, client_token=token, token_source=source, envelope=kind)

@@ -8,14 +8,16 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller import idempotency
 from outbound_caller.envelopes import CallRequestRecord
-from outbound_caller.observability import logger, metrics, tracer
-from outbound_caller.record_handler import handle_record
+from outbound_caller.observability import count_pending_records, logger, metrics, tracer
+from outbound_caller.record_handler import ONCE, handle_record
+from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_LEDGER_WRITE_SECONDS
 
 # An all-failed batch still answers with its partial batch response (every record listed) instead of
 # raising, so that records are never retried by anything but their own batchItemFailures entry.
 processor = BatchProcessor(event_type=EventType.SQS, model=CallRequestRecord, raise_on_entire_batch_failure=False)
+# Time one more write of the placed-calls table needs before the invocation must answer.
+PENDING_COMPLETION_RESERVE_MS = (WORST_CASE_LEDGER_WRITE_SECONDS + SETTLE_SECONDS) * 1000
 
 
 # Never log the event: its bodies hold phone numbers and attribute values, whatever the environment says.
@@ -24,5 +26,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=CallRequestRecord, ra
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Place a call for each record; list the records to retry in batchItemFailures."""
-    idempotency.config.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    response = process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    # Placed calls whose record could not be completed: written now, or by a later invocation.
+    if ONCE.pending and context.get_remaining_time_in_millis() > PENDING_COMPLETION_RESERVE_MS:
+        count_pending_records(ONCE.complete_pending())
+    return response

@@ -1,65 +1,147 @@
-"""A durable record of each placed call, so that no redelivery rings the customer a second time.
+"""Place each ClientToken's call at most once, whatever SQS, Lambda or Connect do in between.
 
-Connect answers a repeated ClientToken with the contact it already started only while that contact is
-live; once it has disconnected, the same token starts a new call. So the function also records each
-call under its ClientToken in DynamoDB (Powertools Idempotency): a later delivery with the same token
-gets the recorded ContactId back without calling Connect, and a concurrent one is retried later.
+Connect answers a repeated ClientToken with its contact only while that contact is live; once the call has
+ended, the same token starts a new call. So the placed-calls ledger decides, before Connect is called:
+
+- nothing recorded: claim the token and call;
+- placed: answer with the recorded ContactId (a replay), never call again;
+- being called by another delivery whose invocation is still running: try again later;
+- uncertain (an attempt may have created the contact, or a claiming invocation died before recording the
+  answer): never call again on the function's own account; an operator's redrive of the dead-lettered
+  message (it carries ErrorCode OutcomeUnknown) is the confirmation to call again with the same token.
+
+A call that Connect placed is placed even when its record cannot be completed: the completion is kept and
+written later, and the claim it leaves behind never lets the token be dialled again meanwhile.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
-
-from outbound_caller.calls import PlacedCall
-from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS, client_config
-
-# How long a placed call is remembered: as long as a request can come back, that is the source queue's
-# retention (4 days, the stack's) plus a dead-letter redrive within the DLQ's 14 days.
-RECORD_KEPT_SECONDS = (4 + 14) * 24 * 60 * 60
-# A stable key prefix, so records survive a function rename or a code move.
-KEY_PREFIX = "connect-outbound-caller#place_call"
-
-PlaceCall = Callable[..., PlacedCall]
-
-
-def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
-    return dataclasses.replace(response, replayed=True)
-
-
-# One config per container; the handler registers each invocation's context with it, so a record left
-# "in progress" by an invocation that died expires when that invocation would have timed out.
-config = IdempotencyConfig(
-    event_key_jmespath="ClientToken",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=RECORD_KEPT_SECONDS,
-    hash_function="sha256",
-    response_hook=_mark_replayed,
+from outbound_caller.calls import PlacedCall, UncertainOutcome, place_call
+from outbound_caller.placed_calls import (
+    CALLING,
+    PLACED,
+    ClaimLostError,
+    LedgerEntry,
+    LedgerUnavailableError,
+    PlacedCallsLedger,
+    call_fingerprint,
 )
 
+# How long past the invocation's deadline a claim stays "in progress": Lambda has ended the invocation by then.
+LEASE_MARGIN_MS = 1000
 
-def once_per_client_token(place_call: PlaceCall, table_name: str | None) -> PlaceCall:
-    """``place_call`` recorded in ``table_name`` by ClientToken; unchanged when no table is configured."""
-    if table_name is None:
-        return place_call
-    store = DynamoDBPersistenceLayer(
-        table_name=table_name,
-        boto_config=client_config(DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS),
-    )
-    recorded: PlaceCall = idempotent_function(
-        data_keyword_argument="params",
-        persistence_store=store,
-        config=config,
-        output_serializer=DataclassSerializer(PlacedCall),
-        key_prefix=KEY_PREFIX,
-    )(place_call)
-    return recorded
+
+class ClientTokenReusedError(Exception):
+    """The token was recorded with a different call (destination, flow or instance)."""
+
+
+class CallInProgressError(Exception):
+    """Another delivery of the same token is placing its call right now."""
+
+
+class OutcomeUnknownError(Exception):
+    """An earlier delivery's call may have created the contact; only an operator's redrive may call again."""
+
+
+@dataclass(frozen=True)
+class PendingCompletion:
+    """A placed call whose record could not be completed yet."""
+
+    client_token: str
+    attempt: int
+    contact_id: str
+
+
+@dataclass
+class OncePerToken:
+    """place_call guarded by the ledger; without a ledger, the ClientToken alone guards against repeats."""
+
+    ledger: PlacedCallsLedger | None
+    pending: list[PendingCompletion] = field(default_factory=list)
+
+    def place(self, params: dict[str, Any], *, confirmed: bool, remaining_ms: int) -> PlacedCall:
+        """Place the call of params['ClientToken'] unless the ledger says it was, or may have been, placed.
+
+        ``confirmed``: an operator redrove this request after an uncertain outcome. ``remaining_ms``: the
+        invocation's time left, after which a claim it leaves behind can only mean the invocation died.
+        """
+        ledger = self.ledger
+        if ledger is None:
+            return place_call(params)
+        token = params["ClientToken"]
+        lease_until_ms = ledger.now_ms() + remaining_ms + LEASE_MARGIN_MS
+        fingerprint = call_fingerprint(params)
+        recorded = ledger.claim(token, fingerprint, lease_until_ms)
+        attempt = 1
+        if recorded is not None:
+            replay = _settled_by(recorded, fingerprint, confirmed, ledger.now_ms())
+            if replay is not None:
+                return replay
+            try:
+                attempt = ledger.take_over(token, recorded, lease_until_ms)
+            except ClaimLostError as error:
+                raise CallInProgressError("another delivery claimed this call first") from error
+        return self._call(ledger, params, token, attempt)
+
+    def _call(self, ledger: PlacedCallsLedger, params: dict[str, Any], token: str, attempt: int) -> PlacedCall:
+        try:
+            placed = place_call(params)
+        except UncertainOutcome:
+            _best_effort(lambda: ledger.mark_unknown(token, attempt))
+            raise
+        except Exception:
+            # Surely not created: the claim is released so a retry may call. Should the release fail, the claim
+            # stays and a redelivery is dead-lettered as OutcomeUnknown: a false alarm, never a second call.
+            _best_effort(lambda: ledger.release(token, attempt))
+            raise
+        try:
+            ledger.complete(token, attempt, placed.contact_id)
+        except (LedgerUnavailableError, ClaimLostError):
+            self.pending.append(PendingCompletion(token, attempt, placed.contact_id))
+            return dataclasses.replace(placed, recorded=False)
+        return placed
+
+    def complete_pending(self) -> int:
+        """Write the completions that failed earlier; return how many are still pending."""
+        if self.ledger is None:
+            return 0
+        still_pending = []
+        for completion in self.pending:
+            try:
+                self.ledger.complete(completion.client_token, completion.attempt, completion.contact_id)
+            except LedgerUnavailableError:
+                still_pending.append(completion)
+            except ClaimLostError:
+                continue  # an operator's confirmed redrive took the token over since: its own record counts
+        self.pending = still_pending
+        return len(still_pending)
+
+
+def _settled_by(recorded: LedgerEntry, fingerprint: str, confirmed: bool, now_ms: int) -> PlacedCall | None:
+    """The recorded call when it settles this delivery; None when an operator confirmed another try."""
+    if recorded.fingerprint != fingerprint:
+        raise ClientTokenReusedError("the ClientToken was recorded with a different destination, flow or instance")
+    if recorded.status == PLACED and recorded.contact_id is not None:
+        return PlacedCall(recorded.contact_id, requests_sent=0, replayed=True)
+    if recorded.status == CALLING and recorded.lease_until_ms > now_ms:
+        raise CallInProgressError("another delivery of this request is being placed right now")
+    # Uncertain, or claimed by an invocation that ended without recording Connect's answer.
+    if not confirmed:
+        raise OutcomeUnknownError(
+            "an earlier delivery may have placed this call (Connect's answer was never recorded); it is not"
+            " dialled again unless this dead-lettered message is redriven"
+        )
+    return None
+
+
+def _best_effort(write: Callable[[], None]) -> None:
+    """A ledger write whose failure leaves the record safe: a stale claim only ever blocks a call."""
+    try:
+        write()
+    except (LedgerUnavailableError, ClaimLostError):
+        return

@@ -27,6 +27,8 @@ for _name in ("botocore", "boto3", "urllib3"):
 CALLS_PLACED = "CallsPlaced"
 CALLS_DEAD_LETTERED = "CallsDeadLettered"
 CALLS_RETRIED = "CallsRetried"
+# Placed calls whose placed-calls record is still to be completed (they are never dialled again meanwhile).
+PLACED_CALL_RECORDS_PENDING = "PlacedCallRecordsPending"
 
 
 def count_placed() -> None:
@@ -44,3 +46,10 @@ def count_by_error_code(metric_name: str, error_code: str) -> None:
         default_dimensions={"service": SERVICE},
     ) as metric:
         metric.add_dimension(name="ErrorCode", value=error_code)
+
+
+def count_pending_records(pending: int) -> None:
+    """Report how many placed calls still wait for their record to be completed in this container."""
+    metrics.add_metric(name=PLACED_CALL_RECORDS_PENDING, unit=MetricUnit.Count, value=pending)
+    if pending:
+        logger.error("Placed-call records still to be completed", extra={"pending_records": pending})

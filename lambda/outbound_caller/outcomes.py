@@ -5,13 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-)
 from botocore.exceptions import (
     ClientError,
-    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     HTTPClientError,
@@ -20,6 +15,10 @@ from botocore.exceptions import (
 )
 from pydantic import ValidationError
 
+from outbound_caller.calls import UncertainOutcome
+from outbound_caller.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
+from outbound_caller.placed_calls import LedgerUnavailableError
 from outbound_caller.privacy import redact_phone_numbers
 
 VALIDATION_ERROR = "ValidationError"
@@ -30,6 +29,10 @@ DEAD_LETTER_SEND_FAILED = "DeadLetterSendFailed"
 UNEXPECTED_ERROR = "UnexpectedError"
 CALL_IN_PROGRESS = "CallInProgress"
 IDEMPOTENCY_STORE_ERROR = "IdempotencyStoreError"
+CLIENT_TOKEN_REUSED = "ClientTokenReused"  # noqa: S105 - a name, not a secret
+RETRIES_EXHAUSTED = "RetriesExhausted"
+# Pydantic locations under these members name a producer's own keys: shown as <key>, never as sent.
+_FREE_TEXT_KEYED_MEMBERS = frozenset({"Attributes", "References"})
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
 PERMANENT_CONNECT_ERRORS = frozenset(
@@ -64,13 +67,28 @@ def _safe(message: str) -> str:
     return redacted[: ERROR_MESSAGE_MAX_LENGTH - 1] + "…"
 
 
+def _location(parts: tuple[int | str, ...]) -> str:
+    """A pydantic error location with the producer's attribute and reference keys masked."""
+    shown: list[str] = []
+    for index, part in enumerate(parts):
+        keyed = index > 0 and parts[index - 1] in _FREE_TEXT_KEYED_MEMBERS
+        shown.append("<key>" if keyed and part != "[key]" else str(part))
+    return ".".join(shown)
+
+
 def describe_validation_error(error: ValidationError) -> str:
-    """Each problem as 'location: message', never quoting the input (it may hold personal data)."""
+    """Each problem as 'location: message', never quoting the input or a producer's keys (personal data)."""
     problems = []
     for detail in error.errors(include_input=False, include_url=False, include_context=False):
-        location = ".".join(str(part) for part in detail["loc"])
+        location = _location(detail["loc"])
         problems.append(f"{location}: {detail['msg']}" if location else detail["msg"])
     return "; ".join(problems)
+
+
+def retries_exhausted(failure: Failure, receive_count: int) -> Failure:
+    """The dead-letter reason of a record still failing on its last receive, naming its last error."""
+    message = f"still failing after {receive_count} receives; last error {failure.code}: {failure.message}"
+    return Failure(RETRIES_EXHAUSTED, _safe(message), permanent=True)
 
 
 def classify(error: BaseException) -> Failure:
@@ -86,14 +104,22 @@ def classify(error: BaseException) -> Failure:
         # Throttling (429), InternalServiceException and other 5xx, and errors the contract does not
         # name, are retried: SQS redelivers, and its redrive policy dead-letters after maxReceiveCount.
         return Failure(code, _safe(message), permanent=code in PERMANENT_CONNECT_ERRORS)
-    if isinstance(error, IdempotencyAlreadyInProgressError):
-        # Another delivery of the same request is being placed right now: ask again later.
-        return Failure(CALL_IN_PROGRESS, "another delivery of this request is being placed", permanent=False)
-    if isinstance(error, IdempotencyPersistenceLayerError):
+    if isinstance(error, UncertainOutcome):
+        # Connect may have created the contact: calling again could ring the customer twice.
+        last = classify(error.last_error)
+        message = f"Connect may have created the contact ({last.code}: {last.message}); not dialled again"
+        return Failure(OUTCOME_UNKNOWN, _safe(message + " unless this message is redriven"), permanent=True)
+    if isinstance(error, OutcomeUnknownError):
+        return Failure(OUTCOME_UNKNOWN, str(error), permanent=True)
+    if isinstance(error, ClientTokenReusedError):
+        return Failure(CLIENT_TOKEN_REUSED, str(error), permanent=True)
+    if isinstance(error, CallInProgressError):
+        return Failure(CALL_IN_PROGRESS, str(error), permanent=False)
+    if isinstance(error, LedgerUnavailableError):
         # The call is not made while its record cannot be kept: retrying is safe, calling twice is not.
-        return Failure(IDEMPOTENCY_STORE_ERROR, "the idempotency table could not be read or written", permanent=False)
+        return Failure(IDEMPOTENCY_STORE_ERROR, "the placed-calls table could not be read or written", permanent=False)
     if isinstance(error, (ConnectTimeoutError, ReadTimeoutError)):
         return Failure(TIMEOUT, "Connect did not answer in time", permanent=False)
-    if isinstance(error, (EndpointConnectionError, ConnectionClosedError, HTTPClientError)):
+    if isinstance(error, (EndpointConnectionError, HTTPClientError)):
         return Failure(CONNECTION_ERROR, "could not reach Connect", permanent=False)
     return Failure(UNEXPECTED_ERROR, _safe(f"{type(error).__name__}: {error}"), permanent=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # How many trailing digits of a number stay visible: enough for an operator to match a complaint.
@@ -23,3 +24,12 @@ def mask_phone_number(number: str | None) -> str | None:
 def redact_phone_numbers(text: str) -> str:
     """Mask everything in a free text (an error message) that looks like a phone number."""
     return _PHONE_NUMBER_LIKE.sub(lambda match: mask_phone_number(match.group()) or "", text)
+
+
+# Hex digits of a token's SHA-256 shown in its place: enough to match a known token, never to read it back.
+TOKEN_HASH_DIGITS = 16
+
+
+def mask_token(token: str) -> str:
+    """A producer's free-text token (it may be an email or a name) as a short hash, e.g. ``sha256:1f2e…``."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:TOKEN_HASH_DIGITS]

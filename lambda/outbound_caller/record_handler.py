@@ -1,4 +1,4 @@
-"""One SQS record's journey: validate, pace, call Connect, and settle as placed, dead-lettered or retried."""
+"""One SQS record's journey: validate, pace, place the call once, and settle as placed, dead-lettered or retried."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import NoReturn
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.calls import PlacedCall, place_call, requests_sent_by
+from outbound_caller.calls import PlacedCall, requests_sent_by
 from outbound_caller.config import load_settings
 from outbound_caller.dead_letter import dead_letter
-from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
-from outbound_caller.idempotency import once_per_client_token
+from outbound_caller.envelopes import TOKEN_FROM_REQUEST, CallDelivery, CallRequestRecord, parse_delivery
+from outbound_caller.idempotency import OncePerToken
 from outbound_caller.observability import (
     CALLS_DEAD_LETTERED,
     CALLS_RETRIED,
@@ -19,17 +19,20 @@ from outbound_caller.observability import (
     logger,
     tracer,
 )
-from outbound_caller.outcomes import DEAD_LETTER_SEND_FAILED, DEADLINE_REACHED, Failure, classify
+from outbound_caller.outcomes import DEAD_LETTER_SEND_FAILED, DEADLINE_REACHED, Failure, classify, retries_exhausted
 from outbound_caller.pacing import Pacer
-from outbound_caller.privacy import mask_phone_number, redact_phone_numbers
-from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
+from outbound_caller.placed_calls import PlacedCallsLedger
+from outbound_caller.privacy import mask_phone_number, mask_token
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS, SETTLE_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS
 
 # Parsed once per container: a missing or malformed variable fails the function at start.
 SETTINGS = load_settings()
 PACER = Pacer(SETTINGS.calls_per_second_per_invocation)
-PLACE_CALL_ONCE = once_per_client_token(place_call, SETTINGS.idempotency_table_name)
+ONCE = OncePerToken(PlacedCallsLedger(SETTINGS.idempotency_table_name) if SETTINGS.idempotency_table_name else None)
 
 RECORD_TIME_RESERVE_MS = RECORD_TIME_RESERVE_SECONDS * 1000
+# Enough time left to dead-letter a record on its last receive, though not to call for it.
+DEAD_LETTER_TIME_RESERVE_MS = (WORST_CASE_DEAD_LETTER_SECONDS + SETTLE_SECONDS) * 1000
 
 
 class RetryableRecordError(Exception):
@@ -44,17 +47,21 @@ class RetryableRecordError(Exception):
 @tracer.capture_method(capture_response=False)
 def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> str:
     """Settle one record: return its outcome, or raise RetryableRecordError to have SQS redeliver it."""
-    if lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
-        _retry(record, Failure(DEADLINE_REACHED, "too little invocation time left for this record", False), None)
+    remaining_ms = lambda_context.get_remaining_time_in_millis()
+    if remaining_ms - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
+        too_late = Failure(DEADLINE_REACHED, "too little invocation time left for this record", False)
+        if remaining_ms < DEAD_LETTER_TIME_RESERVE_MS:
+            _retry(record, too_late, None, None)
+        return _settle_failure(record, too_late, None, None)
     try:
-        delivery = parse_delivery(record.body, record.messageId, SETTINGS)
+        delivery = parse_delivery(record, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        return _settle_failure(record, classify(error), destination=None)
+        return _settle_failure(record, classify(error), None, None)
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
     try:
-        placed = _call(delivery)
+        placed = _call(record, delivery, lambda_context)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        return _settle_failure(record, classify(error), destination)
+        return _settle_failure(record, classify(error), delivery, destination)
     logger.info(
         "Call placed",
         extra={
@@ -62,9 +69,11 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
             "contact_id": placed.contact_id,
             # An earlier delivery placed it: Connect was not called again.
             "replayed": placed.replayed,
+            # False: Connect placed the call but its record is still to be completed (done later, never re-dialled).
+            "recorded": placed.recorded,
             "destination": destination,
-            # A producer's own token is free text: it could hold a phone number.
-            "client_token": redact_phone_numbers(delivery.client_token),
+            "client_token": _shown_token(record, delivery),
+            "token_source": delivery.token_source,
             "envelope": delivery.envelope,
             "message_id": record.messageId,
         },
@@ -73,26 +82,38 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     return "placed"
 
 
-def _call(delivery: CallDelivery) -> PlacedCall:
+def _call(record: CallRequestRecord, delivery: CallDelivery, lambda_context: LambdaContext) -> PlacedCall:
     PACER.wait_turn()
     try:
-        placed = PLACE_CALL_ONCE(params=delivery.request.to_api_params(SETTINGS, delivery.client_token))
+        placed = ONCE.place(
+            delivery.request.to_api_params(SETTINGS, delivery.client_token),
+            confirmed=record.redriven_after_unknown_outcome,
+            remaining_ms=lambda_context.get_remaining_time_in_millis(),
+        )
     except Exception as error:
         PACER.charge(requests_sent_by(error))
         raise
-    PACER.charge(0 if placed.replayed else placed.requests_sent)
+    PACER.charge(placed.requests_sent)
     return placed
 
 
-def _settle_failure(record: CallRequestRecord, failure: Failure, destination: str | None) -> str:
+def _settle_failure(
+    record: CallRequestRecord, failure: Failure, delivery: CallDelivery | None, destination: str | None
+) -> str:
     if not failure.permanent:
-        _retry(record, failure, destination)
+        receive_count = int(record.attributes.ApproximateReceiveCount)
+        if SETTINGS.max_receive_count is None or receive_count < SETTINGS.max_receive_count:
+            _retry(record, failure, delivery, destination)
+        # The last receive: dead-letter it here, with its reason, rather than let SQS move it with none.
+        failure = retries_exhausted(failure, receive_count)
     try:
-        dead_letter(SETTINGS.dead_letter_queue_url, record.body, failure, record.messageId)
+        dead_letter(
+            SETTINGS.dead_letter_queue_url, record.body, failure, record.messageId, _travelling_token(record, delivery)
+        )
     except Exception as error:  # noqa: BLE001 - the record must then be retried, never dropped
         send_failure = classify(error)
         message = f"{failure.code}; dead-letter send failed: {send_failure.code}"
-        _retry(record, Failure(DEAD_LETTER_SEND_FAILED, message, False), destination)
+        _retry(record, Failure(DEAD_LETTER_SEND_FAILED, message, False), delivery, destination)
     logger.warning(
         "Call request dead-lettered",
         extra={
@@ -100,6 +121,7 @@ def _settle_failure(record: CallRequestRecord, failure: Failure, destination: st
             "error_code": failure.code,
             "error_message": failure.message,
             "destination": destination,
+            "client_token": _shown_token(record, delivery),
             "message_id": record.messageId,
         },
     )
@@ -107,7 +129,9 @@ def _settle_failure(record: CallRequestRecord, failure: Failure, destination: st
     return "dead_lettered"
 
 
-def _retry(record: CallRequestRecord, failure: Failure, destination: str | None) -> NoReturn:
+def _retry(
+    record: CallRequestRecord, failure: Failure, delivery: CallDelivery | None, destination: str | None
+) -> NoReturn:
     logger.warning(
         "Call request left for retry",
         extra={
@@ -115,9 +139,30 @@ def _retry(record: CallRequestRecord, failure: Failure, destination: str | None)
             "error_code": failure.code,
             "error_message": failure.message,
             "destination": destination,
+            "client_token": _shown_token(record, delivery),
             "message_id": record.messageId,
             "receive_count": record.attributes.ApproximateReceiveCount,
         },
     )
     count_by_error_code(CALLS_RETRIED, failure.code)
     raise RetryableRecordError(failure)
+
+
+def _travelling_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:
+    """The ClientToken a message the function sends must carry, so that its redrive calls with the same token.
+
+    A token the request names itself stays in the body, which wins on redrive: the attribute shows it masked.
+    """
+    if delivery is None:
+        return record.travelling_token or record.messageId
+    if delivery.token_source == TOKEN_FROM_REQUEST:
+        return mask_token(delivery.client_token)
+    return delivery.client_token
+
+
+def _shown_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:
+    """The token as logs show it: IDs AWS generated as they are, a producer's own text masked."""
+    if delivery is None:
+        travelling = record.travelling_token
+        return mask_token(travelling) if travelling is not None else record.messageId
+    return mask_token(delivery.client_token) if delivery.token_is_free_text else delivery.client_token

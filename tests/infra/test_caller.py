@@ -190,11 +190,10 @@ def test_the_function_may_only_read_and_write_single_items_of_its_table(template
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if any(str(action).startswith("dynamodb:") for action in _as_list(statement["Action"]))
     ]
-    # Then there is one statement: the four item operations, on that table only
+    # Then there is one statement: the ledger's three conditional item writes, on that table only
     assert len(statements) == 1
     assert sorted(_as_list(statements[0]["Action"])) == [
         "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     ]

@@ -8,6 +8,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR
+from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
 
 
 def _resources(template: Template, resource_type: str) -> dict[str, Any]:
@@ -120,6 +121,19 @@ def test_source_queue_redrives_to_the_dead_letter_queue_after_max_receive_count(
         "deadLetterTargetArn": {"Fn::GetAtt": [_dead_letter_queue_id(template), "Arn"]},
         "maxReceiveCount": expected,
     }
+    # And the function knows that same count, so it dead-letters the last receive itself, with its reason
+    ((_, function),) = _resources(template, "AWS::Lambda::Function").items()
+    assert function["Properties"]["Environment"]["Variables"]["MAX_RECEIVE_COUNT"] == str(expected)
+
+
+def test_a_placed_call_is_remembered_as_long_as_its_request_can_come_back(template: Template) -> None:
+    # Given the stack's queues: a request can sit in the dead-letter queue for its retention, then be redriven and
+    # wait in the source queue for that queue's retention
+    queues = _resources(template, "AWS::SQS::Queue")
+    source = queues[_source_queue_id(template)]["Properties"]["MessageRetentionPeriod"]
+    dead_letter = queues[_dead_letter_queue_id(template)]["Properties"]["MessageRetentionPeriod"]
+    # Then the placed-calls ledger keeps each call's record at least that long
+    assert source + dead_letter <= PLACED_CALL_KEPT_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -127,7 +141,7 @@ def test_source_queue_redrives_to_the_dead_letter_queue_after_max_receive_count(
     [
         {},
         {"batchSize": 50, "batchingWindowSeconds": 20},
-        {"batchSize": 200, "batchingWindowSeconds": 1, "callsPerSecond": 1},
+        {"batchSize": 150, "batchingWindowSeconds": 1, "callsPerSecond": 1},
     ],
 )
 def test_visibility_timeout_is_at_least_six_times_the_function_timeout_plus_window(

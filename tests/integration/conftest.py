@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
 from tests.support.connect_stub import ConnectStub
@@ -104,3 +105,47 @@ def log_lines() -> Iterator[Any]:
 
     yield _read
     handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_completions() -> Iterator[None]:
+    """Each test starts, as a fresh container would, with no placed-call records left to complete."""
+    from outbound_caller.record_handler import ONCE
+
+    ONCE.pending.clear()
+    yield
+    ONCE.pending.clear()
+
+
+@pytest.fixture
+def ledger(aws: None) -> Iterator[Any]:
+    """The function's placed-calls ledger (moto DynamoDB behind the real botocore client); tests may move its clock."""
+    from outbound_caller.record_handler import ONCE
+
+    assert ONCE.ledger is not None
+    clock = ONCE.ledger.clock
+    yield ONCE.ledger
+    ONCE.ledger.clock = clock
+
+
+@pytest.fixture
+def failing_ledger_writes(ledger: Any) -> Iterator[Any]:
+    """Make the next writes of one DynamoDB operation fail as an unreachable endpoint does (botocore retries them)."""
+    registered: list[str] = []
+
+    def _fail(operation: str, attempts: int | None) -> None:
+        remaining = [attempts]
+
+        def fail(request: Any, **_: Any) -> None:
+            if remaining[0] is None or remaining[0] > 0:
+                if remaining[0] is not None:
+                    remaining[0] -= 1
+                raise EndpointConnectionError(endpoint_url=request.url)
+
+        event = f"before-send.dynamodb.{operation}"
+        ledger.client.meta.events.register_first(event, fail, unique_id=f"fail-{operation}")
+        registered.append(operation)
+
+    yield _fail
+    for operation in registered:
+        ledger.client.meta.events.unregister(f"before-send.dynamodb.{operation}", unique_id=f"fail-{operation}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 from outbound_caller.record_handler import RECORD_TIME_RESERVE_MS
 from tests.integration.conftest import failed_ids
@@ -62,10 +62,12 @@ def test_envelopes_reach_connect_with_their_token(invoke: Any, connect: ConnectS
 
 
 def test_redelivery_places_no_second_call(invoke: Any, connect: ConnectStub, log_lines: Any) -> None:
-    # Given the same SQS message delivered twice (e.g. after a later record crashed the invocation)
+    # Given the same SQS message delivered twice (e.g. after a later record crashed the invocation), the first
+    # call having ended in between, so that Connect itself would start a new call for the same token
     record = sqs_record(body(), message_id="m-3")
     # When the handler runs on both deliveries
     first = invoke(record)
+    connect.hang_up_all()
     second = invoke({**record, "receiptHandle": "second-receipt"})
     # Then Connect is called once; the second delivery succeeds with the recorded contact
     assert first == second == {"batchItemFailures": []}
@@ -75,18 +77,18 @@ def test_redelivery_places_no_second_call(invoke: Any, connect: ConnectStub, log
 
 
 @pytest.mark.usefixtures("no_backoff")
-def test_a_failed_call_is_not_recorded_so_redelivery_calls_again(invoke: Any, connect: ConnectStub) -> None:
-    # Given Connect failing the first call of a request with a 5xx on every attempt
-    connect.fail_destination(NUMBER, ConnectError("InternalServiceException"), times=3)
+def test_a_call_connect_surely_refused_is_released_so_redelivery_calls_again(invoke: Any, connect: ConnectStub) -> None:
+    # Given Connect throttling every attempt of the first call of a request (a refusal: nothing was created)
+    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
     record = sqs_record(body(), message_id="m-again")
     # When the record is delivered, fails, and is delivered again
     first = invoke(record)
-    second = invoke(record)
-    # Then the redelivery calls Connect again (same token) and places the call
+    second = invoke({**record, "attributes": {**record["attributes"], "ApproximateReceiveCount": "2"}})
+    # Then the redelivery calls Connect again (same token) and places the call, once
     assert failed_ids(first) == {"m-again"}
     assert second == {"batchItemFailures": []}
     assert len(connect.requests) == 4
-    assert list(connect.placed) == ["m-again"]
+    assert connect.calls_per_token() == {"m-again": 1}
 
 
 def test_without_the_idempotency_record_no_call_is_made(invoke: Any, connect: ConnectStub, log_lines: Any) -> None:
@@ -122,7 +124,7 @@ def test_permanent_connect_errors_are_dead_lettered(
     # Then the original body, unchanged, is in the DLQ with the reason, and the record is settled
     assert failed_ids(response) == set()
     assert dead_letters() == [
-        {"body": original, "ErrorCode": code, "ErrorMessage": "refused", "SourceMessageId": "m-4"}
+        {"body": original, "ErrorCode": code, "ErrorMessage": "refused", "SourceMessageId": "m-4", "ClientToken": "m-4"}
     ]
 
 
@@ -133,9 +135,7 @@ def test_permanent_connect_errors_are_dead_lettered(
         (ConnectError("TooManyRequestsException"), "TooManyRequestsException"),
         (ConnectError("LimitExceededException"), "LimitExceededException"),
         (ConnectError("NewKindOfThrottle", status=429), "NewKindOfThrottle"),
-        (ConnectError("InternalServiceException"), "InternalServiceException"),
-        (ConnectError("ServiceUnavailableException", status=503), "ServiceUnavailableException"),
-        (ReadTimeoutError(endpoint_url="https://connect"), "Timeout"),
+        (ConnectTimeoutError(endpoint_url="https://connect"), "Timeout"),
         (EndpointConnectionError(endpoint_url="https://connect"), "ConnectionError"),
     ],
 )
@@ -143,7 +143,7 @@ def test_permanent_connect_errors_are_dead_lettered(
 def test_transient_failures_are_retried_not_dead_lettered(
     invoke: Any, connect: ConnectStub, dead_letters: Any, log_lines: Any, answer: Any, code: str
 ) -> None:
-    # Given Connect busy or unreachable on every attempt
+    # Given Connect refusing every attempt (429), or never reached at all: surely no contact was created
     connect.fail_always(answer)
     # When the handler runs
     response = invoke(sqs_record(body(), message_id="m-5"))
@@ -203,8 +203,8 @@ def test_mixed_batch_settles_each_record_on_its_own(invoke: Any, connect: Connec
 
 @pytest.mark.usefixtures("no_backoff")
 def test_all_failed_batch_still_answers_with_every_record(invoke: Any, connect: ConnectStub) -> None:
-    # Given Connect failing every call
-    connect.fail_always(ConnectError("InternalServiceException"))
+    # Given Connect throttling every call
+    connect.fail_always(ConnectError("ThrottlingException", status=429))
     records = [sqs_record(body(), message_id=f"m-{i}") for i in range(3)]
     # When the handler runs
     response = invoke(*records)

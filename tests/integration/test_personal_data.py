@@ -1,4 +1,4 @@
-"""Phone numbers and attribute values never reach logs, metrics or dead-letter attributes."""
+"""Phone numbers, attribute values and producers' free text never reach logs, metrics or dead-letter attributes."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ from typing import Any
 import pytest
 
 from tests.support.connect_stub import ConnectError, ConnectStub
+from tests.support.environment import EXTRA_SOURCE_NUMBER
 from tests.support.lambda_events import eventbridge_body, sqs_record
 
 SECRETS = {
     "placed": "+14155550123",
     "refused": "+447700900123",
     "throttled": "+33142685300",
-    "caller_id": "+15550100042",
+    "caller_id": EXTRA_SOURCE_NUMBER,
     "too_long": "+1415555012345678",
     "in_token": "+12025550199",
 }
 ATTRIBUTE_VALUE = "Ada Lovelace, 12 Crescent Road"
+# A producer's free text: a token and an attribute key that name a person.
+FREE_TEXT = {"token": "jane.doe@example.com-1", "key": "ada.lovelace@example.com"}
 
 
 @pytest.mark.usefixtures("no_backoff")
@@ -43,6 +46,8 @@ def test_no_phone_number_or_attribute_value_is_ever_written(
         sqs_record(json.dumps(request(SECRETS["too_long"]))),
         sqs_record(json.dumps({**request(SECRETS["placed"]), "Attributes": {"bad key": ATTRIBUTE_VALUE}})),
         sqs_record(json.dumps({**request(SECRETS["placed"]), "ClientToken": f"callback-{SECRETS['in_token']}"})),
+        sqs_record(json.dumps({**request(SECRETS["refused"]), "ClientToken": FREE_TEXT["token"]})),
+        sqs_record(json.dumps({**request(SECRETS["placed"]), "Attributes": {FREE_TEXT["key"]: ATTRIBUTE_VALUE}})),
     ]
     # When the handler runs
     invoke(*records)
@@ -51,12 +56,14 @@ def test_no_phone_number_or_attribute_value_is_ever_written(
     assert {line["outcome"] for line in log_lines()} == {"placed", "dead_lettered", "retried"}
     # And no log line, metric or dead-letter attribute holds a full number or an attribute value
     letters = dead_letters()
-    assert len(letters) == 3
+    assert len(letters) == 5
     attributes_written = json.dumps([{k: v for k, v in letter.items() if k != "body"} for letter in letters])
     printed = capsys.readouterr()
     for text in (written_logs, printed.out, printed.err, attributes_written):
         for number in SECRETS.values():
             assert number.lstrip("+") not in text
         assert ATTRIBUTE_VALUE not in text
+        for free_text in FREE_TEXT.values():
+            assert free_text not in text
     # But the dead-letter bodies are the original requests, unchanged, so operators can redrive them
     assert all(ATTRIBUTE_VALUE in letter["body"] for letter in letters)

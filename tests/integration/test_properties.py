@@ -66,7 +66,8 @@ def test_every_record_ends_placed_dead_lettered_or_retried(
     prefix = uuid.uuid4().hex[:8]
     answers = {f"{prefix}-{i}": answer for i, (_, answer) in enumerate(batch)}
     connect.rules[:] = []
-    connect.contacts_by_token.clear()
+    connect.contacts.clear()
+    connect.hang_up_all()
     connect.rules.append(
         lambda request: ConnectError(answers[request["ClientToken"]]) if answers.get(request["ClientToken"]) else None
     )

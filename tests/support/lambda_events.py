@@ -12,8 +12,10 @@ from typing import Any
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:outbound-call-requests"
 
 
-def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
-    """One record as Lambda's SQS event source delivers it."""
+def sqs_record(
+    body: str, message_id: str | None = None, receive_count: int = 1, attributes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One record as Lambda's SQS event source delivers it, with String message ``attributes``."""
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": "AQEB" + uuid.uuid4().hex,
@@ -24,7 +26,10 @@ def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1)
             "SenderId": "AIDAEXAMPLE",
             "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
         },
-        "messageAttributes": {},
+        "messageAttributes": {
+            name: {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+            for name, value in (attributes or {}).items()
+        },
         "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": QUEUE_ARN,

@@ -8,12 +8,32 @@ import pytest
 from pydantic import ValidationError
 
 from outbound_caller.config import Settings
-from outbound_caller.envelopes import EVENTBRIDGE, REQUEST, SNS, parse_delivery
+from outbound_caller.envelopes import (
+    EVENTBRIDGE,
+    REQUEST,
+    SNS,
+    TOKEN_FROM_ATTRIBUTE,
+    TOKEN_FROM_REQUEST,
+    TOKEN_FROM_SQS,
+    CallDelivery,
+    CallRequestRecord,
+)
+from outbound_caller.envelopes import parse_delivery as parse_record
 from outbound_caller.outcomes import describe_validation_error
-from tests.support.lambda_events import eventbridge_body, sns_body
+from tests.support.lambda_events import eventbridge_body, sns_body, sqs_record
 from tests.unit.conftest import request
 
 RAW = json.dumps(request())
+
+
+def record(body: str, message_id: str, attributes: dict[str, str] | None = None) -> CallRequestRecord:
+    """The SQS record Lambda delivers for ``body``, as the batch processor parses it."""
+    return CallRequestRecord.model_validate(sqs_record(body, message_id=message_id, attributes=attributes))
+
+
+def parse_delivery(body: str, message_id: str, settings: Settings) -> CallDelivery:
+    """Parse a body delivered as the SQS message ``message_id`` with no message attributes."""
+    return parse_record(record(body, message_id), settings)
 
 
 def test_raw_request_token_is_the_sqs_message_id(settings: Settings) -> None:
@@ -114,3 +134,49 @@ def test_envelope_ids_that_cannot_be_a_client_token_are_refused(settings: Settin
         parse_delivery(body, "m", settings)
     # Then it is refused, rather than sent to Connect as an invalid token
     assert location in describe_validation_error(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [RAW, eventbridge_body(request(), event_id="event-4"), sns_body(RAW, message_id="sns-4")],
+    ids=["raw", "eventbridge", "sns"],
+)
+def test_a_travelling_token_wins_over_every_delivery_id(settings: Settings, body: str) -> None:
+    # Given a request the function dead-lettered with its token, redriven as a new SQS message
+    redriven = record(body, "new-message-id", {"ClientToken": "original-message-id", "ErrorCode": "RetriesExhausted"})
+    # When its delivery is parsed
+    delivery = parse_record(redriven, settings)
+    # Then it keeps its first token, not the redrive's new messageId (nor the envelope's id)
+    assert (delivery.client_token, delivery.token_source) == ("original-message-id", TOKEN_FROM_ATTRIBUTE)
+
+
+def test_the_requests_own_token_wins_over_a_travelling_one(settings: Settings) -> None:
+    # Given a request naming its own token, carrying a (masked) travelling token attribute
+    redriven = record(json.dumps(request(ClientToken="order-7")), "m2", {"ClientToken": "sha256:0011223344556677"})
+    # When its delivery is parsed
+    delivery = parse_record(redriven, settings)
+    # Then the request's own token is used, and it counts as a producer's free text
+    assert (delivery.client_token, delivery.token_source, delivery.token_is_free_text) == (
+        "order-7",
+        TOKEN_FROM_REQUEST,
+        True,
+    )
+
+
+@pytest.mark.parametrize("attribute", ["", "t" * 501])
+def test_a_travelling_token_that_cannot_be_a_token_is_ignored(settings: Settings, attribute: str) -> None:
+    # Given a ClientToken message attribute that is empty or too long for Connect
+    # When the delivery is parsed
+    delivery = parse_record(record(RAW, "m3", {"ClientToken": attribute}), settings)
+    # Then the SQS messageId is the token, as if the attribute were absent
+    assert (delivery.client_token, delivery.token_source) == ("m3", TOKEN_FROM_SQS)
+
+
+@pytest.mark.parametrize(
+    ("error_code", "confirmed"), [("OutcomeUnknown", True), ("RetriesExhausted", False), (None, False)]
+)
+def test_only_a_redriven_outcome_unknown_is_a_confirmation(error_code: str | None, confirmed: bool) -> None:
+    # Given a message with or without the ErrorCode the function attaches when it dead-letters
+    attributes = {"ErrorCode": error_code} if error_code else {}
+    # Then only a redriven OutcomeUnknown confirms calling the same token again
+    assert record(RAW, "m4", attributes).redriven_after_unknown_outcome is confirmed

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-)
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -17,9 +13,12 @@ from botocore.exceptions import (
 )
 from pydantic import ValidationError
 
+from outbound_caller.calls import UncertainOutcome
 from outbound_caller.config import Settings
 from outbound_caller.contract import CallRequest
-from outbound_caller.outcomes import ERROR_MESSAGE_MAX_LENGTH, PERMANENT_CONNECT_ERRORS, classify
+from outbound_caller.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
+from outbound_caller.outcomes import ERROR_MESSAGE_MAX_LENGTH, PERMANENT_CONNECT_ERRORS, classify, retries_exhausted
+from outbound_caller.placed_calls import LedgerUnavailableError
 
 
 def client_error(code: str, status: int, message: str = "failed") -> ClientError:
@@ -90,8 +89,8 @@ def test_throttling_and_server_errors_are_retried(code: str, status: int) -> Non
         (EndpointConnectionError(endpoint_url="https://connect"), "ConnectionError"),
         (ConnectionClosedError(endpoint_url="https://connect"), "ConnectionError"),
         (RuntimeError("bug"), "UnexpectedError"),
-        (IdempotencyAlreadyInProgressError("in progress"), "CallInProgress"),
-        (IdempotencyPersistenceLayerError("table unavailable"), "IdempotencyStoreError"),
+        (CallInProgressError("in progress"), "CallInProgress"),
+        (LedgerUnavailableError("table unavailable"), "IdempotencyStoreError"),
     ],
 )
 def test_timeouts_connection_and_unexpected_errors_are_retried(error: Exception, code: str) -> None:
@@ -139,3 +138,66 @@ def test_messages_are_valid_sqs_attribute_text() -> None:
     # When it is classified
     # Then the characters SQS refuses in attribute values are replaced
     assert failure.message == "bad key ? in ?"  # \x1f is whitespace to str.split, so it folds into a space
+
+
+@pytest.mark.parametrize(
+    "last_error",
+    [
+        ReadTimeoutError(endpoint_url="https://connect"),
+        ConnectionClosedError(endpoint_url="https://connect"),
+        client_error("InternalServiceException", 500, "internal error"),
+        # The last attempt could not even connect, but an earlier one may have created the contact.
+        ConnectTimeoutError(endpoint_url="https://connect"),
+    ],
+)
+def test_uncertain_outcomes_are_dead_lettered_for_an_operator(last_error: Exception) -> None:
+    # Given a call that failed after an attempt which may have created the contact
+    # When it is classified
+    failure = classify(UncertainOutcome(last_error))
+    # Then it is dead-lettered as OutcomeUnknown, naming the last error, never retried by the function itself
+    assert (failure.code, failure.permanent) == ("OutcomeUnknown", True)
+    assert classify(last_error).code in failure.message
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (OutcomeUnknownError("an earlier delivery may have placed it"), "OutcomeUnknown"),
+        (ClientTokenReusedError("another call"), "ClientTokenReused"),
+    ],
+)
+def test_what_the_ledger_refuses_is_dead_lettered(error: Exception, code: str) -> None:
+    # Given the placed-calls ledger refusing to call (uncertain earlier call, or the token names another call)
+    # When it is classified
+    failure = classify(error)
+    # Then it is dead-lettered with its own ErrorCode
+    assert (failure.code, failure.permanent) == (code, True)
+
+
+def test_retries_exhausted_names_the_last_error() -> None:
+    # Given a record still throttled on its last receive
+    last = classify(client_error("ThrottlingException", 429, "Rate exceeded"))
+    # When it is turned into its dead-letter reason
+    failure = retries_exhausted(last, 5)
+    # Then it is RetriesExhausted, with the receive count and the last error in its message
+    assert (failure.code, failure.permanent) == ("RetriesExhausted", True)
+    assert "5 receives" in failure.message
+    assert "ThrottlingException: Rate exceeded" in failure.message
+
+
+def test_attribute_and_reference_keys_are_never_echoed(settings: Settings) -> None:
+    # Given a request whose attribute and reference keys are a producer's free text (an email address, say)
+    data = {
+        "DestinationPhoneNumber": "+14155550123",
+        "Attributes": {"jane.doe@example.com": "x", "ok_key": 1},
+        "References": {"john@example.com": {"Type": "ATTACHMENT"}},
+    }
+    with pytest.raises(ValidationError) as caught:
+        CallRequest.model_validate(data, context=settings)
+    # When it is classified for the dead-letter queue
+    failure = classify(caught.value)
+    # Then the problems are located by member, with the keys masked
+    assert "jane.doe" not in failure.message
+    assert "john@" not in failure.message
+    assert "Attributes.<key>" in failure.message
+    assert "References.<key>.Type" in failure.message

@@ -1,0 +1,290 @@
+"""Never twice, never lost: each window in which a redelivery could ring a customer again, or a request vanish.
+
+Connect is the stub behind the real botocore client, no kinder than Connect: a token returns its contact only
+while the call is live, so every redelivery below first hangs up the earlier call. The placed-calls ledger is
+moto's DynamoDB. Every check counts calls placed per token, not distinct tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError
+
+from tests.integration.conftest import failed_ids
+from tests.support.connect_stub import ConnectError, ConnectStub
+from tests.support.lambda_events import FakeLambdaContext, sqs_record
+
+NUMBER = "+14155550123"
+OTHER_NUMBER = "+14155550199"
+# Longer than any invocation: a claim this old can only have been left by an invocation that died.
+AFTER_EVERY_INVOCATION_SECONDS = 16 * 60
+
+
+def body(**fields: Any) -> str:
+    return json.dumps({"DestinationPhoneNumber": NUMBER, **fields})
+
+
+def redelivered(record: dict[str, Any], receive_count: int = 2) -> dict[str, Any]:
+    """The same SQS message delivered again: same messageId and body, a new receipt, a higher receive count."""
+    attributes = {**record["attributes"], "ApproximateReceiveCount": str(receive_count)}
+    return {**record, "receiptHandle": f"receipt-{receive_count}", "attributes": attributes}
+
+
+def redriven(dead_letter: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """A dead-letter message moved back to the source queue by an operator: a new messageId, its attributes kept."""
+    attributes = {key: dead_letter[key] for key in ("ErrorCode", "ErrorMessage", "SourceMessageId", "ClientToken")}
+    return sqs_record(dead_letter["body"], message_id=message_id, attributes=attributes)
+
+
+def outcomes(log_lines: Any) -> list[tuple[str, str | None]]:
+    return [(line["outcome"], line.get("error_code")) for line in log_lines() if "outcome" in line]
+
+
+class WorkerDied(BaseException):
+    """The Lambda sandbox dying mid-invocation: nothing in the function may catch it, as nothing can catch SIGKILL."""
+
+
+# A placed call whose record cannot be completed.
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_placed_call_whose_record_fails_is_placed_and_never_dialled_again(
+    invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, log_lines: Any, dead_letters: Any
+) -> None:
+    # Given a placed-calls table that refuses the write completing the record (every attempt), once
+    failing_ledger_writes("UpdateItem", attempts=3)
+    record = sqs_record(body(), message_id="w-1")
+    # When the request is handled, its call ends, and the same message is delivered again later
+    first = invoke(record)
+    connect.hang_up_all()
+    second = invoke(redelivered(record))
+    # Then the call is placed and counted once: the first delivery logs its ContactId, not recorded yet, and the
+    # record is completed later in the invocation, so the second delivery replays it without calling Connect
+    assert first == second == {"batchItemFailures": []}
+    assert connect.calls_per_token() == {"w-1": 1}
+    placed = [line for line in log_lines() if line.get("outcome") == "placed"]
+    assert [(line["contact_id"], line["recorded"], line["replayed"]) for line in placed] == [
+        ("contact-0001", False, False),
+        ("contact-0001", True, True),
+    ]
+    assert dead_letters() == []
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_record_that_cannot_be_completed_at_all_still_never_dials_again(
+    invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, ledger: Any, dead_letters: Any, log_lines: Any
+) -> None:
+    # Given a placed-calls table that refuses every update after the call was claimed
+    failing_ledger_writes("UpdateItem", attempts=None)
+    record = sqs_record(body(), message_id="w-2")
+    first = invoke(record)
+    # When a duplicate of the message arrives after that invocation is long over, the call having ended
+    connect.hang_up_all()
+    ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
+    second = invoke(redelivered(record))
+    # Then the first delivery was placed; the duplicate is dead-lettered for an operator, never dialled
+    assert first == second == {"batchItemFailures": []}
+    assert connect.calls_per_token() == {"w-2": 1}
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]
+    assert ("placed", None) in outcomes(log_lines)
+
+
+# Connect may have created the contact, and the function cannot know.
+
+
+@pytest.mark.parametrize(
+    "lost_answer",
+    [
+        ConnectError("InternalServiceException"),
+        ReadTimeoutError(endpoint_url="https://connect"),
+        ConnectionClosedError(endpoint_url="https://connect"),
+    ],
+    ids=["5xx", "read-timeout", "dropped-connection"],
+)
+@pytest.mark.usefixtures("no_backoff")
+def test_an_uncertain_outcome_is_dead_lettered_and_never_dialled_again(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, lost_answer: Any
+) -> None:
+    # Given Connect creating the contact, then failing every attempt's answer (botocore retried with the token)
+    connect.fail_after_create(NUMBER, lost_answer)
+    record = sqs_record(body(), message_id="u-1")
+    # When the request is handled, and a duplicate of the message arrives after the call ended
+    first = invoke(record)
+    connect.hang_up_all()
+    second = invoke(redelivered(record))
+    # Then one call rang; both deliveries are dead-lettered as OutcomeUnknown with the token, nothing retried
+    assert connect.calls_per_token() == {"u-1": 1}
+    assert failed_ids(first) == failed_ids(second) == set()
+    letters = dead_letters()
+    assert [(letter["ErrorCode"], letter["ClientToken"]) for letter in letters] == [("OutcomeUnknown", "u-1")] * 2
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_an_earlier_lost_answer_makes_the_call_uncertain_whatever_the_last_attempt_says(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given a first attempt answered 500 after the contact was created, then attempts that cannot even connect
+    attempts: list[int] = []
+
+    def unreachable_after_the_first_attempt(_body: dict[str, Any]) -> Any:
+        attempts.append(1)
+        return None if len(attempts) == 1 else ConnectTimeoutError(endpoint_url="https://connect")
+
+    connect.rules.append(unreachable_after_the_first_attempt)
+    connect.fail_after_create(NUMBER, ConnectError("InternalServiceException"), times=1)
+    # When the request is handled (botocore raises the last attempt's ConnectTimeoutError)
+    response = invoke(sqs_record(body(), message_id="u-2"))
+    # Then it is not retried as "surely not created": it is dead-lettered as OutcomeUnknown, naming the last error
+    assert len(attempts) == 3
+    assert failed_ids(response) == set()
+    [letter] = dead_letters()
+    assert letter["ErrorCode"] == "OutcomeUnknown"
+    assert "Timeout" in letter["ErrorMessage"]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_an_operators_redrive_of_an_unknown_outcome_calls_again_with_the_same_token(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given a raw request (no token of its own) dead-lettered as OutcomeUnknown after its answer was lost
+    connect.fail_after_create(NUMBER, ConnectError("InternalServiceException"), times=3)
+    invoke(sqs_record(body(), message_id="r-1"))
+    [letter] = dead_letters()
+    connect.hang_up_all()
+    # When an operator, having checked that the customer was not reached, redrives it (SQS gives it a new messageId)
+    response = invoke(redriven(letter, message_id="r-1-redriven"))
+    # Then the function calls again, with the first delivery's token, and places the call
+    assert response == {"batchItemFailures": []}
+    assert [request["ClientToken"] for request in connect.requests][-1] == "r-1"
+    assert connect.calls_per_token() == {"r-1": 2}
+    assert dead_letters() == []
+
+
+# An invocation that died between sending the request and recording the answer.
+
+
+def test_a_claim_left_by_a_dead_invocation_is_never_dialled_again(
+    invoke: Any, connect: ConnectStub, ledger: Any, dead_letters: Any, log_lines: Any
+) -> None:
+    # Given an invocation that dies right after Connect created the contact, before anything was recorded
+    connect.fail_after_create(NUMBER, WorkerDied(), times=1)
+    record = sqs_record(body(), message_id="d-1")
+    with pytest.raises(WorkerDied):
+        invoke(record)
+    connect.hang_up_all()
+    # When SQS delivers the message again, after that invocation's time is surely over
+    ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
+    response = invoke(redelivered(record))
+    # Then the function does not dial again: it dead-letters the request as OutcomeUnknown, with its token
+    assert response == {"batchItemFailures": []}
+    assert connect.calls_per_token() == {"d-1": 1}
+    assert [(letter["ErrorCode"], letter["ClientToken"]) for letter in dead_letters()] == [("OutcomeUnknown", "d-1")]
+
+
+def test_a_claim_of_a_running_invocation_is_retried_later(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, log_lines: Any
+) -> None:
+    # Given an invocation that died after its call was placed, and whose time is not over yet
+    connect.fail_after_create(NUMBER, WorkerDied(), times=1)
+    record = sqs_record(body(), message_id="d-2")
+    with pytest.raises(WorkerDied):
+        invoke(record)
+    # When a duplicate of the message arrives now (it might still be running, for all the function knows)
+    response = invoke(redelivered(record))
+    # Then the duplicate is retried later, not dialled and not dead-lettered
+    assert failed_ids(response) == {"d-2"}
+    assert connect.calls_per_token() == {"d-2": 1}
+    assert dead_letters() == []
+    assert outcomes(log_lines)[-1] == ("retried", "CallInProgress")
+
+
+# One token, two different calls.
+
+
+def test_a_token_reused_for_another_call_is_dead_lettered_not_answered_with_the_first_call(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given a call placed with a producer's token
+    invoke(sqs_record(body(ClientToken="order-42"), message_id="t-1"))
+    # When the same token arrives with a different destination
+    second = body(ClientToken="order-42", DestinationPhoneNumber=OTHER_NUMBER)
+    response = invoke(sqs_record(second, message_id="t-2"))
+    # Then the second call is neither placed nor reported placed: it is dead-lettered as ClientTokenReused
+    assert response == {"batchItemFailures": []}
+    assert connect.calls_to(OTHER_NUMBER) == 0
+    [letter] = dead_letters()
+    assert (letter["ErrorCode"], letter["SourceMessageId"], letter["body"]) == ("ClientTokenReused", "t-2", second)
+
+
+# The token travels with the message: the last receive, and the operator's redrive.
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_the_last_receive_is_dead_lettered_with_its_reason_and_a_redrive_keeps_the_token(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given a raw request (its token is its SQS messageId) throttled on every attempt, on its fifth and last receive
+    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", "Rate exceeded", status=429), times=3)
+    response = invoke(sqs_record(body(), message_id="x-1", receive_count=5))
+    # Then the function dead-letters it itself, naming the last error, with the token it was called with
+    assert response == {"batchItemFailures": []}
+    [letter] = dead_letters()
+    assert (letter["ErrorCode"], letter["ClientToken"], letter["SourceMessageId"]) == ("RetriesExhausted", "x-1", "x-1")
+    assert "ThrottlingException: Rate exceeded" in letter["ErrorMessage"]
+    # When the operator redrives it once Connect has capacity again (SQS gives it a new messageId)
+    response = invoke(redriven(letter, message_id="x-1-redriven"))
+    # Then the call is placed with the first delivery's token, not the new messageId
+    assert response == {"batchItemFailures": []}
+    assert connect.placed == {"x-1": "contact-0001"}
+
+
+def test_a_dead_letter_of_a_producers_own_token_carries_it_masked(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given a request with its own token (free text: it could be an email address) to a destination Connect refuses
+    connect.fail_always(ConnectError("DestinationNotAllowedException"))
+    invalid = body(ClientToken="jane.doe@example.com-1")
+    # When it is dead-lettered
+    invoke(sqs_record(invalid, message_id="p-1"))
+    # Then the token attribute shows a hash of it (the body, unchanged, still carries the token for a redrive)
+    [letter] = dead_letters()
+    assert letter["body"] == invalid
+    assert letter["ClientToken"].startswith("sha256:")
+    assert "jane" not in letter["ClientToken"]
+
+
+def test_a_request_redelivered_after_its_record_expired_window_is_still_placed_once(
+    invoke: Any, connect: ConnectStub, ledger: Any
+) -> None:
+    # Given a call placed and recorded
+    record = sqs_record(body(), message_id="k-1")
+    invoke(record)
+    connect.hang_up_all()
+    # When the message comes back as late as any request can (source retention, then the dead-letter queue's)
+    from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
+
+    ledger.clock = lambda: time.time() + PLACED_CALL_KEPT_SECONDS - 60
+    invoke(redelivered(record))
+    # Then the record still answers for it: no second call
+    assert connect.calls_per_token() == {"k-1": 1}
+
+
+def test_the_lease_is_the_invocation_deadline(invoke: Any, connect: ConnectStub, ledger: Any) -> None:
+    # Given an invocation with ten minutes left that dies after placing its call
+    connect.fail_after_create(NUMBER, WorkerDied(), times=1)
+    record = sqs_record(body(), message_id="l-1")
+    with pytest.raises(WorkerDied):
+        invoke(record, context=FakeLambdaContext(remaining_ms=600_000))
+    # When a duplicate arrives nine minutes later, then eleven minutes later
+    ledger.clock = lambda: time.time() + 9 * 60
+    during = invoke(redelivered(record, 2))
+    ledger.clock = lambda: time.time() + 11 * 60
+    after = invoke(redelivered(record, 3))
+    # Then the first is retried (the invocation may still run), the second dead-lettered; neither dialled
+    assert failed_ids(during) == {"l-1"}
+    assert failed_ids(after) == set()
+    assert connect.calls_per_token() == {"l-1": 1}
