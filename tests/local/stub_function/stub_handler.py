@@ -2,13 +2,15 @@
 
 {"do": "ok"} succeeds; {"do": "fail"} is listed in batchItemFailures; {"do": "sleep", "seconds": s} sleeps;
 {"do": "raise"} fails the invocation; {"do": "unknown_id"} answers a batch response naming no record of the batch.
-Every event is appended to EVENTS_PATH so tests can inspect what Lambda would have passed.
+Every event is appended to EVENTS_PATH, when the invocation starts, so tests can inspect what Lambda would have
+passed, to which container and when (even when the container is then killed).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -22,7 +24,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with open(EVENTS_PATH, "a", encoding="utf-8") as log:
         log.write(
             json.dumps(
-                {"event": event, "container": CONTAINER_ID, "remaining_ms": context.get_remaining_time_in_millis()}
+                {
+                    "event": event,
+                    "container": CONTAINER_ID,
+                    "remaining_ms": context.get_remaining_time_in_millis(),
+                    "started_at": time.time(),
+                    # Whether anything in the container imported botocore (the stub itself never does).
+                    "botocore_loaded": "botocore" in sys.modules,
+                }
             )
             + "\n"
         )
