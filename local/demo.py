@@ -22,13 +22,14 @@ from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunR
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
 from local.report import ProgressDisplay, display_path, summary_table, write_report
 
-# Three passes over the 22 samples: enough calls to see the quota at work, done in about a minute.
-DEMO_REQUESTS = 66
+# Three passes over the 24 samples: enough calls to see the quota at work, done in about a minute.
+DEMO_REQUESTS = 72
 # Demo overrides of deployment settings (CDK context keys), so that retries and SQS's redrive to the
 # dead-letter queue happen within the minute. The deployed values come from cdk.json unchanged otherwise.
 DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
     "batchSize": 5,  # short invocations, so the shortened visibility timeout below still outlasts each one
     "maxReceiveCount": 3,
+    "allowedSourcePhoneNumbers": ["+15555550199"],  # the one extra caller ID the samples may name
 }
 # Demo override of the derived visibility timeout (deployed: 6 x function timeout, minutes): a failed record
 # reappears after 10 s. Safe only because a demo invocation (5 records at 1 call/s) ends well within it.

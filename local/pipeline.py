@@ -37,8 +37,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK_DIR = REPO_ROOT / ".local"
 FUNCTION_LOG_NAME = "function.log"
 # The reason shown for dead-letter messages without an ErrorCode: SQS moved them there itself, after
-# maxReceiveCount receives, because the function kept leaving them for retry.
-RETRIES_EXHAUSTED = "RetriesExhausted"
+# maxReceiveCount receives. The function dead-letters a last receive itself, with its reason, so this only
+# happens when the invocation handling the last receive died.
+MOVED_BY_SQS = "(none: moved by SQS)"
 # How often the pipeline looks at the queues while waiting for the requests to settle.
 SETTLE_POLL_SECONDS = 0.25
 # SQS ReceiveMessage returns at most 10 messages.
@@ -111,7 +112,7 @@ class RunResult:
     produced: ProducedCounts
     expected: Counter[str]
     placed: int
-    dead_lettered: Counter[str]  # ErrorCode (or RETRIES_EXHAUSTED) -> messages in the dead-letter queue
+    dead_lettered: Counter[str]  # ErrorCode (or MOVED_BY_SQS) -> messages in the dead-letter queue
     event_source: EventSourceStats
     connect: ConnectStats
     duration_seconds: float
@@ -341,4 +342,4 @@ class LocalPipeline:
                 return reasons
             for message in messages:
                 error_code = message.get("MessageAttributes", {}).get("ErrorCode", {}).get("StringValue")  # type: ignore[call-overload]
-                reasons[error_code or RETRIES_EXHAUSTED] += 1
+                reasons[error_code or MOVED_BY_SQS] += 1

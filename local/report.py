@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from local.pipeline import PEAK_WINDOW_SECONDS, REPO_ROOT, RETRIES_EXHAUSTED, RunResult
+from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
 from local.pipeline import Progress as PipelineProgress
 from local.producers import PLACED
 
@@ -20,7 +20,10 @@ REASON_NOTES = {
     "ValidationError": "invalid request",
     "DestinationNotAllowedException": "Connect refused the destination",
     "AccessDeniedException": "flow not granted to the function",
-    RETRIES_EXHAUSTED: "SQS redrive after maxReceiveCount",
+    "RetriesExhausted": "still failing on its last receive (ErrorMessage names the error)",
+    "OutcomeUnknown": "Connect may have placed it: check, then redrive to call again",
+    "ClientTokenReused": "one token, two different calls",
+    MOVED_BY_SQS: "the invocation of its last receive died",
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from local.cli import main
 from local.demo import DemoOptions, demo_settings, pipeline_config
 from local.function_container import FunctionInitError
-from local.pipeline import RETRIES_EXHAUSTED, LocalPipeline
+from local.pipeline import LocalPipeline
 from local.producers import build_requests, load_samples
 
 # Fast but faithful: 20 calls/s over 2 concurrent invocations, so a batch of 5 takes well under the 8 s
@@ -42,7 +42,7 @@ def _no_leaked_processes() -> Any:
 
 @pytest.mark.slow
 def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path) -> None:
-    # Given one of each of the 22 samples, half sent through SQS and half through EventBridge
+    # Given one of each of the 24 samples, half sent through SQS and half through EventBridge
     samples = load_samples()
     # When the demo runs them through the real function
     exit_code = main(["demo", "--requests", str(len(samples)), "--work-dir", str(tmp_path), *FAST])
@@ -50,17 +50,19 @@ def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path)
     report = json.loads((tmp_path / "report.json").read_text())
     assert exit_code == 0
     assert report["complete"] is True
-    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (12, 10)
+    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (13, 11)
     assert report["placed"] == 13
     assert report["dead_lettered"] == {
         "AccessDeniedException": 1,
         "DestinationNotAllowedException": 2,
-        RETRIES_EXHAUSTED: 1,
-        "ValidationError": 5,
+        "OutcomeUnknown": 1,
+        "RetriesExhausted": 1,
+        "ValidationError": 6,
     }
     assert report["left_on_queue"] == 0
-    # And the flaky request was retried once and the unreachable one twice (maxReceiveCount 2), no more
-    assert report["retried_records"] == 3
+    # And the flaky request was retried once and the always-throttled one once (maxReceiveCount 2: the function
+    # dead-letters the second receive itself); the 500s are never retried
+    assert report["retried_records"] == 2
     assert report["redeliveries"] == 2
     # And the function's logs went to the work directory, not the terminal
     assert "Call placed" in (tmp_path / "function.log").read_text()
