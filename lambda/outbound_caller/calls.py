@@ -1,9 +1,14 @@
 """The call to Connect's StartOutboundVoiceContact, and whether a failed call may still have created a contact.
 
 A failed call is only safe to try again when no attempt of it can have created a contact. botocore retries
-within the call (same ClientToken, so a live contact is returned, not duplicated) and raises the last
-attempt's error, which says nothing about the earlier ones: an attempt whose answer was lost may have
-placed the call even when the last attempt could not connect at all. So every attempt is judged on its own.
+within the call with the same ClientToken, and raises the last attempt's error, which says nothing about the
+earlier ones: an attempt whose answer was lost may have placed the call even when the last attempt could not
+connect at all. So every attempt is judged on its own.
+
+In-call retries are safe while the first attempt's contact is surely still live (Connect then returns it):
+after a 429 (nothing created) or a 5xx (answered in milliseconds, retried within ~100 ms, while the call is
+still dialling). An attempt whose answer was lost is not retried: the retry comes seconds later, when a
+rejected or busy call may have ended, and Connect would start a new one for the same token.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ connect: ConnectClient = boto3.client(
     "connect", config=client_config(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 )
 _ATTEMPT_EVENT = "response-received.connect.StartOutboundVoiceContact"
+_RETRY_EVENT = "needs-retry.connect.StartOutboundVoiceContact"
 # HTTP statuses below this are Connect's own refusals (4xx, throttling included): nothing was created.
 _SERVER_ERROR_STATUS = 500
 
@@ -50,9 +56,10 @@ class PlacedCall:
 class UncertainOutcome(Exception):  # noqa: N818 - a state, not a bug: "the outcome is uncertain"
     """The call failed after an attempt that reached Connect and got no answer, or a server error: it may exist."""
 
-    def __init__(self, last_error: Exception) -> None:
+    def __init__(self, last_error: Exception, attempts: int) -> None:
         super().__init__(f"{type(last_error).__name__} after an attempt that may have created the contact")
         self.last_error = last_error
+        self.attempts = attempts
 
 
 _attempts_may_have_created: ContextVar[list[bool]] = ContextVar("attempts_may_have_created")
@@ -74,7 +81,14 @@ def _record_attempt(exception: Exception | None = None, response_dict: dict[str,
         journal.append(_may_have_created(exception, response_dict))
 
 
+def _never_retry_a_lost_answer(caught_exception: Exception | None = None, **_: Any) -> None:
+    """Raise an attempt's lost answer at once, before botocore's retry handler (registered later) can retry it."""
+    if caught_exception is not None and _may_have_created(caught_exception, None):
+        raise caught_exception
+
+
 connect.meta.events.register(_ATTEMPT_EVENT, _record_attempt, unique_id="outbound-caller-attempt-journal")
+connect.meta.events.register_first(_RETRY_EVENT, _never_retry_a_lost_answer, unique_id="outbound-caller-lost-answer")
 
 
 def place_call(params: dict[str, Any]) -> PlacedCall:
@@ -85,7 +99,7 @@ def place_call(params: dict[str, Any]) -> PlacedCall:
         response = connect.start_outbound_voice_contact(**params)
     except Exception as error:
         if any(journal):
-            raise UncertainOutcome(error) from error
+            raise UncertainOutcome(error, attempts=len(journal)) from error
         raise
     finally:
         _attempts_may_have_created.reset(token)
@@ -95,7 +109,7 @@ def place_call(params: dict[str, Any]) -> PlacedCall:
 def requests_sent_by(error: Exception) -> int:
     """How many requests a failed place_call sent: botocore says so for answered ones; assume all otherwise."""
     if isinstance(error, UncertainOutcome):
-        return requests_sent_by(error.last_error)
+        return error.attempts
     if isinstance(error, ClientError):
         return error.response.get("ResponseMetadata", {}).get("RetryAttempts", MAX_ATTEMPTS - 1) + 1
     return MAX_ATTEMPTS

@@ -120,6 +120,8 @@ def classify(error: BaseException) -> Failure:
         return Failure(IDEMPOTENCY_STORE_ERROR, "the placed-calls table could not be read or written", permanent=False)
     if isinstance(error, (ConnectTimeoutError, ReadTimeoutError)):
         return Failure(TIMEOUT, "Connect did not answer in time", permanent=False)
-    if isinstance(error, (EndpointConnectionError, HTTPClientError)):
+    if isinstance(error, EndpointConnectionError):
         return Failure(CONNECTION_ERROR, "could not reach Connect", permanent=False)
+    if isinstance(error, HTTPClientError):
+        return Failure(CONNECTION_ERROR, "the connection dropped before Connect's answer", permanent=False)
     return Failure(UNEXPECTED_ERROR, _safe(f"{type(error).__name__}: {error}"), permanent=False)

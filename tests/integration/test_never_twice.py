@@ -288,3 +288,56 @@ def test_the_lease_is_the_invocation_deadline(invoke: Any, connect: ConnectStub,
     assert failed_ids(during) == {"l-1"}
     assert failed_ids(after) == set()
     assert connect.calls_per_token() == {"l-1": 1}
+
+
+@pytest.mark.parametrize(
+    "lost_answer",
+    [ReadTimeoutError(endpoint_url="https://connect"), ConnectionClosedError(endpoint_url="https://connect")],
+    ids=["read-timeout", "dropped-connection"],
+)
+@pytest.mark.usefixtures("no_backoff")
+def test_a_lost_answer_is_not_retried_within_the_call(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, lost_answer: Exception
+) -> None:
+    # Given Connect creating the contact and the answer being lost; a call can end within the seconds a read
+    # timeout takes (a busy line, a rejected call), and Connect would then start a new call for the same token
+    connect.fail_after_create(NUMBER, lost_answer)
+    connect.rules.append(lambda _body: (connect.hang_up_all(), None)[1])  # every retry would meet an ended call
+    # When the request is handled
+    invoke(sqs_record(body(), message_id="n-1"))
+    # Then botocore does not retry it: one request, one call, and the request is dead-lettered as OutcomeUnknown
+    assert len(connect.requests) == 1
+    assert connect.calls_per_token() == {"n-1": 1}
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_server_error_is_retried_within_the_call_while_the_contact_is_live(invoke: Any, connect: ConnectStub) -> None:
+    # Given Connect creating the contact and answering 500 once (the retry comes within ~100 ms: still ringing)
+    connect.fail_after_create(NUMBER, ConnectError("InternalServiceException"), times=1)
+    # When the request is handled
+    response = invoke(sqs_record(body(), message_id="n-2"))
+    # Then botocore's retry, with the same token, gets the same contact back: placed, one call
+    assert response == {"batchItemFailures": []}
+    assert len(connect.requests) == 2
+    assert connect.calls_per_token() == {"n-2": 1}
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_claim_that_cannot_be_released_blocks_rather_than_permits(
+    invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, ledger: Any, dead_letters: Any
+) -> None:
+    # Given Connect throttling every attempt (nothing created) and a table refusing to release the claim
+    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
+    failing_ledger_writes("DeleteItem", attempts=None)
+    record = sqs_record(body(), message_id="b-1")
+    first = invoke(record)
+    # When SQS delivers it again after that invocation is over
+    ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
+    second = invoke(redelivered(record))
+    # Then the first is retried; the second cannot tell the stale claim from a lost answer: it is dead-lettered as
+    # OutcomeUnknown (a false alarm for an operator), and Connect is never called for it
+    assert failed_ids(first) == {"b-1"}
+    assert failed_ids(second) == set()
+    assert connect.calls_per_token() == {}
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]

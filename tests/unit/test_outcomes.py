@@ -153,7 +153,7 @@ def test_messages_are_valid_sqs_attribute_text() -> None:
 def test_uncertain_outcomes_are_dead_lettered_for_an_operator(last_error: Exception) -> None:
     # Given a call that failed after an attempt which may have created the contact
     # When it is classified
-    failure = classify(UncertainOutcome(last_error))
+    failure = classify(UncertainOutcome(last_error, attempts=1))
     # Then it is dead-lettered as OutcomeUnknown, naming the last error, never retried by the function itself
     assert (failure.code, failure.permanent) == ("OutcomeUnknown", True)
     assert classify(last_error).code in failure.message
