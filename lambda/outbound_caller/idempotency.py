@@ -64,11 +64,12 @@ class OncePerToken:
     ledger: PlacedCallsLedger | None
     pending: list[PendingCompletion] = field(default_factory=list)
 
-    def place(self, params: dict[str, Any], *, confirmed: bool, remaining_ms: int) -> PlacedCall:
+    def place(self, params: dict[str, Any], *, confirmation: str | None, remaining_ms: int) -> PlacedCall:
         """Place the call of params['ClientToken'] unless the ledger says it was, or may have been, placed.
 
-        ``confirmed``: an operator redrove this request after an uncertain outcome. ``remaining_ms``: the
-        invocation's time left, after which a claim it leaves behind can only mean the invocation died.
+        ``confirmation``: the ID of the message an operator redrove after an uncertain outcome, else None; it
+        allows one more call, once. ``remaining_ms``: the invocation's time left, after which a claim it leaves
+        behind can only mean the invocation died.
         """
         ledger = self.ledger
         if ledger is None:
@@ -79,11 +80,11 @@ class OncePerToken:
         recorded = ledger.claim(token, fingerprint, lease_until_ms)
         attempt = 1
         if recorded is not None:
-            replay = _settled_by(recorded, fingerprint, confirmed, ledger.now_ms())
-            if replay is not None:
-                return replay
+            settled = _settled_by(recorded, fingerprint, confirmation, ledger.now_ms())
+            if isinstance(settled, PlacedCall):
+                return settled
             try:
-                attempt = ledger.take_over(token, recorded, lease_until_ms)
+                attempt = ledger.take_over(token, recorded, lease_until_ms, confirmed_by=settled)
             except ClaimLostError as error:
                 raise CallInProgressError("another delivery claimed this call first") from error
         return self._call(ledger, params, token, attempt)
@@ -122,21 +123,22 @@ class OncePerToken:
         return len(still_pending)
 
 
-def _settled_by(recorded: LedgerEntry, fingerprint: str, confirmed: bool, now_ms: int) -> PlacedCall | None:
-    """The recorded call when it settles this delivery; None when an operator confirmed another try."""
+def _settled_by(recorded: LedgerEntry, fingerprint: str, confirmation: str | None, now_ms: int) -> PlacedCall | str:
+    """The recorded call when it settles this delivery, else the operator's unspent confirmation to call again."""
     if recorded.fingerprint != fingerprint:
         raise ClientTokenReusedError("the ClientToken was recorded with a different destination, flow or instance")
     if recorded.status == PLACED and recorded.contact_id is not None:
         return PlacedCall(recorded.contact_id, requests_sent=0, replayed=True)
     if recorded.status == CALLING and recorded.lease_until_ms > now_ms:
         raise CallInProgressError("another delivery of this request is being placed right now")
-    # Uncertain, or claimed by an invocation that ended without recording Connect's answer.
-    if not confirmed:
+    # Uncertain, or claimed by an invocation that ended without recording Connect's answer. A confirmation that
+    # already called (its invocation died before recording the answer) is spent: that call may have rung too.
+    if confirmation is None or confirmation == recorded.confirmed_by:
         raise OutcomeUnknownError(
             "an earlier delivery may have placed this call (Connect's answer was never recorded); it is not"
             " dialled again unless this dead-lettered message is redriven"
         )
-    return None
+    return confirmation
 
 
 def _best_effort(write: Callable[[], None]) -> None:

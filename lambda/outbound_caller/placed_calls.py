@@ -42,6 +42,8 @@ class LedgerEntry:
     attempt: int
     lease_until_ms: int = 0
     contact_id: str | None = None
+    # The SQS message whose redrive confirmed the last attempt: a confirmation calls once, never again.
+    confirmed_by: str | None = None
 
 
 class LedgerUnavailableError(Exception):
@@ -70,6 +72,7 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         attempt=int(item.get("attempt", {}).get("N", "1")),
         lease_until_ms=int(item.get("lease_until_ms", {}).get("N", "0")),
         contact_id=item.get("contact_id", {}).get("S"),
+        confirmed_by=item.get("confirmed_by", {}).get("S"),
     )
 
 
@@ -114,17 +117,19 @@ class PlacedCallsLedger:
             raise LedgerUnavailableError(str(error)) from error
         return None
 
-    def take_over(self, client_token: str, entry: LedgerEntry, lease_until_ms: int) -> int:
-        """Claim a token whose earlier call is uncertain (an operator confirmed); return the new attempt number."""
+    def take_over(self, client_token: str, entry: LedgerEntry, lease_until_ms: int, confirmed_by: str) -> int:
+        """Claim a token whose earlier call is uncertain, on an operator's confirmation; return the new attempt."""
         attempt = entry.attempt + 1
         self._update(
             client_token,
-            "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease REMOVE contact_id",
+            "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease, confirmed_by = :confirmed_by"
+            " REMOVE contact_id",
             condition="attempt = :previous AND #status = :previous_status",
             values={
                 ":calling": {"S": CALLING},
                 ":attempt": {"N": str(attempt)},
                 ":lease": {"N": str(lease_until_ms)},
+                ":confirmed_by": {"S": confirmed_by},
                 ":previous": {"N": str(entry.attempt)},
                 ":previous_status": {"S": entry.status},
             },

@@ -87,7 +87,7 @@ def _call(record: CallRequestRecord, delivery: CallDelivery, lambda_context: Lam
     try:
         placed = ONCE.place(
             delivery.request.to_api_params(SETTINGS, delivery.client_token),
-            confirmed=record.redriven_after_unknown_outcome,
+            confirmation=record.messageId if record.redriven_after_unknown_outcome else None,
             remaining_ms=lambda_context.get_remaining_time_in_millis(),
         )
     except Exception as error:

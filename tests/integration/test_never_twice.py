@@ -341,3 +341,27 @@ def test_a_claim_that_cannot_be_released_blocks_rather_than_permits(
     assert failed_ids(second) == set()
     assert connect.calls_per_token() == {}
     assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]
+
+
+def test_an_operators_confirmation_is_spent_once(
+    invoke: Any, connect: ConnectStub, ledger: Any, dead_letters: Any
+) -> None:
+    # Given an OutcomeUnknown dead-letter an operator redrove, whose new call was placed by an invocation that then
+    # died before recording it
+    connect.fail_after_create(NUMBER, ConnectError("InternalServiceException"), times=3)
+    invoke(sqs_record(body(), message_id="c-1"))
+    [letter] = dead_letters()
+    connect.hang_up_all()
+    connect.fail_after_create(NUMBER, WorkerDied(), times=1)
+    confirmed = redriven(letter, message_id="c-1-redriven")
+    with pytest.raises(WorkerDied):
+        invoke(confirmed)
+    connect.hang_up_all()
+    # When SQS delivers that same redriven message again, after the dead invocation's time
+    ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
+    response = invoke(redelivered(confirmed))
+    # Then the confirmation, already spent on the call that rang, does not ring the customer a third time:
+    # the request is dead-lettered again as OutcomeUnknown, for a new decision
+    assert response == {"batchItemFailures": []}
+    assert connect.calls_per_token() == {"c-1": 2}
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]
