@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test unit integration infra-test lint format demo bench schema synth bootstrap deploy diff destroy clean
+.PHONY: help dev test unit integration infra-test lint format demo reliability bench schema synth bootstrap deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy to the account and Region of your cr
 
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the stack (the queues and their messages go with it)
 	$(CDK) destroy $(CDK_ARGS)
+
+reliability: $(PY_STAMP) ## 10,000 requests with faults injected: 0 rung twice, 0 lost (python -m local reliability --help)
+	$(BIN)/python -m local reliability $(RELIABILITY_ARGS)
 
 bench: $(PY_STAMP) ## Speed and memory targets of the function (pytest-benchmark); not part of make test
 	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,mean,max,rounds

@@ -7,8 +7,9 @@ dead-letter queue, the redrive policy and the event rule cannot drift from the d
 from __future__ import annotations
 
 import json
-import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from infra.settings import (
     DLQ_RETENTION_SECONDS,
@@ -25,6 +25,7 @@ from infra.settings import (
     DeploymentSettings,
 )
 from local.account import LOCAL_HOST, LOCAL_REGION
+from local.moto_process import READY_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -35,6 +36,9 @@ QUEUE_NAME = "connect-outbound-caller-requests"
 DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-dead-letters"
 RULE_NAME = "connect-outbound-caller-requests"
 PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# How long the server process may take to stop once asked.
+STOP_TIMEOUT_SECONDS = 5
 
 # Variables that would point the SDK at real AWS or at a profile of the person running the demo.
 _ISOLATED_VARIABLES = (
@@ -121,41 +125,53 @@ class IntakeResources:
 
 
 class LocalAws:
-    """A moto server on 127.0.0.1 at a free port; use as a context manager."""
+    """A moto server on 127.0.0.1 at a free port, in a process of its own; use as a context manager.
+
+    Its own process, so that moto's work runs beside the pipeline's pollers instead of under their interpreter
+    lock; every resource goes with the process when it stops.
+    """
 
     def __init__(self) -> None:
-        # werkzeug logs every request to stderr; the demo's terminal is for the progress display.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=LOCAL_HOST, port=0, verbose=False)
-        self._started = False
+        self._process: subprocess.Popen[str] | None = None
+        self._port: int | None = None
 
     @property
     def url(self) -> str:
         """The endpoint URL to give boto3."""
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        if self._port is None:
+            raise RuntimeError("LocalAws is not started")
+        return f"http://{LOCAL_HOST}:{self._port}"
 
     def start(self) -> LocalAws:
-        """Start serving in a background thread."""
-        self._server.start()
-        self._started = True
+        """Start the server process and wait until it listens."""
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "local.moto_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        line = self._process.stdout.readline() if self._process.stdout is not None else ""
+        if not line.startswith(READY_PREFIX):
+            self.stop()
+            raise RuntimeError(f"the local AWS server did not start (it said {line!r})")
+        self._port = int(line.removeprefix(READY_PREFIX))
         return self
 
     def stop(self) -> None:
-        """Stop serving, release the port and forget every resource (moto's state is per process)."""
-        if not self._started:
+        """Stop the server process; its resources go with it."""
+        process, self._process, self._port = self._process, None, None
+        if process is None:
             return
-        self._started = False
-        self._server.stop()
-        # ThreadedMotoServer.stop() ends the serve loop but leaves the listening socket open.
-        server = getattr(self._server, "_server", None)
-        if server is not None:
-            server.server_close()
-        from moto.backends import get_backend
-
-        for service in ("sqs", "events", "dynamodb"):
-            for account_backends in get_backend(service).values():  # type: ignore[call-overload]
-                account_backends.reset()
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
     def __enter__(self) -> LocalAws:
         return self.start()

@@ -17,8 +17,10 @@ from local.connect_endpoint import E164_PATTERN
 from local.demo import DemoOptions, run_demo
 from local.function_container import FunctionInitError
 from local.pipeline import DEFAULT_WORK_DIR
+from local.reliability import ReliabilityOptions, run_reliability
 
 DEFAULTS = DemoOptions()
+RELIABILITY_DEFAULTS = ReliabilityOptions()
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run did not settle, or outcomes differ from the samples' expectations
 EXIT_USAGE = 2  # argparse's own code for bad arguments
@@ -176,6 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where logs and the report go (default: .local)"
     )
     local.add_argument("--no-progress", action="store_true", help="no live progress display (for CI logs)")
+
+    reliability = commands.add_parser(
+        "reliability",
+        help="thousands of requests with faults injected: prove nobody is rung twice and nothing is lost",
+        description=(
+            "Send requests through the local pipeline while Connect fails transiently (before and after creating "
+            "the contact), SQS delivers duplicates and workers die mid-call; then account for every request: placed "
+            "exactly once, rung twice, lost, or dead-lettered with its reason. Exits 1 unless nobody was rung twice, "
+            "nothing was lost and every dead-letter has its reason."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    reliability.add_argument(
+        "--requests", type=positive_int, default=RELIABILITY_DEFAULTS.requests, help="call requests to send"
+    )
+    reliability.add_argument("--seed", type=int, default=RELIABILITY_DEFAULTS.seed, help="seed of every fault")
+    reliability.add_argument(
+        "--work-dir", type=Path, default=RELIABILITY_DEFAULTS.work_dir, help="logs and reliability.json"
+    )
     return parser
 
 
@@ -219,6 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "reliability":
+        summary = run_reliability(
+            ReliabilityOptions(requests=args.requests, seed=args.seed, work_dir=args.work_dir), Console()
+        )
+        return EXIT_OK if summary["ok"] else EXIT_FAILED
     options = options_from_args(args)
     if options.server_error_rate + options.throttle_rate > 1:
         parser.error("--server-error-rate and --throttle-rate together must not exceed 1")

@@ -26,8 +26,8 @@ from local.aws import (
     scoped_environment,
 )
 from local.connect_endpoint import ConnectBehaviour, ConnectStats, LocalConnectEndpoint
-from local.event_source import EventSourceMappingSpec, EventSourceStats, SqsEventSource
-from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec
+from local.event_source import DeliveryFaults, EventSourceMappingSpec, EventSourceStats, SqsEventSource
+from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec, WorkerFaults
 from local.producers import DEMO_EVENT_SOURCE, PLACED, ProducedCounts, Sample, expected_outcomes, produce
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ class PipelineConfig:
     handler: str = DEFAULT_HANDLER
     code_root: Path = DEFAULT_CODE_ROOT
     extra_function_environment: dict[str, str] = field(default_factory=dict)
+    # Misbehaviour of the runtime and of SQS to inject (reliability runs): dying workers, duplicate deliveries.
+    worker_faults: WorkerFaults | None = None
+    delivery_faults: DeliveryFaults | None = None
 
     @property
     def effective_visibility_timeout_seconds(self) -> int:
@@ -100,8 +103,17 @@ class Progress:
 
     @property
     def settled(self) -> bool:
-        """Nothing left on the source queue and no invocation running."""
-        return sum(self.queue.values()) == 0 and self.event_source.in_flight == 0
+        """Nothing left on the source queue, no invocation running and no duplicate delivery still to come."""
+        source = self.event_source
+        return sum(self.queue.values()) == 0 and source.in_flight == 0 and source.duplicates_pending == 0
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message found in the dead-letter queue: its body and its ErrorCode (MOVED_BY_SQS when it has none)."""
+
+    body: str
+    error_code: str
 
 
 @dataclass(frozen=True)
@@ -112,7 +124,7 @@ class RunResult:
     produced: ProducedCounts
     expected: Counter[str]
     placed: int
-    dead_lettered: Counter[str]  # ErrorCode (or MOVED_BY_SQS) -> messages in the dead-letter queue
+    dead_letters: list[DeadLetter]
     event_source: EventSourceStats
     connect: ConnectStats
     duration_seconds: float
@@ -120,6 +132,11 @@ class RunResult:
     left_on_queue: int
     config: PipelineConfig
     peak_calls_per_second: float = 0.0  # the busiest PEAK_WINDOW_SECONDS of calls placed
+
+    @property
+    def dead_lettered(self) -> Counter[str]:
+        """ErrorCode (or MOVED_BY_SQS) -> messages in the dead-letter queue."""
+        return Counter(letter.error_code for letter in self.dead_letters)
 
     @property
     def observed(self) -> Counter[str]:
@@ -260,7 +277,9 @@ class LocalPipeline:
                 log_path=config.log_path,
                 handler=config.handler,
                 code_root=config.code_root,
+                faults=config.worker_faults,
             ),
+            faults=config.delivery_faults,
         )
         self._stack.enter_context(self.event_source)
 
@@ -269,27 +288,25 @@ class LocalPipeline:
         requests: list[Sample],
         max_duration_seconds: float,
         on_progress: Callable[[Progress], None] | None = None,
+        backlog_limit: int | None = None,
     ) -> RunResult:
-        """Send the requests, wait until every one has settled (or the time limit), and count the outcomes."""
+        """Send the requests, wait until every one has settled (or the time limit), and count the outcomes.
+
+        ``backlog_limit``: send in chunks, keeping at most about that many messages waiting on the queue, as a
+        steady producer would; moto's queues scan every message on each receive, so a huge backlog slows it.
+        """
         intake, event_source = self._started()
-        settings = self.config.settings
         sqs: SQSClient = boto3.client("sqs")
         started = time.monotonic()
-        produced = produce(
-            requests,
-            queue_url=intake.queue_url,
-            event_bus_name=intake.event_bus_name,
-            source=settings.event_sources[0] if settings.event_sources else DEMO_EVENT_SOURCE,
-            detail_type=settings.event_detail_types[0],
-        )
+        chunk = backlog_limit or len(requests) or 1
+        produced = ProducedCounts(via_sqs=0, via_eventbridge=0)
         progress = self._progress(sqs, started, len(requests))
+        for first in range(0, len(requests), chunk):
+            while first and sum(progress.queue.values()) > chunk and progress.elapsed_seconds < max_duration_seconds:
+                progress = self._wait(sqs, started, len(requests), event_source, on_progress)
+            produced = produced + self._produce(requests[first : first + chunk], intake)
         while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
-            if event_source.init_error is not None:
-                raise event_source.init_error
-            if on_progress is not None:
-                on_progress(progress)
-            time.sleep(SETTLE_POLL_SECONDS)
-            progress = self._progress(sqs, started, len(requests))
+            progress = self._wait(sqs, started, len(requests), event_source, on_progress)
         if on_progress is not None:
             on_progress(progress)
         duration = time.monotonic() - started
@@ -298,7 +315,7 @@ class LocalPipeline:
             produced=produced,
             expected=expected_outcomes(requests),
             placed=progress.placed,
-            dead_lettered=self._dead_letter_reasons(sqs),
+            dead_letters=self._read_dead_letters(sqs),
             event_source=event_source.stats,
             connect=self.connect.instance.stats,
             duration_seconds=duration,
@@ -307,6 +324,32 @@ class LocalPipeline:
             config=self.config,
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
         )
+
+    def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:
+        settings = self.config.settings
+        return produce(
+            requests,
+            queue_url=intake.queue_url,
+            event_bus_name=intake.event_bus_name,
+            source=settings.event_sources[0] if settings.event_sources else DEMO_EVENT_SOURCE,
+            detail_type=settings.event_detail_types[0],
+        )
+
+    def _wait(
+        self,
+        sqs: SQSClient,
+        started: float,
+        requests: int,
+        event_source: SqsEventSource,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> Progress:
+        """Report progress, wait a moment, and look again; stop the run if the function cannot start."""
+        if event_source.init_error is not None:
+            raise event_source.init_error
+        if on_progress is not None:
+            on_progress(self._progress(sqs, started, requests))
+        time.sleep(SETTLE_POLL_SECONDS)
+        return self._progress(sqs, started, requests)
 
     def _started(self) -> tuple[IntakeResources, SqsEventSource]:
         if self.intake is None or self.event_source is None:
@@ -326,10 +369,10 @@ class LocalPipeline:
             active_calls=self.connect.instance.active_calls(),
         )
 
-    def _dead_letter_reasons(self, sqs: SQSClient) -> Counter[str]:
-        """Receive every dead-letter message once and count them by their ErrorCode attribute."""
+    def _read_dead_letters(self, sqs: SQSClient) -> list[DeadLetter]:
+        """Receive every dead-letter message once, with its ErrorCode attribute."""
         intake, _ = self._started()
-        reasons: Counter[str] = Counter()
+        letters: list[DeadLetter] = []
         while True:
             messages = sqs.receive_message(
                 QueueUrl=intake.dead_letter_queue_url,
@@ -339,7 +382,7 @@ class LocalPipeline:
                 WaitTimeSeconds=0,
             ).get("Messages", [])
             if not messages:
-                return reasons
+                return letters
             for message in messages:
                 error_code = message.get("MessageAttributes", {}).get("ErrorCode", {}).get("StringValue")  # type: ignore[call-overload]
-                reasons[error_code or MOVED_BY_SQS] += 1
+                letters.append(DeadLetter(message["Body"], error_code or MOVED_BY_SQS))

@@ -19,8 +19,9 @@ SAMPLES_PATH = Path(__file__).resolve().parent / "samples" / "call-requests.json
 DEMO_EVENT_SOURCE = "example.crm"
 # The flow the samples name that the function allows but the local instance does not grant (AccessDenied).
 DEMO_UNGRANTED_CONTACT_FLOW_ID = "22222222-2222-4222-8222-222222222222"
-# EventBridge PutEvents accepts at most 10 entries per call.
+# EventBridge PutEvents and SQS SendMessageBatch accept at most 10 entries per call.
 MAX_PUT_EVENTS_ENTRIES = 10
+MAX_SEND_MESSAGE_BATCH_ENTRIES = 10
 
 PLACED = "placed"
 
@@ -70,6 +71,9 @@ class ProducedCounts:
     via_sqs: int
     via_eventbridge: int
 
+    def __add__(self, other: ProducedCounts) -> ProducedCounts:
+        return ProducedCounts(self.via_sqs + other.via_sqs, self.via_eventbridge + other.via_eventbridge)
+
 
 def split_by_channel(requests: list[Sample]) -> tuple[list[Sample], list[Sample]]:
     """Alternate requests between SQS and EventBridge; bodies EventBridge cannot carry go through SQS."""
@@ -81,10 +85,16 @@ def split_by_channel(requests: list[Sample]) -> tuple[list[Sample], list[Sample]
 
 
 def send_via_sqs(queue_url: str, requests: list[Sample]) -> int:
-    """SendMessage each request's body to the queue, as a direct producer does."""
+    """Send each request's body to the queue, as a direct producer does (SendMessageBatch, 10 at a time)."""
     sqs: SQSClient = boto3.client("sqs")
-    for request in requests:
-        sqs.send_message(QueueUrl=queue_url, MessageBody=request.body)
+    for start in range(0, len(requests), MAX_SEND_MESSAGE_BATCH_ENTRIES):
+        chunk = requests[start : start + MAX_SEND_MESSAGE_BATCH_ENTRIES]
+        response = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(index), "MessageBody": request.body} for index, request in enumerate(chunk)],
+        )
+        if response.get("Failed"):
+            raise RuntimeError(f"SendMessageBatch rejected {len(response['Failed'])} of {len(chunk)} messages")
     return len(requests)
 
 
