@@ -92,12 +92,12 @@ class OutboundCaller(Construct):
                 resources=[dead_letter_queue.queue_arn],
             )
         )
-        # The three conditional item writes of the placed-calls ledger (claim, complete or mark, release); it reads
-        # through a failed claim's old item, so no GetItem, and no scans, queries or batch writes.
+        # The placed-calls ledger changes items only by conditional UpdateItem (claim, take over, complete, mark,
+        # release) and reads through a failed condition's old item: no GetItem, PutItem, DeleteItem, scan or query.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="RecordPlacedCalls",
-                actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                actions=["dynamodb:UpdateItem"],
                 resources=[placed_calls.table_arn],
             )
         )

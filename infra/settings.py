@@ -34,10 +34,13 @@ from outbound_caller.config import (  # noqa: E402
 from outbound_caller.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
 from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
 from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS  # noqa: E402
-from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS, WORST_CASE_CALL_SECONDS  # noqa: E402
 
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
 PACING_HEADROOM_FACTOR = 2
+# And one record's worst-case call on top: a single slow record (timeouts, backoff) must not leave the rest of its
+# batch without the reserve each record needs, so that they are handed back unplaced.
+SLOW_RECORD_HEADROOM_SECONDS = WORST_CASE_CALL_SECONDS
 # Floor for the function timeout: a cold start plus one slow call must always fit.
 MIN_FUNCTION_TIMEOUT_SECONDS = 60
 # Lambda's maximum function timeout (Lambda quotas: "Function timeout 900 seconds (15 minutes)").
@@ -254,13 +257,14 @@ class DeploymentSettings(BaseModel):
 
     def _timeout_for(self, batch_size: int) -> int:
         pacing_seconds = batch_size / self.per_invocation_calls_per_second
-        needed = math.ceil(pacing_seconds * PACING_HEADROOM_FACTOR) + RECORD_TIME_RESERVE_SECONDS
-        return max(MIN_FUNCTION_TIMEOUT_SECONDS, needed)
+        needed = math.ceil(pacing_seconds * PACING_HEADROOM_FACTOR) + SLOW_RECORD_HEADROOM_SECONDS
+        return max(MIN_FUNCTION_TIMEOUT_SECONDS, needed + RECORD_TIME_RESERVE_SECONDS)
 
     @property
     def max_batch_size(self) -> int:
         """The largest batch that fits in Lambda's maximum timeout at the per-invocation rate."""
-        budget = (MAX_FUNCTION_TIMEOUT_SECONDS - RECORD_TIME_RESERVE_SECONDS) / PACING_HEADROOM_FACTOR
+        spare = MAX_FUNCTION_TIMEOUT_SECONDS - RECORD_TIME_RESERVE_SECONDS - SLOW_RECORD_HEADROOM_SECONDS
+        budget = spare / PACING_HEADROOM_FACTOR
         return max(0, min(MAX_BATCH_SIZE, math.floor(budget * self.per_invocation_calls_per_second)))
 
     @property

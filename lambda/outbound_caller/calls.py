@@ -6,20 +6,20 @@ earlier ones: an attempt whose answer was lost may have placed the call even whe
 connect at all. So every attempt is judged on its own.
 
 In-call retries are safe while the first attempt's contact is surely still live (Connect then returns it):
-after a 429 (nothing created) or a 5xx (answered in milliseconds, retried within ~100 ms, while the call is
-still dialling). An attempt whose answer was lost is not retried: the retry comes seconds later, when a
+after a 429 (nothing created) or a fast 5xx (retried within ~100 ms, while the call is still dialling). An
+attempt whose answer was lost, or a slow 5xx, is not retried: the retry would come seconds later, when a
 rejected or busy call may have ended, and Connect would start a new one for the same token.
 """
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ClientError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError
 
 from outbound_caller.timeouts import (
     CONNECT_CONNECT_TIMEOUT_SECONDS,
@@ -35,9 +35,18 @@ if TYPE_CHECKING:
 connect: ConnectClient = boto3.client(
     "connect", config=client_config(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 )
-_ATTEMPT_EVENT = "response-received.connect.StartOutboundVoiceContact"
+_SEND_EVENT = "before-send.connect.StartOutboundVoiceContact"
+_ANSWER_EVENT = "response-received.connect.StartOutboundVoiceContact"
 _RETRY_EVENT = "needs-retry.connect.StartOutboundVoiceContact"
-# HTTP statuses below this are Connect's own refusals (4xx, throttling included): nothing was created.
+_RETRY_AFTER_HEADER = "x-amz-retry-after"
+# Failures that prove the request never left: the connection was never made.
+_NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
+# Answers that prove nothing was created: Connect's own refusals, throttling included (4xx).
+_CLIENT_ERROR_STATUS = 400
+# A 5xx answered within this long is retried within botocore's non-throttling backoff (at most 50 ms x 2 ** i),
+# while the contact it may have created is surely still dialling; a slower one, or one asking for a later retry
+# (x-amz-retry-after, up to seconds), is not: the call may have ended, and Connect would start a new one.
+FAST_ANSWER_SECONDS = 1.0
 _SERVER_ERROR_STATUS = 500
 
 
@@ -62,48 +71,88 @@ class UncertainOutcome(Exception):  # noqa: N818 - a state, not a bug: "the outc
         self.attempts = attempts
 
 
-_attempts_may_have_created: ContextVar[list[bool]] = ContextVar("attempts_may_have_created")
+@dataclass
+class _Attempt:
+    """One HTTP attempt of a call: when it was sent, and whether its answer proved that nothing was created."""
+
+    sent_at: float
+    answered: bool = False
+    may_have_created: bool = True  # until an answer proves otherwise
+
+
+_journal: ContextVar[list[_Attempt]] = ContextVar("attempt_journal")
 
 
 def _may_have_created(exception: Exception | None, response_dict: dict[str, Any] | None) -> bool:
     """One attempt: could Connect have created a contact and we not know it?"""
     if exception is not None:
-        # A connection never made (connect timeout, unreachable endpoint) sent nothing; anything later
-        # (read timeout, a connection dropped mid-answer) may have reached Connect.
-        return not isinstance(exception, BotocoreConnectionError)
-    status = (response_dict or {}).get("status_code", 0)
-    return int(status) >= _SERVER_ERROR_STATUS
+        # Only a connection never made surely sent nothing; anything later (a read timeout, a connection dropped
+        # mid-answer, a TLS error after sending) may have reached Connect.
+        return not isinstance(exception, _NEVER_SENT)
+    status = int((response_dict or {}).get("status_code", 0))
+    return not _CLIENT_ERROR_STATUS <= status < _SERVER_ERROR_STATUS
 
 
-def _record_attempt(exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
-    journal = _attempts_may_have_created.get(None)
+def _attempt_sent(**_: Any) -> None:
+    journal = _journal.get(None)
     if journal is not None:
-        journal.append(_may_have_created(exception, response_dict))
+        journal.append(_Attempt(time.monotonic()))
 
 
-def _never_retry_a_lost_answer(caught_exception: Exception | None = None, **_: Any) -> None:
-    """Raise an attempt's lost answer at once, before botocore's retry handler (registered later) can retry it."""
-    if caught_exception is not None and _may_have_created(caught_exception, None):
-        raise caught_exception
+def _attempt_answered(
+    exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any
+) -> None:
+    journal = _journal.get(None)
+    if journal is None:
+        return
+    if not journal or journal[-1].answered:  # a stand-in answered before this module's before-send handler ran
+        journal.append(_Attempt(time.monotonic()))
+    journal[-1].answered = True
+    journal[-1].may_have_created = _may_have_created(exception, response_dict)
 
 
-connect.meta.events.register(_ATTEMPT_EVENT, _record_attempt, unique_id="outbound-caller-attempt-journal")
-connect.meta.events.register_first(_RETRY_EVENT, _never_retry_a_lost_answer, unique_id="outbound-caller-lost-answer")
+def _retry_only_while_the_contact_is_live(
+    caught_exception: Exception | None = None, response: tuple[Any, dict[str, Any]] | None = None, **_: Any
+) -> None:
+    """Raise the attempt's failure at once, before botocore's retry handler can retry it, unless the retry
+    surely finds the contact the attempt may have created still live (Connect then returns it)."""
+    if caught_exception is not None:
+        if not isinstance(caught_exception, _NEVER_SENT):
+            raise caught_exception
+        return
+    if response is None:
+        return
+    http_response, parsed = response
+    if http_response.status_code < _SERVER_ERROR_STATUS:
+        return
+    journal = _journal.get(None)
+    slow = bool(journal) and time.monotonic() - journal[-1].sent_at > FAST_ANSWER_SECONDS  # type: ignore[index]
+    if slow or _RETRY_AFTER_HEADER in http_response.headers:
+        # The error botocore itself would raise once it stopped retrying: the modelled class for the code.
+        error_class: type[ClientError] = connect.exceptions.from_code(parsed.get("Error", {}).get("Code", ""))  # type: ignore[assignment]
+        raise error_class(parsed, "StartOutboundVoiceContact")  # type: ignore[arg-type]
+
+
+connect.meta.events.register(_SEND_EVENT, _attempt_sent, unique_id="outbound-caller-attempt-sent")
+connect.meta.events.register(_ANSWER_EVENT, _attempt_answered, unique_id="outbound-caller-attempt-answered")
+connect.meta.events.register_first(
+    _RETRY_EVENT, _retry_only_while_the_contact_is_live, unique_id="outbound-caller-retry-while-live"
+)
 
 
 def place_call(params: dict[str, Any]) -> PlacedCall:
     """Start the outbound voice contact; raise UncertainOutcome when a failed call may have created it."""
-    journal: list[bool] = []
-    token = _attempts_may_have_created.set(journal)
+    journal: list[_Attempt] = []
+    token = _journal.set(journal)
     try:
         response = connect.start_outbound_voice_contact(**params)
+        return PlacedCall(response["ContactId"], response["ResponseMetadata"].get("RetryAttempts", 0) + 1)
     except Exception as error:
-        if any(journal):
+        if any(attempt.may_have_created for attempt in journal):
             raise UncertainOutcome(error, attempts=len(journal)) from error
         raise
     finally:
-        _attempts_may_have_created.reset(token)
-    return PlacedCall(response["ContactId"], response["ResponseMetadata"].get("RetryAttempts", 0) + 1)
+        _journal.reset(token)
 
 
 def requests_sent_by(error: Exception) -> int:

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from outbound_caller.envelopes import CLIENT_TOKEN_ATTRIBUTE, ERROR_CODE_ATTRIBUTE
+from outbound_caller.envelopes import CLIENT_TOKEN_ATTRIBUTE, ERROR_CODE_ATTRIBUTE, UNCERTAIN_ATTEMPT_ATTRIBUTE
 from outbound_caller.outcomes import Failure
 from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, client_config
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 # Created once per container (module import) and reused by every invocation.
 sqs: SQSClient = boto3.client("sqs", config=client_config(SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS))
@@ -22,14 +23,14 @@ def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: 
 
     ``client_token`` is what a redrive of this message must call with: the token itself when it lives only
     in the delivery (an SQS messageId, say), or its masked form when the body carries it (it wins on redrive).
+    An uncertain outcome also names its placed-calls attempt: redriving the message confirms that attempt only.
     """
-    sqs.send_message(
-        QueueUrl=queue_url,
-        MessageBody=body,
-        MessageAttributes={
-            ERROR_CODE_ATTRIBUTE: {"DataType": "String", "StringValue": failure.code},
-            "ErrorMessage": {"DataType": "String", "StringValue": failure.message or failure.code},
-            "SourceMessageId": {"DataType": "String", "StringValue": source_message_id},
-            CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
-        },
-    )
+    attributes: dict[str, MessageAttributeValueTypeDef] = {
+        ERROR_CODE_ATTRIBUTE: {"DataType": "String", "StringValue": failure.code},
+        "ErrorMessage": {"DataType": "String", "StringValue": failure.message or failure.code},
+        "SourceMessageId": {"DataType": "String", "StringValue": source_message_id},
+        CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
+    }
+    if failure.attempt is not None:
+        attributes[UNCERTAIN_ATTEMPT_ATTRIBUTE] = {"DataType": "String", "StringValue": str(failure.attempt)}
+    sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)

@@ -20,6 +20,8 @@ REQUEST = "request"
 # token that travels with the request, and why it was sent.
 CLIENT_TOKEN_ATTRIBUTE = "ClientToken"  # noqa: S105 - a name, not a secret
 ERROR_CODE_ATTRIBUTE = "ErrorCode"
+# On an OutcomeUnknown dead-letter: the placed-calls attempt whose outcome is unknown, which its redrive confirms.
+UNCERTAIN_ATTEMPT_ATTRIBUTE = "OutcomeUnknownAttempt"
 # The ErrorCode whose redrive is an operator's confirmation to call again (see idempotency.py).
 OUTCOME_UNKNOWN = "OutcomeUnknown"
 
@@ -50,9 +52,12 @@ class CallRequestRecord(SqsRecordModel):
         return token if token and len(token) <= CLIENT_TOKEN_MAX_LENGTH else None
 
     @property
-    def redriven_after_unknown_outcome(self) -> bool:
-        """Whether an operator redrove this request after it was dead-lettered as OutcomeUnknown."""
-        return self.string_attribute(ERROR_CODE_ATTRIBUTE) == OUTCOME_UNKNOWN
+    def confirmed_attempt(self) -> int | None:
+        """The uncertain attempt an operator confirmed by redriving this request's OutcomeUnknown dead-letter."""
+        attempt = self.string_attribute(UNCERTAIN_ATTEMPT_ATTRIBUTE)
+        if self.string_attribute(ERROR_CODE_ATTRIBUTE) != OUTCOME_UNKNOWN or attempt is None:
+            return None
+        return int(attempt) if attempt.isdecimal() else None
 
 
 class EventBridgeCallRequest(EventBridgeModel):

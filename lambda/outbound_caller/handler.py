@@ -26,8 +26,13 @@ PENDING_COMPLETION_RESERVE_MS = (WORST_CASE_LEDGER_WRITE_SECONDS + SETTLE_SECOND
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Place a call for each record; list the records to retry in batchItemFailures."""
+    _complete_pending_records(context)
     response = process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
-    # Placed calls whose record could not be completed: written now, or by a later invocation.
+    _complete_pending_records(context)
+    return response
+
+
+def _complete_pending_records(context: LambdaContext) -> None:
+    """Write the records of placed calls whose completion failed, before and after the batch, while time allows."""
     if ONCE.pending and context.get_remaining_time_in_millis() > PENDING_COMPLETION_RESERVE_MS:
         count_pending_records(ONCE.complete_pending())
-    return response

@@ -3,15 +3,17 @@
 Connect answers a repeated ClientToken with its contact only while that contact is live; once the call has
 ended, the same token starts a new call. So the placed-calls ledger decides, before Connect is called:
 
-- nothing recorded: claim the token and call;
+- nothing recorded, or the last attempt surely placed nothing: claim the token and call;
 - placed: answer with the recorded ContactId (a replay), never call again;
 - being called by another delivery whose invocation is still running: try again later;
 - uncertain (an attempt may have created the contact, or a claiming invocation died before recording the
-  answer): never call again on the function's own account; an operator's redrive of the dead-lettered
-  message (it carries ErrorCode OutcomeUnknown) is the confirmation to call again with the same token.
+  answer): never call again on the function's own account. The request is dead-lettered as OutcomeUnknown
+  naming that attempt; an operator's redrive of it confirms one more call for that attempt, and only that one:
+  once taken over, the attempt number moves on and every other copy of the confirmation is stale.
 
 A call that Connect placed is placed even when its record cannot be completed: the completion is kept and
-written later, and the claim it leaves behind never lets the token be dialled again meanwhile.
+written later, and until then it answers for the token here, while the claim left in the ledger keeps every
+other container from dialling it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from outbound_caller.placed_calls import (
     LedgerUnavailableError,
     PlacedCallsLedger,
     call_fingerprint,
+    new_claim_id,
 )
 
 # How long past the invocation's deadline a claim stays "in progress": Lambda has ended the invocation by then.
@@ -45,7 +48,15 @@ class CallInProgressError(Exception):
 
 
 class OutcomeUnknownError(Exception):
-    """An earlier delivery's call may have created the contact; only an operator's redrive may call again."""
+    """An attempt's call may have created the contact; only an operator's redrive naming the attempt may call again."""
+
+    def __init__(self, attempt: int | None, uncertain: UncertainOutcome | None = None) -> None:
+        super().__init__(
+            "an earlier delivery may have placed this call (Connect's answer was never recorded); it is not dialled"
+            " again unless this dead-lettered message is redriven"
+        )
+        self.attempt = attempt
+        self.uncertain = uncertain
 
 
 @dataclass(frozen=True)
@@ -64,37 +75,40 @@ class OncePerToken:
     ledger: PlacedCallsLedger | None
     pending: list[PendingCompletion] = field(default_factory=list)
 
-    def place(self, params: dict[str, Any], *, confirmation: str | None, remaining_ms: int) -> PlacedCall:
+    def place(self, params: dict[str, Any], *, confirmed_attempt: int | None, remaining_ms: int) -> PlacedCall:
         """Place the call of params['ClientToken'] unless the ledger says it was, or may have been, placed.
 
-        ``confirmation``: the ID of the message an operator redrove after an uncertain outcome, else None; it
-        allows one more call, once. ``remaining_ms``: the invocation's time left, after which a claim it leaves
-        behind can only mean the invocation died.
+        ``confirmed_attempt``: the uncertain attempt an operator confirmed by redriving its dead-letter, else
+        None. ``remaining_ms``: the invocation's time left, after which a claim it leaves behind can only mean
+        the invocation died.
         """
         ledger = self.ledger
         if ledger is None:
             return place_call(params)
         token = params["ClientToken"]
+        for completion in self.pending:
+            if completion.client_token == token:
+                return PlacedCall(completion.contact_id, requests_sent=0, replayed=True, recorded=False)
         lease_until_ms = ledger.now_ms() + remaining_ms + LEASE_MARGIN_MS
+        claim_id = new_claim_id()
         fingerprint = call_fingerprint(params)
-        recorded = ledger.claim(token, fingerprint, lease_until_ms)
-        attempt = 1
-        if recorded is not None:
-            settled = _settled_by(recorded, fingerprint, confirmation, ledger.now_ms())
-            if isinstance(settled, PlacedCall):
-                return settled
+        claimed = ledger.claim(token, fingerprint, lease_until_ms, claim_id)
+        if isinstance(claimed, LedgerEntry):
+            replay = _settled_by(claimed, fingerprint, confirmed_attempt, ledger.now_ms())
+            if replay is not None:
+                return replay
             try:
-                attempt = ledger.take_over(token, recorded, lease_until_ms, confirmed_by=settled)
+                claimed = ledger.take_over(token, claimed, lease_until_ms, claim_id)
             except ClaimLostError as error:
                 raise CallInProgressError("another delivery claimed this call first") from error
-        return self._call(ledger, params, token, attempt)
+        return self._call(ledger, params, token, claimed)
 
     def _call(self, ledger: PlacedCallsLedger, params: dict[str, Any], token: str, attempt: int) -> PlacedCall:
         try:
             placed = place_call(params)
-        except UncertainOutcome:
+        except UncertainOutcome as uncertain:
             _best_effort(lambda: ledger.mark_unknown(token, attempt))
-            raise
+            raise OutcomeUnknownError(attempt, uncertain) from uncertain
         except Exception:
             # Surely not created: the claim is released so a retry may call. Should the release fail, the claim
             # stays and a redelivery is dead-lettered as OutcomeUnknown: a false alarm, never a second call.
@@ -123,22 +137,21 @@ class OncePerToken:
         return len(still_pending)
 
 
-def _settled_by(recorded: LedgerEntry, fingerprint: str, confirmation: str | None, now_ms: int) -> PlacedCall | str:
-    """The recorded call when it settles this delivery, else the operator's unspent confirmation to call again."""
+def _settled_by(
+    recorded: LedgerEntry, fingerprint: str, confirmed_attempt: int | None, now_ms: int
+) -> PlacedCall | None:
+    """The recorded call when it settles this delivery; None when an operator confirmed this very attempt."""
     if recorded.fingerprint != fingerprint:
         raise ClientTokenReusedError("the ClientToken was recorded with a different destination, flow or instance")
     if recorded.status == PLACED and recorded.contact_id is not None:
         return PlacedCall(recorded.contact_id, requests_sent=0, replayed=True)
     if recorded.status == CALLING and recorded.lease_until_ms > now_ms:
         raise CallInProgressError("another delivery of this request is being placed right now")
-    # Uncertain, or claimed by an invocation that ended without recording Connect's answer. A confirmation that
-    # already called (its invocation died before recording the answer) is spent: that call may have rung too.
-    if confirmation is None or confirmation == recorded.confirmed_by:
-        raise OutcomeUnknownError(
-            "an earlier delivery may have placed this call (Connect's answer was never recorded); it is not"
-            " dialled again unless this dead-lettered message is redriven"
-        )
-    return confirmation
+    # Uncertain, or claimed by an invocation that ended without recording Connect's answer. Only a confirmation of
+    # this attempt allows a call: an older one was spent when its attempt was taken over.
+    if confirmed_attempt != recorded.attempt:
+        raise OutcomeUnknownError(recorded.attempt)
+    return None
 
 
 def _best_effort(write: Callable[[], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -58,6 +59,8 @@ class Failure:
     code: str
     message: str
     permanent: bool
+    # For OutcomeUnknown: the ledger attempt whose call is uncertain, which a redrive of the dead-letter confirms.
+    attempt: int | None = None
 
 
 def _safe(message: str) -> str:
@@ -110,7 +113,9 @@ def classify(error: BaseException) -> Failure:
         message = f"Connect may have created the contact ({last.code}: {last.message}); not dialled again"
         return Failure(OUTCOME_UNKNOWN, _safe(message + " unless this message is redriven"), permanent=True)
     if isinstance(error, OutcomeUnknownError):
-        return Failure(OUTCOME_UNKNOWN, str(error), permanent=True)
+        if error.uncertain is not None:
+            return dataclasses.replace(classify(error.uncertain), attempt=error.attempt)
+        return Failure(OUTCOME_UNKNOWN, str(error), permanent=True, attempt=error.attempt)
     if isinstance(error, ClientTokenReusedError):
         return Failure(CLIENT_TOKEN_REUSED, str(error), permanent=True)
     if isinstance(error, CallInProgressError):

@@ -1,8 +1,10 @@
 """The placed-calls ledger: one DynamoDB item per ClientToken saying whether its call is being placed, was placed,
-or may have been placed (uncertain). Conditional writes make each state change happen at most once.
+may have been placed (uncertain), or was surely not placed (released). Every change is one conditional
+UpdateItem, so each happens at most once, and the item's attempt number only ever grows: a write meant for an
+earlier attempt can never land on a later one.
 
 Items hold hashes only: the key is a hash of the token (a producer's free text) and the fingerprint a hash
-of the call it names, so no phone number or token is stored.
+of the call it names, so no token is stored and no number in clear.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +33,10 @@ KEY_PREFIX = "connect-outbound-caller#call"
 
 CALLING = "CALLING"  # claimed by a delivery that is calling Connect now (until its lease, the invocation's end)
 PLACED = "PLACED"  # Connect returned a ContactId
-UNKNOWN = "UNKNOWN"  # a delivery's call may or may not have created a contact
+UNKNOWN = "UNKNOWN"  # an attempt's call may or may not have created a contact
+RELEASED = "RELEASED"  # Connect surely created no contact for the last attempt: the next delivery may call
+
+_NAMES = {"#id": PARTITION_KEY, "#status": "status", "#expiration": TTL_ATTRIBUTE}
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,7 @@ class LedgerEntry:
     attempt: int
     lease_until_ms: int = 0
     contact_id: str | None = None
-    # The SQS message whose redrive confirmed the last attempt: a confirmation calls once, never again.
-    confirmed_by: str | None = None
+    claim_id: str | None = None
 
 
 class LedgerUnavailableError(Exception):
@@ -52,6 +57,10 @@ class LedgerUnavailableError(Exception):
 
 class ClaimLostError(Exception):
     """Another delivery changed the item between our read and our write."""
+
+    def __init__(self, current: LedgerEntry | None) -> None:
+        super().__init__("another delivery changed the record first")
+        self.current = current
 
 
 def call_fingerprint(params: dict[str, Any]) -> str:
@@ -65,6 +74,11 @@ def token_key(client_token: str) -> str:
     return f"{KEY_PREFIX}#{hashlib.sha256(client_token.encode()).hexdigest()}"
 
 
+def new_claim_id() -> str:
+    """A fresh ID for one delivery's claim, so a retried write can tell its own claim from another's."""
+    return uuid.uuid4().hex
+
+
 def _entry(item: dict[str, Any]) -> LedgerEntry:
     return LedgerEntry(
         status=item["status"]["S"],
@@ -72,12 +86,12 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         attempt=int(item.get("attempt", {}).get("N", "1")),
         lease_until_ms=int(item.get("lease_until_ms", {}).get("N", "0")),
         contact_id=item.get("contact_id", {}).get("S"),
-        confirmed_by=item.get("confirmed_by", {}).get("S"),
+        claim_id=item.get("claim_id", {}).get("S"),
     )
 
 
 class PlacedCallsLedger:
-    """Claim, complete, release or mark uncertain the call of one ClientToken, each with one conditional write."""
+    """Claim, take over, complete, mark uncertain or release the call of one ClientToken."""
 
     def __init__(self, table_name: str, clock: Callable[[], float] = time.time) -> None:
         self.table_name = table_name
@@ -91,85 +105,98 @@ class PlacedCallsLedger:
         """Wall-clock milliseconds, as leases are stored."""
         return int(self.clock() * 1000)
 
-    def claim(self, client_token: str, fingerprint: str, lease_until_ms: int) -> LedgerEntry | None:
-        """Claim the token for a call now; None when claimed, else what the ledger already holds for it."""
+    def claim(self, client_token: str, fingerprint: str, lease_until_ms: int, claim_id: str) -> int | LedgerEntry:
+        """Claim the token for a call now: the attempt number when claimed, else what the ledger holds for it.
+
+        A token is free when it has no item, an expired one (DynamoDB's TTL deletes only eventually), or one
+        released by a call Connect surely did not place, for this same call.
+        """
         now = int(self.clock())
         try:
-            self.client.put_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
-                Item={
-                    PARTITION_KEY: {"S": token_key(client_token)},
-                    "status": {"S": CALLING},
-                    "fingerprint": {"S": fingerprint},
-                    "attempt": {"N": "1"},
-                    "lease_until_ms": {"N": str(lease_until_ms)},
-                    TTL_ATTRIBUTE: {"N": str(now + PLACED_CALL_KEPT_SECONDS)},
+                Key={PARTITION_KEY: {"S": token_key(client_token)}},
+                UpdateExpression=(
+                    "SET #status = :calling, fingerprint = :fingerprint, lease_until_ms = :lease, claim_id = :claim,"
+                    " #expiration = :expiration, attempt = if_not_exists(attempt, :zero) + :one REMOVE contact_id"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(#id) OR #expiration < :now"
+                    " OR (#status = :released AND fingerprint = :fingerprint)"
+                ),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={
+                    ":calling": {"S": CALLING},
+                    ":released": {"S": RELEASED},
+                    ":fingerprint": {"S": fingerprint},
+                    ":lease": {"N": str(lease_until_ms)},
+                    ":claim": {"S": claim_id},
+                    ":expiration": {"N": str(now + PLACED_CALL_KEPT_SECONDS)},
+                    ":now": {"N": str(now)},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
                 },
-                # DynamoDB's TTL deletes expired items only eventually: an expired one counts as absent.
-                ConditionExpression="attribute_not_exists(#id) OR #expiration < :now",
-                ExpressionAttributeNames={"#id": PARTITION_KEY, "#expiration": TTL_ATTRIBUTE},
-                ExpressionAttributeValues={":now": {"N": str(now)}},
+                ReturnValues="UPDATED_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self.client.exceptions.ConditionalCheckFailedException as error:
-            return _entry(error.response["Item"])  # type: ignore[typeddict-item]
+            entry = _entry(error.response["Item"])  # type: ignore[typeddict-item]
+            # botocore retried a write whose first answer was lost: the claim already there is this one.
+            return entry.attempt if entry.claim_id == claim_id else entry
         except Exception as error:
             raise LedgerUnavailableError(str(error)) from error
-        return None
+        return int(response["Attributes"]["attempt"]["N"])  # type: ignore[typeddict-item]
 
-    def take_over(self, client_token: str, entry: LedgerEntry, lease_until_ms: int, confirmed_by: str) -> int:
-        """Claim a token whose earlier call is uncertain, on an operator's confirmation; return the new attempt."""
+    def take_over(self, client_token: str, entry: LedgerEntry, lease_until_ms: int, claim_id: str) -> int:
+        """Claim a token whose last attempt is uncertain, on an operator's confirmation; return the new attempt."""
         attempt = entry.attempt + 1
         self._update(
             client_token,
-            "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease, confirmed_by = :confirmed_by"
-            " REMOVE contact_id",
+            "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease, claim_id = :claim REMOVE contact_id",
             condition="attempt = :previous AND #status = :previous_status",
             values={
                 ":calling": {"S": CALLING},
                 ":attempt": {"N": str(attempt)},
                 ":lease": {"N": str(lease_until_ms)},
-                ":confirmed_by": {"S": confirmed_by},
+                ":claim": {"S": claim_id},
                 ":previous": {"N": str(entry.attempt)},
                 ":previous_status": {"S": entry.status},
             },
+            claim_id=claim_id,
         )
         return attempt
 
     def complete(self, client_token: str, attempt: int, contact_id: str) -> None:
-        """Record the ContactId of a placed call."""
-        self._update(
-            client_token,
-            "SET #status = :placed, contact_id = :contact_id",
-            condition="attempt = :attempt",
-            values={":placed": {"S": PLACED}, ":contact_id": {"S": contact_id}, ":attempt": {"N": str(attempt)}},
-        )
+        """Record the ContactId of the attempt's placed call."""
+        self._settle(client_token, attempt, PLACED, extra="contact_id = :contact_id", contact_id=contact_id)
 
     def mark_unknown(self, client_token: str, attempt: int) -> None:
-        """Record that this attempt's call may have created a contact: it is never dialled again unconfirmed."""
-        self._update(
-            client_token,
-            "SET #status = :unknown",
-            condition="attempt = :attempt AND #status = :calling",
-            values={":unknown": {"S": UNKNOWN}, ":attempt": {"N": str(attempt)}, ":calling": {"S": CALLING}},
-        )
+        """Record that the attempt's call may have created a contact: it is never dialled again unconfirmed."""
+        self._settle(client_token, attempt, UNKNOWN)
 
     def release(self, client_token: str, attempt: int) -> None:
-        """Forget a claim whose call surely created no contact, so that a retry may call."""
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key={PARTITION_KEY: {"S": token_key(client_token)}},
-                ConditionExpression="attempt = :attempt AND #status = :calling",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":attempt": {"N": str(attempt)}, ":calling": {"S": CALLING}},
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ClaimLostError("the claim changed before it was released") from error
-        except Exception as error:
-            raise LedgerUnavailableError(str(error)) from error
+        """Record that Connect surely created no contact for the attempt, so that a retry may call."""
+        self._settle(client_token, attempt, RELEASED)
 
-    def _update(self, client_token: str, expression: str, condition: str, values: dict[str, Any]) -> None:
+    def _settle(self, client_token: str, attempt: int, status: str, extra: str = "", contact_id: str = "") -> None:
+        values = {":status": {"S": status}, ":attempt": {"N": str(attempt)}, ":calling": {"S": CALLING}}
+        if contact_id:
+            values[":contact_id"] = {"S": contact_id}
+        try:
+            self._update(
+                client_token,
+                "SET #status = :status" + (f", {extra}" if extra else ""),
+                condition="attempt = :attempt AND #status = :calling",
+                values=values,
+            )
+        except ClaimLostError as error:
+            # botocore retried a write whose first answer was lost: the change is already there.
+            if error.current is None or (error.current.attempt, error.current.status) != (attempt, status):
+                raise
+
+    def _update(
+        self, client_token: str, expression: str, condition: str, values: dict[str, Any], claim_id: str | None = None
+    ) -> None:
         # Every change keeps the item for the full retention from now: the request may come back that long.
         values = {**values, ":expiration": {"N": str(int(self.clock()) + PLACED_CALL_KEPT_SECONDS)}}
         try:
@@ -178,10 +205,16 @@ class PlacedCallsLedger:
                 Key={PARTITION_KEY: {"S": token_key(client_token)}},
                 UpdateExpression=expression.replace("SET ", "SET #expiration = :expiration, ", 1),
                 ConditionExpression=f"attribute_exists(#id) AND {condition}",
-                ExpressionAttributeNames={"#id": PARTITION_KEY, "#status": "status", "#expiration": TTL_ATTRIBUTE},
+                ExpressionAttributeNames=_NAMES,
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ClaimLostError("another delivery changed the record first") from error
+            item = error.response.get("Item")
+            current = _entry(item) if item else None  # type: ignore[arg-type]
+            # botocore retried a write whose first answer was lost: the claim is already this one's.
+            if claim_id is not None and current is not None and current.claim_id == claim_id:
+                return
+            raise ClaimLostError(current) from error
         except Exception as error:
             raise LedgerUnavailableError(str(error)) from error

@@ -47,21 +47,19 @@ class RetryableRecordError(Exception):
 @tracer.capture_method(capture_response=False)
 def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> str:
     """Settle one record: return its outcome, or raise RetryableRecordError to have SQS redeliver it."""
-    remaining_ms = lambda_context.get_remaining_time_in_millis()
-    if remaining_ms - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
-        too_late = Failure(DEADLINE_REACHED, "too little invocation time left for this record", False)
-        if remaining_ms < DEAD_LETTER_TIME_RESERVE_MS:
-            _retry(record, too_late, None, None)
-        return _settle_failure(record, too_late, None, None)
     try:
         delivery = parse_delivery(record, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        return _settle_failure(record, classify(error), None, None)
+        return _settle_failure(record, classify(error), None, None, lambda_context)
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
+    # Parsed first (no I/O), so that a record released here still carries its own token on a dead-letter.
+    if lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
+        too_late = Failure(DEADLINE_REACHED, "too little invocation time left for this record", False)
+        return _settle_failure(record, too_late, delivery, destination, lambda_context)
     try:
         placed = _call(record, delivery, lambda_context)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        return _settle_failure(record, classify(error), delivery, destination)
+        return _settle_failure(record, classify(error), delivery, destination, lambda_context)
     logger.info(
         "Call placed",
         extra={
@@ -87,7 +85,7 @@ def _call(record: CallRequestRecord, delivery: CallDelivery, lambda_context: Lam
     try:
         placed = ONCE.place(
             delivery.request.to_api_params(SETTINGS, delivery.client_token),
-            confirmation=record.messageId if record.redriven_after_unknown_outcome else None,
+            confirmed_attempt=record.confirmed_attempt,
             remaining_ms=lambda_context.get_remaining_time_in_millis(),
         )
     except Exception as error:
@@ -98,7 +96,11 @@ def _call(record: CallRequestRecord, delivery: CallDelivery, lambda_context: Lam
 
 
 def _settle_failure(
-    record: CallRequestRecord, failure: Failure, delivery: CallDelivery | None, destination: str | None
+    record: CallRequestRecord,
+    failure: Failure,
+    delivery: CallDelivery | None,
+    destination: str | None,
+    lambda_context: LambdaContext,
 ) -> str:
     if not failure.permanent:
         receive_count = int(record.attributes.ApproximateReceiveCount)
@@ -106,6 +108,10 @@ def _settle_failure(
             _retry(record, failure, delivery, destination)
         # The last receive: dead-letter it here, with its reason, rather than let SQS move it with none.
         failure = retries_exhausted(failure, receive_count)
+    # Not even a dead-letter send fits in the invocation: SQS delivers it again (or, after its last receive,
+    # moves it without a reason) rather than the function being cut off mid-send.
+    if lambda_context.get_remaining_time_in_millis() < DEAD_LETTER_TIME_RESERVE_MS:
+        _retry(record, failure, delivery, destination)
     try:
         dead_letter(
             SETTINGS.dead_letter_queue_url, record.body, failure, record.messageId, _travelling_token(record, delivery)

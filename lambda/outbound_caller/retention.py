@@ -11,6 +11,7 @@ _DAY_SECONDS = 24 * 60 * 60
 SOURCE_QUEUE_RETENTION_DAYS = 4
 # SQS's maximum retention: dead-lettered requests are kept as long as SQS allows.
 DEAD_LETTER_QUEUE_RETENTION_DAYS = 14
-# A request the function last saw can sit up to the dead-letter queue's retention there, then be redriven and
-# wait up to the source queue's retention again before it is delivered.
-PLACED_CALL_KEPT_SECONDS = (SOURCE_QUEUE_RETENTION_DAYS + DEAD_LETTER_QUEUE_RETENTION_DAYS) * _DAY_SECONDS
+# After the ledger last changed a token's item, its request can still wait in the source queue (its retention),
+# be dead-lettered by the function as a new message (the dead-letter queue's retention from then), be redriven
+# and wait in the source queue again before it is delivered.
+PLACED_CALL_KEPT_SECONDS = (2 * SOURCE_QUEUE_RETENTION_DAYS + DEAD_LETTER_QUEUE_RETENTION_DAYS) * _DAY_SECONDS

@@ -36,9 +36,9 @@ def worst_case_seconds(connect_timeout: int, read_timeout: int) -> int:
 WORST_CASE_CALL_SECONDS = worst_case_seconds(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 WORST_CASE_DEAD_LETTER_SECONDS = worst_case_seconds(SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS)
 WORST_CASE_LEDGER_WRITE_SECONDS = worst_case_seconds(DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
-# The placed-calls record is written twice per call: claimed before it, then completed, released or marked
-# uncertain after it.
-LEDGER_WRITES_PER_RECORD = 2
+# The placed-calls record is written up to three times per call: claimed (or, on an operator's confirmation, the
+# claim attempt then a take-over) before it, then completed, released or marked uncertain after it.
+LEDGER_WRITES_PER_RECORD = 3
 WORST_CASE_LEDGER_SECONDS = LEDGER_WRITES_PER_RECORD * WORST_CASE_LEDGER_WRITE_SECONDS
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2

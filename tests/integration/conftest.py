@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -128,24 +129,53 @@ def ledger(aws: None) -> Iterator[Any]:
     ONCE.ledger.clock = clock
 
 
+# The status each settling write of the placed-calls ledger sets.
+SETTLING_WRITES = {"PLACED": "complete", "UNKNOWN": "mark_unknown", "RELEASED": "release"}
+
+
+def ledger_write(body: bytes | str | None) -> str:
+    """Which placed-calls write an UpdateItem request body is: claim, take_over, complete, mark_unknown, release."""
+    values = json.loads(body or "{}").get("ExpressionAttributeValues", {})
+    if ":zero" in values:
+        return "claim"
+    if ":previous_status" in values:
+        return "take_over"
+    return SETTLING_WRITES.get(values.get(":status", {}).get("S", ""), "other")
+
+
 @pytest.fixture
 def failing_ledger_writes(ledger: Any) -> Iterator[Any]:
-    """Make the next writes of one DynamoDB operation fail as an unreachable endpoint does (botocore retries them)."""
+    """Make one kind of placed-calls write fail as an unreachable endpoint does (botocore retries it); ``attempts``
+    HTTP attempts fail (3 fail one whole write), or all of them."""
     registered: list[str] = []
 
-    def _fail(operation: str, attempts: int | None) -> None:
+    def _fail(write: str, attempts: int | None) -> None:
         remaining = [attempts]
 
         def fail(request: Any, **_: Any) -> None:
+            if ledger_write(request.body) != write:
+                return
             if remaining[0] is None or remaining[0] > 0:
                 if remaining[0] is not None:
                     remaining[0] -= 1
                 raise EndpointConnectionError(endpoint_url=request.url)
 
-        event = f"before-send.dynamodb.{operation}"
-        ledger.client.meta.events.register_first(event, fail, unique_id=f"fail-{operation}")
-        registered.append(operation)
+        ledger.client.meta.events.register_first("before-send.dynamodb.UpdateItem", fail, unique_id=f"fail-{write}")
+        registered.append(write)
 
     yield _fail
-    for operation in registered:
-        ledger.client.meta.events.unregister(f"before-send.dynamodb.{operation}", unique_id=f"fail-{operation}")
+    for write in registered:
+        ledger.client.meta.events.unregister("before-send.dynamodb.UpdateItem", unique_id=f"fail-{write}")
+
+
+@pytest.fixture
+def ledger_writes(ledger: Any) -> Iterator[list[str]]:
+    """The placed-calls writes the function makes, by kind, in order."""
+    seen: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        seen.append(ledger_write(request.body))
+
+    ledger.client.meta.events.register_first("before-send.dynamodb.UpdateItem", record, unique_id="count-writes")
+    yield seen
+    ledger.client.meta.events.unregister("before-send.dynamodb.UpdateItem", unique_id="count-writes")

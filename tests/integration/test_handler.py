@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
-from outbound_caller.record_handler import RECORD_TIME_RESERVE_MS
+from outbound_caller.record_handler import DEAD_LETTER_TIME_RESERVE_MS, RECORD_TIME_RESERVE_MS
 from tests.integration.conftest import failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, IDEMPOTENCY_TABLE, INSTANCE_ID, SOURCE_NUMBER
@@ -223,16 +223,44 @@ def test_near_the_deadline_remaining_records_are_released(invoke: Any, connect: 
     assert failed_ids(response) == {"d-0", "d-1", "d-2"}
 
 
-def test_near_the_deadline_invalid_records_are_not_dead_lettered_either(
+def test_near_the_deadline_an_invalid_record_is_dead_lettered_while_a_send_fits(
     invoke: Any, connect: ConnectStub, dead_letters: Any
 ) -> None:
-    # Given an invocation with less time left than one record needs, and an invalid request
-    context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1)
-    # When the handler runs
+    # Given an invocation with too little time left for a call, but enough for a dead-letter send
+    context = FakeLambdaContext(remaining_ms=DEAD_LETTER_TIME_RESERVE_MS + 1000)
+    # When the handler runs on an invalid request
     response = invoke(sqs_record('{"DestinationPhoneNumber": "bad"}', message_id="d-invalid"), context=context)
-    # Then no dead-letter send is started (it could outlast the invocation); SQS redelivers the record
-    assert failed_ids(response) == {"d-invalid"}
+    # Then it is dead-lettered now (validation needs no call), not handed back
+    assert failed_ids(response) == set()
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["ValidationError"]
+
+
+def test_with_no_time_even_for_a_dead_letter_records_are_handed_back(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given an invocation with less time left than one dead-letter send may take, on the record's last receive
+    context = FakeLambdaContext(remaining_ms=DEAD_LETTER_TIME_RESERVE_MS - 1)
+    records = [sqs_record('{"DestinationPhoneNumber": "bad"}', message_id="d-late", receive_count=5)]
+    # When the handler runs
+    response = invoke(*records, context=context)
+    # Then no send is started (it could be cut off mid-send): SQS delivers the record again
+    assert failed_ids(response) == {"d-late"}
     assert dead_letters() == []
+
+
+def test_a_record_released_on_its_last_receive_is_dead_lettered_with_its_own_token(
+    invoke: Any, connect: ConnectStub, dead_letters: Any
+) -> None:
+    # Given an EventBridge request on its last receive, in an invocation with too little time left for a call
+    context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1)
+    record = sqs_record(eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id="ev-9"), receive_count=5)
+    # When the handler runs
+    invoke(record, context=context)
+    # Then it is dead-lettered as RetriesExhausted with the event id it would be called with, not the SQS messageId
+    [letter] = dead_letters()
+    assert (letter["ErrorCode"], letter["ClientToken"]) == ("RetriesExhausted", "ev-9")
+    assert "DeadlineReached" in letter["ErrorMessage"]
+    assert connect.requests == []
 
 
 def test_with_enough_time_left_calls_are_placed(invoke: Any, connect: ConnectStub) -> None:

@@ -12,10 +12,11 @@ import time
 from typing import Any
 
 import pytest
-from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError, SSLError
 
+from outbound_caller.record_handler import ONCE
 from tests.integration.conftest import failed_ids
-from tests.support.connect_stub import ConnectError, ConnectStub
+from tests.support.connect_stub import ConnectError, ConnectStub, RawAnswer
 from tests.support.lambda_events import FakeLambdaContext, sqs_record
 
 NUMBER = "+14155550123"
@@ -36,7 +37,8 @@ def redelivered(record: dict[str, Any], receive_count: int = 2) -> dict[str, Any
 
 def redriven(dead_letter: dict[str, Any], message_id: str) -> dict[str, Any]:
     """A dead-letter message moved back to the source queue by an operator: a new messageId, its attributes kept."""
-    attributes = {key: dead_letter[key] for key in ("ErrorCode", "ErrorMessage", "SourceMessageId", "ClientToken")}
+    names = ("ErrorCode", "ErrorMessage", "SourceMessageId", "ClientToken", "OutcomeUnknownAttempt")
+    attributes = {key: dead_letter[key] for key in names if key in dead_letter}
     return sqs_record(dead_letter["body"], message_id=message_id, attributes=attributes)
 
 
@@ -56,7 +58,7 @@ def test_a_placed_call_whose_record_fails_is_placed_and_never_dialled_again(
     invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, log_lines: Any, dead_letters: Any
 ) -> None:
     # Given a placed-calls table that refuses the write completing the record (every attempt), once
-    failing_ledger_writes("UpdateItem", attempts=3)
+    failing_ledger_writes("complete", attempts=3)
     record = sqs_record(body(), message_id="w-1")
     # When the request is handled, its call ends, and the same message is delivered again later
     first = invoke(record)
@@ -79,11 +81,13 @@ def test_a_record_that_cannot_be_completed_at_all_still_never_dials_again(
     invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, ledger: Any, dead_letters: Any, log_lines: Any
 ) -> None:
     # Given a placed-calls table that refuses every update after the call was claimed
-    failing_ledger_writes("UpdateItem", attempts=None)
+    failing_ledger_writes("complete", attempts=None)
     record = sqs_record(body(), message_id="w-2")
     first = invoke(record)
-    # When a duplicate of the message arrives after that invocation is long over, the call having ended
+    # When a duplicate of the message arrives at another container (which holds no pending completion), after that
+    # invocation is long over, the call having ended
     connect.hang_up_all()
+    ONCE.pending.clear()
     ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
     second = invoke(redelivered(record))
     # Then the first delivery was placed; the duplicate is dead-lettered for an operator, never dialled
@@ -329,7 +333,7 @@ def test_a_claim_that_cannot_be_released_blocks_rather_than_permits(
 ) -> None:
     # Given Connect throttling every attempt (nothing created) and a table refusing to release the claim
     connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
-    failing_ledger_writes("DeleteItem", attempts=None)
+    failing_ledger_writes("release", attempts=None)
     record = sqs_record(body(), message_id="b-1")
     first = invoke(record)
     # When SQS delivers it again after that invocation is over
@@ -365,3 +369,120 @@ def test_an_operators_confirmation_is_spent_once(
     assert response == {"batchItemFailures": []}
     assert connect.calls_per_token() == {"c-1": 2}
     assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]
+
+
+# The operator's confirmation names the attempt it confirms.
+
+
+def _dead_lettered_as_unknown(invoke: Any, connect: ConnectStub, dead_letters: Any, message_id: str) -> dict[str, Any]:
+    """A raw request whose call Connect created and answered 500 on every attempt: one OutcomeUnknown dead-letter."""
+    connect.fail_after_create(NUMBER, ConnectError("InternalServiceException"), times=3)
+    invoke(sqs_record(body(), message_id=message_id))
+    [letter] = dead_letters()
+    connect.hang_up_all()
+    return dict(letter)
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_confirmation_survives_no_release_it_was_spent_before(
+    invoke: Any, connect: ConnectStub, ledger: Any, dead_letters: Any
+) -> None:
+    # Given an operator's redrive of an OutcomeUnknown dead-letter (attempt 1), whose call Connect throttles (so the
+    # claim is released), and whose next delivery places a call and dies before recording it
+    letter = _dead_lettered_as_unknown(invoke, connect, dead_letters, "h-1")
+    assert letter["OutcomeUnknownAttempt"] == "1"
+    confirmed = redriven(letter, message_id="h-1-redriven")
+    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
+    assert failed_ids(invoke(confirmed)) == {"h-1-redriven"}
+    connect.fail_after_create(NUMBER, WorkerDied(), times=1)
+    with pytest.raises(WorkerDied):
+        invoke(redelivered(confirmed, 2))
+    connect.hang_up_all()
+    # When the same redriven message is delivered again after that invocation's time
+    ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
+    invoke(redelivered(confirmed, 3))
+    # Then it does not call a third time: the confirmation was for attempt 1, and the ledger has moved past it
+    assert connect.calls_per_token() == {"h-1": 2}
+    [again] = dead_letters()
+    assert (again["ErrorCode"], again["OutcomeUnknownAttempt"]) == ("OutcomeUnknown", "3")
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_two_copies_of_one_confirmation_call_once(invoke: Any, connect: ConnectStub, dead_letters: Any) -> None:
+    # Given one OutcomeUnknown dead-letter twice in the queue (a duplicate delivery dead-lettered it twice), both
+    # redriven by the move task with their own new messageIds
+    letter = _dead_lettered_as_unknown(invoke, connect, dead_letters, "h-2")
+    first, second = redriven(letter, message_id="h-2-copy-1"), redriven(letter, message_id="h-2-copy-2")
+    # When the first copy's call is uncertain again, and then the second copy arrives
+    connect.fail_after_create(NUMBER, ConnectError("InternalServiceException"), times=3)
+    invoke(first)
+    connect.hang_up_all()
+    invoke(second)
+    # Then the second copy does not call: it confirmed attempt 1, which the first copy already took over
+    assert connect.calls_per_token() == {"h-2": 2}
+    assert [(d["ErrorCode"], d["OutcomeUnknownAttempt"]) for d in dead_letters()] == [("OutcomeUnknown", "2")] * 2
+
+
+def test_a_confirmed_redrive_makes_no_more_ledger_writes_than_the_time_reserve_holds(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, ledger_writes: list[str]
+) -> None:
+    # Given an operator's redrive of an OutcomeUnknown dead-letter: the heaviest path through the ledger
+    from outbound_caller.timeouts import LEDGER_WRITES_PER_RECORD
+
+    letter = _dead_lettered_as_unknown(invoke, connect, dead_letters, "h-3")
+    ledger_writes.clear()
+    # When it is placed
+    invoke(redriven(letter, message_id="h-3-redriven"))
+    # Then its writes (claim, take over, complete) are as many as the per-record time reserve budgets for
+    assert ledger_writes == ["claim", "take_over", "complete"]
+    assert len(ledger_writes) <= LEDGER_WRITES_PER_RECORD
+
+
+# What counts as "Connect may have created the contact".
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        SSLError(endpoint_url="https://connect", error=OSError("record layer failure")),
+        RawAnswer(200, {"Unexpected": "no ContactId"}),
+        ConnectError("InternalServiceException", headers={"x-amz-retry-after": "3000"}),
+    ],
+    ids=["tls-error-after-sending", "200-without-contact-id", "5xx-asking-for-a-later-retry"],
+)
+@pytest.mark.usefixtures("no_backoff")
+def test_failures_that_do_not_prove_nothing_was_created_are_uncertain(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, answer: Any
+) -> None:
+    # Given Connect creating the contact, then a failure that is not a refusal nor a connection never made
+    connect.fail_after_create(NUMBER, answer)
+    # When the request is handled
+    response = invoke(sqs_record(body(), message_id="m1-1"))
+    # Then it is not retried in-call nor by SQS: one request, one call, dead-lettered as OutcomeUnknown
+    assert failed_ids(response) == set()
+    assert len(connect.requests) == 1
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["OutcomeUnknown"]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_duplicate_in_the_same_container_is_answered_from_its_pending_record(
+    invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, ledger: Any, dead_letters: Any, log_lines: Any
+) -> None:
+    # Given a placed call whose record cannot be completed at all
+    failing_ledger_writes("complete", attempts=None)
+    record = sqs_record(body(), message_id="m5-1")
+    invoke(record)
+    connect.hang_up_all()
+    # When a duplicate reaches the same container after that invocation's time
+    ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
+    response = invoke(redelivered(record))
+    # Then the container answers with the ContactId it holds: placed, not dead-lettered as OutcomeUnknown
+    assert response == {"batchItemFailures": []}
+    assert connect.calls_per_token() == {"m5-1": 1}
+    assert dead_letters() == []
+    placed = [line for line in log_lines() if line.get("outcome") == "placed"]
+    assert [(line["contact_id"], line["replayed"], line["recorded"]) for line in placed][-1] == (
+        "contact-0001",
+        True,
+        False,
+    )

@@ -26,10 +26,19 @@ class ConnectError:
     code: str
     message: str = "stubbed failure"
     status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """Any HTTP answer at all, e.g. a 200 whose body has no ContactId."""
+
+    status: int
+    body: dict[str, Any]
 
 
 # An exception is raised where botocore sends the request: a BaseException (a dying sandbox) escapes everything.
-Answer = ConnectError | BaseException | None
+Answer = ConnectError | RawAnswer | BaseException | None
 Rule = Callable[[dict[str, Any]], Answer]
 
 
@@ -75,16 +84,16 @@ class ConnectStub:
     contacts: list[StubContact] = field(default_factory=list)
     _live_by_token: dict[str, str] = field(default_factory=dict)
 
-    def fail_destination(self, number: str, answer: ConnectError | BaseException, times: int | None = None) -> None:
+    def fail_destination(self, number: str, answer: Answer, times: int | None = None) -> None:
         """Answer calls to ``number`` with ``answer`` before creating anything (only the first ``times``, if given)."""
         next_answer = _limited(answer, times)
         self.rules.append(lambda body: next_answer() if body.get("DestinationPhoneNumber") == number else None)
 
-    def fail_always(self, answer: ConnectError | BaseException) -> None:
+    def fail_always(self, answer: Answer) -> None:
         """Answer every call with ``answer`` before creating anything."""
         self.rules.append(lambda _body: answer)
 
-    def fail_after_create(self, number: str, answer: ConnectError | BaseException, times: int | None = None) -> None:
+    def fail_after_create(self, number: str, answer: Answer, times: int | None = None) -> None:
         """Create the contact for calls to ``number``, then answer with ``answer`` (a 5xx, or a lost answer)."""
         next_answer = _limited(answer, times)
         self.after_create_rules.append(
@@ -139,5 +148,8 @@ def _answer(request: AWSPreparedRequest, answer: Answer) -> AWSResponse | None:
         status = answer.status or ERROR_STATUS.get(answer.code, 400)
         payload = json.dumps({"Message": answer.message}).encode()
         headers = {"x-amzn-ErrorType": f"{answer.code}:http://internal.amazon.com/", "content-type": "application/json"}
-        return AWSResponse(request.url, status, headers, _RawBody(payload))  # type: ignore[arg-type]
+        return AWSResponse(request.url, status, {**headers, **answer.headers}, _RawBody(payload))  # type: ignore[arg-type]
+    if isinstance(answer, RawAnswer):
+        headers = {"content-type": "application/json"}
+        return AWSResponse(request.url, answer.status, headers, _RawBody(json.dumps(answer.body).encode()))  # type: ignore[arg-type]
     return None

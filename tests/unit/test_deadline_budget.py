@@ -13,13 +13,10 @@ from infra.settings import settings_from_context
 from outbound_caller.timeouts import (
     CONNECT_CONNECT_TIMEOUT_SECONDS,
     CONNECT_READ_TIMEOUT_SECONDS,
-    LEDGER_WRITES_PER_RECORD,
     MAX_ATTEMPTS,
     MAX_TOTAL_BACKOFF_SECONDS,
     RECORD_TIME_RESERVE_SECONDS,
     WORST_CASE_CALL_SECONDS,
-    WORST_CASE_DEAD_LETTER_SECONDS,
-    WORST_CASE_LEDGER_SECONDS,
     client_config,
 )
 
@@ -71,15 +68,6 @@ def test_the_clients_retry_as_many_times_as_the_budget_assumes() -> None:
         + _botocore_worst_backoff("connect")
         == WORST_CASE_CALL_SECONDS
     )
-
-
-def test_the_reserve_covers_everything_one_record_may_do() -> None:
-    # Given the worst case of each AWS call one record can make: the Connect call, the placed-calls record's
-    # claim and its completion (or release), and a dead-letter send
-    worst_cases = WORST_CASE_CALL_SECONDS + WORST_CASE_LEDGER_SECONDS + WORST_CASE_DEAD_LETTER_SECONDS
-    # Then the reserve kept before each record covers all of them, the ledger written twice
-    assert LEDGER_WRITES_PER_RECORD == 2
-    assert worst_cases < RECORD_TIME_RESERVE_SECONDS
 
 
 @pytest.mark.parametrize(

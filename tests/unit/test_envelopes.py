@@ -173,10 +173,18 @@ def test_a_travelling_token_that_cannot_be_a_token_is_ignored(settings: Settings
 
 
 @pytest.mark.parametrize(
-    ("error_code", "confirmed"), [("OutcomeUnknown", True), ("RetriesExhausted", False), (None, False)]
+    ("attributes", "confirmed"),
+    [
+        ({"ErrorCode": "OutcomeUnknown", "OutcomeUnknownAttempt": "2"}, 2),
+        ({"ErrorCode": "OutcomeUnknown"}, None),  # no attempt named: nothing to confirm
+        ({"ErrorCode": "OutcomeUnknown", "OutcomeUnknownAttempt": "two"}, None),
+        ({"ErrorCode": "RetriesExhausted", "OutcomeUnknownAttempt": "2"}, None),
+        ({}, None),
+    ],
 )
-def test_only_a_redriven_outcome_unknown_is_a_confirmation(error_code: str | None, confirmed: bool) -> None:
-    # Given a message with or without the ErrorCode the function attaches when it dead-letters
-    attributes = {"ErrorCode": error_code} if error_code else {}
-    # Then only a redriven OutcomeUnknown confirms calling the same token again
-    assert record(RAW, "m4", attributes).redriven_after_unknown_outcome is confirmed
+def test_only_a_redriven_outcome_unknown_confirms_the_attempt_it_names(
+    attributes: dict[str, str], confirmed: int | None
+) -> None:
+    # Given a message with or without the attributes the function attaches when it dead-letters an uncertain call
+    # Then only a redriven OutcomeUnknown naming its attempt confirms calling that token again, for that attempt
+    assert record(RAW, "m4", attributes).confirmed_attempt == confirmed
