@@ -114,6 +114,7 @@ class DeadLetter:
 
     body: str
     error_code: str
+    error_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ class LocalPipeline:
             while first and sum(progress.queue.values()) > chunk and progress.elapsed_seconds < max_duration_seconds:
                 progress = self._wait(sqs, started, len(requests), event_source, on_progress)
             produced = produced + self._produce(requests[first : first + chunk], intake)
+            progress = self._progress(sqs, started, len(requests))
         while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
             progress = self._wait(sqs, started, len(requests), event_source, on_progress)
         if on_progress is not None:
@@ -384,5 +386,7 @@ class LocalPipeline:
             if not messages:
                 return letters
             for message in messages:
-                error_code = message.get("MessageAttributes", {}).get("ErrorCode", {}).get("StringValue")  # type: ignore[call-overload]
-                letters.append(DeadLetter(message["Body"], error_code or MOVED_BY_SQS))
+                attributes = message.get("MessageAttributes", {})
+                error_code = attributes.get("ErrorCode", {}).get("StringValue")  # type: ignore[call-overload]
+                error_message = attributes.get("ErrorMessage", {}).get("StringValue", "")  # type: ignore[call-overload]
+                letters.append(DeadLetter(message["Body"], error_code or MOVED_BY_SQS, error_message))

@@ -69,6 +69,9 @@ MAX_EXAMPLES = 5
 VALID, REFUSED, INVALID = "valid", "refused", "invalid"
 # The dead-letter reasons a valid request may honestly end with: the function could not know, or never got through.
 HONEST_UNPLACED = frozenset({"OutcomeUnknown", "RetriesExhausted"})
+# How the function names a failure it did not expect, in ErrorMessage; such a dead-letter is counted as wrong.
+UNEXPECTED_ERROR = "UnexpectedError"
+UNEXPLAINED = "(unexplained)"
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,9 @@ def account(requests: list[tuple[str, str, Sample]], result: RunResult, calls: C
     accounting = Accounting(requests=len(requests))
     for letter in result.dead_letters:
         found = REQUEST_ID.search(letter.body)
-        letters.setdefault(found.group() if found else "?", []).append(letter.error_code)
+        # A reason naming a failure nothing injected (a bug in the function) is never an honest outcome.
+        reason = UNEXPLAINED if UNEXPECTED_ERROR in letter.error_message else letter.error_code
+        letters.setdefault(found.group() if found else "?", []).append(reason)
         accounting.dead_lettered[letter.error_code] += 1
     for request_id, kind, sample in requests:
         rung, reasons = calls[request_id], letters.get(request_id, [])
@@ -195,6 +200,10 @@ def account(requests: list[tuple[str, str, Sample]], result: RunResult, calls: C
             accounting.placed_exactly_once += 1
             for reason in reasons:
                 accounting.placed_and_dead_lettered[reason] += 1
+            # Dead-lettered besides (a duplicate, a dead worker's redelivery): only for a reason that admits it.
+            if not set(reasons) <= HONEST_UNPLACED:
+                accounting.wrong_outcome += 1
+                accounting.note("wrong_outcome", request_id)
         elif not _honest(kind, sample.expected, rung, reasons):
             accounting.wrong_outcome += 1
             accounting.note("wrong_outcome", request_id)

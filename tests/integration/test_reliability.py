@@ -52,9 +52,9 @@ def test_the_accounting_catches_every_way_of_failing() -> None:
     valid_id, refused_id, invalid_id = (kinds[kind][0] for kind in (VALID, REFUSED, INVALID))
     chosen = list(kinds.values())
 
-    def accounted(calls: dict[str, int], letters: list[tuple[str, str]]) -> Any:
+    def accounted(calls: dict[str, int], letters: list[tuple[str, str]], message: str = "") -> Any:
         # The accounting reads only a run's dead letters, each naming its request in the body
-        result = SimpleNamespace(dead_letters=[DeadLetter(f"... {rid} ...", code) for rid, code in letters])
+        result = SimpleNamespace(dead_letters=[DeadLetter(f"... {rid} ...", code, message) for rid, code in letters])
         return account(chosen, result, Counter(calls))  # type: ignore[arg-type]
 
     right = [(refused_id, "DestinationNotAllowedException"), (invalid_id, "ValidationError")]
@@ -67,4 +67,8 @@ def test_the_accounting_catches_every_way_of_failing() -> None:
     assert accounted({}, right).lost == 1
     assert accounted({valid_id: 1, refused_id: 1}, right).wrong_outcome == 1
     assert not accounted({valid_id: 1}, [*right, (valid_id, MOVED_BY_SQS)]).ok
+    assert accounted({valid_id: 1}, [*right, (valid_id, "ValidationError")]).wrong_outcome == 1
+    # And a dead-letter for a failure nothing injected (a bug) is never honest
+    unexplained = "still failing after 10 receives; last error UnexpectedError: KeyError"
+    assert not accounted({}, [*right, (valid_id, "RetriesExhausted")], unexplained).ok
     assert kinds[VALID][2].expected == PLACED
