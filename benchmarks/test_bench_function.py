@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from outbound_caller.config import load_settings
-from outbound_caller.envelopes import parse_delivery
+from outbound_caller.envelopes import CallRequestRecord, parse_delivery
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import FUNCTION_ENVIRONMENT
 from tests.support.lambda_events import eventbridge_body, sqs_record
@@ -42,9 +42,9 @@ FULL_REQUEST = {
 def test_validating_an_eventbridge_request(benchmark: Any) -> None:
     # Given a full request inside an EventBridge event
     settings = load_settings(FUNCTION_ENVIRONMENT)
-    body = eventbridge_body(FULL_REQUEST)
+    record = CallRequestRecord.model_validate(sqs_record(eventbridge_body(FULL_REQUEST), message_id="m-1"))
     # When it is parsed and validated, many times
-    delivery = benchmark(parse_delivery, body, "m-1", settings)
+    delivery = benchmark(parse_delivery, record, settings)
     # Then it is valid, and the mean time is within budget
     assert delivery.request.TrafficType == "GENERAL"
     assert benchmark.stats.stats.mean < VALIDATION_BUDGET_SECONDS

@@ -54,7 +54,9 @@ _ISOLATED_VARIABLES = (
 )
 
 
-def local_sdk_environment(aws_endpoint_url: str, connect_endpoint_url: str, work_dir: Path) -> dict[str, str | None]:
+def local_sdk_environment(
+    aws_endpoint_url: str, connect_endpoint_url: str, work_dir: Path, dynamodb_endpoint_url: str | None = None
+) -> dict[str, str | None]:
     """Environment that points every boto3 client at the local endpoints; None means 'unset'."""
     environment: dict[str, str | None] = dict.fromkeys(_ISOLATED_VARIABLES)
     environment |= {
@@ -71,7 +73,7 @@ def local_sdk_environment(aws_endpoint_url: str, connect_endpoint_url: str, work
         "AWS_ENDPOINT_URL": aws_endpoint_url,
         "AWS_ENDPOINT_URL_SQS": aws_endpoint_url,
         "AWS_ENDPOINT_URL_EVENTBRIDGE": aws_endpoint_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": aws_endpoint_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint_url or aws_endpoint_url,
         "AWS_ENDPOINT_URL_CONNECT": connect_endpoint_url,
     }
     return environment
@@ -124,26 +126,15 @@ class IntakeResources:
     placed_calls_table_name: str
 
 
-class LocalAws:
-    """A moto server on 127.0.0.1 at a free port, in a process of its own; use as a context manager.
-
-    Its own process, so that moto's work runs beside the pipeline's pollers instead of under their interpreter
-    lock; every resource goes with the process when it stops.
-    """
+class _ServerProcess:
+    """One `python -m local.moto_process`, listening on a free port of 127.0.0.1."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
-        self._port: int | None = None
+        self.port: int | None = None
 
-    @property
-    def url(self) -> str:
-        """The endpoint URL to give boto3."""
-        if self._port is None:
-            raise RuntimeError("LocalAws is not started")
-        return f"http://{LOCAL_HOST}:{self._port}"
-
-    def start(self) -> LocalAws:
-        """Start the server process and wait until it listens."""
+    def start(self) -> None:
+        """Start the process and wait until it listens."""
         self._process = subprocess.Popen(
             [sys.executable, "-m", "local.moto_process"],
             stdin=subprocess.PIPE,
@@ -155,12 +146,11 @@ class LocalAws:
         if not line.startswith(READY_PREFIX):
             self.stop()
             raise RuntimeError(f"the local AWS server did not start (it said {line!r})")
-        self._port = int(line.removeprefix(READY_PREFIX))
-        return self
+        self.port = int(line.removeprefix(READY_PREFIX))
 
     def stop(self) -> None:
-        """Stop the server process; its resources go with it."""
-        process, self._process, self._port = self._process, None, None
+        """Stop the process; its resources go with it."""
+        process, self._process, self.port = self._process, None, None
         if process is None:
             return
         if process.stdin is not None:
@@ -172,6 +162,52 @@ class LocalAws:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+class LocalAws:
+    """moto's server on 127.0.0.1 at a free port, in a process of its own; use as a context manager.
+
+    Its own process, so that moto's work runs beside the pipeline's pollers instead of under their interpreter
+    lock; every resource goes with the process when it stops. With ``separate_dynamodb``, DynamoDB gets a second
+    process (no service needs it to share the other's memory), so that a busy run uses both cores.
+    """
+
+    def __init__(self, separate_dynamodb: bool = False) -> None:
+        self._main = _ServerProcess()
+        self._dynamodb = _ServerProcess() if separate_dynamodb else None
+
+    @staticmethod
+    def _url(server: _ServerProcess) -> str:
+        if server.port is None:
+            raise RuntimeError("LocalAws is not started")
+        return f"http://{LOCAL_HOST}:{server.port}"
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL to give boto3 (every service)."""
+        return self._url(self._main)
+
+    @property
+    def dynamodb_url(self) -> str:
+        """The endpoint URL to give boto3 for DynamoDB."""
+        return self._url(self._dynamodb or self._main)
+
+    def start(self) -> LocalAws:
+        """Start the server processes and wait until they listen."""
+        try:
+            self._main.start()
+            if self._dynamodb is not None:
+                self._dynamodb.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server processes; their resources go with them."""
+        self._main.stop()
+        if self._dynamodb is not None:
+            self._dynamodb.stop()
 
     def __enter__(self) -> LocalAws:
         return self.start()

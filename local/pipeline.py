@@ -234,7 +234,7 @@ class LocalPipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         self._stack = ExitStack()
-        self.aws = LocalAws()
+        self.aws = LocalAws(separate_dynamodb=True)
         self.connect = LocalConnectEndpoint(config.connect)
         self.intake: IntakeResources | None = None
         self.event_source: SqsEventSource | None = None
@@ -257,7 +257,9 @@ class LocalPipeline:
         self._stack.enter_context(self.aws)
         self._stack.enter_context(self.connect)
         self._stack.enter_context(
-            scoped_environment(local_sdk_environment(self.aws.url, self.connect.url, config.work_dir))
+            scoped_environment(
+                local_sdk_environment(self.aws.url, self.connect.url, config.work_dir, self.aws.dynamodb_url)
+            )
         )
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
         function_environment = config.settings.function_environment(
@@ -290,6 +292,7 @@ class LocalPipeline:
         max_duration_seconds: float,
         on_progress: Callable[[Progress], None] | None = None,
         backlog_limit: int | None = None,
+        poll_seconds: float = SETTLE_POLL_SECONDS,
     ) -> RunResult:
         """Send the requests, wait until every one has settled (or the time limit), and count the outcomes.
 
@@ -304,11 +307,11 @@ class LocalPipeline:
         progress = self._progress(sqs, started, len(requests))
         for first in range(0, len(requests), chunk):
             while first and sum(progress.queue.values()) > chunk and progress.elapsed_seconds < max_duration_seconds:
-                progress = self._wait(sqs, started, len(requests), event_source, on_progress)
+                progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)
             produced = produced + self._produce(requests[first : first + chunk], intake)
             progress = self._progress(sqs, started, len(requests))
         while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
-            progress = self._wait(sqs, started, len(requests), event_source, on_progress)
+            progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)
         if on_progress is not None:
             on_progress(progress)
         duration = time.monotonic() - started
@@ -344,13 +347,14 @@ class LocalPipeline:
         requests: int,
         event_source: SqsEventSource,
         on_progress: Callable[[Progress], None] | None,
+        poll_seconds: float,
     ) -> Progress:
         """Report progress, wait a moment, and look again; stop the run if the function cannot start."""
         if event_source.init_error is not None:
             raise event_source.init_error
         if on_progress is not None:
             on_progress(self._progress(sqs, started, requests))
-        time.sleep(SETTLE_POLL_SECONDS)
+        time.sleep(poll_seconds)
         return self._progress(sqs, started, requests)
 
     def _started(self) -> tuple[IntakeResources, SqsEventSource]:

@@ -55,13 +55,16 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
     "maxConcurrency": 6,
     "batchSize": 10,
     # A claim left by a killed invocation blocks its token until that invocation's deadline (the function
-    # timeout, ~105 s) before it can be judged OutcomeUnknown: enough receives to get there at 20 s each.
-    "maxReceiveCount": 10,
+    # timeout, ~160 s here) before it can be judged OutcomeUnknown: enough receives to get there, at one per
+    # visibility timeout, with room for the faults that strike the same message meanwhile.
+    "maxReceiveCount": 20,
 }
 VISIBILITY_TIMEOUT_SECONDS = 20
 MAX_DURATION_SECONDS = 900.0
 # Requests waiting on the queue at most, as a steady producer keeps it (moto's receive scans the whole queue).
 BACKLOG_LIMIT = 100
+# How often the run looks at the queues: every look scans each queue in moto, and there is no live display.
+POLL_SECONDS = 1.0
 # Fictional destinations that the local Connect places without scripted failures: +1 555 555 0100-0159.
 PLACEABLE_NUMBERS = [f"+155555501{suffix:02d}" for suffix in range(60)]
 REQUEST_ID = re.compile(r"r-\d{6}")
@@ -230,7 +233,9 @@ def run_reliability(options: ReliabilityOptions, console: Console) -> dict[str, 
     )
     with LocalPipeline(config) as pipeline:
         samples = [sample for _, _, sample in requests]
-        result = pipeline.run(samples, options.max_duration_seconds, backlog_limit=BACKLOG_LIMIT)
+        result = pipeline.run(
+            samples, options.max_duration_seconds, backlog_limit=BACKLOG_LIMIT, poll_seconds=POLL_SECONDS
+        )
         calls = Counter(call.attributes.get("request_id", "?") for call in pipeline.connect.instance.placed_calls)
     accounting = account(requests, result, calls)
     summary = _summary(accounting, result)
