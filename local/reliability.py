@@ -51,8 +51,8 @@ CONNECT_BURST = 100
 CONNECT_CONCURRENT_CALLS = 100_000
 CALL_SECONDS = (2.0, 8.0)
 CONTEXT_OVERRIDES: dict[str, Any] = {
-    "callsPerSecond": 60,
-    "maxConcurrency": 6,
+    "callsPerSecond": 160,
+    "maxConcurrency": 8,
     "batchSize": 10,
     # A claim left by a killed invocation blocks its token until that invocation's deadline (the function
     # timeout, ~160 s here) before it can be judged OutcomeUnknown: enough receives to get there, at one per
