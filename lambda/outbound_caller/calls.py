@@ -157,8 +157,12 @@ def place_call(params: dict[str, Any]) -> PlacedCall:
 
 def requests_sent_by(error: Exception) -> int:
     """How many requests a failed place_call sent: botocore says so for answered ones; assume all otherwise."""
-    if isinstance(error, UncertainOutcome):
-        return error.attempts
+    # An uncertain call may reach the caller wrapped (the ledger's OutcomeUnknownError): it counted its attempts.
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, UncertainOutcome):
+            return cause.attempts
+        cause = cause.__cause__
     if isinstance(error, ClientError):
         return error.response.get("ResponseMetadata", {}).get("RetryAttempts", MAX_ATTEMPTS - 1) + 1
     return MAX_ATTEMPTS

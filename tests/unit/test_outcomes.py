@@ -13,7 +13,7 @@ from botocore.exceptions import (
 )
 from pydantic import ValidationError
 
-from outbound_caller.calls import UncertainOutcome
+from outbound_caller.calls import UncertainOutcome, requests_sent_by
 from outbound_caller.config import Settings
 from outbound_caller.contract import CallRequest
 from outbound_caller.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
@@ -201,3 +201,15 @@ def test_attribute_and_reference_keys_are_never_echoed(settings: Settings) -> No
     assert "john@" not in failure.message
     assert "Attributes.<key>" in failure.message
     assert "References.<key>.Type" in failure.message
+
+
+def test_an_uncertain_call_is_charged_for_the_requests_it_really_sent() -> None:
+    # Given a call stopped after its first attempt's answer was lost, as the ledger reports it (wrapped)
+    uncertain = UncertainOutcome(ReadTimeoutError(endpoint_url="https://connect"), attempts=1)
+    try:
+        raise OutcomeUnknownError(attempt=1, uncertain=uncertain) from uncertain
+    except OutcomeUnknownError as error:
+        wrapped = error
+    # When the pacer asks how many requests it sent
+    # Then it is the one attempt, not botocore's maximum
+    assert requests_sent_by(wrapped) == 1
