@@ -114,8 +114,9 @@ class CallDelivery:
 
 def delivery_token(record: CallRequestRecord, delivery_id: str | None, delivery_id_source: str) -> tuple[str, str]:
     """The token of a delivery whose request names none, and its source: the travelling token first."""
-    if record.travelling_token is not None:
-        return record.travelling_token, TOKEN_FROM_ATTRIBUTE
+    travelling = record.travelling_token
+    if travelling is not None:
+        return travelling, TOKEN_FROM_ATTRIBUTE
     if delivery_id is not None:
         return delivery_id, delivery_id_source
     return record.messageId, TOKEN_FROM_SQS

@@ -9,7 +9,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from outbound_caller.calls import PlacedCall, requests_sent_by
 from outbound_caller.config import load_settings
 from outbound_caller.dead_letter import dead_letter
-from outbound_caller.envelopes import TOKEN_FROM_REQUEST, CallDelivery, CallRequestRecord, parse_delivery
+from outbound_caller.envelopes import (
+    FREE_TEXT_TOKEN_SOURCES,
+    TOKEN_FROM_REQUEST,
+    TOKEN_FROM_SQS,
+    CallDelivery,
+    CallRequestRecord,
+    delivery_token,
+    parse_delivery,
+)
 from outbound_caller.idempotency import OncePerToken
 from outbound_caller.observability import (
     CALLS_DEAD_LETTERED,
@@ -154,21 +162,23 @@ def _retry(
     raise RetryableRecordError(failure)
 
 
+def _token_and_source(record: CallRequestRecord, delivery: CallDelivery | None) -> tuple[str, str]:
+    """The delivery's token, or, when its body could not be parsed, the one the record itself implies."""
+    if delivery is None:
+        return delivery_token(record, None, TOKEN_FROM_SQS)
+    return delivery.client_token, delivery.token_source
+
+
 def _travelling_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:
     """The ClientToken a message the function sends must carry, so that its redrive calls with the same token.
 
     A token the request names itself stays in the body, which wins on redrive: the attribute shows it masked.
     """
-    if delivery is None:
-        return record.travelling_token or record.messageId
-    if delivery.token_source == TOKEN_FROM_REQUEST:
-        return mask_token(delivery.client_token)
-    return delivery.client_token
+    token, source = _token_and_source(record, delivery)
+    return mask_token(token) if source == TOKEN_FROM_REQUEST else token
 
 
 def _shown_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:
     """The token as logs show it: IDs AWS generated as they are, a producer's own text masked."""
-    if delivery is None:
-        travelling = record.travelling_token
-        return mask_token(travelling) if travelling is not None else record.messageId
-    return mask_token(delivery.client_token) if delivery.token_is_free_text else delivery.client_token
+    token, source = _token_and_source(record, delivery)
+    return mask_token(token) if source in FREE_TEXT_TOKEN_SOURCES else token
