@@ -33,9 +33,8 @@ from local.function_container import (
     FunctionInitError,
     FunctionSpec,
 )
+from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
-STUB_CODE_ROOT = Path(__file__).resolve().parent.parent / "local" / "stub_function"
-STUB_HANDLER = "stub_handler.handler"
 UNUSED_CONNECT_URL = "http://127.0.0.1:9"  # the stub never calls Connect
 VISIBILITY_TIMEOUT_SECONDS = 2  # the queue's, unless a test asks the harness for another
 # A container spawns and imports the stub in well under this; it separates a message's receive from its start.

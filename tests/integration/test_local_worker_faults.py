@@ -30,10 +30,9 @@ from local.function_container import (
     container_random,
 )
 from tests.support.lambda_events import sqs_event, sqs_record
+from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
-STUB_CODE_ROOT = Path(__file__).resolve().parent.parent / "local" / "stub_function"
 AWS_CALLS_HANDLER = "aws_calls_handler.handler"
-STUB_HANDLER = "stub_handler.handler"
 RECORDS_TABLE = "stub-records"
 RECORD_KEY = "call-1"
 DESTINATION = "+15555550101"  # NANP range reserved for fiction
