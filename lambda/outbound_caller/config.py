@@ -13,9 +13,16 @@ from outbound_caller.limits import (
     E164_PATTERN,
     INSTANCE_ID_MAX_LENGTH,
 )
+from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 
-# Connect's default StartOutboundVoiceContact quota is 2 requests/s per account and Region.
+# Connect's default StartOutboundVoiceContact quota is 2 requests/s with a burst of 5, per account and Region.
 DEFAULT_CALLS_PER_SECOND = 2.0
+DEFAULT_CALLS_BURST = 5.0
+# Connect's default quota of concurrent active calls per instance.
+DEFAULT_CONCURRENT_CALLS_LIMIT = 10
+MAX_CONCURRENT_CALLS_LIMIT = 100_000
+# The contract's default bound on deferral: a day from the request's first arrival.
+DEFAULT_MAX_DEFERRAL_SECONDS = 86_400
 # SQS redrive policies take a maxReceiveCount of 1 to 1,000.
 MAX_MAX_RECEIVE_COUNT = 1000
 # An SQS event source mapping's maximum concurrency is 2 to 1,000 (Lambda ScalingConfig).
@@ -47,6 +54,8 @@ class Settings(BaseModel):
     # RelatedContactId copies another contact's attributes into the call: refused unless the deployment opts in.
     allow_related_contact: bool = Field(alias="ALLOW_RELATED_CONTACT", default=False)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://\S+$")
+    # Where deferred requests are sent back; unset: derived from each record's eventSourceARN.
+    source_queue_url: str | None = Field(alias="SOURCE_QUEUE_URL", default=None, pattern=r"^https?://\S+$")
     # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
     idempotency_table_name: str | None = Field(
         alias="IDEMPOTENCY_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
@@ -54,8 +63,17 @@ class Settings(BaseModel):
     calls_per_second: float = Field(
         alias="CALLS_PER_SECOND", default=DEFAULT_CALLS_PER_SECOND, gt=0, allow_inf_nan=False
     )
+    # The share of the quota's burst, summed over concurrent invocations like calls_per_second.
+    calls_burst: float = Field(alias="CALLS_BURST", default=DEFAULT_CALLS_BURST, ge=1, allow_inf_nan=False)
     max_concurrency: int = Field(
         alias="MAX_CONCURRENCY", default=MIN_MAX_CONCURRENCY, ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
+    )
+    # The instance's concurrent active calls quota: how many calls free up between two tries of a full instance.
+    concurrent_calls_limit: int = Field(
+        alias="CONCURRENT_CALLS_LIMIT", default=DEFAULT_CONCURRENT_CALLS_LIMIT, ge=1, le=MAX_CONCURRENT_CALLS_LIMIT
+    )
+    max_deferral_seconds: int = Field(
+        alias="MAX_DEFERRAL_SECONDS", default=DEFAULT_MAX_DEFERRAL_SECONDS, ge=0, le=MAX_DEFERRAL_LIMIT_SECONDS
     )
     # The source queue's maxReceiveCount; unset: the function never dead-letters a retryable record itself.
     max_receive_count: int | None = Field(alias="MAX_RECEIVE_COUNT", default=None, ge=1, le=MAX_MAX_RECEIVE_COUNT)
@@ -67,7 +85,14 @@ class Settings(BaseModel):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("source_phone_number", "queue_id", "idempotency_table_name", "max_receive_count", mode="before")
+    @field_validator(
+        "source_phone_number",
+        "queue_id",
+        "idempotency_table_name",
+        "max_receive_count",
+        "source_queue_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -106,6 +131,11 @@ class Settings(BaseModel):
     def calls_per_second_per_invocation(self) -> float:
         """This invocation's share of the quota: the deployment's share split over concurrent invocations."""
         return self.calls_per_second / self.max_concurrency
+
+    @property
+    def calls_burst_per_invocation(self) -> float:
+        """This invocation's share of the burst; at least one call, or it could never start one."""
+        return max(1.0, self.calls_burst / self.max_concurrency)
 
 
 _ALIASES = {name: field.alias or name for name, field in Settings.model_fields.items()}
