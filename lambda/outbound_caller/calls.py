@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError
@@ -48,6 +48,9 @@ _CLIENT_ERROR_STATUS = 400
 # (x-amz-retry-after, up to seconds), is not: the call may have ended, and Connect would start a new one.
 FAST_ANSWER_SECONDS = 1.0
 _SERVER_ERROR_STATUS = 500
+# A full instance (its concurrent active calls at their limit) stays full for as long as calls last, minutes: a
+# retry within the call, a second later, only spends quota on it. The record is deferred instead (back_pressure.py).
+NOT_RETRIED_IN_CALL = frozenset({"LimitExceededException"})
 
 
 @dataclass(frozen=True)
@@ -123,14 +126,21 @@ def _retry_only_while_the_contact_is_live(
     if response is None:
         return
     http_response, parsed = response
+    journal = _journal.get(None)
+    if parsed.get("Error", {}).get("Code") in NOT_RETRIED_IN_CALL:
+        _raise_as_botocore_would(parsed, journal)
     if http_response.status_code < _SERVER_ERROR_STATUS:
         return
-    journal = _journal.get(None)
     slow = bool(journal) and time.monotonic() - journal[-1].sent_at > FAST_ANSWER_SECONDS  # type: ignore[index]
     if slow or _RETRY_AFTER_HEADER in http_response.headers:
-        # The error botocore itself would raise once it stopped retrying: the modelled class for the code.
-        error_class: type[ClientError] = connect.exceptions.from_code(parsed.get("Error", {}).get("Code", ""))  # type: ignore[assignment]
-        raise error_class(parsed, "StartOutboundVoiceContact")  # type: ignore[arg-type]
+        _raise_as_botocore_would(parsed, journal)
+
+
+def _raise_as_botocore_would(parsed: dict[str, Any], journal: list[_Attempt] | None) -> NoReturn:
+    """Raise the error botocore itself raises once it stops retrying: the modelled class, with RetryAttempts."""
+    parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = max(0, len(journal or ()) - 1)
+    error_class: type[ClientError] = connect.exceptions.from_code(parsed.get("Error", {}).get("Code", ""))  # type: ignore[assignment]
+    raise error_class(parsed, "StartOutboundVoiceContact")  # type: ignore[arg-type]
 
 
 connect.meta.events.register(_SEND_EVENT, _attempt_sent, unique_id="outbound-caller-attempt-sent")

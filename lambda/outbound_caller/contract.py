@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from outbound_caller.config import Settings
 from outbound_caller.limits import (
@@ -36,6 +45,8 @@ CreatableReferenceType = Literal["URL", "NUMBER", "STRING", "DATE", "EMAIL"]
 ReferenceStatus = Literal["AVAILABLE", "DELETED", "APPROVED", "REJECTED", "PROCESSING", "FAILED", "DRAFTING"]
 
 _STRICT_NO_EXTRAS = ConfigDict(extra="forbid", strict=True, frozen=True)
+# Request members that say when to call, not how: the function reads them, Connect never sees them.
+SCHEDULING_MEMBERS = frozenset({"ExpiresAt"})
 
 
 def _utf8_size(*texts: str | None) -> int:
@@ -97,6 +108,16 @@ class CallRequest(BaseModel):
     TrafficType: Literal["GENERAL", "CAMPAIGN"] | None = None
     CampaignId: str | None = Field(default=None, min_length=1, max_length=CAMPAIGN_ID_MAX_LENGTH)
     AnswerMachineDetectionConfig: AnswerMachineDetection | None = None
+    # Scheduling, never sent to Connect: a request not placed by then is dead-lettered as Expired, never dialled.
+    ExpiresAt: AwareDatetime | None = Field(default=None, strict=False)
+
+    @field_validator("ExpiresAt", mode="before")
+    @classmethod
+    def _iso_8601_text(cls, value: Any) -> Any:
+        # Lax datetime parsing would also take epoch numbers; the contract names ISO-8601 text with an offset.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an ISO-8601 date-time with an offset, like 2026-11-21T18:00:00+01:00")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -149,7 +170,7 @@ class CallRequest(BaseModel):
 
     def to_api_params(self, settings: Settings, client_token: str) -> dict[str, Any]:
         """The StartOutboundVoiceContact arguments: this request with the deployment's defaults filled in."""
-        params = self.model_dump(exclude_none=True)
+        params = self.model_dump(exclude_none=True, exclude=set(SCHEDULING_MEMBERS))
         params["InstanceId"] = settings.instance_id
         params["ContactFlowId"] = self.ContactFlowId or settings.contact_flow_id
         params["ClientToken"] = client_token

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from outbound_caller.envelopes import CLIENT_TOKEN_ATTRIBUTE, ERROR_CODE_ATTRIBUTE, UNCERTAIN_ATTEMPT_ATTRIBUTE
+from outbound_caller.envelopes import (
+    CLIENT_TOKEN_ATTRIBUTE,
+    ERROR_CODE_ATTRIBUTE,
+    SOURCE_MESSAGE_ID_ATTRIBUTE,
+    UNCERTAIN_ATTEMPT_ATTRIBUTE,
+)
 from outbound_caller.outcomes import Failure
 from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, client_config
 
@@ -28,7 +33,7 @@ def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: 
     attributes: dict[str, MessageAttributeValueTypeDef] = {
         ERROR_CODE_ATTRIBUTE: {"DataType": "String", "StringValue": failure.code},
         "ErrorMessage": {"DataType": "String", "StringValue": failure.message or failure.code},
-        "SourceMessageId": {"DataType": "String", "StringValue": source_message_id},
+        SOURCE_MESSAGE_ID_ATTRIBUTE: {"DataType": "String", "StringValue": source_message_id},
         CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
     }
     if failure.attempt is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsNotificationModel, SqsRecordModel
@@ -24,6 +25,13 @@ ERROR_CODE_ATTRIBUTE = "ErrorCode"
 UNCERTAIN_ATTEMPT_ATTRIBUTE = "OutcomeUnknownAttempt"
 # The ErrorCode whose redrive is an operator's confirmation to call again (see idempotency.py).
 OUTCOME_UNKNOWN = "OutcomeUnknown"
+# The message that first brought the request, named on every message the function sends on its behalf.
+SOURCE_MESSAGE_ID_ATTRIBUTE = "SourceMessageId"
+# On a deferred request (deferral.py): when it first arrived, how often and why it was deferred, and until when.
+FIRST_ARRIVAL_ATTRIBUTE = "FirstArrivalTime"
+DEFERRAL_COUNT_ATTRIBUTE = "DeferralCount"
+DEFERRAL_REASON_ATTRIBUTE = "DeferralReason"
+DEFERRED_UNTIL_ATTRIBUTE = "DeferredUntil"
 
 # Where a delivery's ClientToken came from, in the contract's order of precedence.
 TOKEN_FROM_REQUEST = "request"  # noqa: S105 - a name, not a secret
@@ -33,6 +41,17 @@ TOKEN_FROM_SNS = "sns_message_id"  # noqa: S105 - a name, not a secret
 TOKEN_FROM_SQS = "sqs_message_id"  # noqa: S105 - a name, not a secret
 # Tokens that are a producer's free text, to be masked wherever they are shown.
 FREE_TEXT_TOKEN_SOURCES = frozenset({TOKEN_FROM_REQUEST, TOKEN_FROM_ATTRIBUTE})
+
+
+def _epoch_ms(iso_time: str | None) -> int | None:
+    """An ISO-8601 time the function wrote, as epoch milliseconds; None when absent or unreadable."""
+    if not iso_time:
+        return None
+    try:
+        parsed = datetime.fromisoformat(iso_time)
+    except ValueError:
+        return None
+    return int(parsed.timestamp() * 1000) if parsed.tzinfo is not None else None
 
 
 class CallRequestRecord(SqsRecordModel):
@@ -58,6 +77,33 @@ class CallRequestRecord(SqsRecordModel):
         if self.string_attribute(ERROR_CODE_ATTRIBUTE) != OUTCOME_UNKNOWN or attempt is None:
             return None
         return int(attempt) if attempt.isdecimal() else None
+
+    @property
+    def source_message_id(self) -> str:
+        """The messageId that first brought this request (a deferral or dead-letter names it), else this one's."""
+        return self.string_attribute(SOURCE_MESSAGE_ID_ATTRIBUTE) or self.messageId
+
+    @property
+    def first_arrival_ms(self) -> int:
+        """When the request first reached the source queue: a deferral says so, else this message was sent then."""
+        carried = _epoch_ms(self.string_attribute(FIRST_ARRIVAL_ATTRIBUTE))
+        return carried if carried is not None else int(self.attributes.SentTimestamp.timestamp() * 1000)
+
+    @property
+    def deferral_count(self) -> int:
+        """How many times the function has deferred this request."""
+        count = self.string_attribute(DEFERRAL_COUNT_ATTRIBUTE)
+        return int(count) if count is not None and count.isdecimal() else 0
+
+    @property
+    def deferral_reason(self) -> str | None:
+        """Why the request was last deferred, if it was."""
+        return self.string_attribute(DEFERRAL_REASON_ATTRIBUTE)
+
+    @property
+    def deferred_until_ms(self) -> int | None:
+        """The time a deferral asked the request to wait until, if it was deferred."""
+        return _epoch_ms(self.string_attribute(DEFERRED_UNTIL_ATTRIBUTE))
 
 
 class EventBridgeCallRequest(EventBridgeModel):

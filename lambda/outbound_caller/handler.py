@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outbound_caller.envelopes import CallRequestRecord
 from outbound_caller.observability import count_pending_records, logger, metrics, tracer
-from outbound_caller.record_handler import ONCE, handle_record
+from outbound_caller.record_handler import BACK_PRESSURE, ONCE, handle_record
 from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_LEDGER_WRITE_SECONDS
 
 # An all-failed batch still answers with its partial batch response (every record listed) instead of
@@ -27,7 +28,14 @@ PENDING_COMPLETION_RESERVE_MS = (WORST_CASE_LEDGER_WRITE_SECONDS + SETTLE_SECOND
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Place a call for each record; list the records to retry in batchItemFailures."""
     _complete_pending_records(context)
-    response = process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    deadline_ms = int(time.time() * 1000) + context.get_remaining_time_in_millis()
+    BACK_PRESSURE.begin(context.aws_request_id, deadline_ms)
+    try:
+        response = process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
+    finally:
+        BACK_PRESSURE.finish()
     _complete_pending_records(context)
     return response
 

@@ -27,6 +27,7 @@ for _name in ("botocore", "boto3", "urllib3"):
 CALLS_PLACED = "CallsPlaced"
 CALLS_DEAD_LETTERED = "CallsDeadLettered"
 CALLS_RETRIED = "CallsRetried"
+CALLS_DEFERRED = "CallsDeferred"
 # Placed calls whose placed-calls record is still to be completed (they are never dialled again meanwhile).
 PLACED_CALL_RECORDS_PENDING = "PlacedCallRecordsPending"
 
@@ -38,6 +39,15 @@ def count_placed() -> None:
 
 def count_by_error_code(metric_name: str, error_code: str) -> None:
     """Count a dead-lettered or retried record under its ErrorCode, a small, fixed set of values."""
+    _count_by(metric_name, "ErrorCode", error_code)
+
+
+def count_deferred(reason: str) -> None:
+    """Count a deferred record under its reason, a small, fixed set of values."""
+    _count_by(CALLS_DEFERRED, "Reason", reason)
+
+
+def _count_by(metric_name: str, dimension: str, value: str) -> None:
     with single_metric(
         name=metric_name,
         unit=MetricUnit.Count,
@@ -45,7 +55,7 @@ def count_by_error_code(metric_name: str, error_code: str) -> None:
         namespace=NAMESPACE,
         default_dimensions={"service": SERVICE},
     ) as metric:
-        metric.add_dimension(name="ErrorCode", value=error_code)
+        metric.add_dimension(name=dimension, value=value)
 
 
 def count_pending_records(pending: int) -> None:

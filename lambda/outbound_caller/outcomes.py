@@ -32,6 +32,8 @@ CALL_IN_PROGRESS = "CallInProgress"
 IDEMPOTENCY_STORE_ERROR = "IdempotencyStoreError"
 CLIENT_TOKEN_REUSED = "ClientTokenReused"  # noqa: S105 - a name, not a secret
 RETRIES_EXHAUSTED = "RetriesExhausted"
+EXPIRED = "Expired"
+DEFERRAL_SEND_FAILED = "DeferralSendFailed"
 # Pydantic locations under these members name a producer's own keys: shown as <key>, never as sent.
 _FREE_TEXT_KEYED_MEMBERS = frozenset({"Attributes", "References"})
 

@@ -40,20 +40,33 @@ WORST_CASE_LEDGER_WRITE_SECONDS = worst_case_seconds(DYNAMODB_CONNECT_TIMEOUT_SE
 # claim attempt then a take-over) before it, then completed, released or marked uncertain after it.
 LEDGER_WRITES_PER_RECORD = 3
 WORST_CASE_LEDGER_SECONDS = LEDGER_WRITES_PER_RECORD * WORST_CASE_LEDGER_WRITE_SECONDS
+# The shared state of a busy instance (instance_state.py) is a hint: one attempt, short timeouts, and on failure
+# calls go on. A record reads and writes it at most twice each (read, claim the instance; read, close it).
+INSTANCE_STATE_ATTEMPTS = 1
+INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS = 1
+INSTANCE_STATE_READ_TIMEOUT_SECONDS = 1
+INSTANCE_STATE_CALLS_PER_RECORD = 4
+WORST_CASE_INSTANCE_STATE_SECONDS = INSTANCE_STATE_CALLS_PER_RECORD * (
+    INSTANCE_STATE_ATTEMPTS * (INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS + INSTANCE_STATE_READ_TIMEOUT_SECONDS)
+)
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
 # A record is only started when everything it may do still fits: a function timeout mid-batch would leave
 # a call's outcome unrecorded, and its redelivery could only be dead-lettered as OutcomeUnknown.
 RECORD_TIME_RESERVE_SECONDS = (
-    WORST_CASE_CALL_SECONDS + WORST_CASE_LEDGER_SECONDS + WORST_CASE_DEAD_LETTER_SECONDS + SETTLE_SECONDS
+    WORST_CASE_CALL_SECONDS
+    + WORST_CASE_LEDGER_SECONDS
+    + WORST_CASE_INSTANCE_STATE_SECONDS
+    + WORST_CASE_DEAD_LETTER_SECONDS
+    + SETTLE_SECONDS
 )
 
 
-def client_config(connect_timeout: int, read_timeout: int) -> Config:
+def client_config(connect_timeout: int, read_timeout: int, attempts: int = MAX_ATTEMPTS) -> Config:
     """botocore settings for the function's clients: explicit timeouts, standard retries."""
     return Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         user_agent_extra="connect-outbound-caller",
     )

@@ -12,7 +12,7 @@ from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
 from tests.support.connect_stub import ConnectStub
-from tests.support.environment import DLQ_NAME, DLQ_URL, IDEMPOTENCY_TABLE
+from tests.support.environment import DLQ_NAME, DLQ_URL, IDEMPOTENCY_TABLE, SOURCE_QUEUE_NAME, SOURCE_QUEUE_URL
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 
 
@@ -21,6 +21,7 @@ def aws() -> Iterator[None]:
     """moto's SQS with the function's dead-letter queue, and DynamoDB with its idempotency table."""
     with mock_aws():
         boto3.client("sqs").create_queue(QueueName=DLQ_NAME)
+        boto3.client("sqs").create_queue(QueueName=SOURCE_QUEUE_NAME)
         create_idempotency_table()
         yield
 
@@ -87,6 +88,31 @@ def dead_letters(aws: None) -> Any:
                 messages.append({"body": message["Body"], **attributes})
 
     return _read
+
+
+@pytest.fixture
+def deferred(aws: None) -> Any:
+    """Read every message the function sent back to the source queue, with its attributes flattened."""
+
+    def _read() -> list[dict[str, Any]]:
+        return _drain(SOURCE_QUEUE_URL)
+
+    return _read
+
+
+def _drain(queue_url: str) -> list[dict[str, Any]]:
+    """Every message waiting on a queue, delayed ones included (read from moto's backend: SQS hides those), with
+    its attributes flattened and the delay it was sent with (``DelaySeconds``, rounded to whole seconds)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues[queue_url.rsplit("/", 1)[-1]]
+    messages = []
+    for message in queue._messages:
+        attributes = {name: value["StringValue"] for name, value in message.message_attributes.items()}
+        delay = round((message.delayed_until - int(message.sent_timestamp)) / 1000) if message.delayed_until else 0
+        messages.append({"body": message.body, "DelaySeconds": delay, **attributes})
+    return messages
 
 
 @pytest.fixture

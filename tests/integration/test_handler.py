@@ -9,7 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
-from outbound_caller.record_handler import DEAD_LETTER_TIME_RESERVE_MS, RECORD_TIME_RESERVE_MS
+from outbound_caller.record_handler import RECORD_TIME_RESERVE_MS
+from outbound_caller.settlement import SEND_TIME_RESERVE_MS
 from tests.integration.conftest import failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, IDEMPOTENCY_TABLE, INSTANCE_ID, SOURCE_NUMBER
@@ -78,8 +79,8 @@ def test_redelivery_places_no_second_call(invoke: Any, connect: ConnectStub, log
 
 @pytest.mark.usefixtures("no_backoff")
 def test_a_call_connect_surely_refused_is_released_so_redelivery_calls_again(invoke: Any, connect: ConnectStub) -> None:
-    # Given Connect throttling every attempt of the first call of a request (a refusal: nothing was created)
-    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
+    # Given Connect never reached by any attempt of the first call of a request (nothing was created)
+    connect.fail_destination(NUMBER, EndpointConnectionError(endpoint_url="https://connect"), times=3)
     record = sqs_record(body(), message_id="m-again")
     # When the record is delivered, fails, and is delivered again
     first = invoke(record)
@@ -99,7 +100,7 @@ def test_without_the_idempotency_record_no_call_is_made(invoke: Any, connect: Co
     # Then Connect is not called (fail closed) and the record is retried
     assert connect.requests == []
     assert failed_ids(response) == {"m-closed"}
-    assert [line["error_code"] for line in log_lines()] == ["IdempotencyStoreError"]
+    assert [line["error_code"] for line in log_lines() if "outcome" in line] == ["IdempotencyStoreError"]
 
 
 @pytest.mark.parametrize(
@@ -131,19 +132,15 @@ def test_permanent_connect_errors_are_dead_lettered(
 @pytest.mark.parametrize(
     ("answer", "code"),
     [
-        (ConnectError("ThrottlingException", status=429), "ThrottlingException"),
-        (ConnectError("TooManyRequestsException"), "TooManyRequestsException"),
-        (ConnectError("LimitExceededException"), "LimitExceededException"),
-        (ConnectError("NewKindOfThrottle", status=429), "NewKindOfThrottle"),
         (ConnectTimeoutError(endpoint_url="https://connect"), "Timeout"),
         (EndpointConnectionError(endpoint_url="https://connect"), "ConnectionError"),
     ],
 )
 @pytest.mark.usefixtures("no_backoff")
-def test_transient_failures_are_retried_not_dead_lettered(
+def test_connect_never_reached_is_retried_not_dead_lettered(
     invoke: Any, connect: ConnectStub, dead_letters: Any, log_lines: Any, answer: Any, code: str
 ) -> None:
-    # Given Connect refusing every attempt (429), or never reached at all: surely no contact was created
+    # Given Connect never reached at all: surely no contact was created
     connect.fail_always(answer)
     # When the handler runs
     response = invoke(sqs_record(body(), message_id="m-5"))
@@ -151,7 +148,7 @@ def test_transient_failures_are_retried_not_dead_lettered(
     assert len(connect.requests) == 3
     assert failed_ids(response) == {"m-5"}
     assert dead_letters() == []
-    assert [(line["outcome"], line["error_code"]) for line in log_lines()] == [("retried", code)]
+    assert [(line["outcome"], line["error_code"]) for line in log_lines() if "outcome" in line] == [("retried", code)]
 
 
 @pytest.mark.usefixtures("no_backoff")
@@ -178,33 +175,33 @@ def test_a_failed_dead_letter_send_retries_the_record(invoke: Any, connect: Conn
 
 @pytest.mark.usefixtures("no_backoff")
 def test_mixed_batch_settles_each_record_on_its_own(invoke: Any, connect: ConnectStub, dead_letters: Any) -> None:
-    # Given a batch with a valid request, an invalid one, a refused destination, a throttled one,
+    # Given a batch with a valid request, an invalid one, a refused destination, an unreachable one,
     # and a malformed SQS record
-    refused, throttled = "+442071838750", "+33142685300"
+    refused, unreachable = "+442071838750", "+33142685300"
     connect.fail_destination(refused, ConnectError("DestinationNotAllowedException"))
-    connect.fail_destination(throttled, ConnectError("ThrottlingException", status=429))
+    connect.fail_destination(unreachable, EndpointConnectionError(endpoint_url="https://connect"))
     malformed = sqs_record(body(), message_id="m-malformed")
     del malformed["body"]
     records = [
         sqs_record(body(), message_id="m-ok"),
         sqs_record(body(RingTimeoutInSeconds=5), message_id="m-invalid"),
         sqs_record(body(DestinationPhoneNumber=refused), message_id="m-refused"),
-        sqs_record(body(DestinationPhoneNumber=throttled), message_id="m-throttled"),
+        sqs_record(body(DestinationPhoneNumber=unreachable), message_id="m-unreachable"),
         malformed,
         sqs_record(body(ClientToken="after-the-failures"), message_id="m-ok-2"),
     ]
     # When the handler runs
     response = invoke(*records)
-    # Then only the throttled and the malformed record are retried; the others settle independently
-    assert failed_ids(response) == {"m-throttled", "m-malformed"}
+    # Then only the unreachable and the malformed record are retried; the others settle independently
+    assert failed_ids(response) == {"m-unreachable", "m-malformed"}
     assert sorted(letter["SourceMessageId"] for letter in dead_letters()) == ["m-invalid", "m-refused"]
     assert set(connect.placed) == {"m-ok", "after-the-failures"}
 
 
 @pytest.mark.usefixtures("no_backoff")
 def test_all_failed_batch_still_answers_with_every_record(invoke: Any, connect: ConnectStub) -> None:
-    # Given Connect throttling every call
-    connect.fail_always(ConnectError("ThrottlingException", status=429))
+    # Given Connect unreachable for every call
+    connect.fail_always(EndpointConnectionError(endpoint_url="https://connect"))
     records = [sqs_record(body(), message_id=f"m-{i}") for i in range(3)]
     # When the handler runs
     response = invoke(*records)
@@ -212,22 +209,27 @@ def test_all_failed_batch_still_answers_with_every_record(invoke: Any, connect: 
     assert failed_ids(response) == {"m-0", "m-1", "m-2"}
 
 
-def test_near_the_deadline_remaining_records_are_released(invoke: Any, connect: ConnectStub) -> None:
+def test_near_the_deadline_remaining_records_are_deferred_without_spending_a_receive(
+    invoke: Any, connect: ConnectStub, deferred: Any
+) -> None:
     # Given an invocation with less time left than one worst-case call needs
     context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1)
     records = [sqs_record(body(), message_id=f"d-{i}") for i in range(3)]
     # When the handler runs
     response = invoke(*records, context=context)
-    # Then no call is started and every record is handed back to SQS
+    # Then no call is started and every record is sent back to the queue as a new message, due at once
     assert connect.requests == []
-    assert failed_ids(response) == {"d-0", "d-1", "d-2"}
+    assert failed_ids(response) == set()
+    assert sorted((m["ClientToken"], m["DeferralReason"]) for m in deferred()) == [
+        (f"d-{i}", "InvocationEnding") for i in range(3)
+    ]
 
 
 def test_near_the_deadline_an_invalid_record_is_dead_lettered_while_a_send_fits(
     invoke: Any, connect: ConnectStub, dead_letters: Any
 ) -> None:
     # Given an invocation with too little time left for a call, but enough for a dead-letter send
-    context = FakeLambdaContext(remaining_ms=DEAD_LETTER_TIME_RESERVE_MS + 1000)
+    context = FakeLambdaContext(remaining_ms=SEND_TIME_RESERVE_MS + 1000)
     # When the handler runs on an invalid request
     response = invoke(sqs_record('{"DestinationPhoneNumber": "bad"}', message_id="d-invalid"), context=context)
     # Then it is dead-lettered now (validation needs no call), not handed back
@@ -239,7 +241,7 @@ def test_with_no_time_even_for_a_dead_letter_records_are_handed_back(
     invoke: Any, connect: ConnectStub, dead_letters: Any
 ) -> None:
     # Given an invocation with less time left than one dead-letter send may take, on the record's last receive
-    context = FakeLambdaContext(remaining_ms=DEAD_LETTER_TIME_RESERVE_MS - 1)
+    context = FakeLambdaContext(remaining_ms=SEND_TIME_RESERVE_MS - 1)
     records = [sqs_record('{"DestinationPhoneNumber": "bad"}', message_id="d-late", receive_count=5)]
     # When the handler runs
     response = invoke(*records, context=context)
@@ -248,18 +250,18 @@ def test_with_no_time_even_for_a_dead_letter_records_are_handed_back(
     assert dead_letters() == []
 
 
-def test_a_record_released_on_its_last_receive_is_dead_lettered_with_its_own_token(
-    invoke: Any, connect: ConnectStub, dead_letters: Any
+def test_a_record_released_on_its_last_receive_is_deferred_with_its_own_token(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any
 ) -> None:
     # Given an EventBridge request on its last receive, in an invocation with too little time left for a call
     context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1)
     record = sqs_record(eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id="ev-9"), receive_count=5)
     # When the handler runs
     invoke(record, context=context)
-    # Then it is dead-lettered as RetriesExhausted with the event id it would be called with, not the SQS messageId
-    [letter] = dead_letters()
-    assert (letter["ErrorCode"], letter["ClientToken"]) == ("RetriesExhausted", "ev-9")
-    assert "DeadlineReached" in letter["ErrorMessage"]
+    # Then it is not dead-lettered: it comes back as a new message carrying the event id it will be called with
+    assert dead_letters() == []
+    [copy] = deferred()
+    assert (copy["ClientToken"], copy["DeferralReason"], copy["body"]) == ("ev-9", "InvocationEnding", record["body"])
     assert connect.requests == []
 
 
@@ -301,37 +303,42 @@ def test_invalid_requests_are_dead_lettered_before_any_call(
 def test_one_log_line_and_one_metric_per_outcome(
     invoke: Any, connect: ConnectStub, log_lines: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a placed, a dead-lettered and a retried record
+    # Given a placed, a dead-lettered, a retried and a deferred record
     connect.fail_destination("+442071838750", ConnectError("DestinationNotAllowedException"))
-    connect.fail_destination("+33142685300", ConnectError("ThrottlingException", status=429))
+    connect.fail_destination("+33142685300", EndpointConnectionError(endpoint_url="https://connect"))
+    connect.fail_destination("+33142685301", ConnectError("LimitExceededException"))
     # When the handler runs
     invoke(
         sqs_record(body(), message_id="o-placed"),
         sqs_record(body(DestinationPhoneNumber="+442071838750"), message_id="o-dead"),
         sqs_record(body(DestinationPhoneNumber="+33142685300"), message_id="o-retry"),
+        sqs_record(body(DestinationPhoneNumber="+33142685301"), message_id="o-deferred"),
     )
     # Then each outcome is one structured log line with its details
     outcomes = {line["message_id"]: line for line in log_lines() if "outcome" in line}
-    assert len(outcomes) == len([line for line in log_lines() if "outcome" in line]) == 3
+    assert len(outcomes) == len([line for line in log_lines() if "outcome" in line]) == 4
     assert {k: v["outcome"] for k, v in outcomes.items()} == {
         "o-placed": "placed",
         "o-dead": "dead_lettered",
         "o-retry": "retried",
+        "o-deferred": "deferred",
     }
     assert outcomes["o-placed"]["contact_id"] == "contact-0001"
     assert outcomes["o-dead"]["error_code"] == "DestinationNotAllowedException"
-    assert outcomes["o-retry"]["error_code"] == "ThrottlingException"
-    # And the metrics count each outcome, dead-lettered and retried by ErrorCode
+    assert outcomes["o-retry"]["error_code"] == "ConnectionError"
+    assert outcomes["o-deferred"]["reason"] == "InstanceAtCapacity"
+    # And the metrics count each outcome, dead-lettered and retried by ErrorCode, deferred by reason
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     metrics = [line for line in printed if "_aws" in line]
     counted = {
-        (m.get("ErrorCode"), name)
+        (m.get("ErrorCode") or m.get("Reason"), name)
         for m in metrics
-        for name in ("CallsPlaced", "CallsDeadLettered", "CallsRetried")
+        for name in ("CallsPlaced", "CallsDeadLettered", "CallsRetried", "CallsDeferred")
         if name in m
     }
     assert counted == {
         (None, "CallsPlaced"),
         ("DestinationNotAllowedException", "CallsDeadLettered"),
-        ("ThrottlingException", "CallsRetried"),
+        ("ConnectionError", "CallsRetried"),
+        ("InstanceAtCapacity", "CallsDeferred"),
     }

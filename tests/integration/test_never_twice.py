@@ -12,7 +12,13 @@ import time
 from typing import Any
 
 import pytest
-from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError, SSLError
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from outbound_caller.record_handler import ONCE
 from tests.integration.conftest import failed_ids
@@ -231,14 +237,14 @@ def test_a_token_reused_for_another_call_is_dead_lettered_not_answered_with_the_
 def test_the_last_receive_is_dead_lettered_with_its_reason_and_a_redrive_keeps_the_token(
     invoke: Any, connect: ConnectStub, dead_letters: Any
 ) -> None:
-    # Given a raw request (its token is its SQS messageId) throttled on every attempt, on its fifth and last receive
-    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", "Rate exceeded", status=429), times=3)
+    # Given a raw request (its token is its SQS messageId) that reaches Connect on no attempt, on its last receive
+    connect.fail_destination(NUMBER, EndpointConnectionError(endpoint_url="https://connect"), times=3)
     response = invoke(sqs_record(body(), message_id="x-1", receive_count=5))
     # Then the function dead-letters it itself, naming the last error, with the token it was called with
     assert response == {"batchItemFailures": []}
     [letter] = dead_letters()
     assert (letter["ErrorCode"], letter["ClientToken"], letter["SourceMessageId"]) == ("RetriesExhausted", "x-1", "x-1")
-    assert "ThrottlingException: Rate exceeded" in letter["ErrorMessage"]
+    assert "ConnectionError: could not reach Connect" in letter["ErrorMessage"]
     # When the operator redrives it once Connect has capacity again (SQS gives it a new messageId)
     response = invoke(redriven(letter, message_id="x-1-redriven"))
     # Then the call is placed with the first delivery's token, not the new messageId
@@ -331,8 +337,8 @@ def test_a_server_error_is_retried_within_the_call_while_the_contact_is_live(inv
 def test_a_claim_that_cannot_be_released_blocks_rather_than_permits(
     invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, ledger: Any, dead_letters: Any
 ) -> None:
-    # Given Connect throttling every attempt (nothing created) and a table refusing to release the claim
-    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
+    # Given Connect reached by no attempt (nothing created) and a table refusing to release the claim
+    connect.fail_destination(NUMBER, EndpointConnectionError(endpoint_url="https://connect"), times=3)
     failing_ledger_writes("release", attempts=None)
     record = sqs_record(body(), message_id="b-1")
     first = invoke(record)
@@ -387,12 +393,12 @@ def _dead_lettered_as_unknown(invoke: Any, connect: ConnectStub, dead_letters: A
 def test_a_confirmation_survives_no_release_it_was_spent_before(
     invoke: Any, connect: ConnectStub, ledger: Any, dead_letters: Any
 ) -> None:
-    # Given an operator's redrive of an OutcomeUnknown dead-letter (attempt 1), whose call Connect throttles (so the
-    # claim is released), and whose next delivery places a call and dies before recording it
+    # Given an operator's redrive of an OutcomeUnknown dead-letter (attempt 1), whose call never reaches Connect (so
+    # the claim is released), and whose next delivery places a call and dies before recording it
     letter = _dead_lettered_as_unknown(invoke, connect, dead_letters, "h-1")
     assert letter["OutcomeUnknownAttempt"] == "1"
     confirmed = redriven(letter, message_id="h-1-redriven")
-    connect.fail_destination(NUMBER, ConnectError("ThrottlingException", status=429), times=3)
+    connect.fail_destination(NUMBER, EndpointConnectionError(endpoint_url="https://connect"), times=3)
     assert failed_ids(invoke(confirmed)) == {"h-1-redriven"}
     connect.fail_after_create(NUMBER, WorkerDied(), times=1)
     with pytest.raises(WorkerDied):

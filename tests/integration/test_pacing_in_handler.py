@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from outbound_caller import record_handler
 from outbound_caller.pacing import Pacer
@@ -44,8 +45,8 @@ def test_throttled_attempts_push_the_next_call_back(invoke: Any, connect: Connec
 def test_a_call_that_failed_every_attempt_is_charged_for_all(
     invoke: Any, connect: ConnectStub, clock: FakeClock
 ) -> None:
-    # Given a first call Connect keeps throttling, then another call
-    connect.fail_destination("+14155550101", ConnectError("ThrottlingException", status=429))
+    # Given a first call that never reaches Connect, then another call
+    connect.fail_destination("+14155550101", EndpointConnectionError(endpoint_url="https://connect"))
     records = [sqs_record(body(number), message_id=number) for number in ("+14155550101", "+14155550102")]
     # When the handler runs the batch
     response = invoke(*records)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import EXTRA_SOURCE_NUMBER
@@ -15,6 +16,7 @@ SECRETS = {
     "placed": "+14155550123",
     "refused": "+447700900123",
     "throttled": "+33142685300",
+    "unreachable": "+33142685399",
     "caller_id": EXTRA_SOURCE_NUMBER,
     "too_long": "+1415555012345678",
     "in_token": "+12025550199",
@@ -26,7 +28,12 @@ FREE_TEXT = {"token": "jane.doe@example.com-1", "key": "ada.lovelace@example.com
 
 @pytest.mark.usefixtures("no_backoff")
 def test_no_phone_number_or_attribute_value_is_ever_written(
-    invoke: Any, connect: ConnectStub, dead_letters: Any, log_lines: Any, capsys: pytest.CaptureFixture[str]
+    invoke: Any,
+    connect: ConnectStub,
+    dead_letters: Any,
+    deferred: Any,
+    log_lines: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given placed, refused (with Connect quoting the number), throttled and invalid requests,
     # all carrying personal attribute values
@@ -34,6 +41,7 @@ def test_no_phone_number_or_attribute_value_is_ever_written(
         SECRETS["refused"], ConnectError("DestinationNotAllowedException", f"{SECRETS['refused']} not allowed")
     )
     connect.fail_destination(SECRETS["throttled"], ConnectError("ThrottlingException", status=429))
+    connect.fail_destination(SECRETS["unreachable"], EndpointConnectionError(endpoint_url="https://connect"))
     attributes = {"customer": ATTRIBUTE_VALUE}
 
     def request(number: str) -> dict[str, Any]:
@@ -42,22 +50,31 @@ def test_no_phone_number_or_attribute_value_is_ever_written(
     records = [
         sqs_record(json.dumps(request(SECRETS["placed"]))),
         sqs_record(eventbridge_body(request(SECRETS["refused"]))),
-        sqs_record(json.dumps(request(SECRETS["throttled"]))),
+        sqs_record(json.dumps(request(SECRETS["unreachable"]))),
         sqs_record(json.dumps(request(SECRETS["too_long"]))),
         sqs_record(json.dumps({**request(SECRETS["placed"]), "Attributes": {"bad key": ATTRIBUTE_VALUE}})),
         sqs_record(json.dumps({**request(SECRETS["placed"]), "ClientToken": f"callback-{SECRETS['in_token']}"})),
         sqs_record(json.dumps({**request(SECRETS["refused"]), "ClientToken": FREE_TEXT["token"]})),
         sqs_record(json.dumps({**request(SECRETS["placed"]), "Attributes": {FREE_TEXT["key"]: ATTRIBUTE_VALUE}})),
+        # Last: back-pressure stops the rest of a batch.
+        sqs_record(json.dumps({**request(SECRETS["throttled"]), "ClientToken": FREE_TEXT["token"] + "-later"})),
     ]
     # When the handler runs
     invoke(*records)
     # Then all three outcomes happened
     written_logs = json.dumps(log_lines())
-    assert {line["outcome"] for line in log_lines()} == {"placed", "dead_lettered", "retried"}
-    # And no log line, metric or dead-letter attribute holds a full number or an attribute value
+    assert {line["outcome"] for line in log_lines() if "outcome" in line} == {
+        "placed",
+        "dead_lettered",
+        "retried",
+        "deferred",
+    }
+    # And no log line, metric, dead-letter or deferral attribute holds a full number or an attribute value
     letters = dead_letters()
     assert len(letters) == 5
-    attributes_written = json.dumps([{k: v for k, v in letter.items() if k != "body"} for letter in letters])
+    sent = [*letters, *deferred()]
+    assert len(sent) == 6
+    attributes_written = json.dumps([{k: v for k, v in message.items() if k != "body"} for message in sent])
     printed = capsys.readouterr()
     for text in (written_logs, printed.out, printed.err, attributes_written):
         for number in SECRETS.values():

@@ -82,6 +82,8 @@ class ConnectStub:
     # Rules consulted after a contact was created: the call rings, but the answer is lost or an error.
     after_create_rules: list[Rule] = field(default_factory=list)
     contacts: list[StubContact] = field(default_factory=list)
+    # The instance's concurrent active calls quota: a new call beyond it is answered LimitExceededException.
+    max_live_calls: int | None = None
     _live_by_token: dict[str, str] = field(default_factory=dict)
 
     def fail_destination(self, number: str, answer: Answer, times: int | None = None) -> None:
@@ -103,6 +105,16 @@ class ConnectStub:
     def hang_up_all(self) -> None:
         """Every call ends: from now on their tokens start new calls, as Connect's do after a disconnect."""
         self._live_by_token.clear()
+
+    def hang_up(self, calls: int) -> None:
+        """The oldest ``calls`` live calls end, freeing their places in the instance."""
+        for token in list(self._live_by_token)[:calls]:
+            del self._live_by_token[token]
+
+    @property
+    def live_calls(self) -> int:
+        """Calls in progress now."""
+        return len(self._live_by_token)
 
     @property
     def placed(self) -> dict[str, str]:
@@ -128,6 +140,8 @@ class ConnectStub:
                 return answered
         token = body["ClientToken"]
         contact_id = self._live_by_token.get(token)
+        if contact_id is None and self.max_live_calls is not None and self.live_calls >= self.max_live_calls:
+            return _answer(request, ConnectError("LimitExceededException", "The allowed limit has been exceeded"))
         if contact_id is None:
             contact_id = f"contact-{len(self.contacts) + 1:04d}"
             self.contacts.append(StubContact(contact_id, token, body["DestinationPhoneNumber"]))

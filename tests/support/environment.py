@@ -13,6 +13,9 @@ DLQ_NAME = "outbound-call-requests-dlq"
 # moto's queue URL for DLQ_NAME in its default account and Region.
 DLQ_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{DLQ_NAME}"
 IDEMPOTENCY_TABLE = "outbound-calls-placed"
+# The queue the records come from (lambda_events.QUEUE_ARN): deferred requests are sent back there.
+SOURCE_QUEUE_NAME = "outbound-call-requests"
+SOURCE_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{SOURCE_QUEUE_NAME}"
 
 FUNCTION_ENVIRONMENT = {
     "CONNECT_INSTANCE_ID": INSTANCE_ID,

@@ -74,3 +74,34 @@ def test_a_single_request_costs_nothing_extra(requests_sent: int) -> None:
     # When the next call asks
     # Then its turn is one interval away, as paid at wait_turn
     assert pacer.delay() == 1.0
+
+
+def test_a_backlog_starts_with_the_burst_then_runs_at_the_rate() -> None:
+    # Given a pacer at 2 calls per second with a burst of 3, as Connect's own quota bucket is shaped
+    clock = FakeClock()
+    pacer = Pacer(2.0, burst=3, clock=clock, sleep=clock.sleep)
+    # When five calls take their turn back to back
+    for _ in range(5):
+        pacer.wait_turn()
+    # Then the first three start at once and the rest half a second apart
+    assert clock.slept == [0.5, 0.5]
+
+
+def test_an_idle_bucket_refills_only_up_to_its_burst() -> None:
+    # Given a pacer with a burst of 2 that has been idle for a minute
+    clock = FakeClock()
+    pacer = Pacer(1.0, burst=2, clock=clock, sleep=clock.sleep)
+    clock.now += 60
+    # When four calls take their turn back to back
+    for _ in range(4):
+        pacer.wait_turn()
+    # Then only two start at once: the idle minute bought no more than the burst
+    assert clock.slept == [1.0, 1.0]
+
+
+def test_a_burst_below_one_call_is_refused() -> None:
+    # Given a burst of half a call
+    # When a pacer is made
+    # Then it is refused: it could never start a call
+    with pytest.raises(ValueError, match="at least one call"):
+        Pacer(1.0, burst=0.5)

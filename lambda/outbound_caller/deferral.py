@@ -1,0 +1,92 @@
+"""Sending a request back to its source queue to be tried later, without spending its redrive budget.
+
+A deferred request is a new message: its receive count starts again at zero, so being early or meeting a busy
+instance never moves it towards the dead-letter queue. It keeps what makes it the same request: the body as the
+producer sent it, its ClientToken (so a crash between this send and the original's acknowledgement, which leaves
+two copies, still places one call: the placed-calls ledger answers the second), its first arrival (which bounds
+how long it may be deferred), and an operator's confirmation of an uncertain call, if the message carries one.
+
+SQS delays a message by at most 15 minutes. A longer deferral names its time in DeferredUntil and hops: each
+arrival before that time is sent on again at once, with no Connect call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from outbound_caller.config import Settings
+from outbound_caller.contract import CallRequest
+from outbound_caller.dead_letter import sqs
+from outbound_caller.envelopes import (
+    CLIENT_TOKEN_ATTRIBUTE,
+    DEFERRAL_COUNT_ATTRIBUTE,
+    DEFERRAL_REASON_ATTRIBUTE,
+    DEFERRED_UNTIL_ATTRIBUTE,
+    ERROR_CODE_ATTRIBUTE,
+    FIRST_ARRIVAL_ATTRIBUTE,
+    OUTCOME_UNKNOWN,
+    SOURCE_MESSAGE_ID_ATTRIBUTE,
+    UNCERTAIN_ATTEMPT_ATTRIBUTE,
+    CallRequestRecord,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+# Why a request was deferred (the DeferralReason attribute, the log's and metric's reason).
+INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededException: its concurrent calls are full
+THROTTLED = "Throttled"  # Connect throttled the call beyond botocore's in-call retries
+INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to place the call safely
+# SQS SendMessage: "DelaySeconds ... Valid values: 0 to 900" (15 minutes).
+SQS_MAX_DELAY_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """Why a request waits, and until when (epoch milliseconds)."""
+
+    reason: str
+    until_ms: int
+
+
+def _iso(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def deferral_deadline_ms(record: CallRequestRecord, request: CallRequest | None, settings: Settings) -> int:
+    """When a request stops being deferred and is dead-lettered as Expired: its ExpiresAt, else its first
+    arrival plus MAX_DEFERRAL_SECONDS."""
+    if request is not None and request.ExpiresAt is not None:
+        return int(request.ExpiresAt.timestamp() * 1000)
+    return record.first_arrival_ms + settings.max_deferral_seconds * 1000
+
+
+def source_queue_url(record: CallRequestRecord, settings: Settings) -> str:
+    """The queue the record came from: SOURCE_QUEUE_URL, else the URL its eventSourceARN names."""
+    if settings.source_queue_url is not None:
+        return settings.source_queue_url
+    # arn:aws:sqs:<region>:<account>:<name> -> <the SQS endpoint>/<account>/<name>
+    _, _, _, _, account, name = record.eventSourceARN.split(":", 5)
+    return f"{sqs.meta.endpoint_url}/{account}/{name}"
+
+
+def defer(queue_url: str, record: CallRequestRecord, deferral: Deferral, client_token: str, now_ms: int) -> int:
+    """Send the record's body back to ``queue_url`` to arrive at ``deferral.until_ms``; return the delay in s."""
+    delay = min(SQS_MAX_DELAY_SECONDS, max(0, math.ceil((deferral.until_ms - now_ms) / 1000)))
+    attributes: dict[str, MessageAttributeValueTypeDef] = {
+        CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
+        SOURCE_MESSAGE_ID_ATTRIBUTE: {"DataType": "String", "StringValue": record.source_message_id},
+        FIRST_ARRIVAL_ATTRIBUTE: {"DataType": "String", "StringValue": _iso(record.first_arrival_ms)},
+        DEFERRAL_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(record.deferral_count + 1)},
+        DEFERRAL_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": deferral.reason},
+        DEFERRED_UNTIL_ATTRIBUTE: {"DataType": "String", "StringValue": _iso(deferral.until_ms)},
+    }
+    if record.confirmed_attempt is not None:
+        # An operator's confirmation of an uncertain call stays with the request until it is used.
+        attributes[ERROR_CODE_ATTRIBUTE] = {"DataType": "String", "StringValue": OUTCOME_UNKNOWN}
+        attributes[UNCERTAIN_ATTEMPT_ATTRIBUTE] = {"DataType": "String", "StringValue": str(record.confirmed_attempt)}
+    sqs.send_message(QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes)
+    return delay

@@ -1,0 +1,176 @@
+"""Where the containers share what they learnt about the Connect instance being full: one item, compare-and-set.
+
+Kept in the placed-calls table when there is one (an item beside the calls', under its own key prefix), else in
+the container's memory. Every change is conditional on the version read, so two invocations that find the
+instance full at once close it once, and only one of them probes it when it may have room again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
+from outbound_caller.timeouts import (
+    INSTANCE_STATE_ATTEMPTS,
+    INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
+    INSTANCE_STATE_READ_TIMEOUT_SECONDS,
+    client_config,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+KEY_PREFIX = "connect-outbound-caller#instance"
+# The item's attributes, each written by every change (the TTL one removes a state unchanged for a day).
+_ATTRIBUTES = ("busy", "open_at", "hold", "holder", "holder_until", "placed", "version", TTL_ATTRIBUTE)
+# The state describes minutes of calls; a day after its last change it says nothing, and TTL removes it.
+STATE_KEPT_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    """What the function knows of the instance: full or not, and when and by whom it may be tried again."""
+
+    busy: bool = False  # the instance answered LimitExceededException, and has not taken a full load since
+    open_at_ms: int = 0  # while busy, no call is tried before this time
+    hold_ms: int = 0  # how long the instance is left alone after it is found full (0: the policy's initial hold)
+    holder: str | None = None  # the invocation trying the instance after a hold; the others defer meanwhile
+    holder_until_ms: int = 0  # the holder's invocation deadline: a holder that died lets go by then
+    placed: int = 0  # calls placed since the instance was last found full
+    version: int = 0
+
+
+class InstanceStateUnavailableError(Exception):
+    """The shared state could not be read or written: the caller goes on as if the instance had room."""
+
+
+class InstanceStateStore(Protocol):
+    """Load the state, and replace it only if nobody changed it since ``expected_version``."""
+
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds, comparable across containers."""
+        ...
+
+    def load(self) -> InstanceState:
+        """The current state (the default state when none was ever written)."""
+        ...
+
+    def replace(self, new: InstanceState, expected_version: int) -> InstanceState | None:
+        """Write ``new`` (with version expected_version + 1); on a lost race return the state that won instead."""
+        ...
+
+
+class MemoryInstanceStateStore:
+    """The state in this container's memory: for deployments without a placed-calls table."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._state = InstanceState()
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds."""
+        return int(self.clock() * 1000)
+
+    def load(self) -> InstanceState:
+        """The current state."""
+        return self._state
+
+    def replace(self, new: InstanceState, expected_version: int) -> InstanceState | None:
+        """Compare-and-set on the version."""
+        with self._lock:
+            if self._state.version != expected_version:
+                return self._state
+            self._state = _with_version(new, expected_version + 1)
+            return None
+
+
+def _with_version(state: InstanceState, version: int) -> InstanceState:
+    return InstanceState(
+        state.busy, state.open_at_ms, state.hold_ms, state.holder, state.holder_until_ms, state.placed, version
+    )
+
+
+class DynamoInstanceStateStore:
+    """The state as one item of the placed-calls table, shared by every container of the deployment."""
+
+    def __init__(self, table_name: str, instance_id: str, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        # Its own client: one attempt and short timeouts, as a hint must never eat a record's time.
+        self.client: DynamoDBClient = boto3.client(
+            "dynamodb",
+            config=client_config(
+                INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS, INSTANCE_STATE_READ_TIMEOUT_SECONDS, INSTANCE_STATE_ATTEMPTS
+            ),
+        )
+        self._table = table_name
+        self._key: dict[str, AttributeValueTypeDef] = {PARTITION_KEY: {"S": f"{KEY_PREFIX}#{instance_id}"}}
+
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds."""
+        return int(self.clock() * 1000)
+
+    def load(self) -> InstanceState:
+        """Read the item (strongly consistent: a stale 'open' would send calls to a full instance)."""
+        try:
+            item = self.client.get_item(TableName=self._table, Key=self._key, ConsistentRead=True).get("Item")
+        except (BotoCoreError, ClientError) as error:
+            raise InstanceStateUnavailableError(type(error).__name__) from error
+        return _from_item(item) if item else InstanceState()
+
+    def replace(self, new: InstanceState, expected_version: int) -> InstanceState | None:
+        """Conditional UpdateItem on the version; a lost race returns the winner's state."""
+        values: dict[str, AttributeValueTypeDef] = {
+            ":busy": {"BOOL": new.busy},
+            ":open_at": {"N": str(new.open_at_ms)},
+            ":hold": {"N": str(new.hold_ms)},
+            ":holder": {"S": new.holder} if new.holder is not None else {"NULL": True},
+            ":holder_until": {"N": str(new.holder_until_ms)},
+            ":placed": {"N": str(new.placed)},
+            ":version": {"N": str(expected_version + 1)},
+            ":expected": {"N": str(expected_version)},
+            f":{TTL_ATTRIBUTE}": {"N": str(self.now_ms() // 1000 + STATE_KEPT_SECONDS)},
+        }
+        try:
+            self.client.update_item(
+                TableName=self._table,
+                Key=self._key,
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in _ATTRIBUTES),
+                ConditionExpression="attribute_not_exists(#id) OR #version = :expected",
+                # Every name a placeholder: several (hold, version) are DynamoDB reserved words.
+                ExpressionAttributeNames={"#id": PARTITION_KEY} | {f"#{name}": name for name in _ATTRIBUTES},
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                winner = _from_item(error.response.get("Item") or {})  # type: ignore[arg-type]
+                # botocore retried a write whose first answer was lost: the winner is this very write.
+                return None if winner == _with_version(new, expected_version + 1) else winner
+            raise InstanceStateUnavailableError(type(error).__name__) from error
+        except BotoCoreError as error:
+            raise InstanceStateUnavailableError(type(error).__name__) from error
+        return None
+
+
+def _from_item(item: dict[str, AttributeValueTypeDef]) -> InstanceState:
+    def number(name: str) -> int:
+        return int(item.get(name, {}).get("N", "0"))
+
+    return InstanceState(
+        busy=bool(item.get("busy", {}).get("BOOL", False)),
+        open_at_ms=number("open_at"),
+        hold_ms=number("hold"),
+        holder=item.get("holder", {}).get("S"),
+        holder_until_ms=number("holder_until"),
+        placed=number("placed"),
+        version=number("version"),
+    )
