@@ -14,7 +14,15 @@ from rich.console import Console
 
 from infra.settings import InvalidDeploymentSettings
 from local.connect_endpoint import E164_PATTERN
-from local.demo import DemoOptions, run_demo
+from local.demo import (
+    BUSY_CALL_DURATION_SECONDS,
+    BUSY_REQUESTS,
+    BUSY_SCENARIO,
+    SCENARIOS,
+    DemoOptions,
+    busy_options,
+    run_demo,
+)
 from local.function_container import FunctionInitError
 from local.pipeline import DEFAULT_WORK_DIR
 from local.reliability import ReliabilityOptions, run_reliability
@@ -98,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     positive = _number(float, 0.0, inclusive_min=False)
 
     scenario = demo.add_argument_group("scenario")
+    scenario.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default=DEFAULTS.scenario,
+        help="samples: every outcome the samples expect; busy: a backlog of plain requests draining through a full"
+        f" instance ({BUSY_REQUESTS} requests, calls of {BUSY_CALL_DURATION_SECONDS[0]:g}-"
+        f"{BUSY_CALL_DURATION_SECONDS[1]:g} s unless given), nothing dead-lettered",
+    )
     scenario.add_argument("--requests", type=positive_int, default=DEFAULTS.requests, help="call requests to send")
     scenario.add_argument("--seed", type=int, default=None, help="seed of the injected faults")
     scenario.add_argument(
@@ -112,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connect.add_argument(
         "--call-duration", type=non_negative, default=DEFAULTS.call_duration_seconds, help="seconds a call stays active"
+    )
+    connect.add_argument(
+        "--call-duration-max",
+        type=non_negative,
+        default=None,
+        help="when given, each call lasts a random time between --call-duration and this",
     )
     connect.add_argument(
         "--server-error-rate", type=rate, default=DEFAULTS.server_error_rate, help="share of requests answered 500"
@@ -215,13 +237,15 @@ def options_from_args(args: argparse.Namespace) -> DemoOptions:
     report = args.report
     if args.work_dir != DEFAULT_WORK_DIR and report == DEFAULTS.report_path:
         report = args.work_dir / report.name
-    return DemoOptions(
+    options = DemoOptions(
+        scenario=args.scenario,
         requests=args.requests,
         context_overrides=overrides,
         quota=args.quota,
         burst=args.burst,
         max_concurrent_calls=args.concurrent_calls,
         call_duration_seconds=args.call_duration,
+        call_duration_max_seconds=args.call_duration_max,
         server_error_rate=args.server_error_rate,
         throttle_rate=args.throttle_rate,
         latency_seconds=args.latency_ms / 1000,
@@ -234,6 +258,7 @@ def options_from_args(args: argparse.Namespace) -> DemoOptions:
         work_dir=args.work_dir,
         show_progress=not args.no_progress,
     )
+    return busy_options(options) if options.scenario == BUSY_SCENARIO else options
 
 
 def main(argv: Sequence[str] | None = None) -> int:

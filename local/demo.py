@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,14 @@ DEMO_THROTTLE_RATE = 0.02
 DEMO_LATENCY_SECONDS = 0.05  # StartOutboundVoiceContact typically answers in tens of milliseconds
 # Give up waiting for the requests to settle after this long.
 DEMO_MAX_DURATION_SECONDS = 300.0
+# The samples' scenario, and the busy one: a backlog draining through a full instance.
+SAMPLES_SCENARIO = "samples"
+BUSY_SCENARIO = "busy"
+SCENARIOS = (SAMPLES_SCENARIO, BUSY_SCENARIO)
+# Busy: real calls of one to three minutes, compressed 20x, through the default 10 concurrent calls: the backlog
+# needs about BUSY_REQUESTS x 6 s / 10 = 60 s at the very least, and the instance is full nearly all along.
+BUSY_REQUESTS = 100
+BUSY_CALL_DURATION_SECONDS = (3.0, 9.0)
 DEFAULT_REPORT_PATH = DEFAULT_WORK_DIR / "report.json"
 
 
@@ -51,12 +60,14 @@ DEFAULT_REPORT_PATH = DEFAULT_WORK_DIR / "report.json"
 class DemoOptions:
     """Every knob of the demo; the defaults are the default scenario."""
 
+    scenario: str = SAMPLES_SCENARIO
     requests: int = DEMO_REQUESTS
     context_overrides: dict[str, Any] = field(default_factory=dict)  # CDK context keys, applied after the demo's
     quota: float = DEFAULT_CALLS_PER_SECOND
     burst: int = DEFAULT_BURST
     max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
     call_duration_seconds: float = DEMO_CALL_DURATION_SECONDS
+    call_duration_max_seconds: float | None = None  # when set, each call lasts between the two
     server_error_rate: float = DEMO_SERVER_ERROR_RATE
     throttle_rate: float = DEMO_THROTTLE_RATE
     latency_seconds: float = DEMO_LATENCY_SECONDS
@@ -92,6 +103,7 @@ def pipeline_config(options: DemoOptions, settings: DeploymentSettings) -> Pipel
             burst=options.burst,
             max_concurrent_calls=options.max_concurrent_calls,
             call_duration_seconds=options.call_duration_seconds,
+            call_duration_max_seconds=options.call_duration_max_seconds,
             refused_destination_prefixes=options.refused_destination_prefixes,
             denied_contact_flow_ids=frozenset({DEMO_UNGRANTED_CONTACT_FLOW_ID}),
             server_error_rate=options.server_error_rate,
@@ -109,7 +121,10 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
     """Run the scenario with live progress and print the summary; FunctionInitError if the function can't start."""
     settings = demo_settings(options.context_overrides)
     config = pipeline_config(options, settings)
-    requests = build_requests(load_samples(), options.requests)
+    samples = load_samples()
+    if options.scenario == BUSY_SCENARIO:
+        samples = [sample for sample in samples if sample.plainly_placed]
+    requests = build_requests(samples, options.requests)
     console.print(
         f"[bold]Local pipeline[/]: moto (SQS, EventBridge, DynamoDB), a local Connect (quota {options.quota:g}/s, "
         f"burst {options.burst}, {options.max_concurrent_calls} concurrent calls), and the real function in "
@@ -129,4 +144,22 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
     return result
 
 
-__all__ = ["DemoOptions", "FunctionInitError", "demo_settings", "pipeline_config", "run_demo"]
+def busy_options(options: DemoOptions) -> DemoOptions:
+    """The busy scenario's defaults for whatever the caller left at the samples' defaults."""
+    defaults = DemoOptions()
+    low, high = BUSY_CALL_DURATION_SECONDS
+    return dataclasses.replace(
+        options,
+        scenario=BUSY_SCENARIO,
+        requests=BUSY_REQUESTS if options.requests == defaults.requests else options.requests,
+        call_duration_seconds=low
+        if options.call_duration_seconds == defaults.call_duration_seconds
+        else options.call_duration_seconds,
+        call_duration_max_seconds=high
+        if options.call_duration_max_seconds is None
+        else options.call_duration_max_seconds,
+        throttle_rate=0.0 if options.throttle_rate == defaults.throttle_rate else options.throttle_rate,
+    )
+
+
+__all__ = ["DemoOptions", "FunctionInitError", "busy_options", "demo_settings", "pipeline_config", "run_demo"]

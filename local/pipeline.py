@@ -6,6 +6,7 @@ in the dead-letter queue with their ErrorCode attributes, and the partial batch 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -108,6 +109,23 @@ class Progress:
         return sum(self.queue.values()) == 0 and source.in_flight == 0 and source.duplicates_pending == 0
 
 
+def deferrals_logged(log_path: Path) -> Counter[str]:
+    """Deferrals by reason, from the function's structured log lines ("outcome": "deferred")."""
+    deferred: Counter[str] = Counter()
+    if not log_path.exists():
+        return deferred
+    for line in log_path.read_text(encoding="utf-8").splitlines():
+        if '"deferred"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and entry.get("outcome") == "deferred":
+            deferred[str(entry.get("reason"))] += 1
+    return deferred
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """A message found in the dead-letter queue: its body and its ErrorCode (MOVED_BY_SQS when it has none)."""
@@ -133,6 +151,9 @@ class RunResult:
     left_on_queue: int
     config: PipelineConfig
     peak_calls_per_second: float = 0.0  # the busiest PEAK_WINDOW_SECONDS of calls placed
+    # Deferrals by reason (a request may be deferred several times), from the function's log: a deferral leaves no
+    # other trace once the request it sent back is settled.
+    deferred: Counter[str] = field(default_factory=Counter)
 
     @property
     def dead_lettered(self) -> Counter[str]:
@@ -172,6 +193,7 @@ class RunResult:
             "expected": dict(sorted(self.expected.items())),
             "placed": self.placed,
             "dead_lettered": dict(sorted(self.dead_lettered.items())),
+            "deferred": dict(sorted(self.deferred.items())),
             "left_on_queue": self.left_on_queue,
             "retried_records": self.event_source.retried,
             "redeliveries": self.event_source.redeliveries,
@@ -265,7 +287,10 @@ class LocalPipeline:
         function_environment = config.settings.function_environment(
             self.intake.dead_letter_queue_url, self.intake.placed_calls_table_name
         )
-        function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
+        function_environment |= {
+            "SOURCE_QUEUE_URL": self.intake.queue_url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        } | config.extra_function_environment
         self.event_source = SqsEventSource(
             EventSourceMappingSpec(
                 queue_url=self.intake.queue_url,
@@ -328,6 +353,7 @@ class LocalPipeline:
             left_on_queue=sum(progress.queue.values()),
             config=self.config,
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
+            deferred=deferrals_logged(self.config.log_path),
         )
 
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:

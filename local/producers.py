@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from local.connect_endpoint import DEFAULT_FLAKY_DESTINATION_PREFIXES, DEFAULT_THROTTLED_DESTINATION_PREFIXES
+
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
@@ -39,6 +41,13 @@ class Sample:
     def body(self) -> str:
         """The SQS message body a direct producer sends."""
         return self.raw_body if self.raw_body is not None else json.dumps(self.request)
+
+    @property
+    def plainly_placed(self) -> bool:
+        """A request expected to be placed with no scripted fault on the way (the busy scenario sends only these)."""
+        destination = str((self.request or {}).get("DestinationPhoneNumber", ""))
+        scripted = (*DEFAULT_THROTTLED_DESTINATION_PREFIXES, *DEFAULT_FLAKY_DESTINATION_PREFIXES)
+        return self.expected == PLACED and not destination.startswith(scripted)
 
     @property
     def fits_eventbridge(self) -> bool:

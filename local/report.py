@@ -23,7 +23,16 @@ REASON_NOTES = {
     "RetriesExhausted": "still failing on its last receive (ErrorMessage names the error)",
     "OutcomeUnknown": "Connect may have placed it: check, then redrive to call again",
     "ClientTokenReused": "one token, two different calls",
+    "Expired": "not placed by its ExpiresAt or within MAX_DEFERRAL_SECONDS",
     MOVED_BY_SQS: "the invocation of its last receive died",
+}
+
+
+# What each deferral reason means, for the summary.
+DEFERRAL_NOTES = {
+    "InstanceAtCapacity": "the instance's concurrent calls were full (LimitExceededException)",
+    "Throttled": "Connect throttled the call beyond the in-call retries",
+    "InvocationEnding": "too little invocation time was left to call safely",
 }
 
 
@@ -104,6 +113,13 @@ def summary_table(result: RunResult, report_path: Path) -> Table:
             _count(result.dead_lettered[reason], result.expected[reason], "yellow"),
             REASON_NOTES.get(reason, ""),
         )
+    table.add_row(
+        "deferred",
+        str(sum(result.deferred.values())),
+        "sent back to the queue for later, no receive spent (a request may be deferred more than once); by reason:",
+    )
+    for reason, count in sorted(result.deferred.items()):
+        table.add_row(f"  {reason}", str(count), DEFERRAL_NOTES.get(reason, ""))
     source = result.event_source
     table.add_row(
         "retried",
