@@ -43,6 +43,11 @@ def test_missing_required_variable_is_named(variable: str) -> None:
         ("DEAD_LETTER_QUEUE_URL", "my-dlq"),
         ("CONNECT_INSTANCE_ID", "i" * 101),
         ("IDEMPOTENCY_TABLE_NAME", "no spaces allowed"),
+        ("CALLS_BURST", "0.5"),  # could never start a call
+        ("CONCURRENT_CALLS_LIMIT", "0"),
+        ("MAX_DEFERRAL_SECONDS", str(7 * 24 * 60 * 60 + 1)),  # beyond what the ledger's retention covers
+        ("MAX_DEFERRAL_SECONDS", "-1"),
+        ("SOURCE_QUEUE_URL", "my-queue"),
     ],
 )
 def test_malformed_variable_is_named(variable: str, value: str) -> None:
@@ -66,6 +71,17 @@ def test_defaults_and_lists() -> None:
     assert settings.calls_per_second_per_invocation == 1.0
     assert settings.allowed_contact_flow_ids == {DEFAULT_FLOW_ID, EXTRA_FLOW_ID}
     assert (settings.source_phone_number, settings.queue_id) == (None, None)
+    # And Connect's other defaults: a burst of 5 (2.5 per invocation), 10 concurrent calls, a day of deferral
+    assert (settings.calls_burst_per_invocation, settings.concurrent_calls_limit) == (2.5, 10)
+    assert (settings.max_deferral_seconds, settings.source_queue_url) == (86_400, None)
+
+
+def test_an_invocation_s_burst_is_at_least_one_call() -> None:
+    # Given a burst smaller than the number of concurrent invocations
+    settings = load_settings({**FUNCTION_ENVIRONMENT, "CALLS_BURST": "1", "MAX_CONCURRENCY": "4"})
+    # When an invocation's share is taken
+    # Then it can still start a call
+    assert settings.calls_burst_per_invocation == 1.0
 
 
 def test_idempotency_table_is_optional() -> None:

@@ -1,0 +1,82 @@
+"""Deferral's bound and where it goes: ExpiresAt, else the first arrival plus MAX_DEFERRAL_SECONDS."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from outbound_caller.config import Settings
+from outbound_caller.contract import CallRequest
+from outbound_caller.deferral import deferral_deadline_ms, source_queue_url
+from outbound_caller.envelopes import CallRequestRecord
+from tests.support.lambda_events import sqs_record
+from tests.unit.conftest import request
+
+SENT_MS = 1_795_000_000_000
+
+
+def record(**attributes: str) -> CallRequestRecord:
+    raw = sqs_record(json.dumps(request()), attributes=attributes)
+    raw["attributes"]["SentTimestamp"] = str(SENT_MS)
+    return CallRequestRecord.model_validate(raw)
+
+
+def call_request(settings: Settings, **fields: str) -> CallRequest:
+    return CallRequest.model_validate_json(json.dumps(request(**fields)), context=settings)
+
+
+def test_a_first_delivery_arrived_when_it_was_sent(settings: Settings) -> None:
+    # Given a message no deferral has touched
+    # When its bound is computed
+    # Then it runs MAX_DEFERRAL_SECONDS from the time SQS says it was sent
+    assert deferral_deadline_ms(record(), None, settings) == SENT_MS + settings.max_deferral_seconds * 1000
+
+
+def test_a_deferred_copy_keeps_the_first_arrival_it_carries(settings: Settings) -> None:
+    # Given a deferred copy sent later, carrying its first arrival
+    first = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    copy = record(FirstArrivalTime=first.isoformat())
+    # When its bound is computed
+    # Then it runs from the first arrival, not from this copy's send
+    assert (
+        deferral_deadline_ms(copy, None, settings)
+        == int(first.timestamp() * 1000) + settings.max_deferral_seconds * 1000
+    )
+
+
+@pytest.mark.parametrize("carried", ["yesterday", "2026-11-21T09:00:00", ""])
+def test_an_unreadable_first_arrival_falls_back_to_the_send_time(settings: Settings, carried: str) -> None:
+    # Given a first arrival that is not a time with an offset (a producer's attribute, or damaged)
+    # When the bound is computed
+    # Then the message's own send time is used
+    assert deferral_deadline_ms(record(FirstArrivalTime=carried), None, settings) == (
+        SENT_MS + settings.max_deferral_seconds * 1000
+    )
+
+
+def test_expires_at_is_the_bound_when_the_request_names_one(settings: Settings) -> None:
+    # Given a request with an ExpiresAt, later than MAX_DEFERRAL_SECONDS would allow
+    expires = "2026-12-24T18:00:00+01:00"
+    # When its bound is computed
+    # Then ExpiresAt is the bound
+    bound = deferral_deadline_ms(record(), call_request(settings, ExpiresAt=expires), settings)
+    assert bound == int(datetime.fromisoformat(expires).timestamp() * 1000)
+
+
+def test_the_source_queue_is_found_from_the_record_when_not_configured(settings: Settings) -> None:
+    # Given no SOURCE_QUEUE_URL
+    # When the queue of a record is needed
+    # Then it is the URL its eventSourceARN names, on the SQS client's endpoint
+    assert source_queue_url(record(), settings) == (
+        "https://sqs.us-east-1.amazonaws.com/123456789012/outbound-call-requests"
+    )
+
+
+def test_a_configured_source_queue_wins(settings: Settings) -> None:
+    # Given SOURCE_QUEUE_URL set
+    configured = settings.model_copy(update={"source_queue_url": "https://sqs.example/123/queue"})
+    # When the queue of a record is needed
+    # Then it is the configured one
+    assert source_queue_url(record(), configured) == "https://sqs.example/123/queue"
