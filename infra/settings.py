@@ -34,13 +34,14 @@ from outbound_caller.config import (  # noqa: E402
 from outbound_caller.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
 from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
 from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS  # noqa: E402
-from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS, WORST_CASE_CALL_SECONDS  # noqa: E402
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
 
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
 PACING_HEADROOM_FACTOR = 2
-# And one record's worst-case call on top: a single slow record (timeouts, backoff) must not leave the rest of its
-# batch without the reserve each record needs, so that they are handed back unplaced.
-SLOW_RECORD_HEADROOM_SECONDS = WORST_CASE_CALL_SECONDS
+# And one slow record on top: a record may spend its whole reserve (its Connect call, its ledger writes and a
+# dead-letter send, each through every timeout and backoff), not just its call, and that must not eat into the
+# reserve the next healthy records need, or they would be handed back unplaced.
+SLOW_RECORD_HEADROOM_SECONDS = RECORD_TIME_RESERVE_SECONDS
 # Floor for the function timeout: a cold start plus one slow call must always fit.
 MIN_FUNCTION_TIMEOUT_SECONDS = 60
 # Lambda's maximum function timeout (Lambda quotas: "Function timeout 900 seconds (15 minutes)").
@@ -242,11 +243,19 @@ class DeploymentSettings(BaseModel):
             raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
         needed = self._timeout_for(self.batch_size)
         if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
+            largest = self.max_batch_size
+            remedy = (
+                f"lower batchSize to at most {largest} or raise callsPerSecond"
+                if largest >= 1
+                else "raise callsPerSecond or lower maxConcurrency: not even a batch of 1 fits"
+            )
             raise ValueError(
                 f"a full batch (batchSize={self.batch_size}) at callsPerSecond={self.calls_per_second:g} /"
                 f" maxConcurrency={self.max_concurrency} = {self.per_invocation_calls_per_second:g} calls/s per"
-                f" invocation needs a {needed} s function timeout, above Lambda's {MAX_FUNCTION_TIMEOUT_SECONDS} s;"
-                f" lower batchSize to at most {self.max_batch_size} or raise callsPerSecond"
+                f" invocation needs a {needed} s function timeout ({PACING_HEADROOM_FACTOR} x"
+                f" {self._pacing_seconds(self.batch_size):g} s of pacing, {SLOW_RECORD_HEADROOM_SECONDS} s for one"
+                f" slow record and {RECORD_TIME_RESERVE_SECONDS} s reserved for the last), above Lambda's"
+                f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
             )
         return self
 
@@ -255,10 +264,14 @@ class DeploymentSettings(BaseModel):
         """The share of callsPerSecond one concurrent invocation may use."""
         return self.calls_per_second / self.max_concurrency
 
+    def _pacing_seconds(self, batch_size: int) -> float:
+        return batch_size / self.per_invocation_calls_per_second
+
     def _timeout_for(self, batch_size: int) -> int:
-        pacing_seconds = batch_size / self.per_invocation_calls_per_second
-        needed = math.ceil(pacing_seconds * PACING_HEADROOM_FACTOR) + SLOW_RECORD_HEADROOM_SECONDS
-        return max(MIN_FUNCTION_TIMEOUT_SECONDS, needed + RECORD_TIME_RESERVE_SECONDS)
+        paced_batch = math.ceil(self._pacing_seconds(batch_size) * PACING_HEADROOM_FACTOR)
+        return max(
+            MIN_FUNCTION_TIMEOUT_SECONDS, paced_batch + SLOW_RECORD_HEADROOM_SECONDS + RECORD_TIME_RESERVE_SECONDS
+        )
 
     @property
     def max_batch_size(self) -> int:
@@ -269,7 +282,7 @@ class DeploymentSettings(BaseModel):
 
     @property
     def function_timeout_seconds(self) -> int:
-        """Function timeout: a full batch at the per-invocation rate, with headroom, plus one worst-case call."""
+        """Function timeout: a full batch at the per-invocation rate, with headroom, plus one slow record's reserve."""
         return self._timeout_for(self.batch_size)
 
     @property

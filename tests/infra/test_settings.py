@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 from infra.settings import (
     CONTEXT_KEYS,
     MAX_FUNCTION_TIMEOUT_SECONDS,
-    RECORD_TIME_RESERVE_SECONDS,
     VISIBILITY_TIMEOUT_FACTOR,
-    WORST_CASE_CALL_SECONDS,
     InvalidDeploymentSettings,
     load_cdk_json_settings,
     settings_from_context,
 )
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 from tests.infra.synthesis import app_with, cdk_json_context
 
 INSTANCE = "00000000-0000-0000-0000-000000000000"
@@ -85,10 +84,21 @@ def test_derived_timeouts_follow_batch_size_and_per_invocation_rate() -> None:
         MINIMAL | {"batchSize": 100, "batchingWindowSeconds": 10, "callsPerSecond": 10, "maxConcurrency": 5}
     )
     # When the derived numbers are read
-    # Then a batch's 50 s of pacing gets double headroom plus one worst-case call, and SQS's 6x rule holds
+    # Then a batch's 50 s of pacing gets double headroom, plus the whole reserve of one slow record (the function's
+    # own per-record reserve: call, ledger writes, dead-letter send) and that of the last record; SQS's 6x rule holds
     assert settings.per_invocation_calls_per_second == 2
-    assert settings.function_timeout_seconds == 2 * 50 + WORST_CASE_CALL_SECONDS + RECORD_TIME_RESERVE_SECONDS
+    assert settings.function_timeout_seconds == 2 * 50 + 2 * RECORD_TIME_RESERVE_SECONDS
     assert settings.visibility_timeout_seconds == VISIBILITY_TIMEOUT_FACTOR * settings.function_timeout_seconds + 10
+
+
+def test_a_slow_record_spending_its_whole_reserve_leaves_the_rest_of_the_batch_theirs() -> None:
+    # Given the default batch of 10 at 1 call/s per invocation
+    settings = settings_from_context(MINIMAL)
+    pacing_seconds = 10 / 1
+    # When one record spends all of its reserve, on top of the batch's doubled pacing
+    after_slow_record = settings.function_timeout_seconds - 2 * pacing_seconds - RECORD_TIME_RESERVE_SECONDS
+    # Then a full reserve is still left for the last record, so no healthy record is handed back unplaced
+    assert after_slow_record >= RECORD_TIME_RESERVE_SECONDS
 
 
 def test_largest_batch_that_fits_is_accepted_and_one_more_is_refused() -> None:
@@ -97,10 +107,23 @@ def test_largest_batch_that_fits_is_accepted_and_one_more_is_refused() -> None:
     largest = settings.max_batch_size
     # When it and the next size up are validated
     fits = settings_from_context(MINIMAL | {"batchSize": largest, "batchingWindowSeconds": 1})
-    # Then the first fits within 900 s and the second is refused, naming batchSize and callsPerSecond
+    # Then the first fits within 900 s and the second is refused, naming batchSize, callsPerSecond and the largest
     assert fits.function_timeout_seconds <= MAX_FUNCTION_TIMEOUT_SECONDS
-    with pytest.raises(InvalidDeploymentSettings, match=r"batchSize=\d+.*callsPerSecond"):
+    with pytest.raises(InvalidDeploymentSettings, match=r"batchSize=\d+.*callsPerSecond") as refused:
         settings_from_context(MINIMAL | {"batchSize": largest + 1, "batchingWindowSeconds": 1})
+    assert f"lower batchSize to at most {largest} " in str(refused.value)
+    assert f"{RECORD_TIME_RESERVE_SECONDS} s for one slow record" in str(refused.value)
+
+
+def test_a_rate_too_low_for_even_one_record_is_refused_without_suggesting_batch_size_zero() -> None:
+    # Given a per-invocation rate so low that one record's pacing alone outlasts Lambda's 900 s
+    context = MINIMAL | {"callsPerSecond": 0.002, "maxConcurrency": 2, "batchSize": 1}
+    # When it is validated
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        settings_from_context(context)
+    # Then the message asks for a higher rate, not for a batch of 0
+    assert "not even a batch of 1 fits" in str(refused.value)
+    assert "at most 0" not in str(refused.value)
 
 
 def test_environment_omits_unset_optional_variables() -> None:
@@ -241,7 +264,7 @@ def test_any_accepted_settings_give_a_full_batch_time_within_lambdas_limit(
         "batchingWindowSeconds": batching_window_seconds,
     }
     pacing_seconds = batch_size / (calls_per_second / max_concurrency)
-    needed = math.ceil(pacing_seconds * 2) + WORST_CASE_CALL_SECONDS + RECORD_TIME_RESERVE_SECONDS
+    needed = math.ceil(pacing_seconds * 2) + 2 * RECORD_TIME_RESERVE_SECONDS
     if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
         # When they are validated, Then a full batch that cannot fit in 900 s is refused, naming batchSize
         with pytest.raises(InvalidDeploymentSettings, match="batchSize"):
@@ -249,7 +272,8 @@ def test_any_accepted_settings_give_a_full_batch_time_within_lambdas_limit(
         return
     # When they are validated
     settings = settings_from_context(context)
-    # Then the derived timeouts fit a full batch with headroom (and one slow record) and satisfy SQS's 6x rule
-    needed = pacing_seconds * 2 + WORST_CASE_CALL_SECONDS + RECORD_TIME_RESERVE_SECONDS
+    # Then the derived timeouts fit a full batch with headroom (and one slow record's whole reserve, and the last
+    # record's) and satisfy SQS's 6x rule
+    needed = pacing_seconds * 2 + 2 * RECORD_TIME_RESERVE_SECONDS
     assert needed <= settings.function_timeout_seconds <= 900
     assert settings.visibility_timeout_seconds >= 6 * settings.function_timeout_seconds + batching_window_seconds
