@@ -24,16 +24,24 @@ CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 if str(REPO_ROOT / "lambda") not in sys.path:
     sys.path.append(str(REPO_ROOT / "lambda"))
 from outbound_caller.config import (  # noqa: E402
+    DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
+    DEFAULT_CONCURRENT_CALLS_LIMIT,
+    DEFAULT_MAX_DEFERRAL_SECONDS,
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
+    MAX_CONCURRENT_CALLS_LIMIT,
     MAX_MAX_CONCURRENCY,
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
 from outbound_caller.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
 from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
-from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS  # noqa: E402
+from outbound_caller.retention import (  # noqa: E402
+    DEAD_LETTER_QUEUE_RETENTION_DAYS,
+    MAX_DEFERRAL_LIMIT_SECONDS,
+    SOURCE_QUEUE_RETENTION_DAYS,
+)
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
 
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
@@ -139,13 +147,24 @@ class DeploymentSettings(BaseModel):
     allowed_queue_ids: tuple[str, ...] = Field(default=(), alias="allowedQueueIds")
     allow_related_contact: bool = Field(default=False, alias="allowRelatedContact")
     calls_per_second: float = Field(default=DEFAULT_CALLS_PER_SECOND, alias="callsPerSecond", gt=0, allow_inf_nan=False)
+    # The share of the quota's burst, summed over concurrent invocations like callsPerSecond; one call at least.
+    calls_burst: float = Field(default=DEFAULT_CALLS_BURST, alias="callsBurst", ge=1, allow_inf_nan=False)
     max_concurrency: int = Field(
         default=DEFAULT_MAX_CONCURRENCY, alias="maxConcurrency", ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
+    )
+    # The instance's "concurrent active calls" quota, which the function waits on when the instance is full.
+    concurrent_calls_limit: int = Field(
+        default=DEFAULT_CONCURRENT_CALLS_LIMIT, alias="concurrentCallsLimit", ge=1, le=MAX_CONCURRENT_CALLS_LIMIT
     )
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, alias="batchSize", ge=1, le=MAX_BATCH_SIZE)
     batching_window_seconds: int = Field(default=0, alias="batchingWindowSeconds", ge=0, le=MAX_BATCHING_WINDOW_SECONDS)
     max_receive_count: int = Field(
         default=DEFAULT_MAX_RECEIVE_COUNT, alias="maxReceiveCount", ge=1, le=MAX_MAX_RECEIVE_COUNT
+    )
+    # How long a request may keep being deferred from its first arrival (its ExpiresAt aside); capped because the
+    # placed-calls ledger must outlive the longest deferral (outbound_caller.retention).
+    max_deferral_seconds: int = Field(
+        default=DEFAULT_MAX_DEFERRAL_SECONDS, alias="maxDeferralSeconds", ge=0, le=MAX_DEFERRAL_LIMIT_SECONDS
     )
     event_bus_name: str | None = Field(default=None, alias="eventBusName")
     event_detail_types: tuple[str, ...] = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
@@ -312,9 +331,12 @@ class DeploymentSettings(BaseModel):
             "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
             "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
             "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
+            "CALLS_BURST": f"{self.calls_burst:g}",
             "MAX_CONCURRENCY": str(self.max_concurrency),
+            "CONCURRENT_CALLS_LIMIT": str(self.concurrent_calls_limit),
             # The redrive policy's own maxReceiveCount, so the function dead-letters the last receive with a reason.
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
+            "MAX_DEFERRAL_SECONDS": str(self.max_deferral_seconds),
             "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
         }

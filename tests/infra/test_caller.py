@@ -12,6 +12,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra.caller import RUNTIME
 from infra.settings import load_cdk_json_settings
+from outbound_caller.config import DEFAULT_CALLS_BURST, DEFAULT_CONCURRENT_CALLS_LIMIT, DEFAULT_MAX_DEFERRAL_SECONDS
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
 
@@ -77,8 +78,22 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"
     assert variables["MAX_CONCURRENCY"] == "2"
+    assert variables["CALLS_BURST"] == f"{DEFAULT_CALLS_BURST:g}"
+    assert variables["CONCURRENT_CALLS_LIMIT"] == str(DEFAULT_CONCURRENT_CALLS_LIMIT)
+    assert variables["MAX_DEFERRAL_SECONDS"] == str(DEFAULT_MAX_DEFERRAL_SECONDS)
     assert variables["POWERTOOLS_SERVICE_NAME"] == "connect-outbound-caller"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ConnectOutboundCaller"
+
+
+def test_busy_instance_settings_reach_the_function_from_context(synth: Any) -> None:
+    # Given the burst, the instance's concurrent-call quota and the deferral bound as -c passes them (strings)
+    template = synth(callsBurst="8", concurrentCallsLimit="40", maxDeferralSeconds="3600")
+    # When the function's environment is read
+    variables = _function(template)["Environment"]["Variables"]
+    # Then it carries them under the contract's names
+    assert variables["CALLS_BURST"] == "8"
+    assert variables["CONCURRENT_CALLS_LIMIT"] == "40"
+    assert variables["MAX_DEFERRAL_SECONDS"] == "3600"
 
 
 def test_dead_letter_queue_url_in_the_environment_is_the_redrive_target(template: Template) -> None:

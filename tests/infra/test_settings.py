@@ -19,6 +19,14 @@ from infra.settings import (
     load_cdk_json_settings,
     settings_from_context,
 )
+from outbound_caller.config import (
+    DEFAULT_CALLS_BURST,
+    DEFAULT_CONCURRENT_CALLS_LIMIT,
+    DEFAULT_MAX_DEFERRAL_SECONDS,
+    MAX_CONCURRENT_CALLS_LIMIT,
+    load_settings,
+)
+from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 from tests.infra.synthesis import app_with, cdk_json_context
 
@@ -40,6 +48,10 @@ def test_cdk_json_holds_every_setting_with_placeholder_values_that_validate() ->
     assert settings.max_receive_count == 5
     assert settings.event_detail_types == ("Outbound Call Requested",)
     assert settings.event_bus_name is None
+    # and cdk.json's values for the busy-instance settings are the function's own defaults
+    assert settings.calls_burst == DEFAULT_CALLS_BURST
+    assert settings.concurrent_calls_limit == DEFAULT_CONCURRENT_CALLS_LIMIT
+    assert settings.max_deferral_seconds == DEFAULT_MAX_DEFERRAL_SECONDS
 
 
 def test_command_line_strings_are_accepted_for_numbers_and_lists() -> None:
@@ -50,6 +62,9 @@ def test_command_line_strings_are_accepted_for_numbers_and_lists() -> None:
         "batchSize": "20",
         "batchingWindowSeconds": "2",
         "maxReceiveCount": "7",
+        "callsBurst": "7.5",
+        "concurrentCallsLimit": "50",
+        "maxDeferralSeconds": "3600",
         "allowedContactFlowIds": "33333333-3333-3333-3333-333333333333, 44444444-4444-4444-4444-444444444444",
         "eventDetailTypes": '["A", "B"]',
         "connectQueueId": "",
@@ -62,6 +77,9 @@ def test_command_line_strings_are_accepted_for_numbers_and_lists() -> None:
     assert settings.batch_size == 20
     assert settings.batching_window_seconds == 2
     assert settings.max_receive_count == 7
+    assert settings.calls_burst == 7.5
+    assert settings.concurrent_calls_limit == 50
+    assert settings.max_deferral_seconds == 3600
     assert settings.allowed_contact_flow_ids == (
         "33333333-3333-3333-3333-333333333333",
         "44444444-4444-4444-4444-444444444444",
@@ -139,8 +157,11 @@ def test_environment_omits_unset_optional_variables() -> None:
         "DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq",
         "IDEMPOTENCY_TABLE_NAME": "placed-calls",
         "CALLS_PER_SECOND": "2",
+        "CALLS_BURST": "5",
         "MAX_CONCURRENCY": "2",
+        "CONCURRENT_CALLS_LIMIT": "10",
         "MAX_RECEIVE_COUNT": "5",
+        "MAX_DEFERRAL_SECONDS": "86400",
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCaller",
     }
@@ -162,6 +183,39 @@ def test_allow_lists_reach_the_function_as_the_contract_names_them() -> None:
     assert environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] == "+15555550101,+15555550102"
     assert environment["CONNECT_ALLOWED_QUEUE_IDS"] == FLOW
     assert environment["ALLOW_RELATED_CONTACT"] == "true"
+
+
+def test_the_function_reads_back_the_busy_instance_settings_the_stack_passes() -> None:
+    # Given a burst, an instance limit and a deferral bound other than the defaults
+    settings = settings_from_context(
+        MINIMAL | {"callsBurst": 12.5, "concurrentCallsLimit": 250, "maxDeferralSeconds": 7200}
+    )
+    # When the function's own configuration parses the environment the stack builds
+    function_settings = load_settings(settings.function_environment("https://sqs.example/dlq", "placed-calls"))
+    # Then it holds the same values
+    assert function_settings.calls_burst == 12.5
+    assert function_settings.concurrent_calls_limit == 250
+    assert function_settings.max_deferral_seconds == 7200
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"callsBurst": 1}, id="burst-minimum"),
+        pytest.param({"concurrentCallsLimit": 1}, id="instance-limit-minimum"),
+        pytest.param({"concurrentCallsLimit": MAX_CONCURRENT_CALLS_LIMIT}, id="instance-limit-maximum"),
+        pytest.param({"maxDeferralSeconds": 0}, id="deferral-minimum"),
+        pytest.param({"maxDeferralSeconds": MAX_DEFERRAL_LIMIT_SECONDS}, id="deferral-maximum"),
+    ],
+)
+def test_busy_instance_settings_accept_their_bounds_and_the_function_accepts_them_too(
+    overrides: dict[str, Any],
+) -> None:
+    # Given a busy-instance setting at the edge of its range
+    # When the stack validates it and the function parses the environment built from it
+    settings = settings_from_context(MINIMAL | overrides)
+    # Then both accept it: the stack never passes a value the function would refuse at its cold start
+    load_settings(settings.function_environment("https://sqs.example/dlq", "placed-calls"))
 
 
 BAD_VALUES = [
@@ -189,6 +243,19 @@ BAD_VALUES = [
     pytest.param({"batchSize": 5000, "batchingWindowSeconds": 1}, "batchSize=5000", id="batch-too-slow-for-900s"),
     pytest.param({"batchingWindowSeconds": 301}, "batchingWindowSeconds", id="window-above-300"),
     pytest.param({"maxReceiveCount": 0}, "maxReceiveCount", id="receive-count-zero"),
+    pytest.param({"callsBurst": 0.5}, "callsBurst", id="burst-below-one-call"),
+    pytest.param({"callsBurst": "inf"}, "callsBurst", id="burst-infinite"),
+    pytest.param({"callsBurst": "lots"}, "callsBurst", id="burst-not-number"),
+    pytest.param({"concurrentCallsLimit": 0}, "concurrentCallsLimit", id="instance-limit-zero"),
+    pytest.param(
+        {"concurrentCallsLimit": MAX_CONCURRENT_CALLS_LIMIT + 1}, "concurrentCallsLimit", id="instance-limit-too-high"
+    ),
+    pytest.param({"concurrentCallsLimit": "2.5"}, "concurrentCallsLimit", id="instance-limit-fraction"),
+    pytest.param({"maxDeferralSeconds": -1}, "maxDeferralSeconds", id="deferral-negative"),
+    pytest.param(
+        {"maxDeferralSeconds": MAX_DEFERRAL_LIMIT_SECONDS + 1}, "maxDeferralSeconds", id="deferral-beyond-the-ledger"
+    ),
+    pytest.param({"maxDeferralSeconds": "1 day"}, "maxDeferralSeconds", id="deferral-not-seconds"),
     pytest.param({"eventBusName": "arn:aws:events:eu-west-1:1:event-bus/x"}, "eventBusName", id="bus-arn"),
     pytest.param({"eventDetailTypes": [], "eventSources": []}, "eventDetailTypes", id="empty-pattern"),
     pytest.param({"alarmEmail": "ops"}, "alarmEmail", id="email-invalid"),
@@ -219,7 +286,13 @@ def test_missing_required_value_is_refused_naming_it() -> None:
 
 @pytest.mark.parametrize(
     ("overrides", "named"),
-    [({"maxConcurrency": "1"}, "maxConcurrency"), ({"connectInstanceId": "not-a-uuid"}, "connectInstanceId")],
+    [
+        ({"maxConcurrency": "1"}, "maxConcurrency"),
+        ({"connectInstanceId": "not-a-uuid"}, "connectInstanceId"),
+        ({"callsBurst": "0"}, "callsBurst"),
+        ({"concurrentCallsLimit": "0"}, "concurrentCallsLimit"),
+        ({"maxDeferralSeconds": str(MAX_DEFERRAL_LIMIT_SECONDS + 1)}, "maxDeferralSeconds"),
+    ],
 )
 def test_synthesis_refuses_bad_context_values(overrides: dict[str, Any], named: str) -> None:
     # Given an app with a bad context value, as `cdk synth -c ...` would give it
