@@ -60,7 +60,9 @@ class OutboundCaller(Construct):
             code=function_code(RUNTIME),
             memory_size=MEMORY_SIZE_MB,
             timeout=Duration.seconds(settings.function_timeout_seconds),
-            environment=settings.function_environment(dead_letter_queue.queue_url, placed_calls.table_name),
+            environment=settings.function_environment(
+                dead_letter_queue.queue_url, placed_calls.table_name, source_queue_url=queue.queue_url
+            ),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             role=self.role,

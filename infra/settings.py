@@ -309,7 +309,9 @@ class DeploymentSettings(BaseModel):
         """Source queue visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
         return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.batching_window_seconds
 
-    def function_environment(self, dead_letter_queue_url: str, idempotency_table_name: str) -> dict[str, str]:
+    def function_environment(
+        self, dead_letter_queue_url: str, idempotency_table_name: str, *, source_queue_url: str
+    ) -> dict[str, str]:
         """The function's environment variables, exactly as the contract names them."""
         environment = {
             "CONNECT_INSTANCE_ID": self.instance_id,
@@ -329,6 +331,9 @@ class DeploymentSettings(BaseModel):
             environment["ALLOW_RELATED_CONTACT"] = "true"
         environment |= {
             "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
+            # Where deferred requests go back: the queue the function reads, named rather than rebuilt from each
+            # record's eventSourceARN, which would mean guessing the SQS endpoint (partition, local stand-ins).
+            "SOURCE_QUEUE_URL": source_queue_url,
             "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
             "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
             "CALLS_BURST": f"{self.calls_burst:g}",

@@ -68,13 +68,16 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     settings = load_cdk_json_settings()
     # When the function's environment is read
     variables = _function(template)["Environment"]["Variables"]
-    # Then it holds the contract's variables with the configured values, the dead-letter queue's URL and the
-    # placed-calls table's name
+    # Then it holds the contract's variables with the configured values, the queues' URLs and the placed-calls
+    # table's name
     dead_letter_queue_url = variables["DEAD_LETTER_QUEUE_URL"]
+    source_queue_url = variables["SOURCE_QUEUE_URL"]
     table_name = variables["IDEMPOTENCY_TABLE_NAME"]
-    assert set(dead_letter_queue_url) == set(table_name) == {"Ref"}
+    assert set(dead_letter_queue_url) == set(source_queue_url) == set(table_name) == {"Ref"}
     assert table_name["Ref"] in template.find_resources("AWS::DynamoDB::Table")
-    assert variables == settings.function_environment(dead_letter_queue_url, table_name)
+    assert variables == settings.function_environment(
+        dead_letter_queue_url, table_name, source_queue_url=source_queue_url
+    )
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"
     assert variables["MAX_CONCURRENCY"] == "2"
@@ -107,6 +110,19 @@ def test_dead_letter_queue_url_in_the_environment_is_the_redrive_target(template
         variables["DEAD_LETTER_QUEUE_URL"]["Ref"]
         == source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     )
+
+
+def test_source_queue_url_in_the_environment_is_the_queue_the_function_reads(template: Template) -> None:
+    # Given the stack's source queue (the one with a redrive policy) and the queue its event source polls
+    queues = template.find_resources("AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
+    ((source_id, _),) = queues.items()
+    polled_id, _ = _event_source_mapping(template)["EventSourceArn"]["Fn::GetAtt"]
+    # When the function's SOURCE_QUEUE_URL is read
+    variables = _function(template)["Environment"]["Variables"]
+    # Then it is that queue's URL (Ref of an SQS queue), so deferred requests come back to the function
+    assert polled_id == source_id
+    assert variables["SOURCE_QUEUE_URL"] == {"Ref": source_id}
+    assert variables["SOURCE_QUEUE_URL"] != variables["DEAD_LETTER_QUEUE_URL"]
 
 
 def test_optional_environment_variables_appear_only_when_configured(synth: Any) -> None:

@@ -33,6 +33,8 @@ from tests.infra.synthesis import app_with, cdk_json_context
 INSTANCE = "00000000-0000-0000-0000-000000000000"
 FLOW = "11111111-1111-1111-1111-111111111111"
 MINIMAL = {"connectInstanceId": INSTANCE, "connectContactFlowId": FLOW, "sourcePhoneNumber": "+15555550100"}
+DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"
+SOURCE_QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/requests"
 
 
 def test_cdk_json_holds_every_setting_with_placeholder_values_that_validate() -> None:
@@ -148,13 +150,14 @@ def test_environment_omits_unset_optional_variables() -> None:
     # Given a source number, no queue and no extra flows
     settings = settings_from_context(MINIMAL)
     # When the environment is built
-    environment = settings.function_environment("https://sqs.example/dlq", "placed-calls")
+    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
     # Then it holds exactly the contract's variables that have a value
     assert environment == {
         "CONNECT_INSTANCE_ID": INSTANCE,
         "CONNECT_CONTACT_FLOW_ID": FLOW,
         "CONNECT_SOURCE_PHONE_NUMBER": "+15555550100",
-        "DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq",
+        "DEAD_LETTER_QUEUE_URL": DLQ_URL,
+        "SOURCE_QUEUE_URL": SOURCE_QUEUE_URL,
         "IDEMPOTENCY_TABLE_NAME": "placed-calls",
         "CALLS_PER_SECOND": "2",
         "CALLS_BURST": "5",
@@ -165,6 +168,28 @@ def test_environment_omits_unset_optional_variables() -> None:
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCaller",
     }
+
+
+def test_the_source_queue_url_is_required_and_only_by_name() -> None:
+    # Given valid settings
+    settings = settings_from_context(MINIMAL)
+    # When the environment is built the old way, without the source queue, or with it in third position
+    # Then it fails at once: a caller that does not say where deferred requests go is a bug, not a default
+    with pytest.raises(TypeError, match="source_queue_url"):
+        settings.function_environment(DLQ_URL, "placed-calls")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        settings.function_environment(DLQ_URL, "placed-calls", SOURCE_QUEUE_URL)  # type: ignore[misc]
+
+
+def test_the_function_reads_back_the_source_queue_the_stack_passes() -> None:
+    # Given valid settings and a source queue's URL
+    settings = settings_from_context(MINIMAL)
+    # When the function's own configuration parses the environment the stack builds
+    function_settings = load_settings(
+        settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    )
+    # Then deferred requests go back to that queue
+    assert function_settings.source_queue_url == SOURCE_QUEUE_URL
 
 
 def test_allow_lists_reach_the_function_as_the_contract_names_them() -> None:
@@ -178,7 +203,7 @@ def test_allow_lists_reach_the_function_as_the_contract_names_them() -> None:
         }
     )
     # When the environment is built
-    environment = settings.function_environment("https://sqs.example/dlq", "placed-calls")
+    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
     # Then the function reads them under the contract's names (IDs normalised to lower case)
     assert environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] == "+15555550101,+15555550102"
     assert environment["CONNECT_ALLOWED_QUEUE_IDS"] == FLOW
@@ -191,7 +216,9 @@ def test_the_function_reads_back_the_busy_instance_settings_the_stack_passes() -
         MINIMAL | {"callsBurst": 12.5, "concurrentCallsLimit": 250, "maxDeferralSeconds": 7200}
     )
     # When the function's own configuration parses the environment the stack builds
-    function_settings = load_settings(settings.function_environment("https://sqs.example/dlq", "placed-calls"))
+    function_settings = load_settings(
+        settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    )
     # Then it holds the same values
     assert function_settings.calls_burst == 12.5
     assert function_settings.concurrent_calls_limit == 250
@@ -215,7 +242,7 @@ def test_busy_instance_settings_accept_their_bounds_and_the_function_accepts_the
     # When the stack validates it and the function parses the environment built from it
     settings = settings_from_context(MINIMAL | overrides)
     # Then both accept it: the stack never passes a value the function would refuse at its cold start
-    load_settings(settings.function_environment("https://sqs.example/dlq", "placed-calls"))
+    load_settings(settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL))
 
 
 BAD_VALUES = [
