@@ -46,7 +46,7 @@ class OutboundCaller(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Outbound caller: read call requests, place calls on one Connect instance, dead-letter",
+            description="Outbound caller: read call requests, place calls on one Connect instance, defer, dead-letter",
         )
         self.log_group.grant_write(self.role)
 
@@ -86,7 +86,8 @@ class OutboundCaller(Construct):
                 resources=connect_resource_arns(Stack.of(self), settings),
             )
         )
-        # Only SendMessage: the function already knows the queue URL from its environment.
+        # Only SendMessage, and one statement per queue so each grant says what it is for: the function knows both
+        # URLs from its environment. The queues use SQS-managed encryption, so sending needs no KMS permission.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="DeadLetterPermanentFailures",
@@ -94,12 +95,22 @@ class OutboundCaller(Construct):
                 resources=[dead_letter_queue.queue_arn],
             )
         )
-        # The placed-calls ledger changes items only by conditional UpdateItem (claim, take over, complete, mark,
-        # release) and reads through a failed condition's old item: no GetItem, PutItem, DeleteItem, scan or query.
+        # A request that cannot be placed yet (instance full, throttled, out of time) is sent back to the queue the
+        # event source reads, with a delay, so that it spends none of its redrive budget.
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="RecordPlacedCalls",
-                actions=["dynamodb:UpdateItem"],
+                sid="DeferToTheSourceQueue",
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+            )
+        )
+        # The placed-calls ledger changes items only by conditional UpdateItem (claim, take over, complete, mark,
+        # release; the busy-instance state item too) and reads through a failed condition's old item; GetItem is
+        # only for reading the busy-instance state. No PutItem, DeleteItem, batch operations, scan or query.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RecordPlacedCallsAndInstanceState",
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[placed_calls.table_arn],
             )
         )

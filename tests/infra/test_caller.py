@@ -212,23 +212,3 @@ def test_placed_calls_table_is_powertools_shaped_encrypted_and_expiring(template
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
     )
-
-
-def test_the_function_may_only_read_and_write_single_items_of_its_table(template: Template) -> None:
-    # Given the stack
-    ((table_id, _),) = template.find_resources("AWS::DynamoDB::Table").items()
-    # When the role's DynamoDB permissions are collected
-    statements = [
-        statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if any(str(action).startswith("dynamodb:") for action in _as_list(statement["Action"]))
-    ]
-    # Then there is one statement: the ledger's conditional UpdateItem, on that table only
-    assert len(statements) == 1
-    assert _as_list(statements[0]["Action"]) == ["dynamodb:UpdateItem"]
-    assert statements[0]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else [value]

@@ -1,4 +1,4 @@
-"""The function's role: Connect only on the configured instance, SQS send only to the dead-letter queue."""
+"""The function's role: Connect only on the configured instance, SQS send only to its two queues, one table."""
 
 from __future__ import annotations
 
@@ -94,22 +94,97 @@ def test_no_connect_grant_uses_a_wildcard_resource(template: Template) -> None:
     assert not [resource for resource in resources if resource.startswith(":instance") and "*" in resource]
 
 
-def test_send_message_is_granted_on_the_dead_letter_queue_only(template: Template) -> None:
-    # Given the stack and its dead-letter queue
+def _source_and_dead_letter_queue_ids(template: Template) -> tuple[str, str]:
     queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
-    (source,) = [queue for queue in queues.values() if "RedrivePolicy" in queue["Properties"]]
-    dead_letter_queue_id = source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    ((source_id, source),) = [(key, queue) for key, queue in queues.items() if "RedrivePolicy" in queue["Properties"]]
+    dead_letter_queue_id: str = source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    return source_id, dead_letter_queue_id
+
+
+def test_send_message_is_granted_on_the_dead_letter_queue_and_the_source_queue_only(template: Template) -> None:
+    # Given the stack, its source queue and that queue's dead-letter queue
+    source_id, dead_letter_queue_id = _source_and_dead_letter_queue_ids(template)
     # When the statements allowing sqs:SendMessage are collected
     send = [statement for statement in _statements(template) if "sqs:SendMessage" in _actions(statement)]
-    # Then there is one, with no other action, on the dead-letter queue alone
-    assert send == [
+    # Then there are two, with no other action and no condition: dead-lettering to the dead-letter queue, deferral
+    # back to the source queue (not to the rule's dead-letter queue, nor any other)
+    assert sorted(send, key=lambda statement: str(statement["Sid"])) == [
         {
             "Action": "sqs:SendMessage",
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [dead_letter_queue_id, "Arn"]},
             "Sid": "DeadLetterPermanentFailures",
+        },
+        {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [source_id, "Arn"]},
+            "Sid": "DeferToTheSourceQueue",
+        },
+    ]
+
+
+def test_the_event_source_grant_only_consumes_from_the_source_queue(template: Template) -> None:
+    # Given the stack and its source queue
+    source_id, _ = _source_and_dead_letter_queue_ids(template)
+    # When the statements allowing sqs:ReceiveMessage are collected
+    receive = [statement for statement in _statements(template) if "sqs:ReceiveMessage" in _actions(statement)]
+    # Then there is the event source mapping's own one, unchanged by the deferral grant: consume, on that queue
+    assert receive == [
+        {
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [source_id, "Arn"]},
         }
     ]
+
+
+def test_sending_to_the_queues_needs_no_kms_grant_because_sqs_manages_their_keys(template: Template) -> None:
+    # Given the queues the function sends to
+    source_id, dead_letter_queue_id = _source_and_dead_letter_queue_ids(template)
+    queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
+    # When their encryption and the role's KMS permissions are read
+    kms = [statement for statement in _statements(template) if any(a.startswith("kms:") for a in _actions(statement))]
+    # Then both use SQS-managed SSE, not a KMS key (a KMS key would also need kms:GenerateDataKey and kms:Decrypt
+    # on it for SendMessage: this test fails first if one is introduced), and the role holds no KMS permission
+    for queue_id in (source_id, dead_letter_queue_id):
+        properties = queues[queue_id]["Properties"]
+        assert properties["SqsManagedSseEnabled"] is True
+        assert "KmsMasterKeyId" not in properties
+    assert kms == []
+
+
+def test_the_table_is_read_and_written_by_single_item_only(template: Template) -> None:
+    # Given the stack and its placed-calls table
+    ((table_id, _),) = template.find_resources("AWS::DynamoDB::Table").items()
+    # When the statements allowing any DynamoDB action are collected
+    dynamodb = [
+        statement for statement in _statements(template) if any(a.startswith("dynamodb:") for a in _actions(statement))
+    ]
+    # Then there is one: GetItem (the busy-instance state) and UpdateItem (conditional ledger writes) on that table
+    assert dynamodb == [
+        {
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+            "Sid": "RecordPlacedCallsAndInstanceState",
+        }
+    ]
+
+
+def test_no_action_is_a_wildcard(template: Template) -> None:
+    # Given the stack
+    # When every action granted to the function's role is collected
+    actions = [action for statement in _statements(template) for action in _actions(statement)]
+    # Then each names one API action
+    assert actions
+    assert not [action for action in actions if "*" in action]
 
 
 def test_only_xray_is_granted_on_every_resource(template: Template) -> None:
