@@ -285,12 +285,11 @@ class LocalPipeline:
         )
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
         function_environment = config.settings.function_environment(
-            self.intake.dead_letter_queue_url, self.intake.placed_calls_table_name
+            self.intake.dead_letter_queue_url,
+            self.intake.placed_calls_table_name,
+            source_queue_url=self.intake.queue_url,
         )
-        function_environment |= {
-            "SOURCE_QUEUE_URL": self.intake.queue_url,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        } | config.extra_function_environment
+        function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(
             EventSourceMappingSpec(
                 queue_url=self.intake.queue_url,
