@@ -31,8 +31,9 @@ DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
     "batchSize": 5,  # short invocations, so the shortened visibility timeout below still outlasts each one
     "maxReceiveCount": 3,
     "allowedSourcePhoneNumbers": ["+15555550199"],  # the one extra caller ID the samples may name
-    # A request Connect keeps throttling is deferred until this bound, then Expired: within the demo's minute.
-    "maxDeferralSeconds": 20,
+    # A request Connect keeps throttling is deferred until this bound, then Expired: longer than the backlog takes
+    # to drain (about 40 s), so that only the throttled ones expire.
+    "maxDeferralSeconds": 60,
 }
 # Demo override of the derived visibility timeout (deployed: 6 x function timeout, minutes): a failed record
 # reappears after 10 s. Safe only because a demo invocation (5 records at 1 call/s) ends well within it.

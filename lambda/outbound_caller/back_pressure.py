@@ -45,6 +45,8 @@ TARGET_FREED_SHARE = 0.6
 MAX_HOLD_CHANGE = 2.0
 # The quota's bucket refills within a second: a throttled batch waits that long.
 THROTTLE_PAUSE_MS = 1_000
+# A request throttled again and again waits up to 2 ** this pauses (then MAX_HOLD_MS bounds it anyway).
+MAX_THROTTLE_DOUBLINGS = 9
 # A holder that died lets go by its invocation's deadline, plus this margin.
 HOLDER_LEASE_MARGIN_MS = 1_000
 # Connect's answer when the instance's concurrent active calls are at their limit (HTTP 429 too, but no rate).
@@ -132,10 +134,16 @@ class BackPressure:
         logger.info("Connect instance full: calls held", extra={"hold_ms": hold, "calls_freed_by_last_hold": freed})
         return self._stop(open_at, hold)
 
-    def throttled(self) -> Deferral:
-        """Connect throttled beyond botocore's retries: stop the batch for a moment; return the record's deferral."""
-        self._stopped = (THROTTLED, self._store.now_ms() + THROTTLE_PAUSE_MS, THROTTLE_PAUSE_MS)
-        return self._deferral()
+    def throttled(self, earlier_deferrals: int) -> Deferral:
+        """Connect throttled beyond botocore's retries: stop the batch for a moment; return the record's deferral.
+
+        The record itself backs off with its own deferrals (1, 2, 4 ... s, with full jitter on the added part), so
+        a request that keeps being throttled stops fewer and fewer batches of others.
+        """
+        now = self._store.now_ms()
+        self._stopped = (THROTTLED, now + THROTTLE_PAUSE_MS, THROTTLE_PAUSE_MS)
+        backoff_ms = min(MAX_HOLD_MS, THROTTLE_PAUSE_MS << min(earlier_deferrals, MAX_THROTTLE_DOUBLINGS))
+        return Deferral(THROTTLED, now + THROTTLE_PAUSE_MS + round((backoff_ms - THROTTLE_PAUSE_MS) * self._random()))
 
     def finish(self) -> None:
         """End the batch: a holder hands the instance back, saying how many calls it placed."""

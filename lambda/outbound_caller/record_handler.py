@@ -74,7 +74,7 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
         if reason == INSTANCE_AT_CAPACITY:
             return settle.deferral(BACK_PRESSURE.instance_full(), _now_ms())
         if reason is not None:
-            return settle.deferral(BACK_PRESSURE.throttled(), _now_ms())
+            return settle.deferral(BACK_PRESSURE.throttled(record.deferral_count), _now_ms())
         return settle.failure(classify(error))
     BACK_PRESSURE.placed()
     logger.info(

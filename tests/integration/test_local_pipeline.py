@@ -29,6 +29,7 @@ FAST = [
     "--throttle-rate", "0",
     "--latency-ms", "0",
     "--max-duration", "90",
+    "--context", "maxDeferralSeconds=8",
     "--no-progress",
 ]  # fmt: skip
 
@@ -55,15 +56,15 @@ def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path)
     assert report["dead_lettered"] == {
         "AccessDeniedException": 1,
         "DestinationNotAllowedException": 2,
+        "Expired": 1,
         "OutcomeUnknown": 1,
-        "RetriesExhausted": 1,
         "ValidationError": 6,
     }
     assert report["left_on_queue"] == 0
-    # And the flaky request was retried once and the always-throttled one once (maxReceiveCount 2: the function
-    # dead-letters the second receive itself); the 500s are never retried
-    assert report["retried_records"] == 2
-    assert report["redeliveries"] == 2
+    # And throttling was deferred, never retried: the flaky request once, the always-throttled one until its bound
+    # (maxDeferralSeconds 8), then Expired; nothing spent a receive, and the 500s are never retried
+    assert report["deferred"]["Throttled"] >= 2
+    assert (report["retried_records"], report["redeliveries"]) == (0, 0)
     # And the function's logs went to the work directory, not the terminal
     assert "Call placed" in (tmp_path / "function.log").read_text()
 

@@ -195,11 +195,11 @@ def test_a_holder_hands_back_and_a_full_load_reopens_the_instance_to_all() -> No
 
 
 def test_throttling_pauses_the_batch_for_a_moment_only() -> None:
-    # Given an invocation whose call was throttled beyond botocore's retries
+    # Given an invocation whose call was throttled beyond botocore's retries, on the request's first try
     store, clock = make()
     pressure = invocation(store, "a", rng=0.0)
     # When it reports it and the next record asks
-    deferral = pressure.throttled()
+    deferral = pressure.throttled(earlier_deferrals=0)
     following = pressure.wait()
     # Then both wait about a second, and no other invocation is held back
     assert deferral.reason == THROTTLED
@@ -207,6 +207,21 @@ def test_throttling_pauses_the_batch_for_a_moment_only() -> None:
     assert following is not None
     assert following.reason == THROTTLED
     assert invocation(store, "b").wait() is None
+
+
+@pytest.mark.parametrize(("earlier", "longest_ms"), [(0, 1_000), (1, 2_000), (3, 8_000), (20, 512_000)])
+def test_a_request_throttled_again_and_again_backs_off(earlier: int, longest_ms: int) -> None:
+    # Given a request already deferred `earlier` times, throttled again (the jitter at its longest)
+    store, clock = make()
+    pressure = invocation(store, "a", rng=1.0)
+    # When its deferral is taken
+    deferral = pressure.throttled(earlier_deferrals=earlier)
+    # Then it waits up to twice as long per earlier deferral, never beyond the longest hold
+    assert deferral.until_ms == clock.now * 1000 + THROTTLE_PAUSE_MS + min(longest_ms, MAX_HOLD_MS) - THROTTLE_PAUSE_MS
+    # While the rest of the batch only pauses a moment
+    following = pressure.wait()
+    assert following is not None
+    assert following.until_ms <= clock.now * 1000 + 2 * THROTTLE_PAUSE_MS
 
 
 def test_an_unreadable_state_lets_calls_go_on() -> None:
