@@ -25,7 +25,6 @@ from outbound_caller.privacy import redact_phone_numbers
 VALIDATION_ERROR = "ValidationError"
 TIMEOUT = "Timeout"
 CONNECTION_ERROR = "ConnectionError"
-DEADLINE_REACHED = "DeadlineReached"
 DEAD_LETTER_SEND_FAILED = "DeadLetterSendFailed"
 UNEXPECTED_ERROR = "UnexpectedError"
 CALL_IN_PROGRESS = "CallInProgress"
