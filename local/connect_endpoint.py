@@ -9,6 +9,8 @@ contact is live; once the call has ended, the same token starts a new call. Faul
 before anything is created (500, 429, a dropped connection), and those after the contact exists (a 500, an
 answer slower than the caller's read timeout, a dropped connection), which leave a live call the caller never
 heard about; a caller that retries them with a new token, or after the call ended, rings the customer twice.
+
+Besides its counts, the instance keeps a timeline of every request (local/connect_timeline.py), for charts of a run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from local.connect_timeline import DROPPED, Answer, Timeline
 
 START_OUTBOUND_VOICE_CONTACT_PATH = "/contact/outbound-voice"
 
@@ -175,6 +179,7 @@ class PlacedCall:
     contact_flow_id: str
     placed_at: float  # time.time()
     ends_at: float  # time.monotonic()
+    duration_seconds: float
     # The request's Attributes, so a harness can tell which request a contact belongs to.
     attributes: dict[str, str] = field(default_factory=dict, hash=False)
 
@@ -229,6 +234,7 @@ class LocalConnectInstance:
         self._flaky_attempts: Counter[str] = Counter()
         self._placed: list[PlacedCall] = []
         self._stats = ConnectStats()
+        self._timeline = Timeline()
 
     @property
     def placed_calls(self) -> list[PlacedCall]:
@@ -254,6 +260,11 @@ class LocalConnectInstance:
         with self._lock:
             return self._expire_calls(time.monotonic())
 
+    def timeline(self) -> list[Answer]:
+        """Every request received so far, in order: when, its outcome, and the calls then in progress."""
+        with self._lock:
+            return self._timeline.answers()
+
     def start_outbound_voice_contact(self, request: dict[str, Any]) -> str:
         """Answer one request with a ContactId, or raise ConnectError or DroppedConnectionError as configured."""
         if self.behaviour.latency_seconds:
@@ -262,24 +273,42 @@ class LocalConnectInstance:
             if self._stats.first_request_at is None:
                 self._stats.first_request_at = time.time()
             try:
-                contact_id, code = self._decide(request)
+                call, code = self._decide(request)
             except ConnectError as error:
-                self._stats.responses[error.code] += 1
+                self._answer(error.code)
                 raise
+            except DroppedConnectionError:
+                self._note(DROPPED)
+                raise
+            created = call if code == PLACED else None
             fault = self._fault_after_create()
             if fault == SERVER_ERROR_AFTER_CREATE:
-                self._stats.responses["InternalServiceException"] += 1
+                self._answer("InternalServiceException", created)
                 raise _internal_error()
             if fault == DROP_AFTER_CREATE:
+                self._note(DROPPED, created)
                 raise DroppedConnectionError(fault)
-            self._stats.responses[code] += 1
+            self._answer(code, created)
         if fault == READ_TIMEOUT_AFTER_CREATE:
             # Outside the lock: the instance keeps answering other requests while this answer is held.
             time.sleep(self.behaviour.slow_answer_seconds)
-        return contact_id
+        return call.contact_id
 
-    def _decide(self, request: dict[str, Any]) -> tuple[str, str]:
-        """Quota, service faults, validation, destination scripts, idempotency, allow list, concurrency: in order."""
+    def _answer(self, code: str, created: PlacedCall | None = None) -> None:
+        """Count an answer and put it on the timeline. Caller holds the lock."""
+        self._stats.responses[code] += 1
+        self._note(code, created)
+
+    def _note(self, outcome: str, created: PlacedCall | None = None) -> None:
+        """Put a request decided now on the timeline, with the contact it created if any. Caller holds the lock."""
+        ends_at = None if created is None else created.placed_at + created.duration_seconds
+        self._timeline.record(Answer(time.time(), outcome, self._expire_calls(time.monotonic()), ends_at))
+
+    def _decide(self, request: dict[str, Any]) -> tuple[PlacedCall, str]:
+        """Quota, service faults, validation, destination scripts, idempotency, allow list, concurrency: in order.
+
+        Returns the contact (created, or the live one of the request's token) and PLACED or IDEMPOTENT_REPLAY.
+        """
         behaviour = self.behaviour
         if not self._bucket.try_take():
             raise ConnectError("ThrottlingException", "Rate exceeded")
@@ -299,7 +328,7 @@ class LocalConnectInstance:
         # contact is started" (StartOutboundVoiceContact, ClientToken).
         earlier = self._contacts_by_token.get(token) if token is not None else None
         if earlier is not None and earlier.ends_at > now:
-            return earlier.contact_id, IDEMPOTENT_REPLAY
+            return earlier, IDEMPOTENT_REPLAY
         destination = request["DestinationPhoneNumber"]
         if destination.startswith(behaviour.refused_destination_prefixes):
             raise ConnectError(
@@ -307,13 +336,15 @@ class LocalConnectInstance:
             )
         if self._expire_calls(now) >= behaviour.max_concurrent_calls:
             raise ConnectError("LimitExceededException", "The allowed limit for the resource has been exceeded")
+        duration = self._call_duration()
         call = PlacedCall(
             contact_id=str(uuid.uuid4()),
             client_token=token,
             destination=destination,
             contact_flow_id=request["ContactFlowId"],
             placed_at=time.time(),
-            ends_at=now + self._call_duration(),
+            ends_at=now + duration,
+            duration_seconds=duration,
             attributes=dict(request.get("Attributes") or {}),
         )
         self._placed.append(call)
@@ -323,7 +354,7 @@ class LocalConnectInstance:
         self._stats.last_placed_at = call.placed_at
         if token is not None:
             self._contacts_by_token[token] = call
-        return call.contact_id, PLACED
+        return call, PLACED
 
     def _call_duration(self) -> float:
         """How long a new call lasts: fixed, or drawn between the two bounds. Caller holds the lock."""

@@ -294,6 +294,7 @@ class SqsEventSource:
                 )
             )
         self.init_error: FunctionInitError | None = None
+        self.started_at: float | None = None  # time.time() when the pollers started
 
     @property
     def stats(self) -> EventSourceStats:
@@ -310,6 +311,7 @@ class SqsEventSource:
     def start(self) -> SqsEventSource:
         """Start the pollers."""
         self.function.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.time()
         for thread in self._threads:
             thread.start()
         return self

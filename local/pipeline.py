@@ -68,6 +68,9 @@ class PipelineConfig:
     # Misbehaviour of the runtime and of SQS to inject (reliability runs): dying workers, duplicate deliveries.
     worker_faults: WorkerFaults | None = None
     delivery_faults: DeliveryFaults | None = None
+    # Send every request before the event source starts polling, and start the run's clock then (benchmarks): the
+    # whole load is queued and no function container has started, so cold starts count and sending does not.
+    queue_before_polling: bool = False
 
     @property
     def effective_visibility_timeout_seconds(self) -> int:
@@ -308,7 +311,8 @@ class LocalPipeline:
             ),
             faults=config.delivery_faults,
         )
-        self._stack.enter_context(self.event_source)
+        if not config.queue_before_polling:
+            self._stack.enter_context(self.event_source)
 
     def run(
         self,
@@ -324,6 +328,8 @@ class LocalPipeline:
         steady producer would; moto's queues scan every message on each receive, so a huge backlog slows it.
         """
         intake, event_source = self._started()
+        if self.config.queue_before_polling and backlog_limit is not None:
+            raise ValueError("backlog_limit waits for the event source to drain the queue while requests are sent")
         sqs: SQSClient = boto3.client("sqs")
         started = time.monotonic()
         chunk = backlog_limit or len(requests) or 1
@@ -333,6 +339,10 @@ class LocalPipeline:
             while first and sum(progress.queue.values()) > chunk and progress.elapsed_seconds < max_duration_seconds:
                 progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)
             produced = produced + self._produce(requests[first : first + chunk], intake)
+            progress = self._progress(sqs, started, len(requests))
+        if self.config.queue_before_polling:
+            self._stack.enter_context(event_source)
+            started = time.monotonic()
             progress = self._progress(sqs, started, len(requests))
         while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
             progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)

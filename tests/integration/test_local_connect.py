@@ -170,6 +170,28 @@ def test_calls_beyond_the_concurrent_limit_get_limit_exceeded_until_one_ends(ser
     assert endpoint.instance.stats.max_active_calls == 2
 
 
+def test_the_timeline_records_every_answer_in_order_with_the_calls_in_progress(serve: Any) -> None:
+    # Given an instance with 1 concurrent call of 0.5 s and a burst of 2
+    endpoint, client = serve(calls_per_second=1.0, burst=2, max_concurrent_calls=1, call_duration_seconds=0.5)
+    before = time.time()
+    # When a call is placed, a second meets the busy instance, and a third the empty bucket
+    call(client)
+    error_of(client)
+    error_of(client)
+    # Then the timeline holds the three answers in order, with the calls then in progress
+    timeline = endpoint.instance.timeline()
+    assert [(answer.outcome, answer.active_calls) for answer in timeline] == [
+        (PLACED, 1),
+        ("LimitExceededException", 1),
+        ("ThrottlingException", 1),
+    ]
+    # And the placed call's end, on the same clock as its answer
+    placed = timeline[0]
+    assert before <= placed.at <= timeline[1].at <= timeline[2].at
+    assert placed.call_ends_at == pytest.approx(placed.at + 0.5, abs=CLOCK_SLACK_SECONDS)
+    assert timeline[1].call_ends_at is None
+
+
 def test_the_same_client_token_while_the_call_is_live_returns_the_same_contact(serve: Any) -> None:
     # Given a live call placed with a ClientToken
     endpoint, client = serve()

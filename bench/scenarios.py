@@ -1,0 +1,208 @@
+"""The two loads, each run through the local pipeline for one function: requests queued, the quota, the instance.
+
+Every side of a load gets the same requests, the same local Connect (quota, concurrent calls, call lengths, seed)
+and the same event source and queue settings; only the function differs. A run's clock starts once the whole load
+is queued, as the event source starts polling, with no function container started: cold starts count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.baseline import Side
+from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
+from local.connect_endpoint import ConnectBehaviour, PlacedCall
+from local.connect_timeline import Answer
+from local.demo import DEMO_LATENCY_SECONDS
+from local.pipeline import LocalPipeline, PipelineConfig, Progress, RunResult
+from local.producers import PLACED, Sample
+from local.reliability import PLACEABLE_NUMBERS
+
+# The quota both loads run against (the issue's "busy Connect instance"): 10 StartOutboundVoiceContact requests per
+# second with a burst of 5, a raised quota as a busy contact centre has.
+QUOTA_CALLS_PER_SECOND = 10.0
+QUOTA_BURST = 5
+# Real outbound calls last one to three minutes (the issue's busy instance). The busy load runs them this many times
+# faster, so it takes minutes instead of an hour; only call lengths are compressed, never the quota or timeouts.
+TIME_COMPRESSION = 30
+REAL_CALL_SECONDS = (60.0, 180.0)
+# The issue's loads: requests queued before the event source starts.
+QUOTA_REQUESTS = 500
+BUSY_REQUESTS = 300
+# The quota load's calls: short, on an instance with room for far more of them than the quota lets start, so that
+# only the quota binds.
+SHORT_CALL_SECONDS = 1.0
+AMPLE_CONCURRENT_CALLS = 1000
+# The busy load's instance: Connect's default concurrent active calls per instance.
+BUSY_CONCURRENT_CALLS = 10
+# Our deployment's settings for this quota (CDK context keys, over cdk.json); the naive baseline's event source
+# gets the same ones, so the same number of invocations read the same batches.
+BENCH_CONTEXT: dict[str, Any] = {"callsPerSecond": QUOTA_CALLS_PER_SECOND, "maxConcurrency": 2, "batchSize": 10}
+# The visibility timeout of the request queue, for both sides: the deployed one (6 x the function timeout, about
+# 11 minutes here) would make each retry wait minutes. Long enough for one of our invocations (10 records at
+# 5 calls/s) to end well within it.
+VISIBILITY_TIMEOUT_SECONDS = 20
+# Seeds the local Connect's call lengths, so both sides draw from the same sequence.
+CONNECT_SEED = 11
+# The attribute each request carries its ID in, which the local Connect records with the contact.
+REQUEST_ID_ATTRIBUTE = "request_id"
+# How often a run prints a line of progress.
+PROGRESS_EVERY_SECONDS = 15.0
+
+QUOTA_BOUND = "quota"
+CAPACITY_BOUND = "concurrent calls"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load: how many requests are queued, and the instance they meet."""
+
+    name: str  # the key in results.json
+    title: str
+    requests: int
+    max_concurrent_calls: int
+    call_seconds: tuple[float, float]  # each call lasts uniformly between the two
+    # What binds: the quota (the drain ends with the last call placed) or the concurrent calls (with the last call
+    # ended, as the instance is only free then).
+    bound: str
+    max_duration_seconds: float  # each side's cap; a side not done by then reports what it achieved
+
+    @property
+    def mean_call_seconds(self) -> float:
+        """The expected length of a call."""
+        return sum(self.call_seconds) / 2
+
+
+QUOTA = Scenario(
+    name="quota",
+    title=(
+        f"Quota: {QUOTA_REQUESTS} queued requests, {QUOTA_CALLS_PER_SECOND:g}/s burst {QUOTA_BURST}, "
+        f"{AMPLE_CONCURRENT_CALLS} concurrent calls of {SHORT_CALL_SECONDS:g} s"
+    ),
+    requests=QUOTA_REQUESTS,
+    max_concurrent_calls=AMPLE_CONCURRENT_CALLS,
+    call_seconds=(SHORT_CALL_SECONDS, SHORT_CALL_SECONDS),
+    bound=QUOTA_BOUND,
+    max_duration_seconds=75.0,  # 1.5 x the ideal 49.5 s
+)
+BUSY = Scenario(
+    name="busy",
+    title=(
+        f"Busy instance: {BUSY_REQUESTS} queued requests, {QUOTA_CALLS_PER_SECOND:g}/s burst {QUOTA_BURST}, "
+        f"{BUSY_CONCURRENT_CALLS} concurrent calls of {REAL_CALL_SECONDS[0] / TIME_COMPRESSION:g}-"
+        f"{REAL_CALL_SECONDS[1] / TIME_COMPRESSION:g} s"
+    ),
+    requests=BUSY_REQUESTS,
+    max_concurrent_calls=BUSY_CONCURRENT_CALLS,
+    call_seconds=(REAL_CALL_SECONDS[0] / TIME_COMPRESSION, REAL_CALL_SECONDS[1] / TIME_COMPRESSION),
+    bound=CAPACITY_BOUND,
+    max_duration_seconds=150.0,  # 1.25 x the ideal 120 s: the longest of the caps that keeps make bench in 10 minutes
+)
+SCENARIOS = (QUOTA, BUSY)
+
+
+@dataclass(frozen=True)
+class SideRun:
+    """What one side of a load did: the pipeline's counts, and the local Connect's timeline and contacts."""
+
+    scenario: Scenario
+    side: Side
+    result: RunResult
+    started_at: float  # time.time() as the event source started polling, the whole load queued
+    timeline: list[Answer]
+    placed_calls: list[PlacedCall]  # every contact the local Connect created, in order
+
+    @property
+    def observed_seconds(self) -> float:
+        """From the clock's start to the run's end or the last call's end, whichever is later."""
+        last_end = max((call.placed_at + call.duration_seconds for call in self.placed_calls), default=0.0)
+        return max(self.result.duration_seconds, last_end - self.started_at)
+
+    def calls_per_request(self) -> Counter[str]:
+        """Request ID -> contacts the local Connect created for it."""
+        return Counter(call.attributes.get(REQUEST_ID_ATTRIBUTE, "?") for call in self.placed_calls)
+
+
+def bench_settings(overrides: dict[str, Any] | None = None, context_path: Path = CDK_JSON_PATH) -> DeploymentSettings:
+    """cdk.json's context with the benchmark's settings, then `overrides`, validated as the stack validates them."""
+    context = json.loads(context_path.read_text(encoding="utf-8")).get("context", {})
+    return settings_from_context({**context, **BENCH_CONTEXT, **(overrides or {})})
+
+
+def function_environment(burst: int, concurrent_calls: int) -> dict[str, str]:
+    """Settings the stack has no context key for yet: the quota's burst and the instance's concurrent calls."""
+    return {"CALLS_BURST": str(burst), "CONCURRENT_CALLS_LIMIT": str(concurrent_calls)}
+
+
+def connect_behaviour(scenario: Scenario, settings: DeploymentSettings) -> ConnectBehaviour:
+    """The local Connect instance of a load."""
+    shortest, longest = scenario.call_seconds
+    return ConnectBehaviour(
+        instance_id=settings.instance_id,
+        calls_per_second=QUOTA_CALLS_PER_SECOND,
+        burst=QUOTA_BURST,
+        max_concurrent_calls=scenario.max_concurrent_calls,
+        call_duration_seconds=shortest,
+        call_duration_max_seconds=longest,
+        latency_seconds=DEMO_LATENCY_SECONDS,
+        seed=CONNECT_SEED,
+    )
+
+
+def pipeline_config(scenario: Scenario, side: Side, work_dir: Path) -> PipelineConfig:
+    """The local run of one side of a load."""
+    settings = bench_settings()
+    return PipelineConfig(
+        settings=settings,
+        connect=connect_behaviour(scenario, settings),
+        visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
+        work_dir=work_dir / f"{scenario.name}-{side.name}",
+        handler=side.handler,
+        code_root=side.code_root,
+        extra_function_environment=function_environment(QUOTA_BURST, scenario.max_concurrent_calls),
+        queue_before_polling=True,
+    )
+
+
+def build_requests(count: int) -> list[Sample]:
+    """`count` valid requests to fictional numbers (+1 555 555 01xx), each carrying its ID in an attribute."""
+    return [
+        Sample(
+            description=f"b-{index:04d}",
+            expected=PLACED,
+            request={
+                "DestinationPhoneNumber": PLACEABLE_NUMBERS[index % len(PLACEABLE_NUMBERS)],
+                "Attributes": {REQUEST_ID_ATTRIBUTE: f"b-{index:04d}"},
+            },
+        )
+        for index in range(count)
+    ]
+
+
+def run_side(scenario: Scenario, side: Side, work_dir: Path, say: Callable[[str], None] = print) -> SideRun:
+    """Queue the load's requests, let the side's function drain them (or the cap pass), and keep what happened."""
+    config = pipeline_config(scenario, side, work_dir)
+    last_said = [0.0]
+
+    def progress(snapshot: Progress) -> None:
+        if snapshot.elapsed_seconds - last_said[0] >= PROGRESS_EVERY_SECONDS:
+            last_said[0] = snapshot.elapsed_seconds
+            say(
+                f"    {snapshot.elapsed_seconds:4.0f} s: {snapshot.placed} calls placed, "
+                f"{snapshot.dead_lettered} dead-lettered, {sum(snapshot.queue.values())} on the queue, "
+                f"{snapshot.active_calls} calls in progress"
+            )
+
+    with LocalPipeline(config) as pipeline:
+        result = pipeline.run(build_requests(scenario.requests), scenario.max_duration_seconds, on_progress=progress)
+        if pipeline.event_source is None or pipeline.event_source.started_at is None:
+            raise RuntimeError("the event source never started")
+        instance = pipeline.connect.instance
+        return SideRun(
+            scenario, side, result, pipeline.event_source.started_at, instance.timeline(), instance.placed_calls
+        )
