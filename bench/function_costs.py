@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.baseline import MINIMAL, OURS, Side
-from bench.scenarios import SHORT_CALL_SECONDS, bench_settings, build_requests, function_environment
+from bench.scenarios import SHORT_CALL_SECONDS, bench_settings, build_requests
 from local.account import LOCAL_ACCOUNT_ID
 from local.connect_endpoint import ConnectBehaviour
 from local.event_source import sqs_event_record
@@ -102,7 +102,13 @@ class FunctionCosts:
 
 def measure_function_costs(work_dir: Path) -> FunctionCosts:
     """Time both functions' cold init and their work per record, on one local pipeline."""
-    settings = bench_settings({"callsPerSecond": UNBOUND_CALLS_PER_SECOND})
+    settings = bench_settings(
+        {
+            "callsPerSecond": UNBOUND_CALLS_PER_SECOND,
+            "callsBurst": UNBOUND_CALLS,
+            "concurrentCallsLimit": UNBOUND_CALLS,
+        }
+    )
     config = PipelineConfig(
         settings=settings,
         connect=ConnectBehaviour(
@@ -113,7 +119,6 @@ def measure_function_costs(work_dir: Path) -> FunctionCosts:
             call_duration_seconds=SHORT_CALL_SECONDS,
         ),
         work_dir=work_dir / "function-costs",
-        extra_function_environment=function_environment(UNBOUND_CALLS, UNBOUND_CALLS),
     )
     with LocalPipeline(config) as pipeline:
         if pipeline.event_source is None or pipeline.intake is None:

@@ -27,7 +27,6 @@ from bench.scenarios import (
     Scenario,
     SideRun,
     bench_settings,
-    function_environment,
 )
 from bench.series import per_second
 from local.demo import DEMO_LATENCY_SECONDS
@@ -61,7 +60,7 @@ def scenario_json(scenario: Scenario, runs: dict[str, SideRun]) -> dict[str, Any
             "seed": CONNECT_SEED,
         },
         # Settings the stack has no context key for yet, given to both functions' environment.
-        "function_environment_added": function_environment(QUOTA_BURST, scenario.max_concurrent_calls),
+        "context_added": {"callsBurst": QUOTA_BURST, "concurrentCallsLimit": scenario.max_concurrent_calls},
     }
     if scenario.bound == CAPACITY_BOUND:
         document["expected_ideal_seconds"] = round(

@@ -134,11 +134,6 @@ def bench_settings(overrides: dict[str, Any] | None = None, context_path: Path =
     return settings_from_context({**context, **BENCH_CONTEXT, **(overrides or {})})
 
 
-def function_environment(burst: int, concurrent_calls: int) -> dict[str, str]:
-    """Settings the stack has no context key for yet: the quota's burst and the instance's concurrent calls."""
-    return {"CALLS_BURST": str(burst), "CONCURRENT_CALLS_LIMIT": str(concurrent_calls)}
-
-
 def connect_behaviour(scenario: Scenario, settings: DeploymentSettings) -> ConnectBehaviour:
     """The local Connect instance of a load."""
     shortest, longest = scenario.call_seconds
@@ -156,7 +151,7 @@ def connect_behaviour(scenario: Scenario, settings: DeploymentSettings) -> Conne
 
 def pipeline_config(scenario: Scenario, side: Side, work_dir: Path) -> PipelineConfig:
     """The local run of one side of a load."""
-    settings = bench_settings()
+    settings = bench_settings({"callsBurst": QUOTA_BURST, "concurrentCallsLimit": scenario.max_concurrent_calls})
     return PipelineConfig(
         settings=settings,
         connect=connect_behaviour(scenario, settings),
@@ -164,7 +159,6 @@ def pipeline_config(scenario: Scenario, side: Side, work_dir: Path) -> PipelineC
         work_dir=work_dir / f"{scenario.name}-{side.name}",
         handler=side.handler,
         code_root=side.code_root,
-        extra_function_environment=function_environment(QUOTA_BURST, scenario.max_concurrent_calls),
         queue_before_polling=True,
     )
 
