@@ -6,11 +6,12 @@ end, minutes apart. Trying it again and again spends quota and, at SQS's pace, t
 - the first record to meet it stops its batch: the records after it are deferred without a Connect call;
 - the instance is left alone for a hold, shared by every container (instance_state.py); records arriving meanwhile
   are deferred to the hold's end, spread over a part of the next hold so the reopening is no thundering herd;
-- after the hold, one invocation at a time (the holder) tries it; the others defer until the instance has taken
-  a full load of calls again;
-- the hold adapts: it doubles while a try after it finds the instance still full, and shrinks when more calls fit
-  than needed. Its target is that a hold frees about TARGET_FREED_SHARE of the instance's calls, so each time the
-  instance is found full again (one LimitExceeded answer) pays for several placed calls.
+- after the hold, the instance opens for a budget of calls, about TARGET_FREED_SHARE of its concurrent calls,
+  taken one by one by any container (compare-and-set); a spent budget closes it for the next hold, with no
+  LimitExceeded answer at all;
+- the hold adapts to how fast calls end: it doubles while the instance is still full within an opening, shrinks by
+  the square root of the shortfall when an opening fills it early, and shrinks a little when an opening's whole
+  budget fits. Once even the shortest hold frees a whole budget, the instance keeps up: it is open to all again.
 
 Throttling beyond botocore's in-call retries stops the batch too, for a moment: the quota refills in a second.
 The shared state is a hint, never a reason to lose a request: when it cannot be read or written, calls go on
@@ -38,17 +39,21 @@ MIN_HOLD_MS = 1_000
 MAX_HOLD_MS = 300_000
 # Each hold is drawn within +-25% of its length, so containers that closed it at once do not reopen it in step.
 HOLD_JITTER = 0.25
-# A hold should free about this share of the instance's calls: each LimitExceeded answer then pays for ~6 placed
-# calls on a 10-call instance (at most 1.2 Connect requests per call), while most of the capacity stays in use.
-TARGET_FREED_SHARE = 0.6
+# An opening allows this share of the instance's calls (4 of 10): the hold that frees them is short enough to keep
+# most of the capacity in use, and a LimitExceeded answer only comes when a hold was too short for the opening
+# (tests/unit/test_busy_instance_simulation.py: about 1.13 Connect requests per placed call; 0.6 gave 1.10 with
+# less of the capacity used, 0.2 reached 1.2).
+TARGET_FREED_SHARE = 0.4
 # One hold changes the next by at most this factor either way, so one unlucky count does not swing it.
 MAX_HOLD_CHANGE = 2.0
 # The quota's bucket refills within a second: a throttled batch waits that long.
 THROTTLE_PAUSE_MS = 1_000
 # A request throttled again and again waits up to 2 ** this pauses (then MAX_HOLD_MS bounds it anyway).
 MAX_THROTTLE_DOUBLINGS = 9
-# A holder that died lets go by its invocation's deadline, plus this margin.
-HOLDER_LEASE_MARGIN_MS = 1_000
+# An opening whose calls were all placed without meeting the limit: the next hold is this much shorter.
+SPENT_OPENING_HOLD_FACTOR = 0.8
+# Containers taking an opening's calls at once retry the compare-and-set at most this often, then wait a moment.
+MAX_STATE_RACES = 3
 # Connect's answer when the instance's concurrent active calls are at their limit (HTTP 429 too, but no rate).
 INSTANCE_FULL_ERROR = "LimitExceededException"
 # "Too Many Requests": every other 429 (ThrottlingException, TooManyRequestsException) is the request-rate quota.
@@ -73,63 +78,71 @@ class BackPressure:
         self, store: InstanceStateStore, concurrent_calls_limit: int, rng: Callable[[], float] = random.random
     ) -> None:
         self._store = store
-        self._limit = concurrent_calls_limit
-        self._target_freed = max(1, round(TARGET_FREED_SHARE * concurrent_calls_limit))
+        # The calls one opening of the instance allows: what a hold should free.
+        self._budget = max(1, round(TARGET_FREED_SHARE * concurrent_calls_limit))
         self._random = rng
-        self.begin("", 0)
+        self.begin()
 
-    def begin(self, invocation_id: str, deadline_ms: int) -> None:
+    def begin(self) -> None:
         """Start a batch: nothing stops it yet."""
-        self._me = invocation_id
-        self._deadline_ms = deadline_ms
         self._stopped: tuple[str, int, int] | None = None  # reason, from when, spread over how long (ms)
         self._known_open = False
-        self._holding = False
-        self._placed = 0
+        self._last_seen: InstanceState | None = None
 
     def wait(self) -> Deferral | None:
-        """None when the next record may call Connect; else why and until when it must wait."""
+        """None when the next record may call Connect (taking one of the opening's calls); else until when it waits."""
         if self._stopped is not None:
             return self._deferral()
-        if self._holding or self._known_open:
+        if self._known_open:
             return None
-        state = self._load()
-        if state is None or not state.busy:
-            self._known_open = True
-            return None
-        now = self._store.now_ms()
-        hold = state.hold_ms or INITIAL_HOLD_MS
-        if state.open_at_ms > now:
-            return self._stop(state.open_at_ms, hold)
-        if state.holder not in (None, self._me) and state.holder_until_ms > now:
-            return self._stop(now, hold)  # another invocation is trying the instance right now
-        claim = dataclasses.replace(state, holder=self._me, holder_until_ms=self._deadline_ms + HOLDER_LEASE_MARGIN_MS)
-        if self._replace(claim, state.version) is not None:
-            return self._stop(now, hold)  # another invocation claimed it first
-        self._holding = True
-        return None
-
-    def placed(self) -> None:
-        """A call of this batch was placed."""
-        self._placed += 1
+        state = self._last_seen or self._load()
+        for _ in range(MAX_STATE_RACES):
+            if state is None or not state.busy:
+                self._known_open = True
+                return None
+            now = self._store.now_ms()
+            if state.open_at_ms > now:
+                return self._stop(state.open_at_ms, state.hold_ms or INITIAL_HOLD_MS)
+            if state.budget == 0:
+                state = self._close_spent_opening(state, now)
+                continue
+            taken = dataclasses.replace(state, budget=state.budget - 1)
+            winner = self._replace(taken, state.version)
+            if winner is None:
+                self._last_seen = dataclasses.replace(taken, version=state.version + 1)
+                return None
+            state = winner
+        return self._stop(self._store.now_ms(), THROTTLE_PAUSE_MS)  # too many containers at once: a moment later
 
     def instance_full(self) -> Deferral:
         """Connect answered LimitExceededException: close the instance for a hold; return the record's deferral."""
         state = self._load()
-        if state is None:
-            return self._stop(self._store.now_ms() + INITIAL_HOLD_MS, INITIAL_HOLD_MS)
         now = self._store.now_ms()
-        if state.busy and state.open_at_ms > now and not self._holding:
-            return self._stop(state.open_at_ms, state.hold_ms or INITIAL_HOLD_MS)  # closed by another already
-        # Calls placed since the instance was last found full: how many a hold freed, when it was in a hold at all.
-        freed = state.placed + self._placed if state.busy else None
-        hold = self._next_hold(state.hold_ms or INITIAL_HOLD_MS, freed)
-        open_at = now + round(hold * (1 - HOLD_JITTER + 2 * HOLD_JITTER * self._random()))
-        closed = InstanceState(busy=True, open_at_ms=open_at, hold_ms=hold, version=state.version)
+        if state is None:
+            return self._stop(now + INITIAL_HOLD_MS, INITIAL_HOLD_MS)
+        if state.busy and state.open_at_ms > now:
+            return self._stop(state.open_at_ms, state.hold_ms or INITIAL_HOLD_MS)  # closed by another container
+        # Full within an opening: the hold before it freed fewer calls than the opening allowed (this one took a call
+        # and got none). Full with the instance open to all: the first time, no hold to judge yet.
+        freed = self._budget - state.budget - 1 if state.busy else None
+        return self._close(state, now, self._next_hold(state.hold_ms or INITIAL_HOLD_MS, freed), freed)
+
+    def _close_spent_opening(self, state: InstanceState, now: int) -> InstanceState | None:
+        """Every call of the opening was placed without meeting the limit: the hold freed enough, maybe more."""
+        hold = round(state.hold_ms * SPENT_OPENING_HOLD_FACTOR)
+        if hold < MIN_HOLD_MS:
+            # Even the shortest hold frees a whole opening's calls: the instance keeps up, open it to all.
+            reopened = InstanceState(busy=False, hold_ms=MIN_HOLD_MS, budget=self._budget, version=state.version)
+            return self._replace(reopened, state.version) or dataclasses.replace(reopened, version=state.version + 1)
+        open_at = now + self._jittered(hold)
+        closed = InstanceState(True, open_at, hold, self._budget, state.version)
+        return self._replace(closed, state.version) or dataclasses.replace(closed, version=state.version + 1)
+
+    def _close(self, state: InstanceState, now: int, hold: int, freed: int | None) -> Deferral:
+        open_at = now + self._jittered(hold)
+        closed = InstanceState(busy=True, open_at_ms=open_at, hold_ms=hold, budget=self._budget, version=state.version)
         winner = self._replace(closed, state.version)
-        self._holding = False
-        self._placed = 0
-        if winner is not None:
+        if winner is not None and winner.busy and winner.open_at_ms > now:
             return self._stop(winner.open_at_ms, winner.hold_ms or hold)
         logger.info("Connect instance full: calls held", extra={"hold_ms": hold, "calls_freed_by_last_hold": freed})
         return self._stop(open_at, hold)
@@ -145,27 +158,13 @@ class BackPressure:
         backoff_ms = min(MAX_HOLD_MS, THROTTLE_PAUSE_MS << min(earlier_deferrals, MAX_THROTTLE_DOUBLINGS))
         return Deferral(THROTTLED, now + THROTTLE_PAUSE_MS + round((backoff_ms - THROTTLE_PAUSE_MS) * self._random()))
 
-    def finish(self) -> None:
-        """End the batch: a holder hands the instance back, saying how many calls it placed."""
-        if not self._holding:
-            return
-        self._holding = False
-        state = self._load()
-        if state is None or state.holder != self._me:
-            return
-        placed = state.placed + self._placed
-        # A full instance's worth of calls fitted since it was last full: it has room again, everyone may call.
-        room = placed >= self._limit
-        hold = self._next_hold(state.hold_ms or INITIAL_HOLD_MS, placed) if room else state.hold_ms
-        handed_back = dataclasses.replace(
-            state, busy=not room, holder=None, holder_until_ms=0, placed=0 if room else placed, hold_ms=hold
-        )
-        self._replace(handed_back, state.version)
+    def _jittered(self, hold_ms: int) -> int:
+        return round(hold_ms * (1 - HOLD_JITTER + 2 * HOLD_JITTER * self._random()))
 
     def _next_hold(self, hold_ms: int, freed: int | None) -> int:
         if freed is None:
             return hold_ms
-        factor = MAX_HOLD_CHANGE if freed == 0 else math.sqrt(self._target_freed / freed)
+        factor = MAX_HOLD_CHANGE if freed <= 0 else math.sqrt(self._budget / freed)
         factor = min(MAX_HOLD_CHANGE, max(1 / MAX_HOLD_CHANGE, factor))
         return min(MAX_HOLD_MS, max(MIN_HOLD_MS, round(hold_ms * factor)))
 

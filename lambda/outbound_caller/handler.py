@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -28,14 +27,8 @@ PENDING_COMPLETION_RESERVE_MS = (WORST_CASE_LEDGER_WRITE_SECONDS + SETTLE_SECOND
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Place a call for each record; list the records to retry in batchItemFailures."""
     _complete_pending_records(context)
-    deadline_ms = int(time.time() * 1000) + context.get_remaining_time_in_millis()
-    BACK_PRESSURE.begin(context.aws_request_id, deadline_ms)
-    try:
-        response = process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
-        )
-    finally:
-        BACK_PRESSURE.finish()
+    BACK_PRESSURE.begin()
+    response = process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
     _complete_pending_records(context)
     return response
 

@@ -2,16 +2,17 @@
 
 Kept in the placed-calls table when there is one (an item beside the calls', under its own key prefix), else in
 the container's memory. Every change is conditional on the version read, so two invocations that find the
-instance full at once close it once, and only one of them probes it when it may have room again.
+instance full at once close it once, and the calls an opening allows are taken once each.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 KEY_PREFIX = "connect-outbound-caller#instance"
 # The item's attributes, each written by every change (the TTL one removes a state unchanged for a day).
-_ATTRIBUTES = ("busy", "open_at", "hold", "holder", "holder_until", "placed", "version", TTL_ATTRIBUTE)
+_ATTRIBUTES = ("busy", "open_at", "hold", "budget", "version", "writer", TTL_ATTRIBUTE)
 # The state describes minutes of calls; a day after its last change it says nothing, and TTL removes it.
 STATE_KEPT_SECONDS = 24 * 60 * 60
 
@@ -39,12 +40,10 @@ STATE_KEPT_SECONDS = 24 * 60 * 60
 class InstanceState:
     """What the function knows of the instance: full or not, and when and by whom it may be tried again."""
 
-    busy: bool = False  # the instance answered LimitExceededException, and has not taken a full load since
+    busy: bool = False  # the instance answered LimitExceededException, and does not keep up with calls since
     open_at_ms: int = 0  # while busy, no call is tried before this time
     hold_ms: int = 0  # how long the instance is left alone after it is found full (0: the policy's initial hold)
-    holder: str | None = None  # the invocation trying the instance after a hold; the others defer meanwhile
-    holder_until_ms: int = 0  # the holder's invocation deadline: a holder that died lets go by then
-    placed: int = 0  # calls placed since the instance was last found full
+    budget: int = 0  # while busy, the calls the current opening still allows (each call takes one)
     version: int = 0
 
 
@@ -94,9 +93,7 @@ class MemoryInstanceStateStore:
 
 
 def _with_version(state: InstanceState, version: int) -> InstanceState:
-    return InstanceState(
-        state.busy, state.open_at_ms, state.hold_ms, state.holder, state.holder_until_ms, state.placed, version
-    )
+    return InstanceState(state.busy, state.open_at_ms, state.hold_ms, state.budget, version)
 
 
 class DynamoInstanceStateStore:
@@ -128,13 +125,14 @@ class DynamoInstanceStateStore:
 
     def replace(self, new: InstanceState, expected_version: int) -> InstanceState | None:
         """Conditional UpdateItem on the version; a lost race returns the winner's state."""
+        writer = uuid.uuid4().hex
         values: dict[str, AttributeValueTypeDef] = {
             ":busy": {"BOOL": new.busy},
             ":open_at": {"N": str(new.open_at_ms)},
             ":hold": {"N": str(new.hold_ms)},
-            ":holder": {"S": new.holder} if new.holder is not None else {"NULL": True},
-            ":holder_until": {"N": str(new.holder_until_ms)},
-            ":placed": {"N": str(new.placed)},
+            ":budget": {"N": str(new.budget)},
+            # Tells this write from an identical one by another container, should botocore send it twice.
+            ":writer": {"S": writer},
             ":version": {"N": str(expected_version + 1)},
             ":expected": {"N": str(expected_version)},
             f":{TTL_ATTRIBUTE}": {"N": str(self.now_ms() // 1000 + STATE_KEPT_SECONDS)},
@@ -152,9 +150,9 @@ class DynamoInstanceStateStore:
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                winner = _from_item(error.response.get("Item") or {})  # type: ignore[arg-type]
+                item: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
                 # botocore retried a write whose first answer was lost: the winner is this very write.
-                return None if winner == _with_version(new, expected_version + 1) else winner
+                return None if item.get("writer", {}).get("S") == writer else _from_item(item)
             raise InstanceStateUnavailableError(type(error).__name__) from error
         except BotoCoreError as error:
             raise InstanceStateUnavailableError(type(error).__name__) from error
@@ -169,8 +167,6 @@ def _from_item(item: dict[str, AttributeValueTypeDef]) -> InstanceState:
         busy=bool(item.get("busy", {}).get("BOOL", False)),
         open_at_ms=number("open_at"),
         hold_ms=number("hold"),
-        holder=item.get("holder", {}).get("S"),
-        holder_until_ms=number("holder_until"),
-        placed=number("placed"),
+        budget=number("budget"),
         version=number("version"),
     )

@@ -76,7 +76,6 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
         if reason is not None:
             return settle.deferral(BACK_PRESSURE.throttled(record.deferral_count), _now_ms())
         return settle.failure(classify(error))
-    BACK_PRESSURE.placed()
     logger.info(
         "Call placed",
         extra={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import boto3
@@ -41,19 +42,22 @@ def test_a_write_on_the_version_read_wins_and_bumps_the_version(store: DynamoIns
 
 def test_a_write_on_a_stale_version_loses_and_learns_the_winner(store: DynamoInstanceStateStore) -> None:
     # Given two containers that read version 0, and the first one's write
-    store.replace(InstanceState(busy=True, open_at_ms=5_000, holder="a", holder_until_ms=9), 0)
-    # When the second writes on the same version
-    winner = store.replace(InstanceState(busy=True, open_at_ms=7_000, holder="b", holder_until_ms=9), 0)
+    store.replace(InstanceState(busy=True, open_at_ms=5_000, budget=3), 0)
+    # When the second writes on the same version (both took the same one of the opening's calls)
+    winner = store.replace(InstanceState(busy=True, open_at_ms=5_000, budget=3), 0)
     # Then its write is refused and it is told the state that won
-    assert winner == InstanceState(busy=True, open_at_ms=5_000, holder="a", holder_until_ms=9, version=1)
-    assert store.load().holder == "a"
+    assert winner is not None
+    assert winner == InstanceState(busy=True, open_at_ms=5_000, budget=3, version=1)
 
 
-def test_a_retried_write_whose_first_answer_was_lost_is_recognised(store: DynamoInstanceStateStore) -> None:
-    # Given a write that landed though its answer was lost (botocore would send it again)
-    new = InstanceState(busy=True, open_at_ms=5_000, hold_ms=10_000, placed=3)
+def test_a_retried_write_whose_first_answer_was_lost_is_recognised(
+    store: DynamoInstanceStateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a write that landed though its answer was lost: botocore sends the very same request again
+    monkeypatch.setattr("outbound_caller.instance_state.uuid.uuid4", lambda: uuid.UUID(int=7))
+    new = InstanceState(busy=True, open_at_ms=5_000, hold_ms=10_000, budget=3)
     store.replace(new, 0)
-    # When the same write is sent again on the same version
+    # When the same request arrives again on the same version
     # Then it is taken as its own success, not as a lost race
     assert store.replace(new, 0) is None
 

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from outbound_caller.back_pressure import (
     INITIAL_HOLD_MS,
     MAX_HOLD_MS,
-    MIN_HOLD_MS,
+    TARGET_FREED_SHARE,
     THROTTLE_PAUSE_MS,
     BackPressure,
     back_pressure_reason,
@@ -35,11 +35,20 @@ def make() -> tuple[MemoryInstanceStateStore, Clock]:
     return MemoryInstanceStateStore(clock), clock
 
 
+# The calls an opening of a 10-call instance allows.
+BUDGET = round(TARGET_FREED_SHARE * LIMIT)
+
+
 def invocation(store: MemoryInstanceStateStore, name: str, rng: float = 0.5) -> BackPressure:
-    """One container's back-pressure at the start of a batch whose invocation may run a minute."""
+    """One container's back-pressure at the start of a batch (``name`` only tells the containers apart)."""
     pressure = BackPressure(store, LIMIT, rng=lambda: rng)
-    pressure.begin(name, store.now_ms() + 60_000)
+    pressure.begin()
     return pressure
+
+
+def after_the_hold(store: MemoryInstanceStateStore, clock: Clock) -> None:
+    """Move past the current hold, its jitter included."""
+    clock.now = max(clock.now, store.load().open_at_ms / 1000 + 0.001)
 
 
 def connect_error(code: str, status: int) -> ClientError:
@@ -91,107 +100,86 @@ def test_a_full_instance_stops_the_rest_of_the_batch_until_the_hold_ends() -> No
     assert all(held is not None and open_at <= held.until_ms <= open_at + INITIAL_HOLD_MS / 2 for held in following)
 
 
-def test_other_invocations_defer_during_the_hold_and_one_tries_after_it() -> None:
+def test_during_the_hold_others_defer_and_after_it_any_container_takes_the_opening_s_calls() -> None:
     # Given an instance found full by one invocation
     store, clock = make()
     invocation(store, "a").instance_full()
-    # When another invocation's record asks during the hold, and two more after it
+    # When another invocation's record asks during the hold, and two invocations' records after it
     during = invocation(store, "b").wait()
-    clock.now += INITIAL_HOLD_MS / 1000 * 1.25 + 0.001
+    after_the_hold(store, clock)
     first, second = invocation(store, "c"), invocation(store, "d")
-    # Then the one during the hold is deferred; after it the first to ask holds the instance, the other defers
+    answers = [(first if turn % 2 else second).wait() for turn in range(BUDGET)]
+    # Then the one during the hold is deferred; after it both call, until the opening's calls are all taken
     assert during is not None
     assert during.reason == INSTANCE_AT_CAPACITY
-    assert first.wait() is None
-    assert store.load().holder == "c"
-    assert second.wait() is not None
+    assert answers == [None] * BUDGET
+    assert store.load().budget == 0
 
 
-def test_a_holder_that_died_lets_go_at_its_deadline() -> None:
-    # Given a holder whose invocation died (its batch never finished)
+def test_an_opening_whose_calls_all_fit_closes_without_a_limit_answer_and_the_next_hold_is_shorter() -> None:
+    # Given an opening whose calls were all placed
     store, clock = make()
     invocation(store, "a").instance_full()
-    clock.now += INITIAL_HOLD_MS / 1000 * 2
-    assert invocation(store, "dead").wait() is None
-    # When another invocation asks after the dead one's deadline
-    clock.now += 61 + 1
-    # Then it holds the instance in its place
-    assert invocation(store, "b").wait() is None
-    assert store.load().holder == "b"
+    after_the_hold(store, clock)
+    pressure = invocation(store, "b")
+    assert [pressure.wait() for _ in range(BUDGET)] == [None] * BUDGET
+    # When one more record asks
+    one_more = pressure.wait()
+    # Then it is deferred to the next hold, a fifth shorter, and no call met the limit
+    assert one_more is not None
+    assert one_more.reason == INSTANCE_AT_CAPACITY
+    assert store.load().hold_ms == round(INITIAL_HOLD_MS * 0.8)
 
 
 def test_the_hold_doubles_while_the_instance_stays_full() -> None:
-    # Given a hold found full at once by the invocation trying after it (it freed no call)
+    # Given an opening whose first call meets the limit (the hold freed no call)
     store, clock = make()
     invocation(store, "a", rng=0.5).instance_full()
-    clock.now += INITIAL_HOLD_MS / 1000 * 2
+    after_the_hold(store, clock)
     prober = invocation(store, "b", rng=0.5)
     assert prober.wait() is None
-    # When its call meets LimitExceededException too
+    # When it reports the instance full
     prober.instance_full()
     # Then the next hold is twice as long
     assert store.load().hold_ms == 2 * INITIAL_HOLD_MS
 
 
-def test_the_hold_shrinks_when_it_frees_more_calls_than_needed() -> None:
-    # Given a hold after which ten calls fitted before the instance was full again (six are the target)
+def test_the_hold_grows_when_an_opening_fills_the_instance_early() -> None:
+    # Given an opening where half its calls fit and the next met the limit
     store, clock = make()
     invocation(store, "a").instance_full()
-    clock.now += INITIAL_HOLD_MS / 1000 * 2
-    prober = invocation(store, "b")
-    assert prober.wait() is None
-    for _ in range(9):
-        prober.placed()
-    # When its next call meets the limit
-    prober.instance_full()
-    # Then the next hold is shorter, by the square root of the ratio
-    assert store.load().hold_ms == round(INITIAL_HOLD_MS * (6 / 9) ** 0.5)
+    after_the_hold(store, clock)
+    pressure = invocation(store, "b")
+    fitted = BUDGET // 2
+    assert [pressure.wait() for _ in range(fitted + 1)] == [None] * (fitted + 1)
+    # When that one reports the instance full
+    pressure.instance_full()
+    # Then the next hold is longer, by the square root of the shortfall
+    assert store.load().hold_ms == round(INITIAL_HOLD_MS * (BUDGET / fitted) ** 0.5)
 
 
-def test_holds_stay_within_their_bounds() -> None:
-    # Given holds that keep finding the instance full, then holds that keep freeing it
+def test_holds_stay_within_their_bounds_and_an_instance_that_keeps_up_opens_to_all() -> None:
+    # Given holds that keep finding the instance full at once
     store, clock = make()
     invocation(store, "first").instance_full()
     for index in range(20):
-        clock.now += MAX_HOLD_MS / 1000 * 2
+        after_the_hold(store, clock)
         prober = invocation(store, f"full-{index}")
         assert prober.wait() is None
         prober.instance_full()
     longest = store.load().hold_ms
-    for index in range(40):
-        clock.now += MAX_HOLD_MS / 1000 * 2
-        prober = invocation(store, f"free-{index}")
-        assert prober.wait() is None
-        for _ in range(LIMIT - 1):
-            prober.placed()
-        prober.instance_full()
-    # Then they never pass the longest nor the shortest hold
+    # When openings then keep having room for all their calls
+    for index in range(60):
+        after_the_hold(store, clock)
+        pressure = invocation(store, f"free-{index}")
+        while pressure.wait() is None and store.load().busy:
+            pass
+        if not store.load().busy:
+            break
+    # Then holds never passed the longest, and once even the shortest frees a whole opening, all may call
     assert longest == MAX_HOLD_MS
-    assert store.load().hold_ms == MIN_HOLD_MS
-
-
-def test_a_holder_hands_back_and_a_full_load_reopens_the_instance_to_all() -> None:
-    # Given a holder that placed a few calls, then one that placed a full instance's worth without meeting the limit
-    store, clock = make()
-    invocation(store, "a").instance_full()
-    clock.now += INITIAL_HOLD_MS / 1000 * 2
-    first = invocation(store, "b")
-    assert first.wait() is None
-    for _ in range(4):
-        first.placed()
-    first.finish()
-    handed_back = store.load()
-    second = invocation(store, "c")
-    assert second.wait() is None
-    for _ in range(6):
-        second.placed()
-    second.finish()
-    # When other invocations ask
-    # Then after the first the instance is still busy (tried one at a time); after the second it is open to all
-    assert (handed_back.busy, handed_back.holder, handed_back.placed) == (True, None, 4)
     assert store.load().busy is False
-    assert invocation(store, "d").wait() is None
-    assert invocation(store, "e").wait() is None
+    assert invocation(store, "later").wait() is None
 
 
 def test_throttling_pauses_the_batch_for_a_moment_only() -> None:
@@ -232,7 +220,7 @@ def test_an_unreadable_state_lets_calls_go_on() -> None:
 
     store = Unavailable(Clock())
     pressure = BackPressure(store, LIMIT)
-    pressure.begin("a", store.now_ms() + 60_000)
+    pressure.begin()
     # When a record asks, and then one meets the limit
     # Then calls go on (Connect's own answer decides), and the full instance still stops the batch
     assert pressure.wait() is None

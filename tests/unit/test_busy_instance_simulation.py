@@ -66,19 +66,17 @@ def drain(requests: int, seed: int) -> Drained:
             batch.append(heapq.heappop(due)[1])
         pressure = pressures[turn % INVOCATIONS]
         turn += 1
-        pressure.begin(f"invocation-{turn}", int((clock[0] + 900) * 1000))
+        pressure.begin()
         for request in batch:
             held = pressure.wait()
             if held is None:
                 clock[0] += SECONDS_PER_CALL
                 if instance.call(clock[0]):
-                    pressure.placed()
                     placed += 1
                     continue
                 held = pressure.instance_full()
             # SQS delays are whole seconds, and a deferred request comes back no sooner than asked.
             heapq.heappush(due, (max(clock[0] + 1, held.until_ms / 1000), request))
-        pressure.finish()
         clock[0] += 0.05  # the next poll
     return Drained(placed, instance.requests, clock[0])
 
