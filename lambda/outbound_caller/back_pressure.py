@@ -31,8 +31,11 @@ from outbound_caller.deferral import INSTANCE_AT_CAPACITY, THROTTLED, Deferral
 from outbound_caller.instance_state import InstanceState, InstanceStateStore, InstanceStateUnavailableError
 from outbound_caller.observability import logger
 
-# Connect calls last minutes; the first hold is a guess that the adaptation corrects within a few holds.
-INITIAL_HOLD_MS = 10_000
+# The first hold is a guess: short, as a hold that is too long leaves the instance idle while a hold that is too
+# short costs one LimitExceeded answer and doubles (3 s reaches calls of minutes within 6 doublings). Simulated
+# (tests/unit/test_busy_instance_simulation.py): 10 s gave the same requests per call, with calls of 2-6 s less
+# of the capacity used.
+INITIAL_HOLD_MS = 3_000
 # SQS delays are whole seconds: a shorter hold could not be kept by the deferred requests.
 MIN_HOLD_MS = 1_000
 # However long calls last, a full instance is tried at least this often.
