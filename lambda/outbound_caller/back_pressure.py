@@ -11,7 +11,8 @@ end, minutes apart. Trying it again and again spends quota and, at SQS's pace, t
   LimitExceeded answer at all;
 - the hold adapts to how fast calls end: it doubles while the instance is still full within an opening, shrinks by
   the square root of the shortfall when an opening fills it early, and shrinks a little when an opening's whole
-  budget fits. Once even the shortest hold frees a whole budget, the instance keeps up: it is open to all again.
+  budget fits. At the shortest hold, openings grow by a call while they fit, and shrink back when one fills the
+  instance; once one as large as the instance fits, the instance keeps up: it is open to all again.
 
 Throttling beyond botocore's in-call retries stops the batch too, for a moment: the quota refills in a second.
 The shared state is a hint, never a reason to lose a request: when it cannot be read or written, calls go on
@@ -81,6 +82,7 @@ class BackPressure:
         self, store: InstanceStateStore, concurrent_calls_limit: int, rng: Callable[[], float] = random.random
     ) -> None:
         self._store = store
+        self._limit = concurrent_calls_limit
         # The calls one opening of the instance allows: what a hold should free.
         self._budget = max(1, round(TARGET_FREED_SHARE * concurrent_calls_limit))
         self._random = rng
@@ -123,27 +125,40 @@ class BackPressure:
         now = self._store.now_ms()
         if state is None:
             return self._stop(now + INITIAL_HOLD_MS, INITIAL_HOLD_MS)
+        hold = state.hold_ms or INITIAL_HOLD_MS
         if state.busy and state.open_at_ms > now:
-            return self._stop(state.open_at_ms, state.hold_ms or INITIAL_HOLD_MS)  # closed by another container
-        # Full within an opening: the hold before it freed fewer calls than the opening allowed (this one took a call
-        # and got none). Full with the instance open to all: the first time, no hold to judge yet.
-        freed = self._budget - state.budget - 1 if state.busy else None
-        return self._close(state, now, self._next_hold(state.hold_ms or INITIAL_HOLD_MS, freed), freed)
+            return self._stop(state.open_at_ms, hold)  # closed by another container already
+        if not state.busy:
+            # Full with the instance open to all: the first time, no hold to judge yet.
+            return self._close(state, now, hold, None, self._budget)
+        # Full within an opening: its hold freed fewer calls than it allowed (this one took a call and got none).
+        opening = state.opening or self._budget
+        freed = opening - state.budget - 1
+        if opening > self._budget:
+            # An opening grown beyond the usual at the shortest hold was too large: back to what fitted.
+            return self._close(state, now, hold, freed, max(self._budget, freed))
+        return self._close(state, now, self._next_hold(hold, freed), freed, opening)
 
     def _close_spent_opening(self, state: InstanceState, now: int) -> InstanceState | None:
         """Every call of the opening was placed without meeting the limit: the hold freed enough, maybe more."""
-        hold = round(state.hold_ms * SPENT_OPENING_HOLD_FACTOR)
+        hold = round((state.hold_ms or INITIAL_HOLD_MS) * SPENT_OPENING_HOLD_FACTOR)
+        opening = state.opening or self._budget
         if hold < MIN_HOLD_MS:
-            # Even the shortest hold frees a whole opening's calls: the instance keeps up, open it to all.
-            reopened = InstanceState(busy=False, hold_ms=MIN_HOLD_MS, budget=self._budget, version=state.version)
-            return self._replace(reopened, state.version) or dataclasses.replace(reopened, version=state.version + 1)
+            # The shortest hold frees a whole opening's calls: larger openings, until one of the instance's whole
+            # size fits; then the instance keeps up with the calls, and it is open to all again.
+            if opening >= self._limit:
+                reopened = InstanceState(busy=False, hold_ms=MIN_HOLD_MS, version=state.version)
+                return self._replace(reopened, state.version) or dataclasses.replace(
+                    reopened, version=state.version + 1
+                )
+            hold, opening = MIN_HOLD_MS, opening + 1
         open_at = now + self._jittered(hold)
-        closed = InstanceState(True, open_at, hold, self._budget, state.version)
+        closed = InstanceState(True, open_at, hold, opening, opening, state.version)
         return self._replace(closed, state.version) or dataclasses.replace(closed, version=state.version + 1)
 
-    def _close(self, state: InstanceState, now: int, hold: int, freed: int | None) -> Deferral:
+    def _close(self, state: InstanceState, now: int, hold: int, freed: int | None, opening: int) -> Deferral:
         open_at = now + self._jittered(hold)
-        closed = InstanceState(busy=True, open_at_ms=open_at, hold_ms=hold, budget=self._budget, version=state.version)
+        closed = InstanceState(True, open_at, hold, opening, opening, state.version)
         winner = self._replace(closed, state.version)
         if winner is not None and winner.busy and winner.open_at_ms > now:
             return self._stop(winner.open_at_ms, winner.hold_ms or hold)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 KEY_PREFIX = "connect-outbound-caller#instance"
 # The item's attributes, each written by every change (the TTL one removes a state unchanged for a day).
-_ATTRIBUTES = ("busy", "open_at", "hold", "budget", "version", "writer", TTL_ATTRIBUTE)
+_ATTRIBUTES = ("busy", "open_at", "hold", "budget", "opening", "version", "writer", TTL_ATTRIBUTE)
 # The state describes minutes of calls; a day after its last change it says nothing, and TTL removes it.
 STATE_KEPT_SECONDS = 24 * 60 * 60
 
@@ -44,6 +44,7 @@ class InstanceState:
     open_at_ms: int = 0  # while busy, no call is tried before this time
     hold_ms: int = 0  # how long the instance is left alone after it is found full (0: the policy's initial hold)
     budget: int = 0  # while busy, the calls the current opening still allows (each call takes one)
+    opening: int = 0  # while busy, the calls the current opening allowed in all (0: the policy's usual size)
     version: int = 0
 
 
@@ -93,7 +94,7 @@ class MemoryInstanceStateStore:
 
 
 def _with_version(state: InstanceState, version: int) -> InstanceState:
-    return InstanceState(state.busy, state.open_at_ms, state.hold_ms, state.budget, version)
+    return InstanceState(state.busy, state.open_at_ms, state.hold_ms, state.budget, state.opening, version)
 
 
 class DynamoInstanceStateStore:
@@ -131,6 +132,7 @@ class DynamoInstanceStateStore:
             ":open_at": {"N": str(new.open_at_ms)},
             ":hold": {"N": str(new.hold_ms)},
             ":budget": {"N": str(new.budget)},
+            ":opening": {"N": str(new.opening)},
             # Tells this write from an identical one by another container, should botocore send it twice.
             ":writer": {"S": writer},
             ":version": {"N": str(expected_version + 1)},
@@ -168,5 +170,6 @@ def _from_item(item: dict[str, AttributeValueTypeDef]) -> InstanceState:
         open_at_ms=number("open_at"),
         hold_ms=number("hold"),
         budget=number("budget"),
+        opening=number("opening"),
         version=number("version"),
     )
