@@ -18,23 +18,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import boto3
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError
 
 from outbound_caller.timeouts import (
     CONNECT_CONNECT_TIMEOUT_SECONDS,
     CONNECT_READ_TIMEOUT_SECONDS,
     MAX_ATTEMPTS,
-    client_config,
+    create_client,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
 # Created once per container (module import) and reused by every invocation.
-connect: ConnectClient = boto3.client(
-    "connect", config=client_config(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
-)
+connect: ConnectClient = create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 _SEND_EVENT = "before-send.connect.StartOutboundVoiceContact"
 _ANSWER_EVENT = "response-received.connect.StartOutboundVoiceContact"
 _RETRY_EVENT = "needs-retry.connect.StartOutboundVoiceContact"

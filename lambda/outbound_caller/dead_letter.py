@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
-
-import boto3
 
 from outbound_caller.envelopes import (
     CLIENT_TOKEN_ATTRIBUTE,
@@ -13,14 +12,18 @@ from outbound_caller.envelopes import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 from outbound_caller.outcomes import Failure
-from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, client_config
+from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, create_client
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
-# Created once per container (module import) and reused by every invocation.
-sqs: SQSClient = boto3.client("sqs", config=client_config(SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS))
+
+@cache
+def sqs_client() -> SQSClient:
+    """The SQS client, made on first use and then reused: only a dead-letter or a deferral sends."""
+    client: SQSClient = create_client("sqs", SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS)
+    return client
 
 
 def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: str, client_token: str) -> None:
@@ -38,4 +41,4 @@ def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: 
     }
     if failure.attempt is not None:
         attributes[UNCERTAIN_ATTEMPT_ATTRIBUTE] = {"DataType": "String", "StringValue": str(failure.attempt)}
-    sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+    sqs_client().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from outbound_caller.config import Settings
 from outbound_caller.contract import CallRequest
-from outbound_caller.dead_letter import sqs
+from outbound_caller.dead_letter import sqs_client
 from outbound_caller.envelopes import (
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
@@ -70,7 +70,7 @@ def source_queue_url(record: CallRequestRecord, settings: Settings) -> str:
         return settings.source_queue_url
     # arn:aws:sqs:<region>:<account>:<name> -> <the SQS endpoint>/<account>/<name>
     _, _, _, _, account, name = record.eventSourceARN.split(":", 5)
-    return f"{sqs.meta.endpoint_url}/{account}/{name}"
+    return f"{sqs_client().meta.endpoint_url}/{account}/{name}"
 
 
 def defer(queue_url: str, record: CallRequestRecord, deferral: Deferral, client_token: str, now_ms: int) -> int:
@@ -88,5 +88,7 @@ def defer(queue_url: str, record: CallRequestRecord, deferral: Deferral, client_
         # An operator's confirmation of an uncertain call stays with the request until it is used.
         attributes[ERROR_CODE_ATTRIBUTE] = {"DataType": "String", "StringValue": OUTCOME_UNKNOWN}
         attributes[UNCERTAIN_ATTEMPT_ATTRIBUTE] = {"DataType": "String", "StringValue": str(record.confirmed_attempt)}
-    sqs.send_message(QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes)
+    sqs_client().send_message(
+        QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes
+    )
     return delay

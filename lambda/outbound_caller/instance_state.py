@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
@@ -22,7 +21,7 @@ from outbound_caller.timeouts import (
     INSTANCE_STATE_ATTEMPTS,
     INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
     INSTANCE_STATE_READ_TIMEOUT_SECONDS,
-    client_config,
+    create_client,
 )
 
 if TYPE_CHECKING:
@@ -103,11 +102,11 @@ class DynamoInstanceStateStore:
     def __init__(self, table_name: str, instance_id: str, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         # Its own client: one attempt and short timeouts, as a hint must never eat a record's time.
-        self.client: DynamoDBClient = boto3.client(
+        self.client: DynamoDBClient = create_client(
             "dynamodb",
-            config=client_config(
-                INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS, INSTANCE_STATE_READ_TIMEOUT_SECONDS, INSTANCE_STATE_ATTEMPTS
-            ),
+            INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
+            INSTANCE_STATE_READ_TIMEOUT_SECONDS,
+            INSTANCE_STATE_ATTEMPTS,
         )
         self._table = table_name
         self._key: dict[str, AttributeValueTypeDef] = {PARTITION_KEY: {"S": f"{KEY_PREFIX}#{instance_id}"}}

@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
-from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS, client_config
+from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS, create_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -106,8 +104,8 @@ class PlacedCallsLedger:
         self.table_name = table_name
         self.clock = clock
         # Public so that tests can put faults in front of it, as they do for Connect.
-        self.client: DynamoDBClient = boto3.client(
-            "dynamodb", config=client_config(DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
+        self.client: DynamoDBClient = create_client(
+            "dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
         )
 
     def now_ms(self) -> int:
