@@ -11,8 +11,8 @@ end, minutes apart. Trying it again and again spends quota and, at SQS's pace, t
   LimitExceeded answer at all;
 - the hold adapts to how fast calls end: it doubles while the instance is still full within an opening, shrinks by
   the square root of the shortfall when an opening fills it early, and shrinks a little when an opening's whole
-  budget fits. At the shortest hold, openings grow by a call while they fit, and shrink back when one fills the
-  instance; once one as large as the instance fits, the instance keeps up: it is open to all again.
+  budget fits. At the shortest hold, openings grow by a call after a few in a row fit, and shrink back when one
+  fills the instance; once one as large as the instance fits, the instance keeps up: it is open to all again.
 
 Throttling beyond botocore's in-call retries stops the batch too, for a moment: the quota refills in a second.
 The shared state is a hint, never a reason to lose a request: when it cannot be read or written, calls go on
@@ -56,6 +56,9 @@ THROTTLE_PAUSE_MS = 1_000
 MAX_THROTTLE_DOUBLINGS = 9
 # An opening whose calls were all placed without meeting the limit: the next hold is this much shorter.
 SPENT_OPENING_HOLD_FACTOR = 0.8
+# At the shortest hold, an opening grows by a call only after this many in a row fitted: one that then fills the
+# instance costs a LimitExceeded answer or two, so growing after every fitting opening would cost one per two.
+OPENINGS_FITTED_BEFORE_GROWING = 3
 # Containers taking an opening's calls at once retry the compare-and-set at most this often, then wait a moment.
 MAX_STATE_RACES = 3
 # Connect's answer when the instance's concurrent active calls are at their limit (HTTP 429 too, but no rate).
@@ -142,23 +145,25 @@ class BackPressure:
     def _close_spent_opening(self, state: InstanceState, now: int) -> InstanceState | None:
         """Every call of the opening was placed without meeting the limit: the hold freed enough, maybe more."""
         hold = round((state.hold_ms or INITIAL_HOLD_MS) * SPENT_OPENING_HOLD_FACTOR)
-        opening = state.opening or self._budget
+        opening, fitted = state.opening or self._budget, state.fitted + 1
         if hold < MIN_HOLD_MS:
-            # The shortest hold frees a whole opening's calls: larger openings, until one of the instance's whole
-            # size fits; then the instance keeps up with the calls, and it is open to all again.
-            if opening >= self._limit:
+            hold = MIN_HOLD_MS
+            # The shortest hold keeps freeing a whole opening's calls: a larger opening, until one of the instance's
+            # whole size fits; then the instance keeps up with the calls, and it is open to all again.
+            if fitted >= OPENINGS_FITTED_BEFORE_GROWING and opening >= self._limit:
                 reopened = InstanceState(busy=False, hold_ms=MIN_HOLD_MS, version=state.version)
                 return self._replace(reopened, state.version) or dataclasses.replace(
                     reopened, version=state.version + 1
                 )
-            hold, opening = MIN_HOLD_MS, opening + 1
+            if fitted >= OPENINGS_FITTED_BEFORE_GROWING:
+                opening, fitted = opening + 1, 0
         open_at = now + self._jittered(hold)
-        closed = InstanceState(True, open_at, hold, opening, opening, state.version)
+        closed = InstanceState(True, open_at, hold, opening, opening, fitted, state.version)
         return self._replace(closed, state.version) or dataclasses.replace(closed, version=state.version + 1)
 
     def _close(self, state: InstanceState, now: int, hold: int, freed: int | None, opening: int) -> Deferral:
         open_at = now + self._jittered(hold)
-        closed = InstanceState(True, open_at, hold, opening, opening, state.version)
+        closed = InstanceState(True, open_at, hold, opening, opening, 0, state.version)
         winner = self._replace(closed, state.version)
         if winner is not None and winner.busy and winner.open_at_ms > now:
             return self._stop(winner.open_at_ms, winner.hold_ms or hold)

@@ -7,6 +7,7 @@ instance full at once close it once, and the calls an opening allows are taken o
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 KEY_PREFIX = "connect-outbound-caller#instance"
 # The item's attributes, each written by every change (the TTL one removes a state unchanged for a day).
-_ATTRIBUTES = ("busy", "open_at", "hold", "budget", "opening", "version", "writer", TTL_ATTRIBUTE)
+_ATTRIBUTES = ("busy", "open_at", "hold", "budget", "opening", "fitted", "version", "writer", TTL_ATTRIBUTE)
 # The state describes minutes of calls; a day after its last change it says nothing, and TTL removes it.
 STATE_KEPT_SECONDS = 24 * 60 * 60
 
@@ -44,6 +45,7 @@ class InstanceState:
     hold_ms: int = 0  # how long the instance is left alone after it is found full (0: the policy's initial hold)
     budget: int = 0  # while busy, the calls the current opening still allows (each call takes one)
     opening: int = 0  # while busy, the calls the current opening allowed in all (0: the policy's usual size)
+    fitted: int = 0  # while busy, how many openings in a row had all their calls placed
     version: int = 0
 
 
@@ -93,7 +95,7 @@ class MemoryInstanceStateStore:
 
 
 def _with_version(state: InstanceState, version: int) -> InstanceState:
-    return InstanceState(state.busy, state.open_at_ms, state.hold_ms, state.budget, state.opening, version)
+    return dataclasses.replace(state, version=version)
 
 
 class DynamoInstanceStateStore:
@@ -132,6 +134,7 @@ class DynamoInstanceStateStore:
             ":hold": {"N": str(new.hold_ms)},
             ":budget": {"N": str(new.budget)},
             ":opening": {"N": str(new.opening)},
+            ":fitted": {"N": str(new.fitted)},
             # Tells this write from an identical one by another container, should botocore send it twice.
             ":writer": {"S": writer},
             ":version": {"N": str(expected_version + 1)},
@@ -170,5 +173,6 @@ def _from_item(item: dict[str, AttributeValueTypeDef]) -> InstanceState:
         hold_ms=number("hold"),
         budget=number("budget"),
         opening=number("opening"),
+        fitted=number("fitted"),
         version=number("version"),
     )

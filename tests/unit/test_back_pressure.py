@@ -9,6 +9,7 @@ from outbound_caller.back_pressure import (
     INITIAL_HOLD_MS,
     MAX_HOLD_MS,
     MIN_HOLD_MS,
+    OPENINGS_FITTED_BEFORE_GROWING,
     TARGET_FREED_SHARE,
     THROTTLE_PAUSE_MS,
     BackPressure,
@@ -229,26 +230,25 @@ def test_an_unreadable_state_lets_calls_go_on() -> None:
     assert pressure.wait() is not None
 
 
-def test_at_the_shortest_hold_openings_grow_while_they_fit_and_shrink_back_when_one_fills_the_instance() -> None:
+def test_at_the_shortest_hold_openings_grow_after_a_few_fit_and_shrink_back_when_one_fills_the_instance() -> None:
     # Given a busy instance at the shortest hold whose opening was all placed
     store, clock = make()
     store.replace(InstanceState(busy=True, open_at_ms=0, hold_ms=MIN_HOLD_MS, budget=0, opening=BUDGET), 0)
-    # When the next records ask, through two more openings that fit
+    # When the next records ask, through openings that all fit
     sizes = []
-    for _ in range(2):
-        pressure = invocation(store, "a")
-        assert pressure.wait() is not None  # the spent opening closes for the shortest hold
+    for _ in range(2 * OPENINGS_FITTED_BEFORE_GROWING):
+        assert invocation(store, "a").wait() is not None  # the spent opening closes for the shortest hold
         after_the_hold(store, clock)
         sizes.append(store.load().opening)
         pressure = invocation(store, "b")
-        assert [pressure.wait() for _ in range(store.load().opening)] == [None] * sizes[-1]
-    # Then each next opening is one call larger
-    assert sizes == [BUDGET + 1, BUDGET + 2]
-    # And when the next, larger still, fills the instance after two calls, the one after is back to the usual size
-    pressure = invocation(store, "c")
-    assert pressure.wait() is not None
+        assert [pressure.wait() for _ in range(sizes[-1])] == [None] * sizes[-1]
+    # Then an opening grows by one call each time a few in a row have fitted
+    grown = OPENINGS_FITTED_BEFORE_GROWING
+    assert sizes == [BUDGET] * (grown - 1) + [BUDGET + 1] * grown + [BUDGET + 2]
+    # And when the next fills the instance after two calls, the one after is back to the usual size
+    assert invocation(store, "c").wait() is not None
     after_the_hold(store, clock)
     pressure = invocation(store, "d")
     assert [pressure.wait() for _ in range(3)] == [None] * 3
     pressure.instance_full()
-    assert (store.load().opening, store.load().hold_ms) == (BUDGET, MIN_HOLD_MS)
+    assert (store.load().opening, store.load().hold_ms, store.load().fitted) == (BUDGET, MIN_HOLD_MS, 0)
