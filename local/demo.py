@@ -151,9 +151,13 @@ def busy_options(options: DemoOptions) -> DemoOptions:
     """The busy scenario's defaults for whatever the caller left at the samples' defaults."""
     defaults = DemoOptions()
     low, high = BUSY_CALL_DURATION_SECONDS
+    # A backlog waits for the instance as long as it takes: the deployed bound, not the samples' short one.
+    deployed_bound = DeploymentSettings.model_fields["max_deferral_seconds"].default
+    context = {"maxDeferralSeconds": deployed_bound, **options.context_overrides}
     return dataclasses.replace(
         options,
         scenario=BUSY_SCENARIO,
+        context_overrides=context,
         requests=BUSY_REQUESTS if options.requests == defaults.requests else options.requests,
         call_duration_seconds=low
         if options.call_duration_seconds == defaults.call_duration_seconds
