@@ -40,8 +40,11 @@ if TYPE_CHECKING:
 INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededException: its concurrent calls are full
 THROTTLED = "Throttled"  # Connect throttled the call beyond botocore's in-call retries
 INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to place the call safely
+DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING})
 # SQS SendMessage: "DelaySeconds ... Valid values: 0 to 900" (15 minutes).
 SQS_MAX_DELAY_SECONDS = 900
+# A deferral arriving this much before its time is sent on again (SQS delays at most 15 minutes per hop).
+EARLY_ARRIVAL_TOLERANCE_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,19 @@ class Deferral:
 
 def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def still_deferred(record: CallRequestRecord, now_ms: int) -> Deferral | None:
+    """The deferral a record that arrived before its DeferredUntil must hop on with, else None.
+
+    The attributes are the function's own, but any producer can set them too: the time is bounded like any
+    deferral, and a reason the function does not know is never echoed to a log, a metric or a message.
+    """
+    until_ms = record.deferred_until_ms
+    if until_ms is None or until_ms - now_ms <= EARLY_ARRIVAL_TOLERANCE_MS:
+        return None
+    reason = record.deferral_reason if record.deferral_reason in DEFERRAL_REASONS else INSTANCE_AT_CAPACITY
+    return Deferral(reason, until_ms)
 
 
 def deferral_deadline_ms(record: CallRequestRecord, request: CallRequest | None, settings: Settings) -> int:

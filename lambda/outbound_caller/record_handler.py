@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from outbound_caller.back_pressure import BackPressure, back_pressure_reason
 from outbound_caller.calls import PlacedCall, requests_sent_by
 from outbound_caller.config import load_settings
-from outbound_caller.deferral import INSTANCE_AT_CAPACITY, INVOCATION_ENDING, Deferral
+from outbound_caller.deferral import INSTANCE_AT_CAPACITY, INVOCATION_ENDING, Deferral, still_deferred
 from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
 from outbound_caller.idempotency import OncePerToken
 from outbound_caller.instance_state import DynamoInstanceStateStore, InstanceStateStore, MemoryInstanceStateStore
@@ -37,8 +37,6 @@ BACK_PRESSURE = BackPressure(INSTANCE_STATE, SETTINGS.concurrent_calls_limit)
 RECORD_TIME_RESERVE_MS = RECORD_TIME_RESERVE_SECONDS * 1000
 # Wall-clock seconds, as deferrals and ExpiresAt name times (tests move it).
 CLOCK = time.time
-# A deferral arriving this much before its time is sent on again (SQS delays at most 15 minutes per hop).
-EARLY_ARRIVAL_TOLERANCE_MS = 1000
 
 
 # Traced without the response; an error reaching the trace is a RetryableRecordError, whose message is safe.
@@ -49,18 +47,16 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
         delivery = parse_delivery(record, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
         return Settle(SETTINGS, record, None, None, lambda_context).failure(classify(error))
-    settle = Settle(
-        SETTINGS, record, delivery, mask_phone_number(delivery.request.DestinationPhoneNumber), lambda_context
-    )
+    destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
+    settle = Settle(SETTINGS, record, delivery, destination, lambda_context)
     now_ms = _now_ms()
     expires_at = delivery.request.ExpiresAt
     if expires_at is not None and now_ms >= expires_at.timestamp() * 1000:
         return settle.failure(Failure(EXPIRED, "ExpiresAt passed before the call was placed", permanent=True))
-    if record.deferred_until_ms is not None and record.deferred_until_ms - now_ms > EARLY_ARRIVAL_TOLERANCE_MS:
+    waiting = still_deferred(record, now_ms)
+    if waiting is not None:
         # A deferral longer than SQS's delay: hop again, no Connect call.
-        return settle.deferral(
-            Deferral(record.deferral_reason or INSTANCE_AT_CAPACITY, record.deferred_until_ms), now_ms
-        )
+        return settle.deferral(waiting, now_ms)
     # Parsed first (no I/O), so that a record released here still carries its own token when it is sent back.
     if lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
         return settle.deferral(Deferral(INVOCATION_ENDING, now_ms), now_ms)
@@ -85,7 +81,7 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
             "replayed": placed.replayed,
             # False: Connect placed the call but its record is still to be completed (done later, never re-dialled).
             "recorded": placed.recorded,
-            "destination": mask_phone_number(delivery.request.DestinationPhoneNumber),
+            "destination": destination,
             "client_token": shown_token(record, delivery),
             "token_source": delivery.token_source,
             "envelope": delivery.envelope,

@@ -225,3 +225,17 @@ def test_a_failed_deferral_send_leaves_the_record_for_sqs(invoke: Any, connect: 
     # Then the record is retried, not dropped
     assert failed_ids(response) == {"unsent"}
     assert [line["error_code"] for line in log_lines() if line.get("outcome") == "retried"] == ["DeferralSendFailed"]
+
+
+def test_a_deferral_reason_the_function_did_not_write_is_never_echoed(
+    invoke: Any, connect: ConnectStub, deferred: Any, log_lines: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a message whose producer set deferral attributes itself, the reason being free text
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    attributes = {"DeferredUntil": until, "DeferralReason": "call jane.doe@example.com"}
+    # When it arrives
+    invoke(sqs_record(body(), message_id="forged", attributes=attributes))
+    # Then it waits as asked, but under a reason of the function's own, in the message, the log and the metric
+    [copy] = deferred()
+    assert copy["DeferralReason"] == "InstanceAtCapacity"
+    assert "jane.doe" not in json.dumps(log_lines()) + capsys.readouterr().out
