@@ -142,7 +142,7 @@ class BackPressure:
             return self._close(state, now, hold, freed, max(self._budget, freed))
         return self._close(state, now, self._next_hold(hold, freed), freed, opening)
 
-    def _close_spent_opening(self, state: InstanceState, now: int) -> InstanceState | None:
+    def _close_spent_opening(self, state: InstanceState, now: int) -> InstanceState:
         """Every call of the opening was placed without meeting the limit: the hold freed enough, maybe more."""
         hold = round((state.hold_ms or INITIAL_HOLD_MS) * SPENT_OPENING_HOLD_FACTOR)
         opening, fitted = state.opening or self._budget, state.fitted + 1
@@ -151,15 +151,15 @@ class BackPressure:
             # The shortest hold keeps freeing a whole opening's calls: a larger opening, until one of the instance's
             # whole size fits; then the instance keeps up with the calls, and it is open to all again.
             if fitted >= OPENINGS_FITTED_BEFORE_GROWING and opening >= self._limit:
-                reopened = InstanceState(busy=False, hold_ms=MIN_HOLD_MS, version=state.version)
-                return self._replace(reopened, state.version) or dataclasses.replace(
-                    reopened, version=state.version + 1
-                )
+                return self._in_force(InstanceState(busy=False, hold_ms=MIN_HOLD_MS), state.version)
             if fitted >= OPENINGS_FITTED_BEFORE_GROWING:
                 opening, fitted = opening + 1, 0
         open_at = now + self._jittered(hold)
-        closed = InstanceState(True, open_at, hold, opening, opening, fitted, state.version)
-        return self._replace(closed, state.version) or dataclasses.replace(closed, version=state.version + 1)
+        return self._in_force(InstanceState(True, open_at, hold, opening, opening, fitted), state.version)
+
+    def _in_force(self, new: InstanceState, expected_version: int) -> InstanceState:
+        """Write ``new`` over the version read: the state in force afterwards, this one or the one that won."""
+        return self._replace(new, expected_version) or dataclasses.replace(new, version=expected_version + 1)
 
     def _close(self, state: InstanceState, now: int, hold: int, freed: int | None, opening: int) -> Deferral:
         open_at = now + self._jittered(hold)

@@ -5,7 +5,8 @@ Each ending is logged and counted under its reason, with the destination masked 
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -40,6 +41,8 @@ from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_DEAD_LETTER_SECO
 
 # Enough time left to send one message (a dead-letter or a deferral) for a record, though not to call for it.
 SEND_TIME_RESERVE_MS = (WORST_CASE_DEAD_LETTER_SECONDS + SETTLE_SECONDS) * 1000
+
+T = TypeVar("T")
 
 DEAD_LETTERED = "dead_lettered"
 DEFERRED = "deferred"
@@ -83,17 +86,17 @@ class Settle:
         # moves it without a reason) rather than the function being cut off mid-send.
         if self._context.get_remaining_time_in_millis() < SEND_TIME_RESERVE_MS:
             self.retry(failure)
-        try:
-            dead_letter(
+        self._send_or_retry(
+            lambda: dead_letter(
                 self._settings.dead_letter_queue_url,
                 record.body,
                 failure,
                 record.source_message_id,
                 self._travelling_token(),
-            )
-        except Exception as error:  # noqa: BLE001 - the record must then be retried, never dropped
-            message = f"{failure.code}; dead-letter send failed: {classify(error).code}"
-            self.retry(Failure(DEAD_LETTER_SEND_FAILED, message, False))
+            ),
+            DEAD_LETTER_SEND_FAILED,
+            f"{failure.code}; dead-letter",
+        )
         logger.warning(
             "Call request dead-lettered",
             extra={
@@ -118,13 +121,12 @@ class Settle:
         deferral = Deferral(deferral.reason, min(deferral.until_ms, deadline_ms))
         if self._context.get_remaining_time_in_millis() < SEND_TIME_RESERVE_MS:
             self.retry(Failure(deferral.reason, "too little invocation time left to defer the request", False))
-        try:
-            delay = defer(
-                source_queue_url(self._record, self._settings), self._record, deferral, self._travelling_token(), now_ms
-            )
-        except Exception as error:  # noqa: BLE001 - the record must then be retried, never dropped
-            message = f"{deferral.reason}; deferral send failed: {classify(error).code}"
-            self.retry(Failure(DEFERRAL_SEND_FAILED, message, False))
+        queue_url = source_queue_url(self._record, self._settings)
+        delay = self._send_or_retry(
+            lambda: defer(queue_url, self._record, deferral, self._travelling_token(), now_ms),
+            DEFERRAL_SEND_FAILED,
+            f"{deferral.reason}; deferral",
+        )
         logger.info(
             "Call request deferred",
             extra={
@@ -152,6 +154,13 @@ class Settle:
         )
         count_by_error_code(CALLS_RETRIED, failure.code)
         raise RetryableRecordError(failure)
+
+    def _send_or_retry(self, send: Callable[[], T], failed_code: str, what: str) -> T:
+        """Send a message for the record; if the send fails, the record is retried, never dropped."""
+        try:
+            return send()
+        except Exception as error:  # noqa: BLE001 - every failure of the send means the same: retry the record
+            self.retry(Failure(failed_code, f"{what} send failed: {classify(error).code}", False))
 
     def _identity(self) -> dict[str, object]:
         return {
