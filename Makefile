@@ -55,7 +55,7 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 schema: $(PY_STAMP) ## Regenerate the call request's JSON Schema from the model
-	PYTHONPATH=lambda $(BIN)/python -c "import json; from outbound_caller.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
+	PYTHONPATH=lambda $(BIN)/python -c "import json; from outbound_caller.request.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
 
 demo: $(PY_STAMP) ## Run the whole system locally (no AWS account needed); knobs: python -m local demo --help
 	$(BIN)/python -m local demo

@@ -35,8 +35,8 @@ from outbound_caller.config import (  # noqa: E402
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
-from outbound_caller.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
-from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
+from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
+from outbound_caller.request.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
 from outbound_caller.retention import (  # noqa: E402
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
     MAX_DEFERRAL_LIMIT_SECONDS,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from outbound_caller.limits import (
+from outbound_caller.request.limits import (
     CONTACT_FLOW_ID_MAX_LENGTH,
     E164_PATTERN,
     INSTANCE_ID_MAX_LENGTH,

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.envelopes import CallRequestRecord
 from outbound_caller.observability import count_pending_records, logger, metrics, tracer
 from outbound_caller.record_handler import BACK_PRESSURE, ONCE, handle_record
+from outbound_caller.request.envelopes import CallRequestRecord
 from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_LEDGER_WRITE_SECONDS
 
 # An all-failed batch still answers with its partial batch response (every record listed) instead of

@@ -7,19 +7,23 @@ import time
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.back_pressure import BackPressure, back_pressure_reason
-from outbound_caller.calls import PlacedCall, requests_sent_by
 from outbound_caller.config import load_settings
-from outbound_caller.deferral import INSTANCE_AT_CAPACITY, INVOCATION_ENDING, Deferral, still_deferred
-from outbound_caller.envelopes import CallDelivery, CallRequestRecord, parse_delivery
-from outbound_caller.idempotency import OncePerToken
-from outbound_caller.instance_state import DynamoInstanceStateStore, InstanceStateStore, MemoryInstanceStateStore
+from outbound_caller.connect.back_pressure import BackPressure, back_pressure_reason
+from outbound_caller.connect.calls import PlacedCall, requests_sent_by
+from outbound_caller.connect.idempotency import OncePerToken
+from outbound_caller.connect.instance_state import (
+    DynamoInstanceStateStore,
+    InstanceStateStore,
+    MemoryInstanceStateStore,
+)
+from outbound_caller.connect.pacing import Pacer
+from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.observability import count_placed, logger, tracer
-from outbound_caller.outcomes import EXPIRED, Failure, classify
-from outbound_caller.pacing import Pacer
-from outbound_caller.placed_calls import PlacedCallsLedger
 from outbound_caller.privacy import mask_phone_number
-from outbound_caller.settlement import Settle, shown_token
+from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
+from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY, INVOCATION_ENDING, Deferral, still_deferred
+from outbound_caller.settling.outcomes import EXPIRED, Failure, classify
+from outbound_caller.settling.settlement import Settle, shown_token
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
 # Parsed once per container: a missing or malformed variable fails the function at start.

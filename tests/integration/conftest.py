@@ -39,7 +39,7 @@ def create_idempotency_table() -> None:
 @pytest.fixture
 def connect(aws: None) -> Iterator[ConnectStub]:
     """Connect's answers, injected ahead of moto into the function's own Connect client."""
-    from outbound_caller.calls import connect as client
+    from outbound_caller.connect.calls import connect as client
 
     stub = ConnectStub()
     event = "before-send.connect.StartOutboundVoiceContact"

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from outbound_caller.back_pressure import INITIAL_HOLD_MS
-from outbound_caller.deferral import SQS_MAX_DELAY_SECONDS
+from outbound_caller.connect.back_pressure import INITIAL_HOLD_MS
+from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
 from tests.integration.conftest import failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import SOURCE_QUEUE_URL

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 from outbound_caller.record_handler import RECORD_TIME_RESERVE_MS
-from outbound_caller.settlement import SEND_TIME_RESERVE_MS
+from outbound_caller.settling.settlement import SEND_TIME_RESERVE_MS
 from tests.integration.conftest import failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, IDEMPOTENCY_TABLE, INSTANCE_ID, SOURCE_NUMBER

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from outbound_caller.instance_state import (
+from outbound_caller.connect.instance_state import (
     DynamoInstanceStateStore,
     InstanceState,
     InstanceStateUnavailableError,
@@ -54,7 +54,7 @@ def test_a_retried_write_whose_first_answer_was_lost_is_recognised(
     store: DynamoInstanceStateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a write that landed though its answer was lost: botocore sends the very same request again
-    monkeypatch.setattr("outbound_caller.instance_state.uuid.uuid4", lambda: uuid.UUID(int=7))
+    monkeypatch.setattr("outbound_caller.connect.instance_state.uuid.uuid4", lambda: uuid.UUID(int=7))
     new = InstanceState(busy=True, open_at_ms=5_000, hold_ms=10_000, budget=3)
     store.replace(new, 0)
     # When the same request arrives again on the same version

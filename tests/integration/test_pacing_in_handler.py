@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from outbound_caller import record_handler
-from outbound_caller.pacing import Pacer
+from outbound_caller.connect.pacing import Pacer
 from tests.integration.conftest import failed_ids
 from tests.support.clock import FakeClock
 from tests.support.connect_stub import ConnectError, ConnectStub

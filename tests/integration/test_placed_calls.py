@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from outbound_caller.placed_calls import ClaimLostError
+from outbound_caller.connect.placed_calls import ClaimLostError
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import IDEMPOTENCY_TABLE
 from tests.support.lambda_events import sqs_record
@@ -32,7 +32,7 @@ def test_items_hold_hashes_never_the_token_or_the_number(invoke: Any, connect: C
 
 def test_a_claim_retried_after_its_answer_was_lost_is_still_its_own(ledger: Any) -> None:
     # Given a claim DynamoDB applied, whose answer was lost, so botocore sends the same write again
-    from outbound_caller.placed_calls import new_claim_id
+    from outbound_caller.connect.placed_calls import new_claim_id
 
     claim_id = new_claim_id()
     first = ledger.claim("token-1", "fingerprint", lease_until_ms=0, claim_id=claim_id)
@@ -45,7 +45,7 @@ def test_a_claim_retried_after_its_answer_was_lost_is_still_its_own(ledger: Any)
 
 def test_attempts_only_grow_through_a_release(ledger: Any) -> None:
     # Given a claim released because Connect surely created nothing
-    from outbound_caller.placed_calls import new_claim_id
+    from outbound_caller.connect.placed_calls import new_claim_id
 
     attempt = ledger.claim("token-2", "fingerprint", lease_until_ms=0, claim_id=new_claim_id())
     ledger.release("token-2", attempt)
@@ -59,7 +59,7 @@ def test_attempts_only_grow_through_a_release(ledger: Any) -> None:
 
 def test_a_released_token_named_with_another_call_is_refused(ledger: Any) -> None:
     # Given a claim released for one call
-    from outbound_caller.placed_calls import new_claim_id
+    from outbound_caller.connect.placed_calls import new_claim_id
 
     attempt = ledger.claim("token-3", "fingerprint-a", lease_until_ms=0, claim_id=new_claim_id())
     ledger.release("token-3", attempt)

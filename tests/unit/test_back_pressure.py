@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from outbound_caller.back_pressure import (
+from outbound_caller.connect.back_pressure import (
     INITIAL_HOLD_MS,
     MAX_HOLD_MS,
     MIN_HOLD_MS,
@@ -15,8 +15,12 @@ from outbound_caller.back_pressure import (
     BackPressure,
     back_pressure_reason,
 )
-from outbound_caller.deferral import INSTANCE_AT_CAPACITY, THROTTLED
-from outbound_caller.instance_state import InstanceState, InstanceStateUnavailableError, MemoryInstanceStateStore
+from outbound_caller.connect.instance_state import (
+    InstanceState,
+    InstanceStateUnavailableError,
+    MemoryInstanceStateStore,
+)
+from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY, THROTTLED
 
 START = 1_000_000.0  # seconds
 LIMIT = 10

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from outbound_caller.back_pressure import BackPressure
-from outbound_caller.instance_state import MemoryInstanceStateStore
+from outbound_caller.connect.back_pressure import BackPressure
+from outbound_caller.connect.instance_state import MemoryInstanceStateStore
 
 CAPACITY = 10
 CALL_SECONDS = (60.0, 180.0)

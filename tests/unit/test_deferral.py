@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from outbound_caller.config import Settings
-from outbound_caller.contract import CallRequest
-from outbound_caller.deferral import deferral_deadline_ms, source_queue_url
-from outbound_caller.envelopes import CallRequestRecord
+from outbound_caller.request.contract import CallRequest
+from outbound_caller.request.envelopes import CallRequestRecord
+from outbound_caller.settling.deferral import deferral_deadline_ms, source_queue_url
 from tests.support.lambda_events import sqs_record
 from tests.unit.conftest import request
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from outbound_caller.config import Settings
-from outbound_caller.envelopes import (
+from outbound_caller.request.envelopes import (
     EVENTBRIDGE,
     REQUEST,
     SNS,
@@ -18,8 +18,8 @@ from outbound_caller.envelopes import (
     CallDelivery,
     CallRequestRecord,
 )
-from outbound_caller.envelopes import parse_delivery as parse_record
-from outbound_caller.outcomes import describe_validation_error
+from outbound_caller.request.envelopes import parse_delivery as parse_record
+from outbound_caller.settling.outcomes import describe_validation_error
 from tests.support.lambda_events import eventbridge_body, sns_body, sqs_record
 from tests.unit.conftest import request
 

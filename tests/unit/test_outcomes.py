@@ -13,12 +13,17 @@ from botocore.exceptions import (
 )
 from pydantic import ValidationError
 
-from outbound_caller.calls import UncertainOutcome, requests_sent_by
 from outbound_caller.config import Settings
-from outbound_caller.contract import CallRequest
-from outbound_caller.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
-from outbound_caller.outcomes import ERROR_MESSAGE_MAX_LENGTH, PERMANENT_CONNECT_ERRORS, classify, retries_exhausted
-from outbound_caller.placed_calls import LedgerUnavailableError
+from outbound_caller.connect.calls import UncertainOutcome, requests_sent_by
+from outbound_caller.connect.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
+from outbound_caller.connect.placed_calls import LedgerUnavailableError
+from outbound_caller.request.contract import CallRequest
+from outbound_caller.settling.outcomes import (
+    ERROR_MESSAGE_MAX_LENGTH,
+    PERMANENT_CONNECT_ERRORS,
+    classify,
+    retries_exhausted,
+)
 
 
 def client_error(code: str, status: int, message: str = "failed") -> ClientError:

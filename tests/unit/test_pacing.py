@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outbound_caller.pacing import Pacer
+from outbound_caller.connect.pacing import Pacer
 from tests.support.clock import FakeClock
 
 

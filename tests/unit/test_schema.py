@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from outbound_caller.config import Settings
-from outbound_caller.contract import CallRequest, request_json_schema
+from outbound_caller.request.contract import CallRequest, request_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schema" / "call-request.schema.json"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from outbound_caller.envelopes import (
+from outbound_caller.request.envelopes import (
     CLIENT_TOKEN_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
-from outbound_caller.outcomes import Failure
+from outbound_caller.settling.outcomes import Failure
 from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, create_client
 
 if TYPE_CHECKING:

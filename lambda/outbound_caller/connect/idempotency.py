@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from outbound_caller.calls import PlacedCall, UncertainOutcome, place_call
-from outbound_caller.placed_calls import (
+from outbound_caller.connect.calls import PlacedCall, UncertainOutcome, place_call
+from outbound_caller.connect.placed_calls import (
     CALLING,
     PLACED,
     ClaimLostError,

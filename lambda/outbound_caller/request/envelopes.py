@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsN
 from pydantic import Discriminator, Field, Json, Tag, TypeAdapter
 
 from outbound_caller.config import Settings
-from outbound_caller.contract import CallRequest
-from outbound_caller.limits import CLIENT_TOKEN_MAX_LENGTH
+from outbound_caller.request.contract import CallRequest
+from outbound_caller.request.limits import CLIENT_TOKEN_MAX_LENGTH
 
 EVENTBRIDGE = "eventbridge"
 SNS = "sns"

@@ -11,16 +11,6 @@ from typing import NoReturn, TypeVar
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outbound_caller.config import Settings
-from outbound_caller.dead_letter import dead_letter
-from outbound_caller.deferral import Deferral, defer, deferral_deadline_ms, source_queue_url
-from outbound_caller.envelopes import (
-    FREE_TEXT_TOKEN_SOURCES,
-    TOKEN_FROM_REQUEST,
-    TOKEN_FROM_SQS,
-    CallDelivery,
-    CallRequestRecord,
-    delivery_token,
-)
 from outbound_caller.observability import (
     CALLS_DEAD_LETTERED,
     CALLS_RETRIED,
@@ -28,7 +18,18 @@ from outbound_caller.observability import (
     count_deferred,
     logger,
 )
-from outbound_caller.outcomes import (
+from outbound_caller.privacy import mask_token
+from outbound_caller.request.envelopes import (
+    FREE_TEXT_TOKEN_SOURCES,
+    TOKEN_FROM_REQUEST,
+    TOKEN_FROM_SQS,
+    CallDelivery,
+    CallRequestRecord,
+    delivery_token,
+)
+from outbound_caller.settling.dead_letter import dead_letter
+from outbound_caller.settling.deferral import Deferral, defer, deferral_deadline_ms, source_queue_url
+from outbound_caller.settling.outcomes import (
     DEAD_LETTER_SEND_FAILED,
     DEFERRAL_SEND_FAILED,
     EXPIRED,
@@ -36,7 +37,6 @@ from outbound_caller.outcomes import (
     classify,
     retries_exhausted,
 )
-from outbound_caller.privacy import mask_token
 from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS
 
 # Enough time left to send one message (a dead-letter or a deferral) for a record, though not to call for it.

@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from outbound_caller.config import Settings
-from outbound_caller.contract import CallRequest
-from outbound_caller.dead_letter import sqs_client
-from outbound_caller.envelopes import (
+from outbound_caller.request.contract import CallRequest
+from outbound_caller.request.envelopes import (
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
     DEFERRAL_REASON_ATTRIBUTE,
@@ -32,6 +31,7 @@ from outbound_caller.envelopes import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
     CallRequestRecord,
 )
+from outbound_caller.settling.dead_letter import sqs_client
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef

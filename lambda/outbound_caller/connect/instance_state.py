@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from outbound_caller.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
+from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.timeouts import (
     INSTANCE_STATE_ATTEMPTS,
     INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from outbound_caller.config import Settings
-from outbound_caller.limits import (
+from outbound_caller.request.limits import (
     ATTRIBUTE_KEY_PATTERN,
     ATTRIBUTES_MAX_BYTES,
     CAMPAIGN_ID_MAX_LENGTH,

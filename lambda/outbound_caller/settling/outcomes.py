@@ -16,11 +16,11 @@ from botocore.exceptions import (
 )
 from pydantic import ValidationError
 
-from outbound_caller.calls import UncertainOutcome
-from outbound_caller.envelopes import OUTCOME_UNKNOWN
-from outbound_caller.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
-from outbound_caller.placed_calls import LedgerUnavailableError
+from outbound_caller.connect.calls import UncertainOutcome
+from outbound_caller.connect.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
+from outbound_caller.connect.placed_calls import LedgerUnavailableError
 from outbound_caller.privacy import redact_phone_numbers
+from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
 
 VALIDATION_ERROR = "ValidationError"
 TIMEOUT = "Timeout"
