@@ -16,9 +16,14 @@ MAX_ATTEMPTS = 3
 # (base scale 1 s), raised to an x-amz-retry-after header of the answer but never by more than 5 s: 1 + 5, then
 # 2 + 5 (botocore.retries.standard.ExponentialBackoff; tests/unit/test_deadline_budget.py drives the real one).
 RETRY_AFTER_MAX_ADDITIONAL_SECONDS = 5
-MAX_TOTAL_BACKOFF_SECONDS = sum(
-    min(1 << (retry - 1), 20) + RETRY_AFTER_MAX_ADDITIONAL_SECONDS for retry in range(1, MAX_ATTEMPTS)
-)
+
+
+def total_backoff_seconds(attempts: int) -> int:
+    """The longest botocore may sleep between ``attempts`` attempts of one call."""
+    return sum(min(1 << (retry - 1), 20) + RETRY_AFTER_MAX_ADDITIONAL_SECONDS for retry in range(1, attempts))
+
+
+MAX_TOTAL_BACKOFF_SECONDS = total_backoff_seconds(MAX_ATTEMPTS)
 
 # StartOutboundVoiceContact answers once the contact is created, not when the callee answers, so a
 # few seconds are plenty; a longer wait would only eat the invocation's time.
@@ -31,9 +36,9 @@ DYNAMODB_CONNECT_TIMEOUT_SECONDS = 1
 DYNAMODB_READ_TIMEOUT_SECONDS = 2
 
 
-def worst_case_seconds(connect_timeout: int, read_timeout: int) -> int:
+def worst_case_seconds(connect_timeout: int, read_timeout: int, attempts: int = MAX_ATTEMPTS) -> int:
     """The longest one API call can take with every attempt timing out and every backoff at its longest."""
-    return MAX_ATTEMPTS * (connect_timeout + read_timeout) + MAX_TOTAL_BACKOFF_SECONDS
+    return attempts * (connect_timeout + read_timeout) + total_backoff_seconds(attempts)
 
 
 WORST_CASE_CALL_SECONDS = worst_case_seconds(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
