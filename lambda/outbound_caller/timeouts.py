@@ -57,6 +57,20 @@ INSTANCE_STATE_CALLS_PER_RECORD = 4
 WORST_CASE_INSTANCE_STATE_SECONDS = INSTANCE_STATE_CALLS_PER_RECORD * (
     INSTANCE_STATE_ATTEMPTS * (INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS + INSTANCE_STATE_READ_TIMEOUT_SECONDS)
 )
+# The per-destination call limit (safety/call_limit.py) gates a call: while its table cannot answer, the record is
+# retried and no call placed. So a second attempt is worth its time, but not three: SQS redelivers anyway.
+CALL_LIMIT_ATTEMPTS = 2
+CALL_LIMIT_CONNECT_TIMEOUT_SECONDS = 1
+CALL_LIMIT_READ_TIMEOUT_SECONDS = 1
+# Compare-and-set writes one reserve or release may try: the first, then a new decision after each of two lost races
+# (another container counted a call to the same number between our read and our write).
+CALL_LIMIT_WRITES = 3
+# A reserve and a release each read once and write at most CALL_LIMIT_WRITES times. Not yet in the record's reserve
+# below: it joins RECORD_TIME_RESERVE_SECONDS when the record's journey calls the limiter.
+CALL_LIMIT_CALLS_PER_RECORD = 2 * (1 + CALL_LIMIT_WRITES)
+WORST_CASE_CALL_LIMIT_SECONDS = CALL_LIMIT_CALLS_PER_RECORD * worst_case_seconds(
+    CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
+)
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
 # A record is only started when everything it may do still fits: a function timeout mid-batch would leave
