@@ -16,9 +16,14 @@ MAX_ATTEMPTS = 3
 # (base scale 1 s), raised to an x-amz-retry-after header of the answer but never by more than 5 s: 1 + 5, then
 # 2 + 5 (botocore.retries.standard.ExponentialBackoff; tests/unit/test_deadline_budget.py drives the real one).
 RETRY_AFTER_MAX_ADDITIONAL_SECONDS = 5
-MAX_TOTAL_BACKOFF_SECONDS = sum(
-    min(1 << (retry - 1), 20) + RETRY_AFTER_MAX_ADDITIONAL_SECONDS for retry in range(1, MAX_ATTEMPTS)
-)
+
+
+def total_backoff_seconds(attempts: int) -> int:
+    """The longest botocore may sleep between ``attempts`` attempts of one call."""
+    return sum(min(1 << (retry - 1), 20) + RETRY_AFTER_MAX_ADDITIONAL_SECONDS for retry in range(1, attempts))
+
+
+MAX_TOTAL_BACKOFF_SECONDS = total_backoff_seconds(MAX_ATTEMPTS)
 
 # StartOutboundVoiceContact answers once the contact is created, not when the callee answers, so a
 # few seconds are plenty; a longer wait would only eat the invocation's time.
@@ -31,9 +36,9 @@ DYNAMODB_CONNECT_TIMEOUT_SECONDS = 1
 DYNAMODB_READ_TIMEOUT_SECONDS = 2
 
 
-def worst_case_seconds(connect_timeout: int, read_timeout: int) -> int:
+def worst_case_seconds(connect_timeout: int, read_timeout: int, attempts: int = MAX_ATTEMPTS) -> int:
     """The longest one API call can take with every attempt timing out and every backoff at its longest."""
-    return MAX_ATTEMPTS * (connect_timeout + read_timeout) + MAX_TOTAL_BACKOFF_SECONDS
+    return attempts * (connect_timeout + read_timeout) + total_backoff_seconds(attempts)
 
 
 WORST_CASE_CALL_SECONDS = worst_case_seconds(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
@@ -51,6 +56,20 @@ INSTANCE_STATE_READ_TIMEOUT_SECONDS = 1
 INSTANCE_STATE_CALLS_PER_RECORD = 4
 WORST_CASE_INSTANCE_STATE_SECONDS = INSTANCE_STATE_CALLS_PER_RECORD * (
     INSTANCE_STATE_ATTEMPTS * (INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS + INSTANCE_STATE_READ_TIMEOUT_SECONDS)
+)
+# The per-destination call limit (safety/call_limit.py) gates a call: while its table cannot answer, the record is
+# retried and no call placed. So a second attempt is worth its time, but not three: SQS redelivers anyway.
+CALL_LIMIT_ATTEMPTS = 2
+CALL_LIMIT_CONNECT_TIMEOUT_SECONDS = 1
+CALL_LIMIT_READ_TIMEOUT_SECONDS = 1
+# Compare-and-set writes one reserve or release may try: the first, then a new decision after each of two lost races
+# (another container counted a call to the same number between our read and our write).
+CALL_LIMIT_WRITES = 3
+# A reserve and a release each read once and write at most CALL_LIMIT_WRITES times. Not yet in the record's reserve
+# below: it joins RECORD_TIME_RESERVE_SECONDS when the record's journey calls the limiter.
+CALL_LIMIT_CALLS_PER_RECORD = 2 * (1 + CALL_LIMIT_WRITES)
+WORST_CASE_CALL_LIMIT_SECONDS = CALL_LIMIT_CALLS_PER_RECORD * worst_case_seconds(
+    CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
 )
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
