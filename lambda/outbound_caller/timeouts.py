@@ -57,16 +57,16 @@ INSTANCE_STATE_CALLS_PER_RECORD = 4
 WORST_CASE_INSTANCE_STATE_SECONDS = INSTANCE_STATE_CALLS_PER_RECORD * (
     INSTANCE_STATE_ATTEMPTS * (INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS + INSTANCE_STATE_READ_TIMEOUT_SECONDS)
 )
-# The per-destination call limit (safety/call_limit.py) gates a call: while its table cannot answer, the record is
-# retried and no call placed. So a second attempt is worth its time, but not three: SQS redelivers anyway.
-CALL_LIMIT_ATTEMPTS = 2
+# The per-destination call limit (safety/call_limit.py) gates a call: while its table cannot answer, no call is
+# placed and the record is retried by SQS, so one attempt each, with short timeouts, as for the instance state: a
+# second attempt would add botocore's backoff (up to 6 s) to every record's reserve for a blip SQS redelivers anyway.
+CALL_LIMIT_ATTEMPTS = 1
 CALL_LIMIT_CONNECT_TIMEOUT_SECONDS = 1
 CALL_LIMIT_READ_TIMEOUT_SECONDS = 1
 # Compare-and-set writes one reserve or release may try: the first, then a new decision after each of two lost races
 # (another container counted a call to the same number between our read and our write).
 CALL_LIMIT_WRITES = 3
-# A reserve and a release each read once and write at most CALL_LIMIT_WRITES times. Not yet in the record's reserve
-# below: it joins RECORD_TIME_RESERVE_SECONDS when the record's journey calls the limiter.
+# A reserve and a release each read once and write at most CALL_LIMIT_WRITES times.
 CALL_LIMIT_CALLS_PER_RECORD = 2 * (1 + CALL_LIMIT_WRITES)
 WORST_CASE_CALL_LIMIT_SECONDS = CALL_LIMIT_CALLS_PER_RECORD * worst_case_seconds(
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
@@ -79,6 +79,7 @@ RECORD_TIME_RESERVE_SECONDS = (
     WORST_CASE_CALL_SECONDS
     + WORST_CASE_LEDGER_SECONDS
     + WORST_CASE_INSTANCE_STATE_SECONDS
+    + WORST_CASE_CALL_LIMIT_SECONDS
     + WORST_CASE_DEAD_LETTER_SECONDS
     + SETTLE_SECONDS
 )

@@ -54,8 +54,10 @@ _NAMES = {"#calls": "calls", "#version": "version", "#expiration": TTL_ATTRIBUTE
 
 
 def _duration(seconds: int) -> str:
-    """Seconds in the largest unit that holds them exactly: 86400 is 1d, 5400 is 90m."""
-    unit = next(unit for unit, size in _UNIT_SECONDS.items() if seconds % size == 0)
+    """Seconds in the largest unit that holds them exactly, a day as 24h (as operators write it): 5400 is 90m."""
+    unit = next(
+        unit for unit, size in _UNIT_SECONDS.items() if seconds % size == 0 and not (unit == "d" and seconds == size)
+    )
     return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
 
 
