@@ -46,7 +46,8 @@ ReferenceStatus = Literal["AVAILABLE", "DELETED", "APPROVED", "REJECTED", "PROCE
 
 _STRICT_NO_EXTRAS = ConfigDict(extra="forbid", strict=True, frozen=True)
 # Request members that say when to call, not how: the function reads them, Connect never sees them.
-SCHEDULING_MEMBERS = frozenset({"ExpiresAt"})
+SCHEDULING_MEMBERS = frozenset({"NotBefore", "ExpiresAt"})
+_ISO_8601_EXAMPLE = "2026-11-21T18:00:00+01:00"
 
 
 def _utf8_size(*texts: str | None) -> int:
@@ -108,15 +109,17 @@ class CallRequest(BaseModel):
     TrafficType: Literal["GENERAL", "CAMPAIGN"] | None = None
     CampaignId: str | None = Field(default=None, min_length=1, max_length=CAMPAIGN_ID_MAX_LENGTH)
     AnswerMachineDetectionConfig: AnswerMachineDetection | None = None
-    # Scheduling, never sent to Connect: a request not placed by then is dead-lettered as Expired, never dialled.
+    # Scheduling, never sent to Connect. Not placed before NotBefore (deferred until then); a request not placed by
+    # ExpiresAt is dead-lettered as Expired, never dialled.
+    NotBefore: AwareDatetime | None = Field(default=None, strict=False)
     ExpiresAt: AwareDatetime | None = Field(default=None, strict=False)
 
-    @field_validator("ExpiresAt", mode="before")
+    @field_validator("NotBefore", "ExpiresAt", mode="before")
     @classmethod
     def _iso_8601_text(cls, value: Any) -> Any:
         # Lax datetime parsing would also take epoch numbers; the contract names ISO-8601 text with an offset.
         if value is not None and not isinstance(value, str):
-            raise ValueError("must be an ISO-8601 date-time with an offset, like 2026-11-21T18:00:00+01:00")
+            raise ValueError(f"must be an ISO-8601 date-time with an offset, like {_ISO_8601_EXAMPLE}")
         return value
 
     @model_validator(mode="before")
@@ -138,6 +141,8 @@ class CallRequest(BaseModel):
             size = sum(_utf8_size(key) + reference.utf8_size() for key, reference in self.References.items())
             if size > REFERENCES_MAX_BYTES:
                 raise ValueError(f"References take {size} UTF-8 bytes; the limit is {REFERENCES_MAX_BYTES}")
+        if self.NotBefore is not None and self.ExpiresAt is not None and self.NotBefore >= self.ExpiresAt:
+            raise ValueError("NotBefore must be before ExpiresAt: the request could never be placed")
         detection = self.AnswerMachineDetectionConfig
         # The API's rule, nothing stricter: only enabling detection needs a CAMPAIGN call.
         if detection is not None and detection.EnableAnswerMachineDetection and self.TrafficType != "CAMPAIGN":
@@ -192,6 +197,7 @@ def request_json_schema() -> dict[str, Any]:
         "values; References at most 4,096 UTF-8 bytes in all; EnableAnswerMachineDetection requires TrafficType "
         "CAMPAIGN; ContactFlowId, SourcePhoneNumber and QueueId must be the deployment's defaults or allow-listed; "
         "InstanceId must be the deployment's instance; RelatedContactId only where the deployment allows it; a "
-        "SourcePhoneNumber or QueueId is needed unless the deployment sets a default."
+        "SourcePhoneNumber or QueueId is needed unless the deployment sets a default; NotBefore must be before "
+        "ExpiresAt."
     )
     return schema
