@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from outbound_caller.request.limits import (
     CONTACT_FLOW_ID_MAX_LENGTH,
@@ -14,6 +14,9 @@ from outbound_caller.request.limits import (
     INSTANCE_ID_MAX_LENGTH,
 )
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
+from outbound_caller.safety.call_limit import CallLimit, parse_call_limit
+from outbound_caller.safety.calling_hours import CallingHours, parse_calling_hours
+from outbound_caller.safety.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
 
 # Connect's default StartOutboundVoiceContact quota is 2 requests/s with a burst of 5, per account and Region.
 DEFAULT_CALLS_PER_SECOND = 2.0
@@ -77,6 +80,16 @@ class Settings(BaseModel):
     )
     # The source queue's maxReceiveCount; unset: the function never dead-letters a retryable record itself.
     max_receive_count: int | None = Field(alias="MAX_RECEIVE_COUNT", default=None, ge=1, le=MAX_MAX_RECEIVE_COUNT)
+    # Calling safety. Where a call may go: these regions only (unset: any), never these number types.
+    allowed_destination_countries: frozenset[str] | None = Field(alias="ALLOWED_DESTINATION_COUNTRIES", default=None)
+    blocked_number_types: frozenset[str] = Field(alias="BLOCKED_NUMBER_TYPES", default=DEFAULT_BLOCKED_NUMBER_TYPES)
+    # When: a daily window in the callee's local time (unset: any time). How often: calls per number per window,
+    # counted in their own table.
+    calling_hours: CallingHours | None = Field(alias="CALLING_HOURS", default=None)
+    destination_call_limit: CallLimit | None = Field(alias="DESTINATION_CALL_LIMIT", default=None)
+    destination_calls_table_name: str | None = Field(
+        alias="DESTINATION_CALLS_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
+    )
 
     @field_validator("extra_contact_flow_ids", "extra_source_phone_numbers", "extra_queue_ids", mode="before")
     @classmethod
@@ -91,11 +104,45 @@ class Settings(BaseModel):
         "idempotency_table_name",
         "max_receive_count",
         "source_queue_url",
+        "allowed_destination_countries",
+        "calling_hours",
+        "destination_call_limit",
+        "destination_calls_table_name",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    # (Pydantic runs "before" validators last-defined first: these see blank text too, and leave it to the above.)
+    @field_validator("allowed_destination_countries", mode="before")
+    @classmethod
+    def _region_codes(cls, value: object) -> object:
+        return parse_region_codes(value) if isinstance(value, str) and value.strip() else value
+
+    @field_validator("blocked_number_types", mode="before")
+    @classmethod
+    def _number_types(cls, value: object) -> object:
+        # Set but empty blocks no type: an operator's explicit choice, unlike unset (the default types).
+        return parse_number_types(value) if isinstance(value, str) else value
+
+    @field_validator("calling_hours", mode="before")
+    @classmethod
+    def _calling_hours(cls, value: object) -> object:
+        return parse_calling_hours(value) if isinstance(value, str) and value.strip() else value
+
+    @field_validator("destination_call_limit", mode="before")
+    @classmethod
+    def _call_limit(cls, value: object) -> object:
+        return parse_call_limit(value) if isinstance(value, str) and value.strip() else value
+
+    @model_validator(mode="after")
+    def _call_limit_has_a_table(self) -> Settings:
+        if self.destination_call_limit is not None and self.destination_calls_table_name is None:
+            raise ValueError(
+                "DESTINATION_CALL_LIMIT is set: DESTINATION_CALLS_TABLE_NAME must name the table counting it"
+            )
+        return self
 
     @field_validator("extra_contact_flow_ids")
     @classmethod

@@ -1,5 +1,5 @@
-"""One SQS record's journey: validate, wait its turn, place the call once, and settle as placed, deferred,
-dead-lettered or retried."""
+"""One SQS record's journey: validate, check calling safety, wait its turn, place the call once, and settle as
+placed, deferred, dead-lettered or retried."""
 
 from __future__ import annotations
 
@@ -21,7 +21,15 @@ from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.observability import count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
-from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY, INVOCATION_ENDING, Deferral, still_deferred
+from outbound_caller.safety.call_limit import DestinationCallLimiter
+from outbound_caller.safety.policy import allowed_destination, not_yet
+from outbound_caller.settling.deferral import (
+    INSTANCE_AT_CAPACITY,
+    INVOCATION_ENDING,
+    Deferral,
+    deferral_deadline_ms,
+    still_deferred,
+)
 from outbound_caller.settling.outcomes import EXPIRED, Failure, classify
 from outbound_caller.settling.settlement import Settle, shown_token
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
@@ -30,7 +38,15 @@ from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 SETTINGS = load_settings()
 PACER = Pacer(SETTINGS.calls_per_second_per_invocation, burst=SETTINGS.calls_burst_per_invocation)
 LEDGER = PlacedCallsLedger(SETTINGS.idempotency_table_name) if SETTINGS.idempotency_table_name else None
-ONCE = OncePerToken(LEDGER)
+# Calls per destination, counted when Connect is about to be called (the ledger answers replays before that).
+LIMITER = (
+    DestinationCallLimiter(
+        SETTINGS.destination_calls_table_name, SETTINGS.destination_call_limit, salt=SETTINGS.instance_id
+    )
+    if SETTINGS.destination_call_limit is not None and SETTINGS.destination_calls_table_name is not None
+    else None
+)
+ONCE = OncePerToken(LEDGER, guard=LIMITER)
 INSTANCE_STATE: InstanceStateStore = (
     DynamoInstanceStateStore(LEDGER.table_name, SETTINGS.instance_id)
     if LEDGER is not None
@@ -57,9 +73,20 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     expires_at = delivery.request.ExpiresAt
     if expires_at is not None and now_ms >= expires_at.timestamp() * 1000:
         return settle.failure(Failure(EXPIRED, "ExpiresAt passed before the call was placed", permanent=True))
-    waiting = still_deferred(record, now_ms)
+    try:
+        callee = allowed_destination(delivery.request.DestinationPhoneNumber, SETTINGS)
+        # A deferral longer than SQS's delay hops again, with no Connect call; else NotBefore and calling hours.
+        waiting = still_deferred(record, now_ms) or not_yet(
+            delivery.request,
+            callee,
+            delivery.client_token,
+            SETTINGS,
+            now_ms=now_ms,
+            deadline_ms=deferral_deadline_ms(record, delivery.request, SETTINGS),
+        )
+    except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
+        return settle.failure(classify(error))
     if waiting is not None:
-        # A deferral longer than SQS's delay: hop again, no Connect call.
         return settle.deferral(waiting, now_ms)
     # Parsed first (no I/O), so that a record released here still carries its own token when it is sent back.
     if lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:

@@ -48,6 +48,13 @@ def test_missing_required_variable_is_named(variable: str) -> None:
         ("MAX_DEFERRAL_SECONDS", str(7 * 24 * 60 * 60 + 1)),  # beyond what the ledger's retention covers
         ("MAX_DEFERRAL_SECONDS", "-1"),
         ("SOURCE_QUEUE_URL", "my-queue"),
+        ("ALLOWED_DESTINATION_COUNTRIES", "GB,XX"),
+        ("ALLOWED_DESTINATION_COUNTRIES", "UK"),  # the United Kingdom's code is GB
+        ("BLOCKED_NUMBER_TYPES", "PREMIUM"),
+        ("CALLING_HOURS", "8-21"),
+        ("CALLING_HOURS", "08:00-25:00"),
+        ("DESTINATION_CALL_LIMIT", "3/24"),
+        ("DESTINATION_CALLS_TABLE_NAME", "no spaces allowed"),
     ],
 )
 def test_malformed_variable_is_named(variable: str, value: str) -> None:
@@ -103,3 +110,57 @@ def test_function_fails_at_start_naming_the_variable() -> None:
     # Then the import fails and says which variable is missing
     assert result.returncode != 0
     assert "CONNECT_INSTANCE_ID: Field required" in result.stderr
+
+
+def test_calling_safety_defaults_block_premium_rate_and_shared_cost_and_nothing_else() -> None:
+    # Given no calling-safety variable
+    # When the settings are loaded
+    settings = load_settings(FUNCTION_ENVIRONMENT)
+    # Then any country, at any hour, as often as asked, but never a premium-rate or shared-cost number
+    assert settings.allowed_destination_countries is None
+    assert settings.calling_hours is None
+    assert settings.destination_call_limit is None
+    assert settings.blocked_number_types == {"PREMIUM_RATE", "SHARED_COST"}
+
+
+def test_calling_safety_variables_are_read_as_the_operator_wrote_them() -> None:
+    # Given every calling-safety variable, loosely written
+    environment = {
+        **FUNCTION_ENVIRONMENT,
+        "ALLOWED_DESTINATION_COUNTRIES": " gb, US ",
+        "BLOCKED_NUMBER_TYPES": "premium_rate, PERSONAL_NUMBER",
+        "CALLING_HOURS": "08:00 - 21:00",
+        "DESTINATION_CALL_LIMIT": "3/24h",
+        "DESTINATION_CALLS_TABLE_NAME": "calls-per-destination",
+    }
+    # When the settings are loaded
+    settings = load_settings(environment)
+    # Then each is read exactly
+    assert settings.allowed_destination_countries == {"GB", "US"}
+    assert settings.blocked_number_types == {"PREMIUM_RATE", "PERSONAL_NUMBER"}
+    assert str(settings.calling_hours) == "08:00-21:00"
+    assert str(settings.destination_call_limit) == "3/24h"
+
+
+def test_blocked_number_types_set_empty_blocks_none_and_blank_variables_are_unset() -> None:
+    # Given BLOCKED_NUMBER_TYPES set to nothing, and the other safety variables blank
+    blank = dict.fromkeys(["ALLOWED_DESTINATION_COUNTRIES", "CALLING_HOURS", "DESTINATION_CALL_LIMIT"], " ")
+    # When the settings are loaded
+    settings = load_settings({**FUNCTION_ENVIRONMENT, "BLOCKED_NUMBER_TYPES": "", **blank})
+    # Then no type is blocked (the operator's explicit choice), and blank means unset
+    assert settings.blocked_number_types == frozenset()
+    assert (settings.allowed_destination_countries, settings.calling_hours, settings.destination_call_limit) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_a_call_limit_without_its_table_fails_at_start_naming_both() -> None:
+    # Given a call limit, and no table to count it in
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({**FUNCTION_ENVIRONMENT, "DESTINATION_CALL_LIMIT": "3/24h"})
+    # Then the error names the limit and the missing table
+    assert "DESTINATION_CALL_LIMIT" in str(caught.value)
+    assert "DESTINATION_CALLS_TABLE_NAME" in str(caught.value)

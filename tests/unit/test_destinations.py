@@ -11,6 +11,7 @@ from outbound_caller.safety.destinations import (
     NUMBER_TYPE_NAMES,
     Destination,
     DestinationNotAllowedError,
+    caller_id_region,
     check_destination,
     destination_of,
     parse_number_types,
@@ -230,3 +231,26 @@ def test_an_unknown_number_type_is_named_with_the_valid_ones() -> None:
         parse_number_types("PREMIUM,VOIP")
     assert "PREMIUM_RATE" in str(raised.value)
     assert "SHARED_COST" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("caller_id", "region"),
+    [
+        ("+442079460123", "GB"),  # a London number: its own region
+        ("+14165550123", "CA"),  # +1, but Toronto: Canada, not the +1 plan's main region
+        ("+15555550100", "US"),  # fictional, in no region: the +1 plan's main region
+    ],
+)
+def test_a_caller_ids_country_is_its_region_else_its_country_codes_main_one(caller_id: str, region: str) -> None:
+    # Given the deployment's caller ID
+    # When the stack takes its default allow-list from it
+    # Then the country is the number's own, or, for a number listed nowhere, its country code's main region
+    assert caller_id_region(caller_id) == region
+
+
+def test_a_caller_id_in_no_country_asks_for_the_countries() -> None:
+    # Given a caller ID of a global service (+800), in no country
+    # When the stack takes its default allow-list from it
+    # Then it is told to name the countries
+    with pytest.raises(ValueError, match="allowedDestinationCountries"):
+        caller_id_region("+80012345678")

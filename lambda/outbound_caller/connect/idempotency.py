@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from outbound_caller.connect.calls import PlacedCall, UncertainOutcome, place_call
 from outbound_caller.connect.placed_calls import (
@@ -34,6 +34,7 @@ from outbound_caller.connect.placed_calls import (
     call_fingerprint,
     new_claim_id,
 )
+from outbound_caller.safety.call_limit import CallLimitUnavailableError
 
 # How long past the invocation's deadline a claim stays "in progress": Lambda has ended the invocation by then.
 LEASE_MARGIN_MS = 1000
@@ -59,6 +60,16 @@ class OutcomeUnknownError(Exception):
         self.uncertain = uncertain
 
 
+class CallGuard(Protocol):
+    """A count a call must fit in (the per-destination call limit), taken just before Connect is called."""
+
+    def reserve(self, number: str, client_token: str) -> None:
+        """Count the token's call to the number, or raise to refuse it; counting one token twice is a no-op."""
+
+    def release(self, number: str, client_token: str) -> None:
+        """Uncount the token's call: Connect surely created no contact for it."""
+
+
 @dataclass(frozen=True)
 class PendingCompletion:
     """A placed call whose record could not be completed yet."""
@@ -73,6 +84,8 @@ class OncePerToken:
     """place_call guarded by the ledger; without a ledger, the ClientToken alone guards against repeats."""
 
     ledger: PlacedCallsLedger | None
+    # Consulted only when Connect is about to be called: a replay answered by the ledger never counts again.
+    guard: CallGuard | None = None
     pending: list[PendingCompletion] = field(default_factory=list)
 
     def place(self, params: dict[str, Any], *, confirmed_attempt: int | None, remaining_ms: int) -> PlacedCall:
@@ -84,7 +97,7 @@ class OncePerToken:
         """
         ledger = self.ledger
         if ledger is None:
-            return place_call(params)
+            return self._guarded_call(params)
         token = params["ClientToken"]
         for completion in self.pending:
             if completion.client_token == token:
@@ -103,9 +116,25 @@ class OncePerToken:
                 raise CallInProgressError("another delivery claimed this call first") from error
         return self._call(ledger, params, token, claimed)
 
+    def _guarded_call(self, params: dict[str, Any]) -> PlacedCall:
+        """place_call within the guard's count; a call Connect surely did not create is uncounted again."""
+        guard = self.guard
+        if guard is None:
+            return place_call(params)
+        number, token = params["DestinationPhoneNumber"], params["ClientToken"]
+        guard.reserve(number, token)
+        try:
+            return place_call(params)
+        except UncertainOutcome:
+            raise  # it may have rung: it keeps counting
+        except Exception:
+            # Best effort: a count left taken only ever refuses a call, never places one.
+            _best_effort(lambda: guard.release(number, token))
+            raise
+
     def _call(self, ledger: PlacedCallsLedger, params: dict[str, Any], token: str, attempt: int) -> PlacedCall:
         try:
-            placed = place_call(params)
+            placed = self._guarded_call(params)
         except UncertainOutcome as uncertain:
             _best_effort(lambda: ledger.mark_unknown(token, attempt))
             raise OutcomeUnknownError(attempt, uncertain) from uncertain
@@ -155,8 +184,8 @@ def _settled_by(
 
 
 def _best_effort(write: Callable[[], None]) -> None:
-    """A ledger write whose failure leaves the record safe: a stale claim only ever blocks a call."""
+    """A write whose failure leaves the record safe: a stale claim or count only ever blocks a call."""
     try:
         write()
-    except (LedgerUnavailableError, ClaimLostError):
+    except (LedgerUnavailableError, ClaimLostError, CallLimitUnavailableError):
         return

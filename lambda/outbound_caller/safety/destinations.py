@@ -102,3 +102,18 @@ def check_destination(
         raise DestinationNotAllowedError(
             f"the destination is a {destination.number_type} number, which BLOCKED_NUMBER_TYPES refuses"
         )
+
+
+def caller_id_region(number: str) -> str:
+    """The country of a caller ID, for the stack's default allow-list: its region, else its country code's main one.
+
+    A caller ID is the deployment's own number, not a callee's: a fictional or not-yet-listed one (+1 555 01xx)
+    still belongs to its country code's main region (US), where a callee's number would be refused.
+    """
+    parsed = phonenumbers.parse(number)
+    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+        parsed.country_code or 0
+    )
+    if region in (None, phonenumbers.UNKNOWN_REGION, phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY):
+        raise ValueError(f"the caller ID {number!r} belongs to no country: set allowedDestinationCountries")
+    return region

@@ -40,7 +40,12 @@ if TYPE_CHECKING:
 INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededException: its concurrent calls are full
 THROTTLED = "Throttled"  # Connect throttled the call beyond botocore's in-call retries
 INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to place the call safely
-DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING})
+NOT_BEFORE = "NotBefore"  # the request's NotBefore has not come yet
+OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # CALLING_HOURS are closed in the callee's time zones
+# Deferrals the request may not be tried before: past its bound it can never be placed. The others are waits the
+# function chose (back-pressure), after which the request is tried once more at its bound.
+BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS})
+DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, *BINDING_REASONS})
 # SQS SendMessage: "DelaySeconds ... Valid values: 0 to 900" (15 minutes).
 SQS_MAX_DELAY_SECONDS = 900
 # A deferral arriving this much before its time is sent on again (SQS delays at most 15 minutes per hop).
@@ -53,6 +58,11 @@ class Deferral:
 
     reason: str
     until_ms: int
+
+    @property
+    def binding(self) -> bool:
+        """Whether the request may not be tried before until_ms (a schedule or calling hours, not back-pressure)."""
+        return self.reason in BINDING_REASONS
 
 
 def _iso(epoch_ms: int) -> str:

@@ -21,6 +21,13 @@ from outbound_caller.connect.idempotency import CallInProgressError, ClientToken
 from outbound_caller.connect.placed_calls import LedgerUnavailableError
 from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.safety.call_limit import (
+    DESTINATION_CALL_LIMIT_ERROR,
+    CallLimitUnavailableError,
+    DestinationCallLimitError,
+)
+from outbound_caller.safety.calling_hours import NoCallingHoursError
+from outbound_caller.safety.destinations import DESTINATION_NOT_ALLOWED_BY_POLICY, DestinationNotAllowedError
 
 VALIDATION_ERROR = "ValidationError"
 TIMEOUT = "Timeout"
@@ -33,6 +40,7 @@ CLIENT_TOKEN_REUSED = "ClientTokenReused"  # noqa: S105 - a name, not a secret
 RETRIES_EXHAUSTED = "RetriesExhausted"
 EXPIRED = "Expired"
 DEFERRAL_SEND_FAILED = "DeferralSendFailed"
+CALL_LIMIT_STORE_ERROR = "CallLimitStoreError"
 # Pydantic locations under these members name a producer's own keys: shown as <key>, never as sent.
 _FREE_TEXT_KEYED_MEMBERS = frozenset({"Attributes", "References"})
 
@@ -122,6 +130,14 @@ def classify(error: BaseException) -> Failure:
         return Failure(CLIENT_TOKEN_REUSED, str(error), permanent=True)
     if isinstance(error, CallInProgressError):
         return Failure(CALL_IN_PROGRESS, str(error), permanent=False)
+    if isinstance(error, (DestinationNotAllowedError, NoCallingHoursError)):
+        # The deployment's calling-safety policy: the messages name a region, a type or a zone, never the number.
+        return Failure(DESTINATION_NOT_ALLOWED_BY_POLICY, _safe(str(error)), permanent=True)
+    if isinstance(error, DestinationCallLimitError):
+        return Failure(DESTINATION_CALL_LIMIT_ERROR, _safe(str(error)), permanent=True)
+    if isinstance(error, CallLimitUnavailableError):
+        # Like the ledger: no call is made while its count cannot be kept.
+        return Failure(CALL_LIMIT_STORE_ERROR, "the destination call-limit table could not be read or written", False)
     if isinstance(error, LedgerUnavailableError):
         # The call is not made while its record cannot be kept: retrying is safe, calling twice is not.
         return Failure(IDEMPOTENCY_STORE_ERROR, "the placed-calls table could not be read or written", permanent=False)

@@ -118,6 +118,11 @@ class Settle:
             return self.failure(
                 Failure(EXPIRED, f"still deferred ({deferral.reason}) when its deferral bound passed", permanent=True)
             )
+        if deferral.binding and deferral.until_ms >= deadline_ms:
+            # It may not be called before until_ms, and may not wait that long: it can never be placed.
+            return self.failure(
+                Failure(EXPIRED, f"deferred ({deferral.reason}) beyond its deferral bound", permanent=True)
+            )
         deferral = Deferral(deferral.reason, min(deferral.until_ms, deadline_ms))
         if self._context.get_remaining_time_in_millis() < SEND_TIME_RESERVE_MS:
             self.retry(Failure(deferral.reason, "too little invocation time left to defer the request", False))

@@ -1,0 +1,52 @@
+"""The calling-safety rules a request meets before it may be dialled: where, and when.
+
+Where: the destination's country and number type (destinations.py); a refusal is permanent. When: not before the
+request's NotBefore, and only within CALLING_HOURS in the callee's time zones (calling_hours.py); an early request
+is deferred to its time, never dead-lettered for being early. How often is counted at the call itself
+(call_limit.py), so that a replay of a placed call never counts twice.
+"""
+
+from __future__ import annotations
+
+from outbound_caller.config import Settings
+from outbound_caller.request.contract import CallRequest
+from outbound_caller.safety.calling_hours import arrival_in, next_opening
+from outbound_caller.safety.destinations import Destination, check_destination, destination_of
+from outbound_caller.settling.deferral import NOT_BEFORE, OUTSIDE_CALLING_HOURS, Deferral
+
+
+def allowed_destination(number: str, settings: Settings) -> Destination:
+    """The destination of an E.164 number, or DestinationNotAllowedError when the deployment refuses it."""
+    destination = destination_of(number)
+    check_destination(
+        destination,
+        allowed_regions=settings.allowed_destination_countries,
+        blocked_types=settings.blocked_number_types,
+    )
+    return destination
+
+
+def not_yet(
+    request: CallRequest,
+    destination: Destination,
+    client_token: str,
+    settings: Settings,
+    *,
+    now_ms: int,
+    deadline_ms: int,
+) -> Deferral | None:
+    """The deferral a request must wait out before it is called (its NotBefore, then calling hours), else None.
+
+    Raises NoCallingHoursError when calling hours are set and the callee's zones are unknown or share no open hour.
+    """
+    earliest_ms = now_ms
+    if request.NotBefore is not None:
+        earliest_ms = max(now_ms, int(request.NotBefore.timestamp() * 1000))
+    if settings.calling_hours is not None:
+        opening = next_opening(settings.calling_hours, destination.time_zones, earliest_ms)
+        if opening is not None:
+            # Spread over the opening's first minutes, so the morning's deferred requests do not all arrive at once.
+            return Deferral(OUTSIDE_CALLING_HOURS, arrival_in(opening, client_token, not_after_ms=deadline_ms))
+    if earliest_ms > now_ms:
+        return Deferral(NOT_BEFORE, earliest_ms)
+    return None
