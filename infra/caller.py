@@ -37,6 +37,7 @@ class OutboundCaller(Construct):
         queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         placed_calls: dynamodb.ITable,
+        destination_calls: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -61,7 +62,10 @@ class OutboundCaller(Construct):
             memory_size=MEMORY_SIZE_MB,
             timeout=Duration.seconds(settings.function_timeout_seconds),
             environment=settings.function_environment(
-                dead_letter_queue.queue_url, placed_calls.table_name, source_queue_url=queue.queue_url
+                dead_letter_queue.queue_url,
+                placed_calls.table_name,
+                source_queue_url=queue.queue_url,
+                destination_calls_table_name=destination_calls.table_name if destination_calls is not None else None,
             ),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
@@ -114,6 +118,15 @@ class OutboundCaller(Construct):
                 resources=[placed_calls.table_arn],
             )
         )
+        if destination_calls is not None:
+            # The per-destination call limit: read the count (consistent GetItem), change it by conditional UpdateItem.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="CountCallsPerDestination",
+                    actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    resources=[destination_calls.table_arn],
+                )
+            )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",

@@ -42,6 +42,14 @@ from outbound_caller.retention import (  # noqa: E402
     MAX_DEFERRAL_LIMIT_SECONDS,
     SOURCE_QUEUE_RETENTION_DAYS,
 )
+from outbound_caller.safety.call_limit import parse_call_limit  # noqa: E402
+from outbound_caller.safety.calling_hours import parse_calling_hours  # noqa: E402
+from outbound_caller.safety.destinations import (  # noqa: E402
+    DEFAULT_BLOCKED_NUMBER_TYPES,
+    caller_id_region,
+    parse_number_types,
+    parse_region_codes,
+)
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
 
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
@@ -63,6 +71,9 @@ SOURCE_RETENTION_DAYS = SOURCE_QUEUE_RETENTION_DAYS
 # The placed-calls table's layout, as the function reads and writes it: partition key and TTL attribute.
 PLACED_CALLS_PARTITION_KEY = PARTITION_KEY
 PLACED_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
+# The destination-calls table's: the function's call limit (safety/call_limit.py) uses the same layout.
+DESTINATION_CALLS_PARTITION_KEY = PARTITION_KEY
+DESTINATION_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000
@@ -75,6 +86,9 @@ DEFAULT_MAX_RECEIVE_COUNT = 5
 DEFAULT_EVENT_DETAIL_TYPE = "Outbound Call Requested"
 # A call request waiting longer than this is stale for an outbound call: alarm on it.
 DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
+
+# allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
+ANY_COUNTRY = "*"
 
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
@@ -174,9 +188,24 @@ class DeploymentSettings(BaseModel):
     oldest_request_age_alarm_seconds: int = Field(
         default=DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS, alias="oldestRequestAgeAlarmSeconds", ge=60
     )
+    # Calling safety, validated with the function's own parsers. Unset countries: the caller ID's country only
+    # (ANY_COUNTRY opens them all); the others as the contract's defaults.
+    allowed_destination_countries: tuple[str, ...] | None = Field(default=None, alias="allowedDestinationCountries")
+    blocked_number_types: tuple[str, ...] = Field(
+        default=tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES)), alias="blockedNumberTypes"
+    )
+    calling_hours: str | None = Field(default=None, alias="callingHours")
+    destination_call_limit: str | None = Field(default=None, alias="destinationCallLimit")
 
     @field_validator(
-        "source_phone_number", "queue_id", "event_bus_name", "alarm_email", "alarm_topic_arn", mode="before"
+        "source_phone_number",
+        "queue_id",
+        "event_bus_name",
+        "alarm_email",
+        "alarm_topic_arn",
+        "calling_hours",
+        "destination_call_limit",
+        mode="before",
     )
     @classmethod
     def _optional_text(cls, value: Any) -> Any:
@@ -188,11 +217,44 @@ class DeploymentSettings(BaseModel):
         "allowed_queue_ids",
         "event_detail_types",
         "event_sources",
+        "blocked_number_types",
         mode="before",
     )
     @classmethod
     def _list_values(cls, value: Any) -> Any:
         return _to_tuple(value)
+
+    @field_validator("allowed_destination_countries", mode="before")
+    @classmethod
+    def _optional_list(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        return None if value is None else _to_tuple(value)
+
+    @field_validator("allowed_destination_countries")
+    @classmethod
+    def _region_codes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None or value == (ANY_COUNTRY,):
+            return value
+        if ANY_COUNTRY in value:
+            raise ValueError(f"{ANY_COUNTRY!r} (any country) cannot be combined with region codes, got {list(value)!r}")
+        if not value:
+            raise ValueError(f"must name at least one region code, or {ANY_COUNTRY!r} for any country")
+        return tuple(sorted(parse_region_codes(",".join(value))))
+
+    @field_validator("blocked_number_types")
+    @classmethod
+    def _number_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(parse_number_types(",".join(value))))
+
+    @field_validator("calling_hours")
+    @classmethod
+    def _calling_hours(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_calling_hours(value))
+
+    @field_validator("destination_call_limit")
+    @classmethod
+    def _call_limit(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_call_limit(value))
 
     @field_validator("instance_id", "contact_flow_id", "queue_id")
     @classmethod
@@ -258,6 +320,11 @@ class DeploymentSettings(BaseModel):
                 f"batchSize={self.batch_size} is above {MAX_UNWINDOWED_BATCH_SIZE}, which SQS event sources only allow"
                 " with batchingWindowSeconds >= 1"
             )
+        if self.allowed_destination_countries is None and self.source_phone_number is None:
+            raise ValueError(
+                'set allowedDestinationCountries (region codes like ["GB"], or "*" for any): by default calls'
+                " may only go to the caller ID's country, and there is no sourcePhoneNumber to take it from"
+            )
         if not self.event_detail_types and not self.event_sources:
             raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
         needed = self._timeout_for(self.batch_size)
@@ -277,6 +344,22 @@ class DeploymentSettings(BaseModel):
                 f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
             )
         return self
+
+    @property
+    def destination_countries(self) -> tuple[str, ...] | None:
+        """The regions calls may go to (None: any): as set, else the caller ID's country."""
+        if self.allowed_destination_countries == (ANY_COUNTRY,):
+            return None
+        if self.allowed_destination_countries is not None:
+            return self.allowed_destination_countries
+        if self.source_phone_number is None:  # _consistent refuses this; said again for the type checker
+            raise ValueError("allowedDestinationCountries is unset and there is no sourcePhoneNumber")
+        return (caller_id_region(self.source_phone_number),)
+
+    @property
+    def destination_countries_defaulted(self) -> bool:
+        """Whether the countries are the caller ID's by default, not the operator's choice (said at synth)."""
+        return self.allowed_destination_countries is None
 
     @property
     def per_invocation_calls_per_second(self) -> float:
@@ -310,7 +393,12 @@ class DeploymentSettings(BaseModel):
         return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.batching_window_seconds
 
     def function_environment(
-        self, dead_letter_queue_url: str, idempotency_table_name: str, *, source_queue_url: str
+        self,
+        dead_letter_queue_url: str,
+        idempotency_table_name: str,
+        *,
+        source_queue_url: str,
+        destination_calls_table_name: str | None = None,
     ) -> dict[str, str]:
         """The function's environment variables, exactly as the contract names them."""
         environment = {
@@ -342,9 +430,20 @@ class DeploymentSettings(BaseModel):
             # The redrive policy's own maxReceiveCount, so the function dead-letters the last receive with a reason.
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
             "MAX_DEFERRAL_SECONDS": str(self.max_deferral_seconds),
+            # Always written, also when empty (block no type), so the function never falls back to its own default.
+            "BLOCKED_NUMBER_TYPES": ",".join(self.blocked_number_types),
             "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
         }
+        if self.destination_countries is not None:
+            environment["ALLOWED_DESTINATION_COUNTRIES"] = ",".join(self.destination_countries)
+        if self.calling_hours is not None:
+            environment["CALLING_HOURS"] = self.calling_hours
+        if self.destination_call_limit is not None:
+            if destination_calls_table_name is None:
+                raise ValueError("destinationCallLimit is set: the stack must pass the table that counts it")
+            environment["DESTINATION_CALL_LIMIT"] = self.destination_call_limit
+            environment["DESTINATION_CALLS_TABLE_NAME"] = destination_calls_table_name
         return environment
 
 

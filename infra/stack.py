@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
+from infra.destination_calls import DestinationCallsTable
 from infra.intake import CallRequestIntake
 from infra.placed_calls import PlacedCallsTable
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
@@ -30,6 +31,10 @@ class OutboundCallerStack(Stack):
             event_sources=settings.event_sources,
         )
         placed_calls = PlacedCallsTable(self, "PlacedCalls")
+        # Only when a limit is set: no table, no grant, no cost otherwise.
+        destination_calls = (
+            DestinationCallsTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
+        )
         caller = OutboundCaller(
             self,
             "Caller",
@@ -37,6 +42,7 @@ class OutboundCallerStack(Stack):
             queue=intake.queue,
             dead_letter_queue=intake.dead_letter_queue,
             placed_calls=placed_calls.table,
+            destination_calls=destination_calls.table if destination_calls is not None else None,
         )
         alarms = OperationalAlarms(
             self,
@@ -67,6 +73,12 @@ class OutboundCallerStack(Stack):
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 
+        if settings.destination_countries_defaulted:
+            Annotations.of(self).add_info(
+                "allowedDestinationCountries is not set: calls may only go to"
+                f" {', '.join(settings.destination_countries or ())}, the country of sourcePhoneNumber. Set it to"
+                ' the region codes calls may go to, or "*" for any country'
+            )
         if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
             Annotations.of(self).add_warning_v2(
                 "connect-outbound-caller:placeholder-settings",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import phonenumbers
 import pytest
 
 from infra.bundling import ARM64_PIP_PLATFORM, pip_install_command, runtime_python_version
@@ -48,8 +51,21 @@ def test_synthesis_bundles_the_function_locally_without_docker(tmp_path: Path) -
     assert (asset / "outbound_caller" / "handler.py").is_file()
     assert not list(asset.rglob("__pycache__"))
     assert not (asset / "requirements.txt").exists()
-    for package in ("aws_lambda_powertools", "boto3", "pydantic", "aws_xray_sdk"):
+    for package in ("aws_lambda_powertools", "boto3", "pydantic", "aws_xray_sdk", "phonenumbers", "tzdata"):
         assert (asset / package).is_dir(), package
+    # and phonenumbers' time-zone metadata, without the geocoding and carrier data the function never reads
+    assert (asset / "phonenumbers" / "tzdata").is_dir()
+    assert not (asset / "phonenumbers" / "geodata").exists()
+    assert not (asset / "phonenumbers" / "carrierdata").exists()
+    # which still answers the calling-safety questions from the asset's own copy (pure Python: runs on this host)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import phonenumbers, phonenumbers.timezone as tz;"
+        "assert phonenumbers.__file__.startswith(sys.argv[1]);"
+        "n = phonenumbers.parse('+442079460123');"
+        "print(phonenumbers.region_code_for_number(n), phonenumbers.number_type(n), *tz.time_zones_for_number(n))"
+    )
+    answer = subprocess.run([sys.executable, "-c", probe, str(asset)], capture_output=True, text=True, check=True)
+    assert answer.stdout.split() == ["GB", str(phonenumbers.PhoneNumberType.FIXED_LINE), "Europe/London"]
     compiled = list((asset / "pydantic_core").glob("*.so"))
     assert compiled
     assert {_machine(shared_object) for shared_object in compiled} == {EM_AARCH64}

@@ -126,9 +126,10 @@ def test_source_queue_url_in_the_environment_is_the_queue_the_function_reads(tem
 
 
 def test_optional_environment_variables_appear_only_when_configured(synth: Any) -> None:
-    # Given a queue instead of a source number, and two extra flows
+    # Given a queue instead of a source number (so the countries are named), and two extra flows
     template = synth(
         sourcePhoneNumber=None,
+        allowedDestinationCountries="*",
         connectQueueId="22222222-2222-2222-2222-222222222222",
         allowedContactFlowIds="33333333-3333-3333-3333-333333333333,44444444-4444-4444-4444-444444444444",
     )
@@ -140,6 +141,9 @@ def test_optional_environment_variables_appear_only_when_configured(synth: Any) 
         "33333333-3333-3333-3333-333333333333,44444444-4444-4444-4444-444444444444"
     )
     assert "CONNECT_SOURCE_PHONE_NUMBER" not in variables
+    # and any country ("*") means no allow-list at all; no calling hours or limit unless set
+    for unset in ("ALLOWED_DESTINATION_COUNTRIES", "CALLING_HOURS", "DESTINATION_CALL_LIMIT"):
+        assert unset not in variables
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,12 @@ def test_connect_permission_covers_allowed_flows_and_the_queue_but_no_phone_numb
     synth: Any,
 ) -> None:
     # Given a queue instead of a source number, and an extra allowed flow
-    template = synth(sourcePhoneNumber=None, connectQueueId=QUEUE, allowedContactFlowIds=[EXTRA_FLOW])
+    template = synth(
+        sourcePhoneNumber=None,
+        allowedDestinationCountries="US",
+        connectQueueId=QUEUE,
+        allowedContactFlowIds=[EXTRA_FLOW],
+    )
     # When the Connect grants are collected
     resources = _connect_resources(template)
     # Then they name the instance, both flows and the queue, and no phone numbers

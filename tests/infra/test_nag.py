@@ -22,6 +22,9 @@ FULL_CONFIGURATION = {
     "callsPerSecond": 10,
     "alarmEmail": "ops@example.com",
     "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:operations",
+    "allowedDestinationCountries": ["US", "CA"],
+    "callingHours": "08:00-21:00",
+    "destinationCallLimit": "3/24h",
 }
 
 
@@ -43,7 +46,14 @@ def _nag_violations(outdir: Path) -> list[dict[str, Any]]:
     [
         pytest.param({}, id="cdk-json-defaults"),
         pytest.param(FULL_CONFIGURATION, id="every-option"),
-        pytest.param({"sourcePhoneNumber": None, "connectQueueId": "22222222-2222-2222-2222-222222222222"}, id="queue"),
+        pytest.param(
+            {
+                "sourcePhoneNumber": None,
+                "connectQueueId": "22222222-2222-2222-2222-222222222222",
+                "allowedDestinationCountries": "*",
+            },
+            id="queue",
+        ),
     ],
 )
 def test_synthesis_has_no_unacknowledged_aws_solutions_findings(tmp_path: Path, overrides: dict[str, Any]) -> None:

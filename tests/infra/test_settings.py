@@ -165,6 +165,9 @@ def test_environment_omits_unset_optional_variables() -> None:
         "CONCURRENT_CALLS_LIMIT": "10",
         "MAX_RECEIVE_COUNT": "5",
         "MAX_DEFERRAL_SECONDS": "86400",
+        # calling safety: the caller ID's country only (by default), never premium-rate or shared-cost numbers
+        "ALLOWED_DESTINATION_COUNTRIES": "US",
+        "BLOCKED_NUMBER_TYPES": "PREMIUM_RATE,SHARED_COST",
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCaller",
     }
@@ -289,6 +292,18 @@ BAD_VALUES = [
     pytest.param({"alarmTopicArn": "topic"}, "alarmTopicArn", id="topic-not-arn"),
     pytest.param({"oldestRequestAgeAlarmSeconds": 5}, "oldestRequestAgeAlarmSeconds", id="age-threshold-too-low"),
     pytest.param({"maxConcurency": 3}, "maxConcurrency", id="misspelt-key"),
+    pytest.param({"allowedDestinationCountries": ["GB", "XX"]}, "'XX'", id="country-unknown"),
+    pytest.param({"allowedDestinationCountries": "UK"}, "'UK'", id="country-uk-is-gb"),
+    pytest.param({"allowedDestinationCountries": ["*", "GB"]}, "allowedDestinationCountries", id="any-and-some"),
+    pytest.param({"allowedDestinationCountries": []}, "allowedDestinationCountries", id="countries-empty-list"),
+    pytest.param(
+        {"sourcePhoneNumber": None, "connectQueueId": FLOW}, "allowedDestinationCountries", id="no-caller-id-country"
+    ),
+    pytest.param({"blockedNumberTypes": ["PREMIUM"]}, "'PREMIUM'", id="number-type-unknown"),
+    pytest.param({"callingHours": "8-21"}, "'8-21'", id="hours-malformed"),
+    pytest.param({"callingHours": "21:00-21:00"}, "callingHours", id="hours-empty"),
+    pytest.param({"destinationCallLimit": "3/24"}, "'3/24'", id="limit-without-unit"),
+    pytest.param({"destinationCallLimit": "0/24h"}, "destinationCallLimit", id="limit-zero-calls"),
 ]
 
 
@@ -377,3 +392,57 @@ def test_any_accepted_settings_give_a_full_batch_time_within_lambdas_limit(
     needed = pacing_seconds * 2 + 2 * RECORD_TIME_RESERVE_SECONDS
     assert needed <= settings.function_timeout_seconds <= 900
     assert settings.visibility_timeout_seconds >= 6 * settings.function_timeout_seconds + batching_window_seconds
+
+
+def test_by_default_calls_may_only_go_to_the_caller_ids_country() -> None:
+    # Given a London caller ID and no allowedDestinationCountries
+    settings = settings_from_context(MINIMAL | {"sourcePhoneNumber": "+442079460123"})
+    # When the environment is built
+    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    # Then the function may only call the UK, and the stack knows it chose that (it says so at synth)
+    assert environment["ALLOWED_DESTINATION_COUNTRIES"] == "GB"
+    assert settings.destination_countries_defaulted
+
+
+def test_any_country_is_an_explicit_choice() -> None:
+    # Given "*" for the countries
+    settings = settings_from_context(MINIMAL | {"allowedDestinationCountries": "*"})
+    # When the environment is built
+    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    # Then the function is given no allow-list (any country), and nothing is said at synth
+    assert "ALLOWED_DESTINATION_COUNTRIES" not in environment
+    assert not settings.destination_countries_defaulted
+
+
+def test_the_function_reads_back_the_calling_safety_settings_the_stack_passes() -> None:
+    # Given every calling-safety setting, as `cdk -c` or cdk.json would give them
+    settings = settings_from_context(
+        MINIMAL
+        | {
+            "allowedDestinationCountries": "us, ca",
+            "blockedNumberTypes": [],
+            "callingHours": " 08:00-21:00 ",
+            "destinationCallLimit": "3/24h",
+        }
+    )
+    # When the function's own configuration parses the environment the stack builds
+    function_settings = load_settings(
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, destination_calls_table_name="per-number"
+        )
+    )
+    # Then it holds the same rules: an empty list of blocked types blocks none (not the default two)
+    assert function_settings.allowed_destination_countries == {"CA", "US"}
+    assert function_settings.blocked_number_types == frozenset()
+    assert str(function_settings.calling_hours) == "08:00-21:00"
+    assert str(function_settings.destination_call_limit) == "3/24h"
+    assert function_settings.destination_calls_table_name == "per-number"
+
+
+def test_a_call_limit_without_its_table_is_a_bug_in_the_stack() -> None:
+    # Given a call limit
+    settings = settings_from_context(MINIMAL | {"destinationCallLimit": "3/24h"})
+    # When the environment is built without the table that counts it
+    # Then it fails at synth, not at the function's cold start
+    with pytest.raises(ValueError, match="destinationCallLimit"):
+        settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)

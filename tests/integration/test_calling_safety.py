@@ -4,7 +4,7 @@ time without spending a receive, late ones expire, and no number is called more 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,7 +66,7 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 
 @pytest.fixture
-def call_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], DestinationCallLimiter]]:
+def call_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], DestinationCallLimiter]:
     """Count calls per destination in a table of their own (moto), as the stack does when a limit is set."""
     from outbound_caller import record_handler
 
@@ -82,7 +82,7 @@ def call_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         monkeypatch.setattr(record_handler.ONCE, "guard", limiter)
         return limiter
 
-    yield _limit
+    return _limit
 
 
 def request(number: str = NEW_YORK, **fields: Any) -> str:

@@ -1,0 +1,88 @@
+"""Calling safety in the stack: the caller ID's country by default (said at synth), the rules as context values,
+and a table of calls per destination only when a limit is set, the function allowed on it alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Annotations, Match, Template
+
+from infra.application import build_app
+from infra.settings import DESTINATION_CALLS_PARTITION_KEY, DESTINATION_CALLS_TTL_ATTRIBUTE
+from tests.infra.synthesis import SKIP_BUNDLING, cdk_json_context, stack_of
+
+DEFAULT_COUNTRIES_INFO = Match.string_like_regexp("allowedDestinationCountries is not set: calls may only go to US")
+
+
+def _variables(template: Template) -> dict[str, Any]:
+    ((_, function),) = template.find_resources("AWS::Lambda::Function").items()
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def _dynamodb_statements(template: Template) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(str(action).startswith("dynamodb:") for action in statement["Action"])
+    ]
+
+
+def test_by_default_calls_go_to_the_caller_ids_country_only_and_synth_says_so() -> None:
+    # Given cdk.json's settings: a +1 caller ID, no allowedDestinationCountries
+    stack = stack_of(build_app(cdk_json_context() | dict(SKIP_BUNDLING)))
+    # When the stack is synthesized
+    template = Template.from_stack(stack)
+    # Then the function may call the US only, never a premium-rate or shared-cost number, and synth says why
+    assert _variables(template)["ALLOWED_DESTINATION_COUNTRIES"] == "US"
+    assert _variables(template)["BLOCKED_NUMBER_TYPES"] == "PREMIUM_RATE,SHARED_COST"
+    Annotations.from_stack(stack).has_info("*", DEFAULT_COUNTRIES_INFO)
+
+
+def test_countries_the_operator_chose_are_passed_as_chosen_and_nothing_is_said() -> None:
+    # Given the countries set explicitly
+    stack = stack_of(build_app(cdk_json_context() | dict(SKIP_BUNDLING) | {"allowedDestinationCountries": "GB,IE"}))
+    # When the stack is synthesized
+    template = Template.from_stack(stack)
+    # Then they reach the function, and there is no default to speak of
+    assert _variables(template)["ALLOWED_DESTINATION_COUNTRIES"] == "GB,IE"
+    Annotations.from_stack(stack).has_no_info("*", DEFAULT_COUNTRIES_INFO)
+
+
+def test_calling_hours_reach_the_function_when_set(synth: Any) -> None:
+    # Given calling hours as -c passes them
+    template = synth(callingHours="08:00-21:00")
+    # When the function's environment is read
+    # Then it carries them under the contract's name, and no limit is set
+    assert _variables(template)["CALLING_HOURS"] == "08:00-21:00"
+    assert "DESTINATION_CALL_LIMIT" not in _variables(template)
+
+
+def test_without_a_call_limit_there_is_no_table_of_calls_per_destination(template: Template) -> None:
+    # Given cdk.json's settings (no limit)
+    # When the tables and the function's DynamoDB grants are read
+    # Then there is only the placed-calls table, and one grant, on it
+    assert len(template.find_resources("AWS::DynamoDB::Table")) == 1
+    assert [statement["Sid"] for statement in _dynamodb_statements(template)] == ["RecordPlacedCallsAndInstanceState"]
+
+
+def test_a_call_limit_brings_its_own_encrypted_expiring_table_and_a_grant_on_it_alone(synth: Any) -> None:
+    # Given a limit of three calls per number a day
+    template = synth(destinationCallLimit="3/24h")
+    # When the stack is synthesized
+    variables = _variables(template)
+    # Then the function counts in a table of its own, keyed and expiring as the function writes it
+    table_id = variables["DESTINATION_CALLS_TABLE_NAME"]["Ref"]
+    assert variables["DESTINATION_CALL_LIMIT"] == "3/24h"
+    table = template.find_resources("AWS::DynamoDB::Table")[table_id]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": DESTINATION_CALLS_PARTITION_KEY, "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": DESTINATION_CALLS_TTL_ATTRIBUTE, "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    # And may only read and update single items of it, in a statement of its own
+    [grant] = [
+        statement for statement in _dynamodb_statements(template) if statement["Sid"] == "CountCallsPerDestination"
+    ]
+    assert grant["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert grant["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
