@@ -10,6 +10,7 @@ import pytest
 from outbound_caller.config import Settings
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.request.envelopes import CallRequestRecord
+from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.settling.deferral import deferral_deadline_ms, source_queue_url
 from tests.support.lambda_events import sqs_record
 from tests.unit.conftest import request
@@ -57,12 +58,22 @@ def test_an_unreadable_first_arrival_falls_back_to_the_send_time(settings: Setti
 
 
 def test_expires_at_is_the_bound_when_the_request_names_one(settings: Settings) -> None:
-    # Given a request with an ExpiresAt, later than MAX_DEFERRAL_SECONDS would allow
-    expires = "2026-12-24T18:00:00+01:00"
+    # Given a request with an ExpiresAt, later than MAX_DEFERRAL_SECONDS would allow (three days after it was sent)
+    expires = "2026-11-21T18:00:00+01:00"
     # When its bound is computed
     # Then ExpiresAt is the bound
     bound = deferral_deadline_ms(record(), call_request(settings, ExpiresAt=expires), settings)
     assert bound == int(datetime.fromisoformat(expires).timestamp() * 1000)
+
+
+def test_no_request_is_deferred_longer_than_the_placed_calls_ledger_remembers(settings: Settings) -> None:
+    # Given a request whose ExpiresAt is five weeks after it was sent (and may name a NotBefore as late)
+    expires = "2026-12-24T18:00:00+01:00"
+    # When its bound is computed
+    bound = deferral_deadline_ms(record(), call_request(settings, ExpiresAt=expires), settings)
+    # Then it is at most seven days after its first arrival: a copy left by a crash between a deferral's send and
+    # the original's acknowledgement could otherwise come back after the ledger forgot the call, and ring again
+    assert bound == SENT_MS + MAX_DEFERRAL_LIMIT_SECONDS * 1000
 
 
 def test_the_source_queue_is_found_from_the_record_when_not_configured(settings: Settings) -> None:

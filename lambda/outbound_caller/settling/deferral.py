@@ -31,6 +31,7 @@ from outbound_caller.request.envelopes import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
     CallRequestRecord,
 )
+from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.settling.dead_letter import sqs_client
 
 if TYPE_CHECKING:
@@ -84,9 +85,14 @@ def still_deferred(record: CallRequestRecord, now_ms: int) -> Deferral | None:
 
 def deferral_deadline_ms(record: CallRequestRecord, request: CallRequest | None, settings: Settings) -> int:
     """When a request stops being deferred and is dead-lettered as Expired: its ExpiresAt, else its first
-    arrival plus MAX_DEFERRAL_SECONDS."""
+    arrival plus MAX_DEFERRAL_SECONDS; never more than MAX_DEFERRAL_LIMIT_SECONDS after its first arrival.
+
+    The limit is what the placed-calls ledger is sized for: a copy of a request (a crash between a deferral's send
+    and the original's acknowledgement leaves one) must not come back after the ledger has forgotten its call.
+    """
+    limit_ms = record.first_arrival_ms + MAX_DEFERRAL_LIMIT_SECONDS * 1000
     if request is not None and request.ExpiresAt is not None:
-        return int(request.ExpiresAt.timestamp() * 1000)
+        return min(int(request.ExpiresAt.timestamp() * 1000), limit_ms)
     return record.first_arrival_ms + settings.max_deferral_seconds * 1000
 
 
