@@ -212,7 +212,7 @@ def test_a_request_that_expires_before_the_next_opening_is_dead_lettered_at_once
     assert "OutsideCallingHours" in letter["ErrorMessage"]
 
 
-def test_a_request_that_expires_during_its_deferral_is_dead_lettered_when_it_comes_back(
+def test_a_request_whose_bound_comes_before_the_next_opening_is_dead_lettered_at_once(
     invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any, configure: Any, at: Any
 ) -> None:
     # Given a request deferred at night to the morning, with MAX_DEFERRAL_SECONDS shorter than the night
@@ -288,4 +288,47 @@ def test_while_the_count_cannot_be_kept_no_call_is_placed_and_the_record_is_retr
     # Then no call is placed, and SQS is asked to deliver it again
     assert connect.requests == []
     assert failed_ids(response) == {"uncounted"}
+    assert dead_letters() == []
+
+
+def test_a_request_that_expires_during_its_deferral_is_dead_lettered_when_it_comes_back(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any, configure: Any, at: Any
+) -> None:
+    # Given at night a request deferred to the morning, expiring ten minutes after the opening
+    configure(CALLING_HOURS="08:00-21:00")
+    at(NIGHT_IN_NEW_YORK)
+    expires = MORNING_IN_NEW_YORK + timedelta(minutes=10)
+    invoke(arriving(request(ExpiresAt=expires.isoformat()), "expiring", NIGHT_IN_NEW_YORK))
+    [copy] = deferred()
+    assert _iso_ms(copy["DeferredUntil"]) < _ms(expires)  # its slot is kept before its expiry
+    # When a hop of it arrives late (the queue was backed up), after its ExpiresAt
+    at(expires + timedelta(minutes=5))
+    invoke(came_back(copy, "expiring-late"))
+    # Then it is dead-lettered as Expired, never dialled
+    assert connect.requests == []
+    assert [letter["ErrorCode"] for letter in dead_letters()] == ["Expired"]
+
+
+def test_a_request_scheduled_days_ahead_hops_for_days_without_a_call_then_is_placed(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any, at: Any
+) -> None:
+    # Given a request not to be placed for two days, valid for four
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    not_before = now + timedelta(days=2)
+    body = request(NotBefore=not_before.isoformat(), ExpiresAt=(now + timedelta(days=4)).isoformat())
+    at(now)
+    invoke(arriving(body, "in-two-days", now))
+    [copy] = deferred()
+    # When a hop arrives a day later
+    at(now + timedelta(days=1))
+    invoke(came_back(copy, "next-day"))
+    [hop] = [message for message in deferred() if message != copy]
+    # Then it hops on for at most SQS's 15 minutes, with no call, still due at its NotBefore
+    assert connect.requests == []
+    assert hop["DelaySeconds"] == SQS_MAX_DELAY_SECONDS
+    assert (hop["DeferralReason"], _iso_ms(hop["DeferredUntil"])) == ("NotBefore", _ms(not_before))
+    # And at its NotBefore it is placed, nothing dead-lettered on the way
+    at(not_before)
+    invoke(came_back(hop, "on-the-day"))
+    assert connect.calls_per_token() == {"in-two-days": 1}
     assert dead_letters() == []
