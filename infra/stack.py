@@ -74,10 +74,12 @@ class OutboundCallerStack(Stack):
             CfnOutput(self, name, value=value, description=description)
 
         if settings.destination_countries_defaulted:
-            Annotations.of(self).add_info(
+            # A warning, not an info: the CLI prints no info annotations, and this default decides who can be called.
+            Annotations.of(self).add_warning_v2(
+                "connect-outbound-caller:default-destination-countries",
                 "allowedDestinationCountries is not set: calls may only go to"
                 f" {', '.join(settings.destination_countries or ())}, the country of sourcePhoneNumber. Set it to"
-                ' the region codes calls may go to, or "*" for any country'
+                ' the region codes calls may go to, or "*" for any country',
             )
         if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
             Annotations.of(self).add_warning_v2(

@@ -11,7 +11,7 @@ from infra.application import build_app
 from infra.settings import DESTINATION_CALLS_PARTITION_KEY, DESTINATION_CALLS_TTL_ATTRIBUTE
 from tests.infra.synthesis import SKIP_BUNDLING, cdk_json_context, stack_of
 
-DEFAULT_COUNTRIES_INFO = Match.string_like_regexp("allowedDestinationCountries is not set: calls may only go to US")
+DEFAULT_COUNTRIES_WARNING = Match.string_like_regexp("allowedDestinationCountries is not set: calls may only go to US")
 
 
 def _variables(template: Template) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def test_by_default_calls_go_to_the_caller_ids_country_only_and_synth_says_so() 
     # Then the function may call the US only, never a premium-rate or shared-cost number, and synth says why
     assert _variables(template)["ALLOWED_DESTINATION_COUNTRIES"] == "US"
     assert _variables(template)["BLOCKED_NUMBER_TYPES"] == "PREMIUM_RATE,SHARED_COST"
-    Annotations.from_stack(stack).has_info("*", DEFAULT_COUNTRIES_INFO)
+    Annotations.from_stack(stack).has_warning("*", DEFAULT_COUNTRIES_WARNING)
 
 
 def test_countries_the_operator_chose_are_passed_as_chosen_and_nothing_is_said() -> None:
@@ -47,7 +47,7 @@ def test_countries_the_operator_chose_are_passed_as_chosen_and_nothing_is_said()
     template = Template.from_stack(stack)
     # Then they reach the function, and there is no default to speak of
     assert _variables(template)["ALLOWED_DESTINATION_COUNTRIES"] == "GB,IE"
-    Annotations.from_stack(stack).has_no_info("*", DEFAULT_COUNTRIES_INFO)
+    Annotations.from_stack(stack).has_no_warning("*", DEFAULT_COUNTRIES_WARNING)
 
 
 def test_calling_hours_reach_the_function_when_set(synth: Any) -> None:
