@@ -66,7 +66,7 @@ DEFAULT_REPORT_PATH = DEFAULT_WORK_DIR / "report.json"
 # open in the US and UK samples' zone (New York, London) and closed in the Australian sample's (Cocos to Lord Howe):
 # from an hour before New York's current hour to two hours after London's. London is 4-5 hours ahead of New York,
 # so the window is 7-8 hours long and holds both, with an hour to spare. Every Australian zone is 6.5-11 hours ahead
-# of UTC, that is 5.5 hours or more past London's current time and 7 hours or more before New York's window opens
+# of UTC, that is 5.5 hours or more past London's current time and 6 hours or more before New York's window opens
 # again (the next day), so each of them is outside it: the Australian sample is deferred to the next opening, which
 # exists because the window is longer than the 4.5 hours that separate Australia's zones.
 DEMO_OPEN_ZONES = (ZoneInfo("America/New_York"), ZoneInfo("Europe/London"))
