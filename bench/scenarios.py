@@ -172,7 +172,7 @@ def pipeline_config(scenario: Scenario, side: Side, work_dir: Path) -> PipelineC
 
 
 def build_requests(count: int) -> list[Sample]:
-    """`count` valid requests to fictional numbers (+1 555 555 01xx), each carrying its ID in an attribute."""
+    """`count` valid requests to fictional numbers (+1 202 555 01xx), each carrying its ID in an attribute."""
     return [
         Sample(
             description=f"b-{index:04d}",

@@ -57,9 +57,9 @@ def _number(kind: Callable[[str], Any], minimum: float, maximum: float = math.in
 
 
 def _prefix(text: str) -> str:
-    """An argparse type: the start of an E.164 number, e.g. +44770090."""
+    """An argparse type: the start of an E.164 number, e.g. +4420794609."""
     if not E164_PATTERN.match(text + "0" * max(0, 2 - len(text))) or len(text) < 2:
-        raise argparse.ArgumentTypeError(f"must be the start of an E.164 number such as +447700900, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be the start of an E.164 number such as +4420794609, got {text!r}")
     return text
 
 

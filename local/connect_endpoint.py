@@ -40,17 +40,20 @@ DEFAULT_MAX_CONCURRENT_CALLS = 10
 DEFAULT_CALL_DURATION_SECONDS = 5.0
 
 # Destinations the local instance refuses, as a real one refuses countries outside its telephony allow list.
-# +44 7700 900xxx is Ofcom's range reserved for drama, so no real person can be dialled by accident.
-DEFAULT_REFUSED_DESTINATION_PREFIXES = ("+447700900",)
+# +44 20 7946 09xx lies in Ofcom's London range reserved for drama (+44 20 7946 0000-0999), so no real person can
+# be dialled by accident; it is a valid UK fixed line to libphonenumber, so the function's own calling-safety checks
+# (country, number type, time zone) let it through to Connect, which is what refuses it.
+DEFAULT_REFUSED_DESTINATION_PREFIXES = ("+4420794609",)
 # Destinations with scripted failures, which drive the demo's sample outcomes; nothing is created for any of them:
 # - unreachable ones always answer 500 InternalServiceException;
 # - throttled ones always answer 429 TooManyRequestsException;
 # - flaky ones answer 429 TooManyRequestsException to the first few attempts of each ClientToken, then behave
 #   normally (so a redelivery, with the same token, is placed).
-# All lie in +1 555 555 01xx, the NANP range reserved for fiction.
-DEFAULT_UNREACHABLE_DESTINATION_PREFIXES = ("+1555555017",)
-DEFAULT_THROTTLED_DESTINATION_PREFIXES = ("+1555555016",)
-DEFAULT_FLAKY_DESTINATION_PREFIXES = ("+1555555018",)
+# All lie in +1 212 555 01xx: 555-0100..0199 is the NANP range reserved for fiction, and under a real area code
+# (New York's 212) libphonenumber places it in the US and America/New_York, as calling safety needs.
+DEFAULT_UNREACHABLE_DESTINATION_PREFIXES = ("+1212555017",)
+DEFAULT_THROTTLED_DESTINATION_PREFIXES = ("+1212555016",)
+DEFAULT_FLAKY_DESTINATION_PREFIXES = ("+1212555018",)
 # Three failures outlast the function's in-call retries (botocore standard mode, 3 attempts) exactly once.
 DEFAULT_FLAKY_FAILURES = 3
 # Longer than the function's read timeout for Connect (CONNECT_READ_TIMEOUT_SECONDS = 5 in

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
@@ -23,14 +25,17 @@ from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunR
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
 from local.report import ProgressDisplay, display_path, summary_table, write_report
 
-# Three passes over the 24 samples: enough calls to see the quota at work, done in about a minute.
-DEMO_REQUESTS = 72
+# Three passes over the 27 samples: enough calls to see the quota at work, done in about a minute.
+DEMO_REQUESTS = 81
 # Demo overrides of deployment settings (CDK context keys), so that retries and SQS's redrive to the
 # dead-letter queue happen within the minute. The deployed values come from cdk.json unchanged otherwise.
 DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
     "batchSize": 5,  # short invocations, so the shortened visibility timeout below still outlasts each one
     "maxReceiveCount": 3,
     "allowedSourcePhoneNumbers": ["+15555550199"],  # the one extra caller ID the samples may name
+    # The samples' countries; the deployed default is the caller ID's country only (US). A French sample shows a
+    # country outside the list being refused (DestinationNotAllowedByPolicy).
+    "allowedDestinationCountries": ["US", "GB", "AU"],
     # A request Connect keeps throttling is deferred until this bound, then Expired: longer than the backlog takes
     # to drain (about 40 s), so that only the throttled ones expire.
     "maxDeferralSeconds": 60,
@@ -57,6 +62,14 @@ SCENARIOS = (SAMPLES_SCENARIO, BUSY_SCENARIO)
 BUSY_REQUESTS = 100
 BUSY_CALL_DURATION_SECONDS = (3.0, 9.0)
 DEFAULT_REPORT_PATH = DEFAULT_WORK_DIR / "report.json"
+# The samples scenario's calling hours are computed when the demo starts, so that whatever the time of day they are
+# open in the US and UK samples' zone (New York, London) and closed in the Australian sample's (Cocos to Lord Howe):
+# from an hour before New York's current hour to two hours after London's. London is 4-5 hours ahead of New York,
+# so the window is 7-8 hours long and holds both, with an hour to spare. Every Australian zone is 6.5-11 hours ahead
+# of UTC, that is 5.5 hours or more past London's current time and 6 hours or more before New York's window opens
+# again (the next day), so each of them is outside it: the Australian sample is deferred to the next opening, which
+# exists because the window is longer than the 4.5 hours that separate Australia's zones.
+DEMO_OPEN_ZONES = (ZoneInfo("America/New_York"), ZoneInfo("Europe/London"))
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,12 @@ class DemoOptions:
     report_path: Path = DEFAULT_REPORT_PATH
     work_dir: Path = DEFAULT_WORK_DIR
     show_progress: bool = True
+
+
+def demo_calling_hours(now: datetime) -> str:
+    """callingHours open at ``now`` in New York and London and closed in every Australian zone (see above)."""
+    new_york, london = (now.astimezone(zone) for zone in DEMO_OPEN_ZONES)
+    return f"{(new_york.hour - 1) % 24:02d}:00-{(london.hour + 2) % 24:02d}:00"
 
 
 def demo_settings(context_overrides: dict[str, Any], cdk_json_path: Path = CDK_JSON_PATH) -> DeploymentSettings:
@@ -122,9 +141,14 @@ def pipeline_config(options: DemoOptions, settings: DeploymentSettings) -> Pipel
 
 def run_demo(options: DemoOptions, console: Console) -> RunResult:
     """Run the scenario with live progress and print the summary; FunctionInitError if the function can't start."""
-    settings = demo_settings(options.context_overrides)
+    context_overrides = options.context_overrides
+    now = datetime.now(UTC)
+    if options.scenario == SAMPLES_SCENARIO:
+        # Demo override, the samples' only: calling hours that defer the Australian sample, whenever the demo runs.
+        context_overrides = {"callingHours": demo_calling_hours(now), **context_overrides}
+    settings = demo_settings(context_overrides)
     config = pipeline_config(options, settings)
-    samples = load_samples()
+    samples = load_samples(now=now)
     if options.scenario == BUSY_SCENARIO:
         samples = [sample for sample in samples if sample.plainly_placed]
     requests = build_requests(samples, options.requests)
@@ -135,6 +159,11 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
         f"{settings.calls_per_second:g} calls/s in all, maxReceiveCount {settings.max_receive_count}, "
         f"visibility timeout {config.effective_visibility_timeout_seconds} s [dim](demo override)[/])."
     )
+    if settings.calling_hours is not None:
+        console.print(
+            f"Calling hours {settings.calling_hours} in the callee's time zones [dim](demo override: open now in "
+            "New York and London, closed in Australia)[/]."
+        )
     console.print(f"Function logs go to [cyan]{display_path(config.log_path)}[/].")
     with LocalPipeline(config) as pipeline:
         if options.show_progress:
@@ -169,4 +198,12 @@ def busy_options(options: DemoOptions) -> DemoOptions:
     )
 
 
-__all__ = ["DemoOptions", "FunctionInitError", "busy_options", "demo_settings", "pipeline_config", "run_demo"]
+__all__ = [
+    "DemoOptions",
+    "FunctionInitError",
+    "busy_options",
+    "demo_calling_hours",
+    "demo_settings",
+    "pipeline_config",
+    "run_demo",
+]

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,15 @@ from local.aws import (
 from local.connect_endpoint import ConnectBehaviour, ConnectStats, LocalConnectEndpoint
 from local.event_source import DeliveryFaults, EventSourceMappingSpec, EventSourceStats, SqsEventSource
 from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec, WorkerFaults
-from local.producers import DEMO_EVENT_SOURCE, PLACED, ProducedCounts, Sample, expected_outcomes, produce
+from local.producers import (
+    DEFERRED_PREFIX,
+    DEMO_EVENT_SOURCE,
+    PLACED,
+    ProducedCounts,
+    Sample,
+    expected_outcomes,
+    produce,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -47,6 +56,9 @@ SETTLE_POLL_SECONDS = 0.25
 SQS_MAX_MESSAGES_PER_RECEIVE = 10
 # The window over which the busiest stretch of calls is measured; long enough to average out the burst.
 PEAK_WINDOW_SECONDS = 5.0
+# The deferral reasons a request may not be called before (the function's settling.deferral.BINDING_REASONS): a
+# request deferred for one of them to a time after the run has reached its outcome for the run, waiting.
+BINDING_DEFERRAL_REASONS = frozenset({"NotBefore", "OutsideCallingHours"})
 # Hide dead-letter messages while counting them, so one is never counted twice.
 DLQ_COUNTING_VISIBILITY_SECONDS = 600
 
@@ -104,29 +116,70 @@ class Progress:
     event_source: EventSourceStats
     connect: ConnectStats
     active_calls: int
+    waiting: int = 0  # requests deferred to a time after the run (their messages stay on the queue, delayed)
 
     @property
     def settled(self) -> bool:
-        """Nothing left on the source queue, no invocation running and no duplicate delivery still to come."""
+        """Nothing left on the source queue but the requests waiting beyond the run, no invocation running and no
+        duplicate delivery still to come."""
         source = self.event_source
-        return sum(self.queue.values()) == 0 and source.in_flight == 0 and source.duplicates_pending == 0
+        return sum(self.queue.values()) == self.waiting and source.in_flight == 0 and source.duplicates_pending == 0
 
 
-def deferrals_logged(log_path: Path) -> Counter[str]:
-    """Deferrals by reason, from the function's structured log lines ("outcome": "deferred")."""
-    deferred: Counter[str] = Counter()
-    if not log_path.exists():
-        return deferred
-    for line in log_path.read_text(encoding="utf-8").splitlines():
-        if '"deferred"' not in line:
-            continue
+@dataclass(frozen=True)
+class Waiting:
+    """A request the function deferred, for a reason it may not be called before (NotBefore, calling hours)."""
+
+    reason: str
+    until: datetime
+
+
+class FunctionLog:
+    """Follows the function's structured log lines: deferrals by reason, and the requests deferred until a time.
+
+    Read as it grows (each look reads only the new lines), since a run looks often and the log can be long.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0
+        self.deferred: Counter[str] = Counter()  # a request may be deferred several times
+        # ClientToken (as logged) -> its latest binding deferral; gone once the request ends another way.
+        self._waiting: dict[str, Waiting] = {}
+
+    def waiting_after(self, moment: datetime) -> list[Waiting]:
+        """The requests whose latest outcome is a deferral until after ``moment``."""
+        self._read()
+        return [waiting for waiting in self._waiting.values() if waiting.until > moment]
+
+    def _read(self) -> None:
+        if not self._path.exists():
+            return
+        with self._path.open("rb") as log:
+            log.seek(self._offset)
+            text = log.read()
+        complete = text.rfind(b"\n") + 1  # a line still being written is read next time
+        self._offset += complete
+        for line in text[:complete].decode("utf-8", errors="replace").splitlines():
+            if '"outcome"' in line:
+                self._note(line)
+
+    def _note(self, line: str) -> None:
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict) and entry.get("outcome") == "deferred":
-            deferred[str(entry.get("reason"))] += 1
-    return deferred
+            return
+        if not isinstance(entry, dict) or "outcome" not in entry:
+            return
+        token = str(entry.get("client_token"))
+        self._waiting.pop(token, None)
+        if entry["outcome"] != "deferred":
+            return
+        reason = str(entry.get("reason"))
+        self.deferred[reason] += 1
+        until = entry.get("deferred_until")
+        if reason in BINDING_DEFERRAL_REASONS and isinstance(until, str):
+            self._waiting[token] = Waiting(reason, datetime.fromisoformat(until))
 
 
 @dataclass(frozen=True)
@@ -157,6 +210,8 @@ class RunResult:
     # Deferrals by reason (a request may be deferred several times), from the function's log: a deferral leaves no
     # other trace once the request it sent back is settled.
     deferred: Counter[str] = field(default_factory=Counter)
+    # Requests still deferred when the run ended, to a time after it: waiting on the queue, as they should be.
+    waiting: list[Waiting] = field(default_factory=list)
 
     @property
     def dead_lettered(self) -> Counter[str]:
@@ -169,6 +224,7 @@ class RunResult:
         observed = Counter(self.dead_lettered)
         if self.placed:
             observed[PLACED] = self.placed
+        observed.update(f"{DEFERRED_PREFIX}{waiting.reason}" for waiting in self.waiting)
         return observed
 
     @property
@@ -197,6 +253,10 @@ class RunResult:
             "placed": self.placed,
             "dead_lettered": dict(sorted(self.dead_lettered.items())),
             "deferred": dict(sorted(self.deferred.items())),
+            "waiting": [
+                {"reason": waiting.reason, "until": waiting.until.isoformat()}
+                for waiting in sorted(self.waiting, key=lambda waiting: waiting.until)
+            ],
             "left_on_queue": self.left_on_queue,
             "retried_records": self.event_source.retried,
             "redeliveries": self.event_source.redeliveries,
@@ -263,6 +323,9 @@ class LocalPipeline:
         self.connect = LocalConnectEndpoint(config.connect)
         self.intake: IntakeResources | None = None
         self.event_source: SqsEventSource | None = None
+        self.function_log = FunctionLog(config.log_path)
+        # A request deferred to after this (the run's time limit) has settled for the run: it waits, as it should.
+        self._run_ends = datetime.now(UTC)
 
     def __enter__(self) -> LocalPipeline:
         try:
@@ -332,6 +395,7 @@ class LocalPipeline:
             raise ValueError("backlog_limit waits for the event source to drain the queue while requests are sent")
         sqs: SQSClient = boto3.client("sqs")
         started = time.monotonic()
+        self._run_ends = datetime.now(UTC) + timedelta(seconds=max_duration_seconds)
         chunk = backlog_limit or len(requests) or 1
         produced = ProducedCounts(via_sqs=0, via_eventbridge=0)
         progress = self._progress(sqs, started, len(requests))
@@ -343,12 +407,14 @@ class LocalPipeline:
         if self.config.queue_before_polling:
             self._stack.enter_context(event_source)
             started = time.monotonic()
+            self._run_ends = datetime.now(UTC) + timedelta(seconds=max_duration_seconds)
             progress = self._progress(sqs, started, len(requests))
         while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
             progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)
         if on_progress is not None:
             on_progress(progress)
         duration = time.monotonic() - started
+        waiting = self.function_log.waiting_after(self._run_ends)  # reads the log to its end
         return RunResult(
             requests=len(requests),
             produced=produced,
@@ -362,7 +428,8 @@ class LocalPipeline:
             left_on_queue=sum(progress.queue.values()),
             config=self.config,
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
-            deferred=deferrals_logged(self.config.log_path),
+            deferred=Counter(self.function_log.deferred),
+            waiting=waiting,
         )
 
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:
@@ -408,6 +475,7 @@ class LocalPipeline:
             event_source=event_source.stats,
             connect=self.connect.instance.stats,
             active_calls=self.connect.instance.active_calls(),
+            waiting=len(self.function_log.waiting_after(self._run_ends)),
         )
 
     def _read_dead_letters(self, sqs: SQSClient) -> list[DeadLetter]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,9 @@ MAX_PUT_EVENTS_ENTRIES = 10
 MAX_SEND_MESSAGE_BATCH_ENTRIES = 10
 
 PLACED = "placed"
+# The expected outcome of a request deferred to a time after the run (e.g. "deferred: OutsideCallingHours"): it is
+# still waiting, on the queue, when the run ends, which is the outcome the sample means to show.
+DEFERRED_PREFIX = "deferred: "
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,9 @@ class Sample:
     expected: str  # "placed" or the dead-letter ErrorCode
     request: dict[str, Any] | None = None
     raw_body: str | None = None  # a body that is not a JSON request at all
+    # Request fields naming a time (NotBefore, ExpiresAt), as seconds after the samples are loaded: static JSON
+    # cannot name a time relative to the run. load_samples fills them into `request`.
+    times_from_now: dict[str, float] | None = None
 
     @property
     def body(self) -> str:
@@ -47,7 +55,7 @@ class Sample:
         """A request expected to be placed with no scripted fault on the way (the busy scenario sends only these)."""
         destination = str((self.request or {}).get("DestinationPhoneNumber", ""))
         scripted = (*DEFAULT_THROTTLED_DESTINATION_PREFIXES, *DEFAULT_FLAKY_DESTINATION_PREFIXES)
-        return self.expected == PLACED and not destination.startswith(scripted)
+        return self.expected == PLACED and not self.times_from_now and not destination.startswith(scripted)
 
     @property
     def fits_eventbridge(self) -> bool:
@@ -55,10 +63,20 @@ class Sample:
         return self.request is not None
 
 
-def load_samples(path: Path = SAMPLES_PATH) -> list[Sample]:
-    """Read the sample set."""
+def load_samples(path: Path = SAMPLES_PATH, now: datetime | None = None) -> list[Sample]:
+    """Read the sample set, with the times named relative to ``now`` (default: the current time) filled in."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    return [Sample(**sample) for sample in document["samples"]]
+    return [_timed(Sample(**sample), now or datetime.now(UTC)) for sample in document["samples"]]
+
+
+def _timed(sample: Sample, now: datetime) -> Sample:
+    if not sample.times_from_now or sample.request is None:
+        return sample
+    times = {
+        name: (now + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+        for name, seconds in sample.times_from_now.items()
+    }
+    return dataclasses.replace(sample, request={**sample.request, **times})
 
 
 def build_requests(samples: list[Sample], count: int) -> list[Sample]:

@@ -69,8 +69,9 @@ MAX_DURATION_SECONDS = 900.0
 BACKLOG_LIMIT = 100
 # How often the run looks at the queues: every look scans each queue in moto, and there is no live display.
 POLL_SECONDS = 1.0
-# Fictional destinations that the local Connect places without scripted failures: +1 555 555 0100-0159.
-PLACEABLE_NUMBERS = [f"+155555501{suffix:02d}" for suffix in range(60)]
+# Fictional destinations that the local Connect places without scripted failures: +1 202 555 0100-0159 (the NANP
+# fiction range under Washington's area code, which libphonenumber places in the US, so calling safety allows it).
+PLACEABLE_NUMBERS = [f"+120255501{suffix:02d}" for suffix in range(60)]
 REQUEST_ID = re.compile(r"r-\d{6}")
 MAX_EXAMPLES = 5
 VALID, REFUSED, INVALID = "valid", "refused", "invalid"
@@ -135,7 +136,7 @@ def build_requests(count: int, seed: int) -> list[tuple[str, str, Sample]]:
                 sample = Sample(request_id, "ValidationError", request={**body, "Attributes": attributes})
         elif roll < INVALID_BODY_SHARE + PERMANENT_REFUSAL_SHARE:
             kind = REFUSED
-            destination = f"{DEFAULT_REFUSED_DESTINATION_PREFIXES[0]}{index % 1000:03d}"
+            destination = f"{DEFAULT_REFUSED_DESTINATION_PREFIXES[0]}{index % 100:02d}"  # +44 20 7946 09xx
             sample = Sample(request_id, "DestinationNotAllowedException", request=_request(destination, attributes))
         else:
             kind = VALID

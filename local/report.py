@@ -13,7 +13,7 @@ from rich.table import Table
 
 from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
 from local.pipeline import Progress as PipelineProgress
-from local.producers import PLACED
+from local.producers import DEFERRED_PREFIX, PLACED
 
 # What each dead-letter reason means, for the summary table.
 REASON_NOTES = {
@@ -24,6 +24,8 @@ REASON_NOTES = {
     "OutcomeUnknown": "Connect may have placed it: check, then redrive to call again",
     "ClientTokenReused": "one token, two different calls",
     "Expired": "not placed by its ExpiresAt or within MAX_DEFERRAL_SECONDS",
+    "DestinationNotAllowedByPolicy": "refused by calling safety: country, number type or time zone",
+    "DestinationCallLimit": "too many calls to this number in DESTINATION_CALL_LIMIT's window",
     MOVED_BY_SQS: "the invocation of its last receive died",
 }
 
@@ -33,6 +35,13 @@ DEFERRAL_NOTES = {
     "InstanceAtCapacity": "the instance's concurrent calls were full (LimitExceededException)",
     "Throttled": "Connect throttled the call beyond the in-call retries",
     "InvocationEnding": "too little invocation time was left to call safely",
+    "OutsideCallingHours": "the calling hours were closed in the callee's time zones",
+    "NotBefore": "the request's NotBefore had not come yet",
+}
+# What a request still waiting when the run ended is waiting for, for the summary.
+WAITING_NOTES = {
+    "OutsideCallingHours": "deferred to the next calling hours",
+    "NotBefore": "deferred to its NotBefore",
 }
 
 
@@ -72,13 +81,14 @@ class ProgressDisplay:
 
     def update(self, progress: PipelineProgress) -> None:
         """Show one snapshot."""
-        queued = sum(progress.queue.values())
+        queued = sum(progress.queue.values()) - progress.waiting
         description = (
-            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/] queued {queued} "
+            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/] "
+            f"[cyan]waiting {progress.waiting}[/] queued {queued} "
             f"running {progress.event_source.in_flight} calls {progress.active_calls} "
             f"[red]429s {progress.connect.throttled}[/]"
         )
-        settled = min(self._total, progress.placed + progress.dead_lettered)
+        settled = min(self._total, progress.placed + progress.dead_lettered + progress.waiting)
         self._progress.update(self._task, completed=settled, description=description)
 
 
@@ -107,7 +117,9 @@ def summary_table(result: RunResult, report_path: Path) -> Table:
         "placed", _count(result.placed, result.expected[PLACED], "green"), "contacts the local Connect created"
     )
     table.add_row("dead-lettered", _count(sum(result.dead_lettered.values()), style="yellow"), "by ErrorCode:")
-    for reason in sorted(set(result.dead_lettered) | (set(result.expected) - {PLACED})):
+    expected_dead_letters = {outcome for outcome in result.expected if outcome != PLACED}
+    expected_dead_letters -= {outcome for outcome in expected_dead_letters if outcome.startswith(DEFERRED_PREFIX)}
+    for reason in sorted(set(result.dead_lettered) | expected_dead_letters):
         table.add_row(
             f"  {reason}",
             _count(result.dead_lettered[reason], result.expected[reason], "yellow"),
@@ -120,6 +132,7 @@ def summary_table(result: RunResult, report_path: Path) -> Table:
     )
     for reason, count in sorted(result.deferred.items()):
         table.add_row(f"  {reason}", str(count), DEFERRAL_NOTES.get(reason, ""))
+    _add_waiting_rows(table, result)
     source = result.event_source
     table.add_row(
         "retried",
@@ -157,6 +170,23 @@ def summary_table(result: RunResult, report_path: Path) -> Table:
     table.add_row("JSON report", "", display_path(report_path))
     table.add_row("function log", "", display_path(result.config.log_path))
     return table
+
+
+def _add_waiting_rows(table: Table, result: RunResult) -> None:
+    """Requests deferred to a time after the run: they have reached their outcome for now, waiting on the queue."""
+    waiting_reasons = {waiting.reason for waiting in result.waiting} | {
+        outcome.removeprefix(DEFERRED_PREFIX) for outcome in result.expected if outcome.startswith(DEFERRED_PREFIX)
+    }
+    for reason in sorted(waiting_reasons):
+        dues = sorted(f"{waiting.until:%Y-%m-%d %H:%M}" for waiting in result.waiting if waiting.reason == reason)
+        detail = f"{WAITING_NOTES.get(reason, 'deferred')} ({reason})"
+        if dues:
+            detail += f", due at {dues[0]} UTC" if dues[0] == dues[-1] else f", due {dues[0]} to {dues[-1]} UTC"
+        table.add_row(
+            "waiting",
+            _count(len(dues), result.expected[f"{DEFERRED_PREFIX}{reason}"], "cyan"),
+            f"{detail}; left on the queue, delayed",
+        )
 
 
 def write_report(result: RunResult, path: Path) -> None:

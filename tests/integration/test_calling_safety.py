@@ -133,7 +133,7 @@ def test_a_country_outside_the_allow_list_is_dead_lettered(
 
 
 def test_outside_calling_hours_a_request_is_deferred_to_a_slot_of_the_next_opening(
-    invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any, configure: Any, at: Any
+    invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any, configure: Any, at: Any, log_lines: Any
 ) -> None:
     # Given calling hours of 08:00-21:00, and a New York request at 22:00 New York time
     configure(CALLING_HOURS="08:00-21:00")
@@ -151,6 +151,9 @@ def test_outside_calling_hours_a_request_is_deferred_to_a_slot_of_the_next_openi
     assert _ms(MORNING_IN_NEW_YORK) <= due < _ms(MORNING_IN_NEW_YORK) + OPENING_SPREAD_SECONDS * 1000
     assert copy["DelaySeconds"] == SQS_MAX_DELAY_SECONDS
     assert json.loads(copy["body"])["ClientToken"] == "reminder-1"  # its own token, in the unchanged body
+    # And the log names when it is due, which the first hop's delay_seconds cannot
+    [logged] = [line for line in log_lines() if line.get("outcome") == "deferred"]
+    assert (logged["delay_seconds"], logged["deferred_until"]) == (SQS_MAX_DELAY_SECONDS, copy["DeferredUntil"])
 
 
 def test_a_deferral_across_midnight_hops_without_calling_then_is_placed_in_the_morning(

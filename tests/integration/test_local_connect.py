@@ -27,11 +27,11 @@ from local.connect_endpoint import (
 INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 FLOW_ID = "11111111-1111-1111-1111-111111111111"
 UNGRANTED_FLOW_ID = "22222222-2222-4222-8222-222222222222"
-CALLABLE = "+15555550100"
-REFUSED = "+447700900123"
-UNREACHABLE = "+15555550171"  # in the default unreachable_destination_prefixes
-FLAKY = "+15555550181"  # in the default flaky_destination_prefixes
-THROTTLED = "+15555550161"  # in the default throttled_destination_prefixes
+CALLABLE = "+12025550100"
+REFUSED = "+442079460923"  # in the default refused_destination_prefixes
+UNREACHABLE = "+12125550171"  # in the default unreachable_destination_prefixes
+FLAKY = "+12125550181"  # in the default flaky_destination_prefixes
+THROTTLED = "+12125550161"  # in the default throttled_destination_prefixes
 # Lots of quota and calls, so that a test only meets the limit it is about.
 GENEROUS = {"calls_per_second": 1000.0, "burst": 1000, "max_concurrent_calls": 1000}
 # A call short enough for a test to outlive it, and the wait that surely does.
@@ -275,7 +275,7 @@ def test_fault_rates_are_shares_of_requests(serve: Any) -> None:
 
 
 def test_unreachable_destinations_always_answer_500_without_a_contact(serve: Any) -> None:
-    # Given the default unreachable destinations (+1555555017x)
+    # Given the default unreachable destinations (+1212555017x)
     endpoint, client = serve()
     # When one is called again and again under one token
     # Then every attempt fails with 500 and nothing is created
@@ -285,7 +285,7 @@ def test_unreachable_destinations_always_answer_500_without_a_contact(serve: Any
 
 
 def test_throttled_destinations_always_answer_429_without_a_contact(serve: Any) -> None:
-    # Given the default throttled destinations (+1555555016x)
+    # Given the default throttled destinations (+1212555016x)
     endpoint, client = serve()
     # When one is called again and again under one token
     # Then every attempt is throttled with TooManyRequestsException and nothing is created
@@ -296,7 +296,7 @@ def test_throttled_destinations_always_answer_429_without_a_contact(serve: Any) 
 
 
 def test_flaky_destinations_answer_429_for_the_first_attempts_of_each_token_then_place(serve: Any) -> None:
-    # Given the default flaky destinations (+1555555018x), 2 failures per token
+    # Given the default flaky destinations (+1212555018x), 2 failures per token
     endpoint, client = serve(flaky_failures=2)
     # When one is called under a token
     # Then the first two attempts are throttled with TooManyRequestsException, and the third is placed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def _no_leaked_processes() -> Any:
 
 @pytest.mark.slow
 def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path) -> None:
-    # Given one of each of the 24 samples, half sent through SQS and half through EventBridge
+    # Given one of each of the 27 samples, half sent through SQS and half through EventBridge
     samples = load_samples()
     # When the demo runs them through the real function
     exit_code = main(["demo", "--requests", str(len(samples)), "--work-dir", str(tmp_path), *FAST])
@@ -51,16 +52,23 @@ def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path)
     report = json.loads((tmp_path / "report.json").read_text())
     assert exit_code == 0
     assert report["complete"] is True
-    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (13, 11)
+    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (15, 12)
     assert report["placed"] == 13
     assert report["dead_lettered"] == {
         "AccessDeniedException": 1,
+        "DestinationNotAllowedByPolicy": 2,
         "DestinationNotAllowedException": 2,
         "Expired": 1,
         "OutcomeUnknown": 1,
         "ValidationError": 6,
     }
-    assert report["left_on_queue"] == 0
+    # And the Australian request waits on the queue for the next calling hours, hours after the run
+    [waiting] = report["waiting"]
+    assert waiting["reason"] == "OutsideCallingHours"
+    assert datetime.fromisoformat(waiting["until"]) > datetime.now(UTC) + timedelta(hours=1)
+    assert report["left_on_queue"] == 1
+    # And the scheduled callback waited for its NotBefore before it was placed
+    assert report["deferred"]["NotBefore"] >= 1
     # And throttling was deferred, never retried: the flaky request once, the always-throttled one until its bound
     # (maxDeferralSeconds 8), then Expired; nothing spent a receive, and the 500s are never retried
     assert report["deferred"]["Throttled"] >= 2

@@ -65,6 +65,11 @@ class Deferral:
         """Whether the request may not be tried before until_ms (a schedule or calling hours, not back-pressure)."""
         return self.reason in BINDING_REASONS
 
+    @property
+    def until_iso(self) -> str:
+        """until_ms as ISO-8601 UTC text, as the DeferredUntil attribute and the log name it."""
+        return _iso(self.until_ms)
+
 
 def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -138,6 +138,8 @@ class Settle:
                 "outcome": DEFERRED,
                 "reason": deferral.reason,
                 "delay_seconds": delay,
+                # When it may be called: a deferral hops every 15 minutes, so delay_seconds alone cannot say.
+                "deferred_until": deferral.until_iso,
                 "deferral_count": self._record.deferral_count + 1,
                 **self._identity(),
             },

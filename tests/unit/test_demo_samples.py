@@ -1,0 +1,136 @@
+"""The demo's samples against calling safety, its calling hours whatever the time, and how it sees a deferral."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from local.demo import demo_calling_hours, demo_settings
+from local.pipeline import BINDING_DEFERRAL_REASONS, FunctionLog
+from local.producers import DEFERRED_PREFIX, PLACED, load_samples
+from outbound_caller.safety.calling_hours import next_opening, parse_calling_hours
+from outbound_caller.safety.destinations import DestinationNotAllowedError, check_destination, destination_of
+from outbound_caller.settling.deferral import BINDING_REASONS
+
+REFUSED_BY_POLICY = "DestinationNotAllowedByPolicy"
+DEFERRED_FOR_HOURS = f"{DEFERRED_PREFIX}OutsideCallingHours"
+
+
+def _destinations(expected: set[str] | None = None) -> list[str]:
+    return [
+        str(sample.request["DestinationPhoneNumber"])
+        for sample in load_samples()
+        if sample.request is not None
+        and "DestinationPhoneNumber" in sample.request
+        and sample.expected != "ValidationError"
+        and (expected is None or sample.expected in expected)
+    ]
+
+
+def test_every_sample_meant_to_reach_connect_passes_the_demos_destination_policy() -> None:
+    # Given the demo's settings (cdk.json with the demo's overrides)
+    settings = demo_settings({})
+    countries = settings.destination_countries
+    assert countries is not None
+    # When each sample's destination meets the function's own policy
+    for number in _destinations():
+        destination = destination_of(number)
+        refused = False
+        try:
+            check_destination(
+                destination,
+                allowed_regions=frozenset(countries),
+                blocked_types=frozenset(settings.blocked_number_types),
+            )
+        except DestinationNotAllowedError:
+            refused = True
+        # Then only the samples meant to be refused are, and every other one has a time zone for calling hours
+        assert refused == (number in _destinations({REFUSED_BY_POLICY})), number
+        assert refused or destination.time_zones, number
+
+
+def test_the_demos_calling_hours_defer_only_the_australian_sample_whatever_the_time() -> None:
+    # Given the demo's samples, split by whether calling hours must let them through
+    deferred = [destination_of(number).time_zones for number in _destinations({DEFERRED_FOR_HOURS})]
+    callable_now = [
+        destination_of(number).time_zones
+        for number in _destinations()
+        if number not in _destinations({DEFERRED_FOR_HOURS, REFUSED_BY_POLICY})
+    ]
+    assert deferred
+    assert callable_now
+    # When the demo starts at any time of a year (daylight-saving changes included), every 3 hours and 20 minutes
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    while moment < datetime(2027, 1, 1, tzinfo=UTC):
+        hours = parse_calling_hours(demo_calling_hours(moment))
+        # Then, from its start to well past its end, the others are open and the deferred ones are closed, with an
+        # opening after the run and before their ExpiresAt (two days ahead)
+        for elapsed in (timedelta(0), timedelta(minutes=10)):
+            now_ms = int((moment + elapsed).timestamp() * 1000)
+            for zones in callable_now:
+                assert next_opening(hours, zones, now_ms) is None, (moment, hours, zones)
+            for zones in deferred:
+                opening = next_opening(hours, zones, now_ms)
+                assert opening is not None, (moment, hours)
+                assert timedelta(hours=1) < timedelta(milliseconds=opening.start_ms - now_ms) < timedelta(days=1)
+        moment += timedelta(hours=3, minutes=20)
+
+
+def test_sample_times_are_filled_in_relative_to_the_load() -> None:
+    # Given a moment
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    # When the samples are loaded then
+    timed = [sample for sample in load_samples(now=now) if sample.times_from_now]
+    # Then each named time is set in the request, as ISO-8601 with an offset, and such samples are not "plain"
+    assert timed
+    for sample in timed:
+        assert sample.request is not None
+        assert sample.times_from_now is not None
+        for name, seconds in sample.times_from_now.items():
+            assert datetime.fromisoformat(sample.request[name]) == now + timedelta(seconds=seconds)
+        assert not sample.plainly_placed
+
+
+def test_the_pipeline_knows_the_functions_binding_deferral_reasons() -> None:
+    assert BINDING_DEFERRAL_REASONS == BINDING_REASONS
+
+
+def _line(outcome: str, token: str, **fields: object) -> str:
+    return json.dumps({"level": "INFO", "outcome": outcome, "client_token": token, **fields})
+
+
+@pytest.mark.parametrize("ending", ["placed", "dead_lettered", "retried"])
+def test_the_function_log_shows_which_requests_wait_beyond_a_moment(tmp_path: Path, ending: str) -> None:
+    # Given a function log with a request deferred for calling hours, one for NotBefore, one for back-pressure,
+    # and one deferred for calling hours that then ended otherwise; the last line still being written
+    log_path = tmp_path / "function.log"
+    lines = [
+        "START RequestId: 1 Version: $LATEST",
+        _line("deferred", "a", reason="OutsideCallingHours", deferred_until="2026-06-02T01:00:00.000Z"),
+        _line("deferred", "b", reason="NotBefore", deferred_until="2026-06-01T12:00:10.000Z"),
+        _line("deferred", "c", reason="Throttled", deferred_until="2026-06-02T01:00:00.000Z"),
+        _line("deferred", "d", reason="OutsideCallingHours", deferred_until="2026-06-02T01:00:00.000Z"),
+        _line(ending, "d"),
+    ]
+    log_path.write_text("\n".join(lines) + "\n" + _line("deferred", "e", reason="NotBefore")[:20])
+    log = FunctionLog(log_path)
+    # When it is asked which wait beyond a moment after the NotBefore
+    waiting = log.waiting_after(datetime(2026, 6, 1, 12, 5, tzinfo=UTC))
+    # Then only the request waiting for the calling hours is, until its time, and every deferral is counted
+    assert [(item.reason, item.until) for item in waiting] == [
+        ("OutsideCallingHours", datetime(2026, 6, 2, 1, 0, tzinfo=UTC))
+    ]
+    assert log.deferred == {"OutsideCallingHours": 2, "NotBefore": 1, "Throttled": 1}
+    assert [item.reason for item in log.waiting_after(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))] == [
+        "OutsideCallingHours",
+        "NotBefore",
+    ]
+
+
+def test_placed_samples_and_deferred_ones_are_told_apart() -> None:
+    samples = load_samples()
+    assert sum(sample.expected == DEFERRED_FOR_HOURS for sample in samples) == 1
+    assert not any(sample.plainly_placed for sample in samples if sample.expected != PLACED)
