@@ -58,8 +58,8 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
     # timeout, ~160 s here) before it can be judged OutcomeUnknown: enough receives to get there, at one per
     # visibility timeout, with room for the faults that strike the same message meanwhile.
     "maxReceiveCount": 20,
-    # Fictional +1 555 numbers (below) belong to no country and no time zone: this run is about never twice and never
-    # lost, so any country at any hour (calling safety has its own tests).
+    # Never twice and never lost, not calling safety (its own tests): any country (the refused requests below are UK
+    # numbers that the local Connect must see), at any hour of the day the run starts.
     "allowedDestinationCountries": "*",
     "callingHours": None,
 }
