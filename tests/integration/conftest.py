@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from botocore.retries.standard import RetryQuotaChecker
 from moto import mock_aws
 
 from tests.support.connect_stub import ConnectStub
@@ -42,10 +43,27 @@ def connect(aws: None) -> Iterator[ConnectStub]:
     from outbound_caller.connect.calls import connect as client
 
     stub = ConnectStub()
+    _refill_retry_quota(client)
     event = "before-send.connect.StartOutboundVoiceContact"
     client.meta.events.register_first(event, stub, unique_id="connect-stub")
     yield stub
     client.meta.events.unregister(event, unique_id="connect-stub")
+
+
+def _refill_retry_quota(client: Any) -> None:
+    """Each test starts, as a fresh container would, with botocore's retry quota full.
+
+    The quota (standard retry mode: 500 units, 5 per retry, 1 back per success) belongs to the client, which lives
+    as long as the module: tests that throttle many calls would otherwise leave later ones without in-call retries,
+    and whether a test passed would depend on the order the tests ran in.
+    """
+    handlers = client.meta.events._emitter._handlers.prefix_search("after-call.connect.StartOutboundVoiceContact")
+    checkers = [
+        handler.__self__ for handler in handlers if isinstance(getattr(handler, "__self__", None), RetryQuotaChecker)
+    ]
+    assert checkers, "botocore's retry quota moved: refill it another way"
+    for checker in checkers:
+        checker._quota._available_capacity = checker._quota._max_capacity
 
 
 @pytest.fixture
