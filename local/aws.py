@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import boto3
 
 from infra.settings import (
+    DESTINATION_CALLS_PARTITION_KEY,
+    DESTINATION_CALLS_TTL_ATTRIBUTE,
     DLQ_RETENTION_SECONDS,
     PLACED_CALLS_PARTITION_KEY,
     PLACED_CALLS_TTL_ATTRIBUTE,
@@ -28,6 +30,7 @@ from local.account import LOCAL_HOST, LOCAL_REGION
 from local.moto_process import READY_PREFIX
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
@@ -36,6 +39,7 @@ QUEUE_NAME = "connect-outbound-caller-requests"
 DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-dead-letters"
 RULE_NAME = "connect-outbound-caller-requests"
 PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
+DESTINATION_CALLS_TABLE_NAME = "connect-outbound-caller-destination-calls"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # How long the server process may take to stop once asked.
 STOP_TIMEOUT_SECONDS = 5
@@ -124,6 +128,7 @@ class IntakeResources:
     event_bus_name: str
     visibility_timeout_seconds: int
     placed_calls_table_name: str
+    destination_calls_table_name: str | None  # only when a destination call limit is set, as in the stack
 
 
 class _ServerProcess:
@@ -253,16 +258,19 @@ def create_intake(
     events.put_targets(Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "CallRequestQueue", "Arn": queue_arn}])
     table_name = PLACED_CALLS_TABLE_NAME + name_suffix
     dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName=table_name,
-        KeySchema=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(dynamodb, table_name, PLACED_CALLS_PARTITION_KEY)
     dynamodb.update_time_to_live(
         TableName=table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": PLACED_CALLS_TTL_ATTRIBUTE},
     )
+    destination_calls_table_name = None
+    if settings.destination_call_limit is not None:
+        destination_calls_table_name = DESTINATION_CALLS_TABLE_NAME + name_suffix
+        _create_table(dynamodb, destination_calls_table_name, DESTINATION_CALLS_PARTITION_KEY)
+        dynamodb.update_time_to_live(
+            TableName=destination_calls_table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": DESTINATION_CALLS_TTL_ATTRIBUTE},
+        )
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -271,6 +279,17 @@ def create_intake(
         event_bus_name=bus_name,
         visibility_timeout_seconds=visibility_timeout_seconds,
         placed_calls_table_name=table_name,
+        destination_calls_table_name=destination_calls_table_name,
+    )
+
+
+def _create_table(dynamodb: DynamoDBClient, name: str, partition_key: str) -> None:
+    """An on-demand table keyed by one string attribute, as the stack's tables are."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": partition_key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": partition_key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
 
 

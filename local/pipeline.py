@@ -354,6 +354,7 @@ class LocalPipeline:
             self.intake.dead_letter_queue_url,
             self.intake.placed_calls_table_name,
             source_queue_url=self.intake.queue_url,
+            destination_calls_table_name=self.intake.destination_calls_table_name,
         )
         function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(

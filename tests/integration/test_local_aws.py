@@ -7,7 +7,9 @@ from pathlib import Path
 
 import boto3
 
-from local.aws import LocalAws, local_sdk_environment, scoped_environment
+from infra.settings import DESTINATION_CALLS_TTL_ATTRIBUTE, settings_from_context
+from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
+from tests.infra.synthesis import cdk_json_context
 
 SENDERS, DELETERS, MESSAGES_PER_SENDER = 4, 6, 400
 
@@ -50,3 +52,26 @@ def test_concurrent_sends_and_deletes_lose_no_message(tmp_path: Path) -> None:
     # Then every message sent was received and deleted (SQS may deliver one twice): none vanished in a send racing
     # a delete
     assert set(deleted) == {f"{s}-{i}" for s in range(SENDERS) for i in range(MESSAGES_PER_SENDER)}
+
+
+def test_a_destination_call_limit_gets_its_table_locally_as_in_the_stack(tmp_path: Path) -> None:
+    # Given settings with a destination call limit, and settings without
+    limited = settings_from_context(cdk_json_context() | {"destinationCallLimit": "3/24h"})
+    unlimited = settings_from_context(cdk_json_context())
+    with LocalAws() as aws, scoped_environment(local_sdk_environment(aws.url, "http://127.0.0.1:9", tmp_path)):
+        # When the local intake is created for each
+        with_limit = create_intake(limited, visibility_timeout_seconds=30)
+        without_limit = create_intake(unlimited, visibility_timeout_seconds=30, name_suffix="-unlimited")
+        # Then only the first has a table of calls per destination, expiring by the function's TTL attribute
+        assert without_limit.destination_calls_table_name is None
+        assert with_limit.destination_calls_table_name is not None
+        ttl = boto3.client("dynamodb").describe_time_to_live(TableName=with_limit.destination_calls_table_name)
+        assert ttl["TimeToLiveDescription"]["AttributeName"] == DESTINATION_CALLS_TTL_ATTRIBUTE
+        # and the function is told its name, as the stack tells it
+        environment = limited.function_environment(
+            with_limit.dead_letter_queue_url,
+            with_limit.placed_calls_table_name,
+            source_queue_url=with_limit.queue_url,
+            destination_calls_table_name=with_limit.destination_calls_table_name,
+        )
+        assert environment["DESTINATION_CALLS_TABLE_NAME"] == with_limit.destination_calls_table_name
