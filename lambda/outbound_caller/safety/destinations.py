@@ -87,7 +87,7 @@ def check_destination(
     """Raise DestinationNotAllowedError unless the destination's country is allowed and its type not blocked.
 
     ``allowed_regions`` None allows any country, including a number the library places in none (an invalid
-    number, such as the fictional +1 555 01xx range, which tests and demos use).
+    number, such as +1 555 555 01xx in the 555 area code, which does not exist and which tests use).
     """
     if allowed_regions is not None:
         if destination.region is None:
@@ -107,7 +107,7 @@ def check_destination(
 def caller_id_region(number: str) -> str:
     """The country of a caller ID, for the stack's default allow-list: its region, else its country code's main one.
 
-    A caller ID is the deployment's own number, not a callee's: a fictional or not-yet-listed one (+1 555 01xx)
+    A caller ID is the deployment's own number, not a callee's: a fictional or not-yet-listed one (+1 555 555 0100)
     still belongs to its country code's main region (US), where a callee's number would be refused.
     """
     parsed = phonenumbers.parse(number)
