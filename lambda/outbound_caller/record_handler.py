@@ -22,6 +22,7 @@ from outbound_caller.observability import count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
 from outbound_caller.safety.call_limit import DestinationCallLimiter
+from outbound_caller.safety.destinations import Destination
 from outbound_caller.safety.policy import allowed_destination, not_yet
 from outbound_caller.settling.deferral import (
     INSTANCE_AT_CAPACITY,
@@ -69,31 +70,25 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
         return Settle(SETTINGS, record, None, None, lambda_context).failure(classify(error))
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
     settle = Settle(SETTINGS, record, delivery, destination, lambda_context)
-    now_ms = _now_ms()
-    expires_at = delivery.request.ExpiresAt
-    if expires_at is not None and now_ms >= expires_at.timestamp() * 1000:
-        return settle.failure(Failure(EXPIRED, "ExpiresAt passed before the call was placed", permanent=True))
     try:
         callee = allowed_destination(delivery.request.DestinationPhoneNumber, SETTINGS)
-        # A deferral longer than SQS's delay hops again, with no Connect call; else NotBefore and calling hours.
-        waiting = still_deferred(record, now_ms) or not_yet(
-            delivery.request,
-            callee,
-            delivery.client_token,
-            SETTINGS,
-            now_ms=now_ms,
-            deadline_ms=deferral_deadline_ms(record, delivery.request, SETTINGS),
-        )
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
         return settle.failure(classify(error))
-    if waiting is not None:
-        return settle.deferral(waiting, now_ms)
+    now_ms = _now_ms()
+    not_now = _not_now(settle, record, delivery, callee, now_ms, hop=True)
+    if not_now is not None:
+        return not_now
     # Parsed first (no I/O), so that a record released here still carries its own token when it is sent back.
     if lambda_context.get_remaining_time_in_millis() - PACER.delay() * 1000 < RECORD_TIME_RESERVE_MS:
         return settle.deferral(Deferral(INVOCATION_ENDING, now_ms), now_ms)
     held = BACK_PRESSURE.wait()
     if held is not None:
         return settle.deferral(held, now_ms)
+    PACER.wait_turn()
+    # The turn may come seconds later: expiry and calling hours are decided again for the instant of the call.
+    not_now = _not_now(settle, record, delivery, callee, _now_ms(), hop=False)
+    if not_now is not None:
+        return not_now
     try:
         placed = _call(record, delivery, lambda_context)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
@@ -123,8 +118,31 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     return "placed"
 
 
+def _not_now(
+    settle: Settle, record: CallRequestRecord, delivery: CallDelivery, callee: Destination, now_ms: int, *, hop: bool
+) -> str | None:
+    """How a request that may not be called at now_ms ends (Expired, or deferred), else None.
+
+    ``hop``: a deferral longer than SQS's delay hops on, with no Connect call, before anything else is decided.
+    """
+    expires_at = delivery.request.ExpiresAt
+    if expires_at is not None and now_ms >= expires_at.timestamp() * 1000:
+        return settle.failure(Failure(EXPIRED, "ExpiresAt passed before the call was placed", permanent=True))
+    try:
+        waiting = (still_deferred(record, now_ms) if hop else None) or not_yet(
+            delivery.request,
+            callee,
+            delivery.client_token,
+            SETTINGS,
+            now_ms=now_ms,
+            deadline_ms=deferral_deadline_ms(record, delivery.request, SETTINGS),
+        )
+    except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
+        return settle.failure(classify(error))
+    return settle.deferral(waiting, now_ms) if waiting is not None else None
+
+
 def _call(record: CallRequestRecord, delivery: CallDelivery, lambda_context: LambdaContext) -> PlacedCall:
-    PACER.wait_turn()
     try:
         placed = ONCE.place(
             delivery.request.to_api_params(SETTINGS, delivery.client_token),

@@ -12,10 +12,12 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from outbound_caller.connect.pacing import Pacer
 from outbound_caller.safety.call_limit import DestinationCallLimiter, parse_call_limit
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
 from tests.integration.conftest import failed_ids
+from tests.support.clock import FakeClock
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import INSTANCE_ID
 from tests.support.lambda_events import sqs_record
@@ -335,3 +337,49 @@ def test_a_request_scheduled_days_ahead_hops_for_days_without_a_call_then_is_pla
     invoke(came_back(hop, "on-the-day"))
     assert connect.calls_per_token() == {"in-two-days": 1}
     assert dead_letters() == []
+
+
+# 20:59:58 in New York (EST), two seconds before 08:00-21:00 closes.
+TWO_SECONDS_BEFORE_CLOSING = datetime(2026, 11, 24, 1, 59, 58, tzinfo=UTC)
+
+
+@pytest.fixture
+def slow_pacer(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A pacer of one call per 5 s (0.2/s), on a clock that is also the function's wall clock."""
+    from outbound_caller import record_handler
+
+    fake = FakeClock(start=TWO_SECONDS_BEFORE_CLOSING.timestamp())
+    monkeypatch.setattr(record_handler, "PACER", Pacer(0.2, clock=fake, sleep=fake.sleep))
+    monkeypatch.setattr(record_handler, "CLOCK", fake)
+    monkeypatch.setattr(record_handler.INSTANCE_STATE, "clock", fake)
+    return fake
+
+
+def test_a_request_that_expires_while_it_waits_for_its_turn_is_not_dialled(
+    invoke: Any, connect: ConnectStub, dead_letters: Any, slow_pacer: FakeClock
+) -> None:
+    # Given a slow pace, and behind a first request one that expires a second from now
+    expires = datetime.fromtimestamp(slow_pacer.now + 1, UTC)
+    first = arriving(request(), "first", TWO_SECONDS_BEFORE_CLOSING)
+    second = arriving(request("+12025550144", ExpiresAt=expires.isoformat()), "second", TWO_SECONDS_BEFORE_CLOSING)
+    # When the batch runs: the second's turn comes five seconds later
+    invoke(first, second)
+    # Then the second is not dialled: it expired while it waited
+    assert [call["DestinationPhoneNumber"] for call in connect.requests] == [NEW_YORK]
+    assert [(letter["SourceMessageId"], letter["ErrorCode"]) for letter in dead_letters()] == [("second", "Expired")]
+
+
+def test_a_request_whose_turn_comes_after_the_calling_hours_close_is_deferred(
+    invoke: Any, connect: ConnectStub, deferred: Any, configure: Any, slow_pacer: FakeClock
+) -> None:
+    # Given calling hours closing in two seconds, a slow pace, and two New York requests
+    configure(CALLING_HOURS="08:00-21:00")
+    first = arriving(request(), "first", TWO_SECONDS_BEFORE_CLOSING)
+    second = arriving(request("+12025550144"), "second", TWO_SECONDS_BEFORE_CLOSING)
+    # When the batch runs: the second's turn comes at 21:00:03
+    invoke(first, second)
+    # Then only the first is dialled; the second waits for the morning
+    assert [call["DestinationPhoneNumber"] for call in connect.requests] == [NEW_YORK]
+    assert [(copy["SourceMessageId"], copy["DeferralReason"]) for copy in deferred()] == [
+        ("second", "OutsideCallingHours")
+    ]
