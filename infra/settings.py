@@ -87,6 +87,10 @@ DEFAULT_EVENT_DETAIL_TYPE = "Outbound Call Requested"
 # A call request waiting longer than this is stale for an outbound call: alarm on it.
 DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
 
+# The stack's blocked number types: the contract's default pair, and numbers libphonenumber cannot validate (UNKNOWN):
+# a premium-rate number with a digit too many is UNKNOWN to it, and open numbering plans (Germany, Austria) may still
+# connect it. Secure by default, like the countries; an operator who needs such numbers removes UNKNOWN.
+STACK_BLOCKED_NUMBER_TYPES = tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES | {"UNKNOWN"}))
 # allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
 ANY_COUNTRY = "*"
 
@@ -191,9 +195,7 @@ class DeploymentSettings(BaseModel):
     # Calling safety, validated with the function's own parsers. Unset countries: the caller ID's country only
     # (ANY_COUNTRY opens them all); the others as the contract's defaults.
     allowed_destination_countries: tuple[str, ...] | None = Field(default=None, alias="allowedDestinationCountries")
-    blocked_number_types: tuple[str, ...] = Field(
-        default=tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES)), alias="blockedNumberTypes"
-    )
+    blocked_number_types: tuple[str, ...] = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
     calling_hours: str | None = Field(default=None, alias="callingHours")
     destination_call_limit: str | None = Field(default=None, alias="destinationCallLimit")
 
@@ -217,12 +219,19 @@ class DeploymentSettings(BaseModel):
         "allowed_queue_ids",
         "event_detail_types",
         "event_sources",
-        "blocked_number_types",
         mode="before",
     )
     @classmethod
     def _list_values(cls, value: Any) -> Any:
         return _to_tuple(value)
+
+    @field_validator("blocked_number_types", mode="before")
+    @classmethod
+    def _blocked_types_or_default(cls, value: Any) -> Any:
+        # Unset (null, as cdk.json says "the default", or `-c blockedNumberTypes=`) keeps the default: it must never
+        # switch the toll-fraud guard off. Only an explicit empty list blocks no type.
+        value = _blank_to_none(value)
+        return STACK_BLOCKED_NUMBER_TYPES if value is None else _to_tuple(value)
 
     @field_validator("allowed_destination_countries", mode="before")
     @classmethod

@@ -36,7 +36,7 @@ def test_by_default_calls_go_to_the_caller_ids_country_only_and_synth_says_so() 
     template = Template.from_stack(stack)
     # Then the function may call the US only, never a premium-rate or shared-cost number, and synth says why
     assert _variables(template)["ALLOWED_DESTINATION_COUNTRIES"] == "US"
-    assert _variables(template)["BLOCKED_NUMBER_TYPES"] == "PREMIUM_RATE,SHARED_COST"
+    assert _variables(template)["BLOCKED_NUMBER_TYPES"] == "PREMIUM_RATE,SHARED_COST,UNKNOWN"
     Annotations.from_stack(stack).has_warning("*", DEFAULT_COUNTRIES_WARNING)
 
 

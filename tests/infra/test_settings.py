@@ -165,9 +165,10 @@ def test_environment_omits_unset_optional_variables() -> None:
         "CONCURRENT_CALLS_LIMIT": "10",
         "MAX_RECEIVE_COUNT": "5",
         "MAX_DEFERRAL_SECONDS": "86400",
-        # calling safety: the caller ID's country only (by default), never premium-rate or shared-cost numbers
+        # calling safety: the caller ID's country only (by default), never premium-rate or shared-cost numbers, nor
+    # numbers libphonenumber cannot validate
         "ALLOWED_DESTINATION_COUNTRIES": "US",
-        "BLOCKED_NUMBER_TYPES": "PREMIUM_RATE,SHARED_COST",
+        "BLOCKED_NUMBER_TYPES": "PREMIUM_RATE,SHARED_COST,UNKNOWN",
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectOutboundCaller",
     }
@@ -446,3 +447,26 @@ def test_a_call_limit_without_its_table_is_a_bug_in_the_stack() -> None:
     # Then it fails at synth, not at the function's cold start
     with pytest.raises(ValueError, match="destinationCallLimit"):
         settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+
+
+@pytest.mark.parametrize("unset", [None, "", "null"])
+def test_blocked_number_types_left_unset_keep_the_default_and_only_an_empty_list_blocks_none(unset: Any) -> None:
+    # Given blockedNumberTypes null (as cdk.json writes "use the default") or empty on the command line
+    # When the settings are validated
+    settings = settings_from_context(MINIMAL | {"blockedNumberTypes": unset})
+    # Then the default blocks stay: unset never silently turns off the toll-fraud guard
+    assert settings.blocked_number_types == ("PREMIUM_RATE", "SHARED_COST", "UNKNOWN")
+    # And only an explicit empty list blocks no type
+    assert settings_from_context(MINIMAL | {"blockedNumberTypes": []}).blocked_number_types == ()
+
+
+def test_the_stack_refuses_numbers_libphonenumber_cannot_validate_by_default() -> None:
+    # Given a German premium-rate number with one digit too many: libphonenumber calls it UNKNOWN, not PREMIUM_RATE,
+    # and an open numbering plan may still connect it
+    from outbound_caller.safety.destinations import destination_of
+
+    assert destination_of("+4990012345679").number_type == "UNKNOWN"
+    # When the stack's defaults are read
+    settings = settings_from_context(MINIMAL)
+    # Then UNKNOWN is blocked with the contract's two
+    assert "UNKNOWN" in settings.blocked_number_types
