@@ -166,7 +166,7 @@ def test_environment_omits_unset_optional_variables() -> None:
         "MAX_RECEIVE_COUNT": "5",
         "MAX_DEFERRAL_SECONDS": "86400",
         # calling safety: the caller ID's country only (by default), never premium-rate or shared-cost numbers, nor
-    # numbers libphonenumber cannot validate
+        # numbers libphonenumber cannot validate
         "ALLOWED_DESTINATION_COUNTRIES": "US",
         "BLOCKED_NUMBER_TYPES": "PREMIUM_RATE,SHARED_COST,UNKNOWN",
         "POWERTOOLS_SERVICE_NAME": "connect-outbound-caller",

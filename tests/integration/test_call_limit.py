@@ -425,3 +425,14 @@ def test_the_client_is_made_on_first_use_not_at_cold_start(make_limiter: Callabl
     client = limiter.client
     limiter.reserve(NUMBER, "call-2")
     assert limiter.client is client
+
+
+def test_one_line_written_two_ways_shares_one_count(make_limiter: Callable[..., DestinationCallLimiter]) -> None:
+    # Given a limit of 1 call, and a London line written with and without its trunk 0 (both pass the E.164 pattern,
+    # and libphonenumber dials both as +44 20 7946 0123)
+    limiter = make_limiter("1/1h")
+    limiter.reserve("+442079460123", "call-1")
+    # When another call to the same line arrives written the other way
+    # Then it is refused: the count is of the line, not of the text
+    with pytest.raises(DestinationCallLimitError):
+        limiter.reserve("+4402079460123", "call-2")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
 from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
@@ -123,9 +124,17 @@ class _Counted:
 
 
 def destination_key(number: str, salt: str) -> str:
-    """The item key for a number: a salted hash, never the number itself."""
-    digest = hashlib.sha256(f"{salt}\0{number}".encode()).hexdigest()
+    """The item key for a number: a salted hash of the line it dials, never the number itself."""
+    digest = hashlib.sha256(f"{salt}\0{_line(number)}".encode()).hexdigest()
     return f"{KEY_PREFIX}#{digest}"
+
+
+def _line(number: str) -> str:
+    """The number as libphonenumber dials it: +4402079460123 and +442079460123 are one line, counted once."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        return number  # in no numbering plan: the text is all there is
 
 
 def _token_hash(client_token: str) -> str:
