@@ -127,3 +127,17 @@ def test_only_schedules_and_calling_hours_are_binding(settings: Settings) -> Non
     # Then back-pressure is a hint (tried once more at its bound), calling hours are not
     assert not Deferral(INSTANCE_AT_CAPACITY, 0).binding
     assert Deferral(OUTSIDE_CALLING_HOURS, 0).binding
+
+
+def test_a_not_before_past_the_requests_bound_is_deferred_there_to_expire_not_searched_for_hours(
+    settings: Settings,
+) -> None:
+    # Given calling hours, and a request not to be placed before the year 9999 (past any bound)
+    call = call_request(settings, NotBefore="9999-12-31T03:00:00Z")
+    # When it is decided, with its bound a day away
+    waiting = decide(
+        with_hours(settings, "08:00-21:00"), call, MONDAY_NOON_NEW_YORK, ms(MONDAY_NOON_NEW_YORK) + 86_400_000
+    )
+    # Then it is a binding deferral to its NotBefore (which settling dead-letters as Expired), not an error to retry
+    assert waiting is not None
+    assert (waiting.reason, waiting.binding) == (NOT_BEFORE, True)

@@ -39,9 +39,9 @@ HORIZON_DAYS = 8
 # 30 minutes, 3,600 requests can start at the quota's pace; beyond that, the busy-instance back-pressure defers
 # the rest.
 OPENING_SPREAD_SECONDS = 1800
-# A deferral arrives this long before its deadline at the latest, so it is still placeable when it arrives
-# (SQS delays in whole seconds).
-DEADLINE_MARGIN_MS = 1000
+# A deferral aims this long before its deadline at the latest, so it is still placeable when it arrives: SQS delays
+# in whole seconds, the event source polls, and the record may wait for its pacing turn.
+DEADLINE_MARGIN_MS = 30_000
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,9 @@ def not_yet(
     earliest_ms = now_ms
     if request.NotBefore is not None:
         earliest_ms = max(now_ms, int(request.NotBefore.timestamp() * 1000))
+        if earliest_ms >= deadline_ms:
+            # It can never be placed: no opening to look for (settling dead-letters it as Expired).
+            return Deferral(NOT_BEFORE, earliest_ms)
     if settings.calling_hours is not None:
         opening = next_opening(settings.calling_hours, destination.time_zones, earliest_ms)
         if opening is not None:
