@@ -23,6 +23,8 @@ MEMORY_SIZE_MB = 256
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # How cdk-nag spells the phone-number ARN of connect_resource_arns in its finding ID.
 PHONE_NUMBERS_ARN_FINDING = "arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:phone-number/*"
+# And the contact ARN of connect_resource_arns (the instance's contacts).
+CONTACTS_ARN_FINDING = "arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:instance/{instance}/contact/*"
 
 
 class OutboundCaller(Construct):
@@ -134,6 +136,13 @@ class OutboundCaller(Construct):
                 " permissions, so CDK's tracing grant must name '*'",
             )
         )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{CONTACTS_ARN_FINDING.format(instance=settings.instance_id)}]",
+                reason="StartOutboundVoiceContact is authorized on the contact it creates, whose ID only exists once"
+                " the call is placed: the configured instance's contacts are the narrowest resource IAM can name",
+            )
+        )
         if settings.source_phone_number is not None:
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
@@ -146,7 +155,8 @@ class OutboundCaller(Construct):
 
 
 def connect_resource_arns(stack: Stack, settings: DeploymentSettings) -> list[str]:
-    """The resources StartOutboundVoiceContact is authorized on: the instance, its allowed flows, queue, number."""
+    """The resources StartOutboundVoiceContact is authorized on: the instance's contacts, the instance, its allowed
+    flows, queue and number."""
 
     def instance_arn(resource_path: str = "") -> str:
         return stack.format_arn(
@@ -157,7 +167,10 @@ def connect_resource_arns(stack: Stack, settings: DeploymentSettings) -> list[st
         )
 
     flows = dict.fromkeys((settings.contact_flow_id, *settings.allowed_contact_flow_ids))
-    arns = [instance_arn(), *(instance_arn(f"/contact-flow/{flow}") for flow in flows)]
+    # The Service Authorization Reference lists one resource type for the action: `contact`,
+    # instance/${InstanceId}/contact/*. A call's contact does not exist before the call, so its ID cannot be named:
+    # the instance's contacts are the tightest scope. Without it every call is answered AccessDeniedException.
+    arns = [instance_arn("/contact/*"), instance_arn(), *(instance_arn(f"/contact-flow/{flow}") for flow in flows)]
     if settings.queue_id is not None:
         arns.append(instance_arn(f"/queue/{settings.queue_id}"))
     if settings.source_phone_number is not None:

@@ -61,9 +61,15 @@ def test_connect_permission_is_only_start_outbound_voice_contact_on_the_instance
     # Given the stack with a source number and no queue
     # When the Connect grants are collected
     resources = _connect_resources(template)
-    # Then they name the instance, the default flow and the account's phone numbers, and nothing broader
+    # Then they name the instance's contacts, the instance, the default flow and the account's phone numbers, and
+    # nothing broader
     assert resources == sorted(
-        [f":instance/{INSTANCE}", f":instance/{INSTANCE}/contact-flow/{FLOW}", ":phone-number/*"]
+        [
+            f":instance/{INSTANCE}/contact/*",
+            f":instance/{INSTANCE}",
+            f":instance/{INSTANCE}/contact-flow/{FLOW}",
+            ":phone-number/*",
+        ]
     )
 
 
@@ -79,9 +85,10 @@ def test_connect_permission_covers_allowed_flows_and_the_queue_but_no_phone_numb
     )
     # When the Connect grants are collected
     resources = _connect_resources(template)
-    # Then they name the instance, both flows and the queue, and no phone numbers
+    # Then they name the instance's contacts, the instance, both flows and the queue, and no phone numbers
     assert resources == sorted(
         [
+            f":instance/{INSTANCE}/contact/*",
             f":instance/{INSTANCE}",
             f":instance/{INSTANCE}/contact-flow/{FLOW}",
             f":instance/{INSTANCE}/contact-flow/{EXTRA_FLOW}",
@@ -94,9 +101,21 @@ def test_no_connect_grant_uses_a_wildcard_resource(template: Template) -> None:
     # Given the stack
     # When the Connect grants are collected
     resources = _connect_resources(template)
-    # Then none is "*" nor a wildcard inside the instance (the phone-number scope is justified in infra/caller.py)
+    # Then none is "*", and the only wildcard inside the instance is its contacts: a call's contact ID does not
+    # exist before the call (the phone-number scope is justified in infra/caller.py)
     assert "*" not in resources
-    assert not [resource for resource in resources if resource.startswith(":instance") and "*" in resource]
+    wildcards = [resource for resource in resources if resource.startswith(":instance") and "*" in resource]
+    assert wildcards == [f":instance/{INSTANCE}/contact/*"]
+
+
+def test_the_contact_resource_the_action_is_authorized_on_is_the_configured_instances(template: Template) -> None:
+    # Given the stack
+    # When the Connect grants are collected
+    resources = _connect_resources(template)
+    # Then they include the one resource type the Service Authorization Reference lists for
+    # connect:StartOutboundVoiceContact, `contact` (arn:...:instance/${InstanceId}/contact/*), of this instance only:
+    # without it every call would be answered AccessDeniedException
+    assert [resource for resource in resources if "/contact/" in resource] == [f":instance/{INSTANCE}/contact/*"]
 
 
 def _source_and_dead_letter_queue_ids(template: Template) -> tuple[str, str]:
