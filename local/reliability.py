@@ -90,6 +90,10 @@ class ReliabilityOptions:
     seed: int = 7
     work_dir: Path = DEFAULT_WORK_DIR / "reliability"
     max_duration_seconds: float = MAX_DURATION_SECONDS
+    # The function timeout the local runtime enforces; None: the deployed one. A killed invocation's claims block
+    # their tokens until its deadline, so a run takes at least one function timeout; a shorter one (it must still
+    # exceed the record's time reserve, or every record is deferred) makes a short run quicker.
+    function_timeout_seconds: float | None = None
 
 
 @dataclass
@@ -170,6 +174,7 @@ def pipeline_config(options: ReliabilityOptions) -> PipelineConfig:
             seed=options.seed,
         ),
         visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
+        function_timeout_seconds=options.function_timeout_seconds,
         work_dir=options.work_dir,
         worker_faults=WorkerFaults(
             kill_before_connect_request=KILL_BEFORE_REQUEST_RATE,

@@ -15,9 +15,13 @@ from rich.console import Console
 from local.pipeline import MOVED_BY_SQS, DeadLetter
 from local.producers import PLACED
 from local.reliability import INVALID, REFUSED, VALID, ReliabilityOptions, account, build_requests, run_reliability
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
 # Enough requests that every fault strikes a few times (10% transient Connect faults, 5% duplicates, 2% kills).
 CI_REQUESTS = 200
+# The deployed function timeout (about 300 s here) would make this run wait that long for the claims of killed
+# invocations; the record's reserve plus half a minute keeps every record callable and the suite within budget.
+CI_FUNCTION_TIMEOUT_SECONDS = RECORD_TIME_RESERVE_SECONDS + 30
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +36,10 @@ def test_under_every_fault_nobody_is_rung_twice_and_nothing_is_lost(tmp_path: Pa
     # delivers duplicates and workers die before a request, after Connect's answer and before the record's write
     console = Console(file=io.StringIO())
     # When every request has settled
-    summary = run_reliability(ReliabilityOptions(requests=CI_REQUESTS, seed=11, work_dir=tmp_path), console)
+    options = ReliabilityOptions(
+        requests=CI_REQUESTS, seed=11, work_dir=tmp_path, function_timeout_seconds=CI_FUNCTION_TIMEOUT_SECONDS
+    )
+    summary = run_reliability(options, console)
     # Then the faults really struck, and still no request rang twice, none was lost, every dead-letter has a reason
     faults = summary["faults"]
     assert faults["duplicate_deliveries"] > 0
