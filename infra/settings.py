@@ -68,12 +68,10 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 DLQ_RETENTION_DAYS = DEAD_LETTER_QUEUE_RETENTION_DAYS
 DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
 SOURCE_RETENTION_DAYS = SOURCE_QUEUE_RETENTION_DAYS
-# The placed-calls table's layout, as the function reads and writes it: partition key and TTL attribute.
+# The tables' layout, as the function reads and writes it: partition key and TTL attribute (the call limit's table
+# has the placed-calls ledger's: safety/call_limit.py imports them from it).
 PLACED_CALLS_PARTITION_KEY = PARTITION_KEY
 PLACED_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
-# The destination-calls table's: the function's call limit (safety/call_limit.py) uses the same layout.
-DESTINATION_CALLS_PARTITION_KEY = PARTITION_KEY
-DESTINATION_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000

@@ -9,10 +9,9 @@ from constructs import Construct
 
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
-from infra.destination_calls import DestinationCallsTable
 from infra.intake import CallRequestIntake
-from infra.placed_calls import PlacedCallsTable
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
+from infra.tables import ExpiringTable
 
 
 class OutboundCallerStack(Stack):
@@ -30,10 +29,10 @@ class OutboundCallerStack(Stack):
             event_detail_types=settings.event_detail_types,
             event_sources=settings.event_sources,
         )
-        placed_calls = PlacedCallsTable(self, "PlacedCalls")
+        placed_calls = ExpiringTable(self, "PlacedCalls")
         # Only when a limit is set: no table, no grant, no cost otherwise.
         destination_calls = (
-            DestinationCallsTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
+            ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
         )
         caller = OutboundCaller(
             self,

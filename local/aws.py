@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 import boto3
 
 from infra.settings import (
-    DESTINATION_CALLS_PARTITION_KEY,
-    DESTINATION_CALLS_TTL_ATTRIBUTE,
     DLQ_RETENTION_SECONDS,
     PLACED_CALLS_PARTITION_KEY,
     PLACED_CALLS_TTL_ATTRIBUTE,
@@ -258,19 +256,11 @@ def create_intake(
     events.put_targets(Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "CallRequestQueue", "Arn": queue_arn}])
     table_name = PLACED_CALLS_TABLE_NAME + name_suffix
     dynamodb = boto3.client("dynamodb")
-    _create_table(dynamodb, table_name, PLACED_CALLS_PARTITION_KEY)
-    dynamodb.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": PLACED_CALLS_TTL_ATTRIBUTE},
-    )
+    _create_expiring_table(dynamodb, table_name)
     destination_calls_table_name = None
     if settings.destination_call_limit is not None:
         destination_calls_table_name = DESTINATION_CALLS_TABLE_NAME + name_suffix
-        _create_table(dynamodb, destination_calls_table_name, DESTINATION_CALLS_PARTITION_KEY)
-        dynamodb.update_time_to_live(
-            TableName=destination_calls_table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": DESTINATION_CALLS_TTL_ATTRIBUTE},
-        )
+        _create_expiring_table(dynamodb, destination_calls_table_name)
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -283,13 +273,16 @@ def create_intake(
     )
 
 
-def _create_table(dynamodb: DynamoDBClient, name: str, partition_key: str) -> None:
-    """An on-demand table keyed by one string attribute, as the stack's tables are."""
+def _create_expiring_table(dynamodb: DynamoDBClient, name: str) -> None:
+    """A table laid out as the stack's (infra/tables.py): on demand, keyed by one hash, expiring through TTL."""
     dynamodb.create_table(
         TableName=name,
-        KeySchema=[{"AttributeName": partition_key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": partition_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": PLACED_CALLS_TTL_ATTRIBUTE}
     )
 
 

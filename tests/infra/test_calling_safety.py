@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.application import build_app
-from infra.settings import DESTINATION_CALLS_PARTITION_KEY, DESTINATION_CALLS_TTL_ATTRIBUTE
+from infra.settings import PLACED_CALLS_PARTITION_KEY, PLACED_CALLS_TTL_ATTRIBUTE
 from tests.infra.synthesis import SKIP_BUNDLING, cdk_json_context, stack_of
 
 DEFAULT_COUNTRIES_WARNING = Match.string_like_regexp("allowedDestinationCountries is not set: calls may only go to US")
@@ -76,8 +76,8 @@ def test_a_call_limit_brings_its_own_encrypted_expiring_table_and_a_grant_on_it_
     table_id = variables["DESTINATION_CALLS_TABLE_NAME"]["Ref"]
     assert variables["DESTINATION_CALL_LIMIT"] == "3/24h"
     table = template.find_resources("AWS::DynamoDB::Table")[table_id]["Properties"]
-    assert table["KeySchema"] == [{"AttributeName": DESTINATION_CALLS_PARTITION_KEY, "KeyType": "HASH"}]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": DESTINATION_CALLS_TTL_ATTRIBUTE, "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": PLACED_CALLS_TTL_ATTRIBUTE, "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     # And may only read and update single items of it, in a statement of its own

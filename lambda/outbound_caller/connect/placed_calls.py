@@ -23,7 +23,7 @@ from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The table's partition key and TTL attribute (infra/placed_calls.py creates it with these).
+# The table's partition key and TTL attribute (infra/tables.py creates it with these).
 PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expiration"
 # A stable key prefix, so items survive a function rename or a code move.

@@ -1,4 +1,4 @@
-"""The record of placed calls that makes a redelivered request return its contact instead of calling again."""
+"""The function's DynamoDB tables: the placed-calls ledger, and the calls per destination when a limit is set."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from constructs import Construct
 from infra.settings import PLACED_CALLS_PARTITION_KEY, PLACED_CALLS_TTL_ATTRIBUTE
 
 
-class PlacedCallsTable(Construct):
-    """An on-demand, encrypted table of placed calls by ClientToken, expiring through DynamoDB TTL."""
+class ExpiringTable(Construct):
+    """An on-demand, encrypted, restorable table keyed by one hash, its items expiring through DynamoDB TTL.
+
+    Both tables have this layout (the function's call limit writes the placed-calls ledger's key and TTL names):
+    the ledger records each call by a hash of its ClientToken, the call limit each number's recent calls by a hash
+    of the number. Either is what stands between a customer and a second or a fourth call, so both can be restored;
+    both only remember what the stack's own queues delivered, so they go with it.
+    """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -24,6 +30,5 @@ class PlacedCallsTable(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            # It only remembers what the stack's own queues delivered; it goes with them.
             removal_policy=RemovalPolicy.DESTROY,
         )
