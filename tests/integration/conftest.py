@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import DLQ_NAME, DLQ_URL, IDEMPOTENCY_TABLE, SOURCE_QUEUE_NAME, SOURCE_QUEUE_URL
-from tests.support.lambda_events import FakeLambdaContext, sqs_event
+from tests.support.lambda_events import FakeLambdaContext, sqs_event, sqs_record
 
 
 @pytest.fixture
@@ -86,6 +86,12 @@ def invoke(connect: ConnectStub) -> Any:
 def failed_ids(response: dict[str, Any]) -> set[str]:
     """The messageIds a partial batch response asks SQS to redeliver."""
     return {item["itemIdentifier"] for item in response["batchItemFailures"]}
+
+
+def came_back(message: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """A deferred message as SQS delivers it once its delay is over: a new messageId, its attributes kept."""
+    names = [name for name in message if name not in ("body", "DelaySeconds")]
+    return sqs_record(message["body"], message_id=message_id, attributes={name: message[name] for name in names})
 
 
 @pytest.fixture

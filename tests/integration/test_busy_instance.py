@@ -13,7 +13,7 @@ import pytest
 
 from outbound_caller.connect.back_pressure import INITIAL_HOLD_MS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
-from tests.integration.conftest import failed_ids
+from tests.integration.conftest import came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import SOURCE_QUEUE_URL
 from tests.support.lambda_events import sqs_record
@@ -25,12 +25,6 @@ AFTER_THE_FIRST_HOLD_SECONDS = INITIAL_HOLD_MS / 1000 * 2
 
 def body(**fields: Any) -> str:
     return json.dumps({"DestinationPhoneNumber": NUMBER, **fields})
-
-
-def came_back(message: dict[str, Any], message_id: str) -> dict[str, Any]:
-    """A deferred message as SQS delivers it once its delay is over: a new messageId, its attributes kept."""
-    names = [name for name in message if name not in ("body", "DelaySeconds")]
-    return sqs_record(message["body"], message_id=message_id, attributes={name: message[name] for name in names})
 
 
 @pytest.fixture

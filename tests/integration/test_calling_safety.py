@@ -16,7 +16,7 @@ from outbound_caller.connect.pacing import Pacer
 from outbound_caller.safety.call_limit import DestinationCallLimiter, parse_call_limit
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
-from tests.integration.conftest import failed_ids
+from tests.integration.conftest import came_back, failed_ids
 from tests.support.clock import FakeClock
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import INSTANCE_ID
@@ -96,12 +96,6 @@ def arriving(body: str, message_id: str, moment: datetime, **attributes: str) ->
     record = sqs_record(body, message_id=message_id, attributes=attributes or None)
     record["attributes"]["SentTimestamp"] = str(_ms(moment))
     return record
-
-
-def came_back(message: dict[str, Any], message_id: str) -> dict[str, Any]:
-    """A deferred message as SQS delivers it once its delay is over: a new messageId, its attributes kept."""
-    names = [name for name in message if name not in ("body", "DelaySeconds")]
-    return sqs_record(message["body"], message_id=message_id, attributes={name: message[name] for name in names})
 
 
 def test_a_premium_rate_number_is_dead_lettered_before_connect_is_called(
