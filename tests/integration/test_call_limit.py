@@ -327,15 +327,10 @@ def test_a_count_that_keeps_changing_is_reported_after_a_few_tries(
     assert len(writes) == CALL_LIMIT_WRITES
 
 
-@pytest.mark.parametrize("lost_answer", [ReadTimeoutError, ConnectionClosedError])
-@pytest.mark.usefixtures("no_backoff")
-def test_a_count_that_landed_but_whose_answer_was_lost_counts_once(
-    make_limiter: Callable[..., DestinationCallLimiter],
-    lost_answer: type[Exception],
-    counted: Callable[..., dict[str, int]],
-) -> None:
-    # Given a limit of 1 call, and a write that reaches DynamoDB but whose answer is lost (one attempt: not resent)
-    limiter = make_limiter("1/1h")
+def first_write_lands_and_its_answer_is_lost(
+    limiter: DestinationCallLimiter, lost_answer: type[Exception]
+) -> list[None]:
+    """The limiter's first UpdateItem reaches moto, then the answer is lost; returns a list of the writes sent."""
     sent: list[None] = []
 
     def land_then_lose(request: Any, event_name: str, **_: Any) -> None:
@@ -345,6 +340,19 @@ def test_a_count_that_landed_but_whose_answer_was_lost_counts_once(
             raise lost_answer(endpoint_url=request.url)
 
     before_send(limiter, "UpdateItem", land_then_lose)
+    return sent
+
+
+@pytest.mark.parametrize("lost_answer", [ReadTimeoutError, ConnectionClosedError])
+@pytest.mark.usefixtures("no_backoff")
+def test_a_count_that_landed_but_whose_answer_was_lost_counts_once(
+    make_limiter: Callable[..., DestinationCallLimiter],
+    lost_answer: type[Exception],
+    counted: Callable[..., dict[str, int]],
+) -> None:
+    # Given a limit of 1 call, and a write that reaches DynamoDB but whose answer is lost (one attempt: not resent)
+    limiter = make_limiter("1/1h")
+    sent = first_write_lands_and_its_answer_is_lost(limiter, lost_answer)
     # When the call is counted
     # Then the limiter cannot know, and says so: the record is retried and no call placed
     with pytest.raises(CallLimitUnavailableError):
@@ -366,15 +374,7 @@ def test_a_release_that_landed_but_whose_answer_was_lost_is_done(
     # Given a counted call, and a release that reaches DynamoDB but whose answer is lost
     limiter = make_limiter("1/1h")
     limiter.reserve(NUMBER, "call-1")
-    sent: list[None] = []
-
-    def land_then_lose(request: Any, event_name: str, **_: Any) -> None:
-        sent.append(None)
-        if len(sent) == 1:
-            botocore_stubber(event_name=event_name, request=request)
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    before_send(limiter, "UpdateItem", land_then_lose)
+    sent = first_write_lands_and_its_answer_is_lost(limiter, ReadTimeoutError)
     # When the call is released, and the release (best effort) is tried again
     with pytest.raises(CallLimitUnavailableError):
         limiter.release(NUMBER, "call-1")
