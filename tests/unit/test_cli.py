@@ -305,7 +305,9 @@ def test_a_dry_run_shows_the_target_and_the_request_masked() -> None:
     assert result.code == 0
     assert result.stdout.startswith("Dry run, nothing sent. Would send to event bus outbound-calls (source ")
     assert "com.example.orders, detail-type Outbound Call Requested" in result.stdout
-    assert "+*******0123" in result.stdout
+    assert '"DestinationPhoneNumber": "+*******0123"' in result.stdout
+    assert '"Attributes": "<entries: 1, not shown>"' in result.stdout
+    assert '"Name": "<characters: 8, not shown>"' in result.stdout
     for secret in (NUMBER, "A-1042", "orderId", "Jane Doe"):
         assert secret not in result.output
 

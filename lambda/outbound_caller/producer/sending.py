@@ -60,7 +60,7 @@ def shown_request(document: dict[str, Any]) -> dict[str, Any]:
             shown[member] = mask_phone_number(value)
         elif member in _FREE_TEXT_MEMBERS and isinstance(value, (dict, str)):
             kind = "entries" if isinstance(value, dict) else "characters"
-            shown[member] = f"<{len(value)} {kind}, not shown>"
+            shown[member] = f"<{kind}: {len(value)}, not shown>"
         else:
             shown[member] = value
     return shown
