@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from outbound_caller.producer.checks import (
 from outbound_caller.producer.sending import DEFAULT_DETAIL_TYPE
 from tests.support.environment import FUNCTION_ENVIRONMENT
 
+ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+14155550123"
 # A London number of Ofcom's drama range: libphonenumber places it in GB and Europe/London.
 LONDON_NUMBER = "+442079460123"
@@ -347,3 +351,20 @@ def test_the_default_detail_type_is_the_one_the_stacks_rule_matches() -> None:
     # Given the CLI's default detail-type and the stack's
     # Then they agree: an event put with the default reaches the queue (the function never imports infra/)
     assert DEFAULT_DETAIL_TYPE == DEFAULT_EVENT_DETAIL_TYPE
+
+
+def test_python_m_runs_a_dry_run_with_no_aws_configuration_at_all() -> None:
+    # Given a shell with no AWS Region, credentials or endpoint, and none of the function's variables
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key not in FUNCTION_ENVIRONMENT
+    }
+    environment |= {"PYTHONPATH": "lambda", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    # When `python -m outbound_caller.cli send --dry-run` runs
+    command = [sys.executable, "-m", "outbound_caller.cli", "send", inline(), *QUEUE, "--dry-run"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=60, check=False)
+    # Then it succeeds: importing the CLI creates no AWS client (the function's Connect client needs a Region), and
+    # a dry run sends nothing
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Dry run, nothing sent.")
