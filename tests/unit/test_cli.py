@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+14155550123"
 # A London number of Ofcom's drama range: libphonenumber places it in GB and Europe/London.
 LONDON_NUMBER = "+442079460123"
+# The NANP fiction range under Washington's area code: libphonenumber places it in America/New_York.
+NEW_YORK_NUMBER = "+12025550123"
 # In the 555 exchange, which libphonenumber places in no time zone.
 ZONELESS_NUMBER = "+15555550123"
 QUEUE = ["--queue-url", "https://sqs.us-east-1.amazonaws.com/123456789012/outbound-call-requests"]
@@ -219,6 +223,35 @@ def test_an_allowed_destination_passes_the_policy() -> None:
     result = run(inline(DestinationPhoneNumber=LONDON_NUMBER), *QUEUE, "--dry-run", environ=environ)
     # Then it would be sent
     assert result.code == 0, result.stderr
+
+
+def test_a_request_outside_calling_hours_is_sent_with_a_note_that_it_will_be_deferred() -> None:
+    # Given calling hours that open two hours from now in New York, the callee's zone
+    opening = datetime.now(ZoneInfo("America/New_York")) + timedelta(hours=2)
+    window = f"{opening:%H}:00-{(opening + timedelta(hours=1)):%H}:00"
+    environ = {**FUNCTION_ENVIRONMENT, "CALLING_HOURS": window}
+    # When a New York number is sent
+    result = run(inline(DestinationPhoneNumber=NEW_YORK_NUMBER), *QUEUE, "--dry-run", environ=environ)
+    # Then it would be sent all the same, with a note that the function will defer it to the opening
+    assert result.code == 0, result.stderr
+    assert "outside CALLING_HOURS in the callee's time zone now: the function will defer it to " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("member", "offset", "note"),
+    [
+        ("ExpiresAt", timedelta(minutes=-1), "ExpiresAt has passed: the function will dead-letter it as Expired"),
+        ("NotBefore", timedelta(hours=1), "NotBefore is ahead: the function will defer it until "),
+    ],
+)
+def test_the_requests_own_times_get_a_note(member: str, offset: timedelta, note: str) -> None:
+    # Given a request whose ExpiresAt has passed, or whose NotBefore is ahead
+    moment = (datetime.now(UTC) + offset).isoformat()
+    # When it is sent, checked against the model alone
+    result = run(inline(**{member: moment}), *QUEUE, "--dry-run")
+    # Then it is still valid, and the CLI says what the function will do with it
+    assert result.code == 0
+    assert note in result.stderr
 
 
 # --- Settings ----------------------------------------------------------------------------------------------------
