@@ -102,8 +102,10 @@ def _settings(
     return model_only_settings(document), None
 
 
-def _send(args: argparse.Namespace, stdin: TextIO, environ: Mapping[str, str], clients: AwsClients) -> dict[str, Any]:
-    """Check the request and send it (unless a dry run); what happened, for the output."""
+def _send(
+    args: argparse.Namespace, target: Target, stdin: TextIO, environ: Mapping[str, str], clients: AwsClients
+) -> dict[str, Any]:
+    """Check the request and send it to the target (unless a dry run); what happened, for the output."""
     document, token, token_origin = with_client_token(read_request(args.request, stdin), args.client_token)
     settings, settings_from = _settings(args, document, clients, environ)
     request = validate(document, settings)
@@ -118,9 +120,6 @@ def _send(args: argparse.Namespace, stdin: TextIO, environ: Mapping[str, str], c
         )
     if token_origin == TOKEN_GENERATED:
         notes.append("the request had no ClientToken: a new one was added to it, so every redelivery carries it")
-    target = Target(
-        queue_url=args.queue_url, event_bus=args.event_bus, source=args.source, detail_type=args.detail_type
-    )
     outcome: dict[str, Any] = {
         "dryRun": args.dry_run,
         "target": target.as_json(),
@@ -141,25 +140,20 @@ def _send(args: argparse.Namespace, stdin: TextIO, environ: Mapping[str, str], c
     return outcome
 
 
-def _print(outcome: dict[str, Any], as_json: bool, stdout: TextIO, stderr: TextIO) -> None:
+def _print(outcome: dict[str, Any], target: Target, as_json: bool, stdout: TextIO, stderr: TextIO) -> None:
     for note in outcome["notes"]:
         print(f"{PROGRAM}: note: {note}", file=stderr)
     if as_json:
         print(json.dumps(outcome, ensure_ascii=False), file=stdout)
         return
-    target = Target(**_target_fields(outcome["target"])).describe()
     if outcome["dryRun"]:
-        print(f"Dry run, nothing sent. Would send to {target}:", file=stdout)
+        print(f"Dry run, nothing sent. Would send to {target.describe()}:", file=stdout)
         print(json.dumps(outcome["request"], indent=2, ensure_ascii=False), file=stdout)
     else:
         sent_id = outcome.get("messageId") or outcome.get("eventId")
-        print(f"Sent to {target}: {'MessageId' if 'messageId' in outcome else 'EventId'} {sent_id}", file=stdout)
+        kind = "MessageId" if "messageId" in outcome else "EventId"
+        print(f"Sent to {target.describe()}: {kind} {sent_id}", file=stdout)
     print(f"ClientToken: {outcome['clientToken']}", file=stdout)
-
-
-def _target_fields(shown: dict[str, str]) -> dict[str, str]:
-    names = {"queueUrl": "queue_url", "eventBus": "event_bus", "source": "source", "detailType": "detail_type"}
-    return {names[key]: value for key, value in shown.items()}
 
 
 def main(
@@ -176,14 +170,17 @@ def main(
     parser = _parser()
     args = parser.parse_args(argv)
     clients = clients or AwsClients(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
+    target = Target(
+        queue_url=args.queue_url, event_bus=args.event_bus, source=args.source, detail_type=args.detail_type
+    )
     try:
-        outcome = _send(args, stdin or sys.stdin, os.environ if environ is None else environ, clients)
+        outcome = _send(args, target, stdin or sys.stdin, os.environ if environ is None else environ, clients)
     except ProducerError as error:
         print(f"{PROGRAM} send: error: {error}", file=stderr)
         for problem in error.problems:
             print(f"  {problem}", file=stderr)
         return error.exit_code
-    _print(outcome, args.json, stdout, stderr)
+    _print(outcome, target, args.json, stdout, stderr)
     return 0
 
 
