@@ -57,6 +57,10 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 schema: $(PY_STAMP) ## Regenerate the call request's JSON Schema from the model
 	PYTHONPATH=lambda $(BIN)/python -c "import json; from outbound_caller.request.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
 
+.PHONY: send
+send: $(PY_STAMP) ## Check a call request and send it: make send ARGS="request.json --queue-url URL [--dry-run]"
+	PYTHONPATH=lambda $(BIN)/python -m outbound_caller.cli send $(ARGS)
+
 demo: $(PY_STAMP) ## Run the whole system locally (no AWS account needed); knobs: python -m local demo --help
 	$(BIN)/python -m local demo
 

@@ -22,8 +22,8 @@ from outbound_caller.observability import count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
 from outbound_caller.safety.call_limit import DestinationCallLimiter
-from outbound_caller.safety.destinations import Destination
-from outbound_caller.safety.policy import allowed_destination, not_yet
+from outbound_caller.safety.destinations import Destination, allowed_destination
+from outbound_caller.safety.policy import not_yet
 from outbound_caller.settling.deferral import (
     INSTANCE_AT_CAPACITY,
     INVOCATION_ENDING,

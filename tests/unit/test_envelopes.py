@@ -19,7 +19,7 @@ from outbound_caller.request.envelopes import (
     CallRequestRecord,
 )
 from outbound_caller.request.envelopes import parse_delivery as parse_record
-from outbound_caller.settling.outcomes import describe_validation_error
+from outbound_caller.request.problems import describe_validation_error
 from tests.support.lambda_events import eventbridge_body, sns_body, sqs_record
 from tests.unit.conftest import request
 

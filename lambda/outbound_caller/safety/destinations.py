@@ -12,10 +12,15 @@ and the refusal's message names the country or the type, never the number (it is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
+
+if TYPE_CHECKING:
+    # Typing only: config imports this module's parsers.
+    from outbound_caller.config import Settings
 
 # The contract's ErrorCode for a destination the policy refuses (country, number type or calling hours).
 DESTINATION_NOT_ALLOWED_BY_POLICY = "DestinationNotAllowedByPolicy"
@@ -102,6 +107,17 @@ def check_destination(
         raise DestinationNotAllowedError(
             f"the destination is a {destination.number_type} number, which BLOCKED_NUMBER_TYPES refuses"
         )
+
+
+def allowed_destination(number: str, settings: Settings) -> Destination:
+    """The destination of an E.164 number, or DestinationNotAllowedError when the deployment refuses it."""
+    destination = destination_of(number)
+    check_destination(
+        destination,
+        allowed_regions=settings.allowed_destination_countries,
+        blocked_types=settings.blocked_number_types,
+    )
+    return destination
 
 
 def caller_id_region(number: str) -> str:

@@ -1,29 +1,18 @@
-"""The calling-safety rules a request meets before it may be dialled: where, and when.
+"""The calling-safety rules a request meets before it may be dialled: when.
 
-Where: the destination's country and number type (destinations.py); a refusal is permanent. When: not before the
-request's NotBefore, and only within CALLING_HOURS in the callee's time zones (calling_hours.py); an early request
-is deferred to its time, never dead-lettered for being early. How often is counted at the call itself
-(call_limit.py), so that a replay of a placed call never counts twice.
-"""
+Where (the destination's country and number type) is destinations.allowed_destination: a refusal is permanent, and
+it needs no deferral machinery, so producers' tools can check it too. When: not before the request's NotBefore, and
+only within CALLING_HOURS in the callee's time zones (calling_hours.py); an early request is deferred to its time,
+never dead-lettered for being early. How often is counted at the call itself (call_limit.py), so that a replay of a
+placed call never counts twice."""
 
 from __future__ import annotations
 
 from outbound_caller.config import Settings
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.safety.calling_hours import arrival_in, next_opening
-from outbound_caller.safety.destinations import Destination, check_destination, destination_of
+from outbound_caller.safety.destinations import Destination
 from outbound_caller.settling.deferral import NOT_BEFORE, OUTSIDE_CALLING_HOURS, Deferral
-
-
-def allowed_destination(number: str, settings: Settings) -> Destination:
-    """The destination of an E.164 number, or DestinationNotAllowedError when the deployment refuses it."""
-    destination = destination_of(number)
-    check_destination(
-        destination,
-        allowed_regions=settings.allowed_destination_countries,
-        blocked_types=settings.blocked_number_types,
-    )
-    return destination
 
 
 def not_yet(

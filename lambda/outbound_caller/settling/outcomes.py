@@ -21,6 +21,7 @@ from outbound_caller.connect.idempotency import CallInProgressError, ClientToken
 from outbound_caller.connect.placed_calls import LedgerUnavailableError
 from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.request.problems import describe_validation_error
 from outbound_caller.safety.call_limit import (
     DESTINATION_CALL_LIMIT_ERROR,
     CallLimitUnavailableError,
@@ -41,8 +42,6 @@ RETRIES_EXHAUSTED = "RetriesExhausted"
 EXPIRED = "Expired"
 DEFERRAL_SEND_FAILED = "DeferralSendFailed"
 CALL_LIMIT_STORE_ERROR = "CallLimitStoreError"
-# Pydantic locations under these members name a producer's own keys: shown as <key>, never as sent.
-_FREE_TEXT_KEYED_MEMBERS = frozenset({"Attributes", "References"})
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
 PERMANENT_CONNECT_ERRORS = frozenset(
@@ -78,24 +77,6 @@ def _safe(message: str) -> str:
     if len(redacted) <= ERROR_MESSAGE_MAX_LENGTH:
         return redacted
     return redacted[: ERROR_MESSAGE_MAX_LENGTH - 1] + "…"
-
-
-def _location(parts: tuple[int | str, ...]) -> str:
-    """A pydantic error location with the producer's attribute and reference keys masked."""
-    shown: list[str] = []
-    for index, part in enumerate(parts):
-        keyed = index > 0 and parts[index - 1] in _FREE_TEXT_KEYED_MEMBERS
-        shown.append("<key>" if keyed and part != "[key]" else str(part))
-    return ".".join(shown)
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """Each problem as 'location: message', never quoting the input or a producer's keys (personal data)."""
-    problems = []
-    for detail in error.errors(include_input=False, include_url=False, include_context=False):
-        location = _location(detail["loc"])
-        problems.append(f"{location}: {detail['msg']}" if location else detail["msg"])
-    return "; ".join(problems)
 
 
 def retries_exhausted(failure: Failure, receive_count: int) -> Failure:
