@@ -1,15 +1,21 @@
-"""Where call requests arrive: the source queue, its dead-letter queue and the EventBridge rule feeding it."""
+"""Where call requests arrive: the source queue, its dead-letter queue, the bus and rule feeding it, SNS topics."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.event_bus import CallRequestBus
+from infra.producers import call_request_event_pattern, split_principals
 from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
 
 # EventBridge's maximum retry policy: an undeliverable event is retried for up to 24 hours / 185 attempts before
@@ -39,7 +45,7 @@ def secure_queue(
 
 
 class CallRequestIntake(Construct):
-    """The source queue with redrive to the dead-letter queue, and the EventBridge rule that targets it."""
+    """The source queue with redrive to the dead-letter queue, the bus and rule that target it, and SNS topics."""
 
     def __init__(
         self,
@@ -51,6 +57,8 @@ class CallRequestIntake(Construct):
         event_bus_name: str | None,
         event_detail_types: Sequence[str],
         event_sources: Sequence[str],
+        event_bus_producer_principals: Sequence[str] = (),
+        sns_topic_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -65,9 +73,9 @@ class CallRequestIntake(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )
 
-        self.event_bus_name = event_bus_name or "default"
-        # A named bus must already exist: this app routes from it, it does not own it.
-        event_bus = events.EventBus.from_event_bus_name(self, "EventBus", event_bus_name) if event_bus_name else None
+        self.event_bus = CallRequestBus(
+            self, "EventBus", shared_bus_name=event_bus_name, producer_principals=event_bus_producer_principals
+        ).bus
         # Events the rule could not deliver to the source queue after its retry policy.
         self.rule_dead_letter_queue = secure_queue(
             self, "RuleDeadLetterQueue", retention_period=Duration.days(DLQ_RETENTION_DAYS)
@@ -83,11 +91,17 @@ class CallRequestIntake(Construct):
             self,
             "CallRequestedRule",
             description="Routes outbound call requests to the outbound caller's queue",
-            event_bus=event_bus,
+            event_bus=self.event_bus,
             event_pattern=events.EventPattern(
                 detail_type=list(event_detail_types) or None,
                 source=list(event_sources) or None,
             ),
+        )
+        # EventPattern has no field for `replay-name`: the whole pattern is written from the one definition the local
+        # pipeline uses too.
+        rule_resource = cast(events.CfnRule, self.rule.node.default_child)
+        rule_resource.add_property_override(
+            "EventPattern", call_request_event_pattern(event_detail_types, event_sources)
         )
         # The target also writes the queue policy: events.amazonaws.com may send only with aws:SourceArn equal to
         # this rule's ARN (CDK adds that condition because the queue has no KMS key), and the same for the
@@ -98,5 +112,50 @@ class CallRequestIntake(Construct):
                 dead_letter_queue=self.rule_dead_letter_queue,
                 max_event_age=Duration.hours(RULE_TARGET_MAX_EVENT_AGE_HOURS),
                 retry_attempts=RULE_TARGET_RETRY_ATTEMPTS,
+            )
+        )
+
+        # SNS to SQS without raw delivery: the function reads the notification's Message (CONTRACT.md). The
+        # subscription also writes the queue policy: sns.amazonaws.com may send only with aws:SourceArn equal to the
+        # topic. The queue's SQS-managed encryption needs no key policy for SNS, also from a KMS-encrypted topic.
+        self.sns_topic_arns = tuple(sns_topic_arns)
+        for index, topic_arn in enumerate(self.sns_topic_arns):
+            topic = sns.Topic.from_topic_arn(self, f"Topic{index}", topic_arn)
+            topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=False))
+
+    def admit_only(self, producer_principals: Sequence[str], *, own_senders: Sequence[iam.IRole]) -> None:
+        """Let the named producers send to the queue and deny every other principal but the rule, the topics and
+        the stack's own senders (the function sends deferrals back to the queue)."""
+        if not producer_principals:
+            return
+        accounts, arns = split_principals(producer_principals)
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="NamedProducersMaySendCallRequests",
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                principals=[
+                    *(iam.AccountPrincipal(account) for account in accounts),
+                    *(iam.ArnPrincipal(arn) for arn in arns),
+                ],
+            )
+        )
+        not_named: dict[str, dict[str, list[str]]] = {
+            # Services send on behalf of a resource, and say which in aws:SourceArn, which no caller can set.
+            "ArnNotEquals": {
+                "aws:PrincipalArn": [*arns, *(role.role_arn for role in own_senders)],
+                "aws:SourceArn": [self.rule.rule_arn, *self.sns_topic_arns],
+            }
+        }
+        if accounts:
+            not_named["StringNotEquals"] = {"aws:PrincipalAccount": accounts}
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="NobodyElseMaySendCallRequests",
+                effect=iam.Effect.DENY,
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                principals=[iam.AnyPrincipal()],
+                conditions=not_named,
             )
         )

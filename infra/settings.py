@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infra.producers import check_principal
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 
@@ -104,7 +106,8 @@ E164_PATTERN = re.compile(FUNCTION_E164_PATTERN)
 # EventBridge event bus names: 1-256 of letters, digits, '.', '-', '_', '/'.
 EVENT_BUS_NAME_PATTERN = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics) SNS topic ARNs.
+# Standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics, and a FIFO topic can only deliver to FIFO
+# queues, which the source queue is not) SNS topic ARNs.
 SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 _UNSET_STRINGS = frozenset({"", "null", "none"})
@@ -185,6 +188,11 @@ class DeploymentSettings(BaseModel):
     event_bus_name: str | None = Field(default=None, alias="eventBusName")
     event_detail_types: tuple[str, ...] = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
     event_sources: tuple[str, ...] = Field(default=(), alias="eventSources")
+    # Who may put events on the bus the stack creates (unset: this account only), who may send to the queue directly
+    # (unset: whoever IAM allows; set: nobody else), and the topics whose notifications the queue takes.
+    event_bus_producer_principals: tuple[str, ...] = Field(default=(), alias="eventBusProducerPrincipals")
+    queue_producer_principals: tuple[str, ...] = Field(default=(), alias="queueProducerPrincipals")
+    sns_topic_arns: tuple[str, ...] = Field(default=(), alias="snsTopicArns")
     alarm_email: str | None = Field(default=None, alias="alarmEmail")
     alarm_topic_arn: str | None = Field(default=None, alias="alarmTopicArn")
     oldest_request_age_alarm_seconds: int = Field(
@@ -217,6 +225,9 @@ class DeploymentSettings(BaseModel):
         "allowed_queue_ids",
         "event_detail_types",
         "event_sources",
+        "event_bus_producer_principals",
+        "queue_producer_principals",
+        "sns_topic_arns",
         mode="before",
     )
     @classmethod
@@ -291,7 +302,8 @@ class DeploymentSettings(BaseModel):
     @field_validator("event_bus_name")
     @classmethod
     def _bus_name(cls, value: str | None) -> str | None:
-        if value is None or value == "default":
+        # Unset: the stack creates a bus of its own. A name (also "default") is an existing bus others share.
+        if value is None:
             return None
         if not EVENT_BUS_NAME_PATTERN.match(value):
             raise ValueError(f"must be an event bus name (not an ARN), got {value!r}")
@@ -303,6 +315,21 @@ class DeploymentSettings(BaseModel):
         if any(not item for item in value):
             raise ValueError("must not contain empty strings")
         return value
+
+    @field_validator("event_bus_producer_principals", "queue_producer_principals")
+    @classmethod
+    def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(check_principal(item) for item in value))
+
+    @field_validator("sns_topic_arns")
+    @classmethod
+    def _topic_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in value:
+            if not SNS_TOPIC_ARN_PATTERN.match(arn):
+                raise ValueError(
+                    f"must hold standard SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>), got {arn!r}"
+                )
+        return tuple(dict.fromkeys(value))
 
     @field_validator("alarm_email")
     @classmethod
@@ -334,6 +361,17 @@ class DeploymentSettings(BaseModel):
             )
         if not self.event_detail_types and not self.event_sources:
             raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
+        if self.event_bus_name is not None and not self.event_sources:
+            raise ValueError(
+                f"eventBusName={self.event_bus_name!r} is an existing bus that others may put events on: set"
+                " eventSources to the sources allowed to request calls, or unset eventBusName to let the stack"
+                " create a bus of its own"
+            )
+        if self.event_bus_name is not None and self.event_bus_producer_principals:
+            raise ValueError(
+                f"eventBusProducerPrincipals applies to the bus the stack creates; eventBusName={self.event_bus_name!r}"
+                " is an existing bus whose policy is its owner's: unset one of them"
+            )
         needed = self._timeout_for(self.batch_size)
         if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
             largest = self.max_batch_size

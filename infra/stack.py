@@ -28,6 +28,8 @@ class OutboundCallerStack(Stack):
             event_bus_name=settings.event_bus_name,
             event_detail_types=settings.event_detail_types,
             event_sources=settings.event_sources,
+            event_bus_producer_principals=settings.event_bus_producer_principals,
+            sns_topic_arns=settings.sns_topic_arns,
         )
         placed_calls = ExpiringTable(self, "PlacedCalls")
         # Only when a limit is set: no table, no grant, no cost otherwise.
@@ -43,6 +45,7 @@ class OutboundCallerStack(Stack):
             placed_calls=placed_calls.table,
             destination_calls=destination_calls.table if destination_calls is not None else None,
         )
+        intake.admit_only(settings.queue_producer_principals, own_senders=[caller.role])
         alarms = OperationalAlarms(
             self,
             "Alarms",
@@ -63,7 +66,11 @@ class OutboundCallerStack(Stack):
             "DeadLetterQueueUrl": (intake.dead_letter_queue.queue_url, "Failed call requests; redrive from here"),
             "DeadLetterQueueArn": (intake.dead_letter_queue.queue_arn, "For aws sqs start-message-move-task"),
             "RuleDeadLetterQueueUrl": (intake.rule_dead_letter_queue.queue_url, "Events the rule could not deliver"),
-            "EventBusName": (intake.event_bus_name, "Put events on this bus"),
+            "EventBusName": (intake.event_bus.event_bus_name, "Put call-request events on this bus"),
+            "EventBusArn": (
+                intake.event_bus.event_bus_arn,
+                "The bus, for producers' IAM policies and cross-account rules",
+            ),
             "RuleName": (intake.rule.rule_name, "The rule routing call-request events to the queue"),
             "FunctionName": (caller.function.function_name, "The outbound caller function"),
         }

@@ -14,10 +14,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from infra.producers import call_request_event_pattern
 from infra.settings import (
     DLQ_RETENTION_SECONDS,
     PLACED_CALLS_PARTITION_KEY,
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 DEFAULT_EVENT_BUS_NAME = "default"
+# The bus the stack creates when eventBusName is unset (moto has no bus policies to mirror, so only the bus).
+EVENT_BUS_NAME = "connect-outbound-caller-requests"
 QUEUE_NAME = "connect-outbound-caller-requests"
 DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-dead-letters"
 RULE_NAME = "connect-outbound-caller-requests"
@@ -105,14 +108,9 @@ def scoped_environment(changes: Mapping[str, str | None]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def event_pattern(settings: DeploymentSettings) -> dict[str, list[str]]:
-    """The intake rule's event pattern: the configured detail types and, when set, sources."""
-    pattern: dict[str, list[str]] = {}
-    if settings.event_sources:
-        pattern["source"] = list(settings.event_sources)
-    if settings.event_detail_types:
-        pattern["detail-type"] = list(settings.event_detail_types)
-    return pattern
+def event_pattern(settings: DeploymentSettings) -> dict[str, Any]:
+    """The intake rule's event pattern, as the stack writes it: detail types, sources when set, no replays."""
+    return call_request_event_pattern(settings.event_detail_types, settings.event_sources)
 
 
 @dataclass(frozen=True)
@@ -248,7 +246,8 @@ def create_intake(
         },
     )["QueueUrl"]
     queue_arn = _queue_arn(sqs, queue_url)
-    bus_name = settings.event_bus_name or DEFAULT_EVENT_BUS_NAME
+    # A named bus is shared and exists already, except here, where moto starts empty (but for its default bus).
+    bus_name = settings.event_bus_name or EVENT_BUS_NAME + name_suffix
     if bus_name != DEFAULT_EVENT_BUS_NAME:
         events.create_event_bus(Name=bus_name)
     rule_name = RULE_NAME + name_suffix

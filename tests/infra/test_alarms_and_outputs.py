@@ -141,13 +141,13 @@ def test_outputs_give_producers_the_queue_bus_and_rule(template: Template) -> No
     assert outputs["QueueArn"] == {"Fn::GetAtt": [source_id, "Arn"]}
     assert outputs["DeadLetterQueueUrl"] == {"Ref": dead_letter_id}
     assert outputs["DeadLetterQueueArn"] == {"Fn::GetAtt": [dead_letter_id, "Arn"]}
-    assert outputs["EventBusName"] == "default"
+    assert outputs["EventBusName"] == {"Ref": next(iter(template.find_resources("AWS::Events::EventBus")))}
     assert outputs["RuleName"] == {"Ref": rule_id}
 
 
 def test_event_bus_output_names_a_configured_bus(synth: Any) -> None:
-    # Given a named bus
-    template = synth(eventBusName="calls")
+    # Given a named (shared) bus, which requires the sources it accepts
+    template = synth(eventBusName="calls", eventSources="crm")
     # When the bus output is read
     # Then it names that bus
     template.has_output("EventBusName", {"Value": "calls"})

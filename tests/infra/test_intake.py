@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR
+from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
+from tests.infra.synthesis import app_with
 
 
 def _resources(template: Template, resource_type: str) -> dict[str, Any]:
@@ -157,23 +158,41 @@ def test_visibility_timeout_is_at_least_six_times_the_function_timeout_plus_wind
     assert visibility >= VISIBILITY_TIMEOUT_FACTOR * timeout + overrides.get("batchingWindowSeconds", 0)
 
 
-def test_rule_on_the_default_bus_matches_the_default_detail_type(template: Template) -> None:
-    # Given the stack with default settings
-    # When the rule is read
+def test_rule_listens_on_the_stacks_own_bus_for_the_detail_type_and_never_a_replay(template: Template) -> None:
+    # Given the stack with default settings (no eventBusName)
+    # When the rule and the buses are read
     _, rule = _rule(template)
-    # Then it listens on the default bus for detail-type "Outbound Call Requested" only
-    assert "EventBusName" not in rule
-    assert rule["EventPattern"] == {"detail-type": ["Outbound Call Requested"]}
+    (bus_id,) = _resources(template, "AWS::Events::EventBus")
+    # Then the rule is on the bus the stack creates, for detail-type "Outbound Call Requested", replays excluded
+    assert rule["EventBusName"] == {"Ref": bus_id}
+    assert rule["EventPattern"] == {"detail-type": ["Outbound Call Requested"], "replay-name": [{"exists": False}]}
 
 
-def test_rule_pattern_and_bus_are_configurable(synth: Any) -> None:
-    # Given a named bus, two detail types and a source, the way -c passes them (strings)
+def test_rule_on_a_shared_bus_requires_the_configured_sources(synth: Any) -> None:
+    # Given a named (shared) bus, two detail types and a source, the way -c passes them (strings)
     template = synth(eventBusName="calls", eventDetailTypes="Call Requested,Callback Requested", eventSources="crm")
     # When the rule is read
     _, rule = _rule(template)
-    # Then it is on that bus with that pattern
+    # Then it is on that bus with that pattern, replays excluded, and the stack neither creates nor governs a bus
     assert rule["EventBusName"] == "calls"
-    assert rule["EventPattern"] == {"detail-type": ["Call Requested", "Callback Requested"], "source": ["crm"]}
+    assert rule["EventPattern"] == {
+        "detail-type": ["Call Requested", "Callback Requested"],
+        "source": ["crm"],
+        "replay-name": [{"exists": False}],
+    }
+    template.resource_count_is("AWS::Events::EventBus", 0)
+    template.resource_count_is("AWS::Events::EventBusPolicy", 0)
+
+
+@pytest.mark.parametrize("bus", ["calls", "default"])
+def test_synthesis_refuses_a_shared_bus_without_sources(bus: str) -> None:
+    # Given a shared bus, the default one too, and no eventSources: anyone allowed PutEvents there could dial
+    # When the app is built
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        app_with({"eventBusName": bus, "eventSources": []})
+    # Then it is refused, naming both keys
+    assert f"eventBusName={bus!r}" in str(refused.value)
+    assert "eventSources" in str(refused.value)
 
 
 def test_rule_targets_the_source_queue_with_a_retry_policy_and_its_own_dead_letter_queue(template: Template) -> None:

@@ -90,6 +90,23 @@ def test_command_line_strings_are_accepted_for_numbers_and_lists() -> None:
     assert settings.queue_id is None
 
 
+def test_producer_lists_are_accepted_as_command_line_strings() -> None:
+    # Given the producer settings as `-c key=a,b` delivers them, and the default bus named as a shared bus
+    context = MINIMAL | {
+        "eventBusName": "default",
+        "eventSources": "crm,orders",
+        "queueProducerPrincipals": "210987654321, arn:aws:iam::123456789012:role/team/orders",
+        "snsTopicArns": "arn:aws:sns:eu-west-1:123456789012:calls",
+    }
+    # When they are validated
+    settings = settings_from_context(context)
+    # Then they are lists, and "default" stays a bus name: the default bus is a shared bus like any other
+    assert settings.event_bus_name == "default"
+    assert settings.event_sources == ("crm", "orders")
+    assert settings.queue_producer_principals == ("210987654321", "arn:aws:iam::123456789012:role/team/orders")
+    assert settings.sns_topic_arns == ("arn:aws:sns:eu-west-1:123456789012:calls",)
+
+
 def test_cdk_feature_flags_and_unrelated_context_are_ignored() -> None:
     # Given the settings among CDK's own context keys and a user key unrelated to any setting
     context = MINIMAL | {"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:bundling-stacks": [], "team": "x"}
@@ -289,6 +306,29 @@ BAD_VALUES = [
     pytest.param({"maxDeferralSeconds": "1 day"}, "maxDeferralSeconds", id="deferral-not-seconds"),
     pytest.param({"eventBusName": "arn:aws:events:eu-west-1:1:event-bus/x"}, "eventBusName", id="bus-arn"),
     pytest.param({"eventDetailTypes": [], "eventSources": []}, "eventDetailTypes", id="empty-pattern"),
+    pytest.param({"eventBusName": "calls"}, "eventSources", id="shared-bus-without-sources"),
+    pytest.param(
+        {"eventBusName": "default", "eventSources": []}, "eventBusName='default'", id="default-bus-no-sources"
+    ),
+    pytest.param(
+        {"eventBusName": "calls", "eventSources": "crm", "eventBusProducerPrincipals": "210987654321"},
+        "eventBusProducerPrincipals",
+        id="bus-producers-on-a-shared-bus",
+    ),
+    pytest.param({"eventBusProducerPrincipals": ["*"]}, "eventBusProducerPrincipals", id="bus-producer-wildcard"),
+    pytest.param({"queueProducerPrincipals": "1234"}, "queueProducerPrincipals", id="queue-producer-short-account"),
+    pytest.param(
+        {"queueProducerPrincipals": "arn:aws:iam::123456789012:root"},
+        "queueProducerPrincipals",
+        id="queue-producer-root-arn",
+    ),
+    pytest.param(
+        {"queueProducerPrincipals": "arn:aws:iam::123456789012:role/*"},
+        "queueProducerPrincipals",
+        id="queue-producer-wildcard-role",
+    ),
+    pytest.param({"snsTopicArns": "arn:aws:sns:eu-west-1:123456789012:calls.fifo"}, "snsTopicArns", id="fifo-topic"),
+    pytest.param({"snsTopicArns": "calls"}, "snsTopicArns", id="topic-name-not-arn"),
     pytest.param({"alarmEmail": "ops"}, "alarmEmail", id="email-invalid"),
     pytest.param({"alarmTopicArn": "topic"}, "alarmTopicArn", id="topic-not-arn"),
     pytest.param({"oldestRequestAgeAlarmSeconds": 5}, "oldestRequestAgeAlarmSeconds", id="age-threshold-too-low"),

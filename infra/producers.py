@@ -1,0 +1,57 @@
+"""Who may hand the queue a call request: the intake rule's event pattern and the producer principals.
+
+Pure (no aws_cdk import), so the stack, the settings and the local pipeline share one definition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+# EventBridge adds a top-level `replay-name` (the replay's name) to every event it re-sends from an archive, and
+# matches `"exists": false` on it: the EventBridge user guide, "Archiving and replaying events", section "Preventing
+# replayed events from being delivered to an archive" (docs.aws.amazon.com/eventbridge/latest/userguide/
+# eb-archive.html), shows the managed rule EventBridge itself puts on an archive's bus with exactly this pattern
+# (Powertools' EventBridgeModel carries the same top-level `replay-name` field). An existence filter is one of the
+# pattern operators of "Content filtering in event patterns" (eb-create-pattern-operators.html). A replay re-sends
+# requests that were already handled: it must not ring anyone again. The function also refuses events carrying
+# `replay-name` (CONTRACT.md), so a replay routed here by some other rule still places no call.
+REPLAY_NAME = "replay-name"
+REPLAY_NAME_ABSENT: list[dict[str, bool]] = [{"exists": False}]
+
+# A 12-digit AWS account ID (every principal of that account), or the ARN of an IAM role or user (an assumed role's
+# requests carry its role's ARN in aws:PrincipalArn, so sessions are named by their role). No wildcards and no
+# account-root ARNs: in aws:PrincipalArn a root ARN names only the root user, not the account it seems to name.
+ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
+IAM_PRINCIPAL_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
+
+
+def call_request_event_pattern(detail_types: Sequence[str], sources: Sequence[str]) -> dict[str, Any]:
+    """The intake rule's event pattern: the configured detail types and sources, and never an archive replay."""
+    pattern: dict[str, Any] = {}
+    if detail_types:
+        pattern["detail-type"] = list(detail_types)
+    if sources:
+        pattern["source"] = list(sources)
+    pattern[REPLAY_NAME] = REPLAY_NAME_ABSENT
+    return pattern
+
+
+def check_principal(value: str) -> str:
+    """Return an account ID or IAM principal ARN unchanged, or raise naming what was expected."""
+    if ACCOUNT_ID_PATTERN.match(value) or IAM_PRINCIPAL_ARN_PATTERN.match(value):
+        return value
+    raise ValueError(
+        "must hold 12-digit account IDs or IAM role/user ARNs like arn:aws:iam::123456789012:role/orders,"
+        f" without wildcards, got {value!r}"
+    )
+
+
+def split_principals(principals: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Account IDs and principal ARNs, apart: IAM conditions name them with different keys."""
+    accounts: list[str] = []
+    arns: list[str] = []
+    for principal in principals:
+        (accounts if ACCOUNT_ID_PATTERN.match(principal) else arns).append(principal)
+    return accounts, arns
