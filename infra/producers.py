@@ -40,7 +40,7 @@ def call_request_event_pattern(detail_types: Sequence[str], sources: Sequence[st
 
 def check_principal(value: str) -> str:
     """Return an account ID or IAM principal ARN unchanged, or raise naming what was expected."""
-    if ACCOUNT_ID_PATTERN.match(value) or IAM_PRINCIPAL_ARN_PATTERN.match(value):
+    if ACCOUNT_ID_PATTERN.fullmatch(value) or IAM_PRINCIPAL_ARN_PATTERN.fullmatch(value):
         return value
     raise ValueError(
         "must hold 12-digit account IDs or IAM role/user ARNs like arn:aws:iam::123456789012:role/orders,"
@@ -53,5 +53,5 @@ def split_principals(principals: Iterable[str]) -> tuple[list[str], list[str]]:
     accounts: list[str] = []
     arns: list[str] = []
     for principal in principals:
-        (accounts if ACCOUNT_ID_PATTERN.match(principal) else arns).append(principal)
+        (accounts if ACCOUNT_ID_PATTERN.fullmatch(principal) else arns).append(principal)
     return accounts, arns

@@ -325,7 +325,7 @@ class DeploymentSettings(BaseModel):
     @classmethod
     def _topic_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for arn in value:
-            if not SNS_TOPIC_ARN_PATTERN.match(arn):
+            if not SNS_TOPIC_ARN_PATTERN.fullmatch(arn):
                 raise ValueError(
                     f"must hold standard SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>), got {arn!r}"
                 )

@@ -510,3 +510,18 @@ def test_the_stack_refuses_numbers_libphonenumber_cannot_validate_by_default() -
     settings = settings_from_context(MINIMAL)
     # Then UNKNOWN is blocked with the contract's two
     assert "UNKNOWN" in settings.blocked_number_types
+
+
+def test_pasted_line_breaks_around_producers_are_dropped_not_shipped() -> None:
+    # Given producer principals and a topic ARN pasted with their line breaks
+    context = cdk_json_context() | {
+        "eventBusProducerPrincipals": ["210987654321\n"],
+        "queueProducerPrincipals": ["arn:aws:iam::123456789012:role/orders\n"],
+        "snsTopicArns": ["arn:aws:sns:eu-west-1:123456789012:calls\n"],
+    }
+    # When the settings are validated
+    settings = settings_from_context(context)
+    # Then the policies name the principals themselves, not strings no principal matches
+    assert settings.event_bus_producer_principals == ("210987654321",)
+    assert settings.queue_producer_principals == ("arn:aws:iam::123456789012:role/orders",)
+    assert settings.sns_topic_arns == ("arn:aws:sns:eu-west-1:123456789012:calls",)
