@@ -52,8 +52,9 @@ def check_instance(clients: Clients, target: Target) -> list[CheckResult]:
         return [
             fail(
                 INSTANCE,
-                f"{name} has outbound calls disabled: Amazon Connect console → the instance → Telephony → turn on"
-                " 'Make outbound calls with Amazon Connect'",
+                f"{name} has outbound calls disabled: allow them in the Amazon Connect console (the instance →"
+                " Telephony), or with aws connect update-instance-attribute --attribute-type OUTBOUND_CALLS"
+                " --value true",
             )
         ]
     return [ok(INSTANCE, f"{name} is {ACTIVE_INSTANCE} with outbound calls enabled")]

@@ -111,9 +111,8 @@ def test_credentials_that_may_not_describe_the_instance_fail_naming_the_permissi
 
 
 def _flow(flow_id: str, **fields: Any) -> dict[str, Any]:
-    flow = {"Id": flow_id, "Name": "Outbound greeting", "Type": "CONTACT_FLOW", "State": "ACTIVE"}
-    flow["Status"] = "PUBLISHED"
-    return {"ContactFlow": flow | fields}
+    published = {"Type": "CONTACT_FLOW", "State": "ACTIVE", "Status": "PUBLISHED"}
+    return {"ContactFlow": {"Id": flow_id, "Name": "Outbound greeting", **published, **fields}}
 
 
 def _check_flows(*answers: Any, **context: Any) -> list[Any]:
