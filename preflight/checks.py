@@ -43,6 +43,7 @@ CHECKS: tuple[Check, ...] = (
         "callsPerSecond, callsBurst and concurrentCallsLimit are within the Amazon Connect quotas in force"
         " (Service Quotas)",
         check_quotas,
+        needs_instance=True,  # one quota is the instance's own: asked about a missing instance, it would only confuse
     ),
     Check(
         PERMISSION,

@@ -104,6 +104,19 @@ def test_a_quota_without_an_applied_value_is_read_from_its_default() -> None:
     assert results[1].message.count(", 10:") == 1
 
 
+def test_credentials_that_may_not_read_quotas_fail_naming_the_permission() -> None:
+    # Given credentials Service Quotas refuses
+    quotas, stubber = stubbed("service-quotas")
+    stubber.add_client_error("get_service_quota", "AccessDeniedException", http_status_code=403)
+
+    # When preflight checks the quotas
+    [result] = check_quotas(clients(service_quotas=quotas), target())
+
+    # Then it fails, naming the permission it needs
+    assert result.status is Status.FAIL
+    assert "your credentials may not call servicequotas:GetServiceQuota" in result.message
+
+
 def test_a_burst_above_connects_documented_burst_warns() -> None:
     # Given a callsBurst above the 5 Connect documents, which Service Quotas does not show
     quotas, stubber = stubbed("service-quotas")
@@ -207,26 +220,24 @@ def test_the_permission_check_is_skipped_until_the_stack_is_deployed() -> None:
 
 
 def test_a_failed_instance_check_skips_the_checks_that_need_the_instance() -> None:
-    # Given no instance with the configured ID; only quotas and the permission are still asked about
+    # Given no instance with the configured ID; only the stack is still asked about (it is not deployed)
     connect, connect_stubber = stubbed("connect")
     connect_stubber.add_client_error("describe_instance", "ResourceNotFoundException")
-    quotas, quota_stubber = stubbed("service-quotas")
-    _quotas(quota_stubber)
     cloudformation, cloudformation_stubber = stubbed("cloudformation")
     cloudformation_stubber.add_client_error("describe_stacks", "ValidationError", "Stack with id X does not exist")
 
-    # When preflight runs every check
-    results = run_checks(clients(connect=connect, service_quotas=quotas, cloudformation=cloudformation), target())
+    # When preflight runs every check (Service Quotas' client refuses any call)
+    results = run_checks(clients(connect=connect, cloudformation=cloudformation), target())
 
-    # Then flows and caller ID are skipped, not failed a second time
+    # Then flows, caller ID and quotas are skipped, saying why, not failed a second time
     assert [(result.check, result.status) for result in results] == [
         ("instance", Status.FAIL),
         ("flows", Status.SKIP),
         ("caller-id", Status.SKIP),
-        ("quotas", Status.OK),
-        ("quotas", Status.OK),
+        ("quotas", Status.SKIP),
         ("permission", Status.SKIP),
     ]
+    assert results[1].message == "skipped: the instance check failed"
 
 
 def _ready_connect() -> Any:
