@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError
+
 from preflight.caller_id import CALLER_ID, check_caller_id
 from preflight.instance import FLOWS, INSTANCE, check_flows, check_instance
 from preflight.permission import PERMISSION, check_permission
 from preflight.quotas import QUOTAS, check_quotas
-from preflight.result import CheckResult, Status, skip
+from preflight.result import CheckResult, Status, fail, skip
 from preflight.target import Clients, Target
 
 
@@ -62,7 +64,10 @@ def run_checks(clients: Clients, target: Target, checks: tuple[Check, ...] = CHE
         if check.needs_instance and instance_failed:
             results.append(skip(check.name, f"skipped: the {INSTANCE} check failed"))
             continue
-        found = check.run(clients, target)
+        try:
+            found = check.run(clients, target)
+        except BotoCoreError as error:  # AWS unreachable, a timeout: one check's failure, not a traceback
+            found = [fail(check.name, f"could not ask AWS: {error}")]
         if check.name == INSTANCE:
             instance_failed = any(result.status is Status.FAIL for result in found)
         results.extend(found)

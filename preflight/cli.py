@@ -36,22 +36,17 @@ def _context_pair(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m preflight` argument parser; its epilog lists the checks."""
     checks = "\n".join(f"  {check.name:<11} {check.description}" for check in CHECKS)
-    return _with_arguments(
-        argparse.ArgumentParser(
-            prog="python -m preflight",
-            description=(
-                "Before the first real call, check the AWS account of your credentials against the deployment's"
-                " settings (cdk.json and -c overrides, exactly as make deploy reads them). Read-only: it changes"
-                " nothing and places no call. Exit status: 0 when no check failed, 1 when one did, 2 when nothing"
-                " could be checked (invalid settings, no credentials or Region)."
-            ),
-            epilog=f"checks:\n{checks}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+    parser = argparse.ArgumentParser(
+        prog="python -m preflight",
+        description=(
+            "Before the first real call, check the AWS account of your credentials against the deployment's"
+            " settings (cdk.json and -c overrides, exactly as make deploy reads them). Read-only: it changes"
+            " nothing and places no call. Exit status: 0 when no check failed, 1 when one did, 2 when nothing"
+            " could be checked (invalid settings, no credentials or Region)."
+        ),
+        epilog=f"checks:\n{checks}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-
-def _with_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "-c",
         "--context",
@@ -94,7 +89,10 @@ def main(
         print(f"preflight: your AWS configuration cannot be used: {error}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     results = run_checks(clients, target)
-    _print_json(target, results, out) if args.json else _print_lines(target, results, out)
+    if args.json:
+        _print_json(target, results, out)
+    else:
+        _print_lines(target, results, out)
     return EXIT_FAILED if any(result.status is Status.FAIL for result in results) else EXIT_OK
 
 
@@ -109,7 +107,13 @@ def _print_lines(target: Target, results: list[CheckResult], out: TextIO) -> Non
         print(f"  {_LABELS[result.status]:<4}  {result.check:<{width}}  {result.message}", file=out)
     counts = Counter(result.status for result in results)
     summary = ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
-    print(f"{summary}: {'fix what FAIL names, then run again' if counts[Status.FAIL] else 'ready'}", file=out)
+    if counts[Status.FAIL]:
+        verdict = "fix what FAIL names, then run again"
+    elif counts[Status.SKIP]:
+        verdict = "nothing failed; run again once what skip names is in place"
+    else:
+        verdict = "ready for a first call"
+    print(f"{summary}: {verdict}", file=out)
 
 
 def _print_json(target: Target, results: list[CheckResult], out: TextIO) -> None:

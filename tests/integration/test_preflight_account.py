@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
@@ -294,7 +295,7 @@ def test_the_command_line_reports_every_check_and_exits_0_when_none_failed(deplo
         ["ok", "quotas"],
         ["ok", "permission"],
     ]
-    assert lines[-1] == "6 ok: ready"
+    assert lines[-1] == "6 ok: ready for a first call"
     assert SOURCE_NUMBER not in output
 
 
@@ -308,6 +309,23 @@ def test_the_command_line_exits_1_when_a_check_failed_and_says_so_in_json(deploy
     assert code == EXIT_FAILED
     assert document["passed"] is False
     assert [r["check"] for r in document["results"] if r["status"] == "fail"] == ["permission"]
+
+
+def test_an_unreachable_aws_fails_the_check_that_asked_it() -> None:
+    # Given Connect's endpoint refuses connections (nothing listens on the discard port)
+    connect = boto3.client(
+        "connect",
+        region_name=REGION,
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+
+    # When preflight runs the instance check
+    [result, *_] = run_checks(clients(connect=connect), target(), CHECKS[:1])
+
+    # Then that check fails, saying so, instead of ending the run with a traceback
+    assert result.status is Status.FAIL
+    assert result.message.startswith("could not ask AWS: Could not connect to the endpoint URL")
 
 
 def test_without_a_region_the_command_line_says_so_in_one_line(
