@@ -31,20 +31,21 @@ def check_quotas(clients: Clients, target: Target) -> list[CheckResult]:
         )
     except ClientError as error:
         return [refused(QUOTAS, error, "servicequotas:GetServiceQuota", "the Amazon Connect quotas")]
-    where = f"account {target.account}, Region {target.region}"
     results = [
         _at_most(
             "callsPerSecond",
             settings.calls_per_second,
             rate,
-            f"the StartOutboundVoiceContact rate quota ({START_OUTBOUND_VOICE_CONTACT_RATE_QUOTA}, {where})",
-            "; shared with every other caller of StartOutboundVoiceContact there",
+            "the StartOutboundVoiceContact rate quota",
+            f"{START_OUTBOUND_VOICE_CONTACT_RATE_QUOTA}, account {target.account}, Region {target.region}",
+            "; every other caller of StartOutboundVoiceContact there shares it",
         ),
         _at_most(
             "concurrentCallsLimit",
             settings.concurrent_calls_limit,
             concurrent,
-            f"the concurrent active calls quota of instance {settings.instance_id} ({CONCURRENT_ACTIVE_CALLS_QUOTA})",
+            "the instance's concurrent active calls quota",
+            f"{CONCURRENT_ACTIVE_CALLS_QUOTA}, instance {settings.instance_id}",
             ""
             if concurrent <= settings.concurrent_calls_limit
             else "; raise concurrentCallsLimit to the quota unless agents' or inbound calls need the rest",
@@ -63,14 +64,14 @@ def check_quotas(clients: Clients, target: Target) -> list[CheckResult]:
     return results
 
 
-def _at_most(key: str, setting: float, quota: float, quota_name: str, note: str) -> CheckResult:
+def _at_most(key: str, setting: float, quota: float, quota_name: str, detail: str, note: str) -> CheckResult:
     if setting > quota:
         return fail(
             QUOTAS,
-            f"{key} {setting:g} exceeds {quota_name}, {quota:g}: lower {key}, or request an increase in Service"
-            " Quotas → Amazon Connect and run preflight again once it is applied",
+            f"{key} {setting:g} exceeds {quota_name} of {quota:g} ({detail}): lower {key}, or request an increase"
+            " in Service Quotas → Amazon Connect and run preflight again once it is applied",
         )
-    return ok(QUOTAS, f"{key} {setting:g} is within {quota_name}, {quota:g}{note}")
+    return ok(QUOTAS, f"{key} {setting:g} is within {quota_name} of {quota:g} ({detail}){note}")
 
 
 def _quota_in_force(service_quotas: Any, quota_code: str, *, context_id: str | None = None) -> float:
