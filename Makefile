@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test unit integration infra-test lint format demo reliability bench schema synth bootstrap deploy diff destroy clean
+.PHONY: help dev test unit integration infra-test lint format demo reliability bench schema synth bootstrap deploy diff destroy preflight clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,11 @@ diff: $(PY_STAMP) $(NODE_STAMP) ## Show what a deploy would change (needs AWS cr
 
 deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy to the account and Region of your credentials (docs/deploy.md)
 	$(CDK) deploy $(CDK_ARGS)
+
+# make reads --help itself: pass options through PREFLIGHT_ARGS (make preflight PREFLIGHT_ARGS=--help). Not echoed,
+# so that a missing credential or Region reads as one line.
+preflight: $(PY_STAMP) ## Read-only checks of your account before the first call: instance, flows, caller ID, quotas, permission
+	@$(BIN)/python -m preflight $(PREFLIGHT_ARGS)
 
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the stack (the queues and their messages go with it)
 	$(CDK) destroy $(CDK_ARGS)

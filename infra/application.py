@@ -8,10 +8,10 @@ from typing import Any
 from aws_cdk import App, Tags
 
 from infra.nag import enable_nag_checks
-from infra.settings import POWERTOOLS_SERVICE_NAME, settings_from_context
+from infra.settings import POWERTOOLS_SERVICE_NAME, STACK_NAME, settings_from_context
 from infra.stack import OutboundCallerStack
 
-STACK_NAME = "ConnectOutboundCaller"
+__all__ = ["STACK_NAME", "build_app"]
 
 
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> App:

@@ -97,6 +97,9 @@ ANY_COUNTRY = "*"
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 
+# The CloudFormation stack the app deploys; `python -m preflight` looks it up by this name.
+STACK_NAME = "ConnectOutboundCaller"
+
 POWERTOOLS_SERVICE_NAME = DEFAULT_SERVICE_NAME
 POWERTOOLS_METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE
 
