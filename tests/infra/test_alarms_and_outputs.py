@@ -124,6 +124,8 @@ def test_alarm_email_creates_an_encrypted_topic_every_alarm_notifies(synth: Any)
     alarms = _alarms(template)
     assert len(alarms) == 10
     assert all(alarm["AlarmActions"] == [{"Ref": topic_id}] for alarm in alarms.values())
+    # And each says when it is OK again: alarms watch new events, so OK is news too
+    assert all(alarm["OKActions"] == [{"Ref": topic_id}] for alarm in alarms.values())
 
 
 def test_only_this_accounts_alarms_may_use_the_topic_key(synth: Any) -> None:
