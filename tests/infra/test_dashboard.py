@@ -18,7 +18,7 @@ from outbound_caller.metric_names import (
     PLACED_CALL_RECORDS_PENDING,
     REASON_DIMENSION,
 )
-from tests.infra.emitted_metrics import EmittedMetric, emitted_metrics, function_environment, resolve_join
+from tests.infra.emitted_metrics import EmittedMetric, function_environment, resolve_join
 
 # SEARCH('{namespace,dimension,...} MetricName="name" dimension="value"', 'Sum', period)
 _SEARCH = re.compile(
@@ -38,12 +38,6 @@ def widgets(template: Template) -> dict[str, dict[str, Any]]:
     ((dashboard,),) = [list(template.find_resources("AWS::CloudWatch::Dashboard").values())]
     body = json.loads(resolve_join(dashboard["Properties"]["DashboardBody"]))
     return {widget["properties"]["title"]: widget["properties"] for widget in body["widgets"]}
-
-
-@pytest.fixture(scope="module")
-def emitted(template: Template) -> list[EmittedMetric]:
-    """Every metric the function's code prints when run with the stack's function environment."""
-    return emitted_metrics(template)
 
 
 def _graphed(widget: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:

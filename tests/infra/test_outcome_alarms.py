@@ -16,19 +16,13 @@ from outbound_caller.metric_names import (
 )
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
-from tests.infra.emitted_metrics import EmittedMetric, emitted_metrics
+from tests.infra.emitted_metrics import EmittedMetric
 
 # Metrics Insights: SELECT SUM(metric) FROM SCHEMA("namespace", dimension, ...) WHERE dimension = 'value'
 _QUERY = re.compile(
     r"SELECT SUM\((?P<metric>\w+)\) FROM SCHEMA\(\"(?P<namespace>[^\"]+)\", (?P<dimensions>[\w, ]+)\)"
     r" WHERE (?P<key>\w+) = '(?P<value>[^']+)'"
 )
-
-
-@pytest.fixture(scope="module")
-def emitted(template: Template) -> list[EmittedMetric]:
-    """Every metric the function's code prints when run with the stack's function environment."""
-    return emitted_metrics(template)
 
 
 def _alarm_with_description(template: Template, start: str) -> dict[str, Any]:
