@@ -198,8 +198,9 @@ def _arrivals(dead_letter_queue: sqs.IQueue) -> cloudwatch.MathExpression:
     undeliverable events) but not what SQS itself moves there by the redrive policy after maxReceiveCount
     (SQS Developer Guide, dead-letter queues: "NumberOfMessagesSent"). Those show only as a rise in the visible
     count, hence the larger of the two. Missing visible datapoints (an idle, empty queue publishes none) count
-    as 0, so a first message into an idle queue is a rise too. A redrive in the same period can hide a move,
-    never a send.
+    as 0, so a first message into an idle queue is a rise too. The price: when SQS resumes publishing for a
+    non-empty queue it had stopped publishing for (idle for hours, then read), that looks like a rise once; a
+    missed dead-letter would be worse. A redrive in the same period can hide a move, never a send.
     """
     return cloudwatch.MathExpression(
         expression="MAX([FILL(sent, 0), DIFF(FILL(visible, 0))])",
