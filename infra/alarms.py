@@ -1,4 +1,10 @@
-"""Alarms an operator needs: dead-lettered requests, a stalled queue, function errors and throttles."""
+"""Alarms an operator needs: each new dead-letter (and the worrying kinds), retries, placed-calls table errors, a
+stalled queue, function errors and throttles.
+
+Every alarm watches what happened in its period, not a level that stays up: it returns to OK once nothing new
+happens, so the next occurrence notifies again. CloudWatch notifies on state changes only, so a burst within
+one alarm period is one notification.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +21,21 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.function_metrics import FunctionMetrics
+from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
+from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
+
 # SQS publishes queue metrics every 5 minutes; a shorter period only adds empty datapoints.
 QUEUE_METRIC_PERIOD = Duration.minutes(5)
 # Lambda metrics are per minute: one bad minute of errors or throttles is worth a look.
 FUNCTION_METRIC_PERIOD = Duration.minutes(1)
+# The function's counted outcomes: a burst of dead-letters or retries within 5 minutes is one notification.
+OUTCOME_METRIC_PERIOD = Duration.minutes(5)
+# A dead-letter queue's arrivals are a difference of two periods' message counts (DIFF), so its alarm looks at
+# two periods and fires on either: an arrival keeps it in ALARM for at most 10 minutes, then it is OK again.
+ARRIVAL_EVALUATION_PERIODS = 2
+ARRIVAL_DATAPOINTS_TO_ALARM = 1
 
 
 class OperationalAlarms(Construct):
@@ -35,19 +52,57 @@ class OperationalAlarms(Construct):
         oldest_request_age_seconds: int,
         alarm_email: str | None,
         alarm_topic_arn: str | None,
+        function_metrics: FunctionMetrics | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        function_metrics = function_metrics or FunctionMetrics()
 
         self.alarms: list[cloudwatch.Alarm] = []
         for name, dead_letter_queue in dead_letter_queues.items():
             self._alarm(
-                f"{name}NotEmpty",
-                f"{name}: at least one call request was dead-lettered; find the ErrorCode attribute, fix, redrive",
-                dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    period=QUEUE_METRIC_PERIOD, statistic="Maximum"
-                ),
+                f"{name}NewMessages",
+                f"{name}: messages arrived in the last 10 minutes; their attributes say why (docs/deploy.md,"
+                " Alarms). Fix the cause, then redrive",
+                _arrivals(dead_letter_queue),
                 threshold=0,
+                evaluation_periods=ARRIVAL_EVALUATION_PERIODS,
+                datapoints_to_alarm=ARRIVAL_DATAPOINTS_TO_ALARM,
             )
+        self._alarm(
+            "OutcomeUnknownDeadLetters",
+            "Requests were dead-lettered OutcomeUnknown: Connect may have placed their calls. Check whether each"
+            " customer was called before redriving any",
+            function_metrics.by_error_code(CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN, period=OUTCOME_METRIC_PERIOD),
+            threshold=0,
+        )
+        self._alarm(
+            "RetriesExhaustedDeadLetters",
+            "Requests were dead-lettered RetriesExhausted: a transient failure lasted all their receives. The"
+            " ErrorMessage names the last error; fix it, then redrive",
+            function_metrics.by_error_code(CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED, period=OUTCOME_METRIC_PERIOD),
+            threshold=0,
+        )
+        self._alarm(
+            "CallsRetried",
+            "Records failed transiently and were left for SQS to deliver again (the log's error_code says why);"
+            " those still failing on their last receive are dead-lettered RetriesExhausted",
+            function_metrics.sum_over_error_codes(CALLS_RETRIED, period=OUTCOME_METRIC_PERIOD, label="Calls retried"),
+            threshold=0,
+        )
+        self._alarm(
+            "IdempotencyStoreErrors",
+            "The placed-calls table could not be read or written: no call is made while it cannot be, the records"
+            " are retried. Check DynamoDB (throttling, the table, the function's permissions)",
+            function_metrics.by_error_code(CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR, period=OUTCOME_METRIC_PERIOD),
+            threshold=0,
+        )
+        self._alarm(
+            "PlacedCallRecordsPending",
+            "Calls were placed but the placed-calls table could not record them yet; they are never dialled again"
+            " meanwhile, and the function keeps trying. Check DynamoDB",
+            function_metrics.records_pending(period=OUTCOME_METRIC_PERIOD),
+            threshold=0,
+        )
         self._alarm(
             "OldestRequestTooOld",
             f"The oldest call request has waited more than {oldest_request_age_seconds} s: calls are not keeping up",
@@ -80,7 +135,16 @@ class OperationalAlarms(Construct):
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
 
-    def _alarm(self, construct_id: str, description: str, metric: cloudwatch.IMetric, *, threshold: float) -> None:
+    def _alarm(
+        self,
+        construct_id: str,
+        description: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int | None = None,
+    ) -> None:
         self.alarms.append(
             cloudwatch.Alarm(
                 self,
@@ -89,7 +153,8 @@ class OperationalAlarms(Construct):
                 metric=metric,
                 threshold=threshold,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=datapoints_to_alarm,
                 # No datapoints means no traffic, not trouble.
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
@@ -124,3 +189,27 @@ class OperationalAlarms(Construct):
         topic = sns.Topic(self, "Topic", display_name="Outbound caller alarms", master_key=key, enforce_ssl=True)
         topic.add_subscription(subscriptions.EmailSubscription(email))
         return topic
+
+
+def _arrivals(dead_letter_queue: sqs.IQueue) -> cloudwatch.MathExpression:
+    """Messages that arrived in a dead-letter queue in the period, however they got there.
+
+    NumberOfMessagesSent counts what was sent with SendMessage (the function's dead-letters, EventBridge's
+    undeliverable events) but not what SQS itself moves there by the redrive policy after maxReceiveCount
+    (SQS Developer Guide, dead-letter queues: "NumberOfMessagesSent"). Those show only as a rise in the visible
+    count, hence the larger of the two. Missing visible datapoints (an idle, empty queue publishes none) count
+    as 0, so a first message into an idle queue is a rise too. The price: when SQS resumes publishing for a
+    non-empty queue it had stopped publishing for (idle for hours, then read), that looks like a rise once; a
+    missed dead-letter would be worse. A redrive in the same period can hide a move, never a send.
+    """
+    return cloudwatch.MathExpression(
+        expression="MAX([FILL(sent, 0), DIFF(FILL(visible, 0))])",
+        using_metrics={
+            "sent": dead_letter_queue.metric_number_of_messages_sent(period=QUEUE_METRIC_PERIOD, statistic="Sum"),
+            "visible": dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=QUEUE_METRIC_PERIOD, statistic="Maximum"
+            ),
+        },
+        period=QUEUE_METRIC_PERIOD,
+        label="Messages arrived",
+    )

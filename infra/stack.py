@@ -1,4 +1,4 @@
-"""The stack: intake, caller and alarms wired together, with the outputs producers need."""
+"""The stack: intake, caller, alarms and dashboard wired together, with the outputs producers need."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
+from infra.dashboard import OperationsDashboard
 from infra.intake import CallRequestIntake
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
 from infra.tables import ExpiringTable
@@ -46,18 +47,28 @@ class OutboundCallerStack(Stack):
             destination_calls=destination_calls.table if destination_calls is not None else None,
         )
         intake.admit_only(settings.queue_producer_principals, own_senders=[caller.role])
+        dead_letter_queues = {
+            "DeadLetterQueue": intake.dead_letter_queue,
+            "RuleDeadLetterQueue": intake.rule_dead_letter_queue,
+        }
         alarms = OperationalAlarms(
             self,
             "Alarms",
             queue=intake.queue,
-            dead_letter_queues={
-                "DeadLetterQueue": intake.dead_letter_queue,
-                "RuleDeadLetterQueue": intake.rule_dead_letter_queue,
-            },
+            dead_letter_queues=dead_letter_queues,
             function=caller.function,
             oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
             alarm_email=settings.alarm_email,
             alarm_topic_arn=settings.alarm_topic_arn,
+        )
+        dashboard = OperationsDashboard(
+            self,
+            "Operations",
+            queue=intake.queue,
+            dead_letter_queues=dead_letter_queues,
+            function=caller.function,
+            instance_id=settings.instance_id,
+            alarms=alarms.alarms,
         )
 
         outputs = {
@@ -73,6 +84,8 @@ class OutboundCallerStack(Stack):
             ),
             "RuleName": (intake.rule.rule_name, "The rule routing call-request events to the queue"),
             "FunctionName": (caller.function.function_name, "The outbound caller function"),
+            "DashboardName": (dashboard.dashboard.dashboard_name, "The operators' CloudWatch dashboard"),
+            "DashboardUrl": (dashboard.url, "Open the operators' dashboard in the CloudWatch console"),
         }
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")

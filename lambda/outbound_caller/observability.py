@@ -9,6 +9,14 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from outbound_caller.config import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
+from outbound_caller.metric_names import (
+    CALLS_DEFERRED,
+    CALLS_PLACED,
+    ERROR_CODE_DIMENSION,
+    PLACED_CALL_RECORDS_PENDING,
+    REASON_DIMENSION,
+    SERVICE_DIMENSION,
+)
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
@@ -24,13 +32,6 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-CALLS_PLACED = "CallsPlaced"
-CALLS_DEAD_LETTERED = "CallsDeadLettered"
-CALLS_RETRIED = "CallsRetried"
-CALLS_DEFERRED = "CallsDeferred"
-# Placed calls whose placed-calls record is still to be completed (they are never dialled again meanwhile).
-PLACED_CALL_RECORDS_PENDING = "PlacedCallRecordsPending"
-
 
 def count_placed() -> None:
     """Count a placed call in the invocation's metric set."""
@@ -39,12 +40,12 @@ def count_placed() -> None:
 
 def count_by_error_code(metric_name: str, error_code: str) -> None:
     """Count a dead-lettered or retried record under its ErrorCode, a small, fixed set of values."""
-    _count_by(metric_name, "ErrorCode", error_code)
+    _count_by(metric_name, ERROR_CODE_DIMENSION, error_code)
 
 
 def count_deferred(reason: str) -> None:
     """Count a deferred record under its reason, a small, fixed set of values."""
-    _count_by(CALLS_DEFERRED, "Reason", reason)
+    _count_by(CALLS_DEFERRED, REASON_DIMENSION, reason)
 
 
 def _count_by(metric_name: str, dimension: str, value: str) -> None:
@@ -53,7 +54,7 @@ def _count_by(metric_name: str, dimension: str, value: str) -> None:
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE},
+        default_dimensions={SERVICE_DIMENSION: SERVICE},
     ) as metric:
         metric.add_dimension(name=dimension, value=value)
 

@@ -31,7 +31,8 @@ from outbound_caller.settling.deferral import (
     deferral_deadline_ms,
     still_deferred,
 )
-from outbound_caller.settling.outcomes import EXPIRED, Failure, classify
+from outbound_caller.settling.error_codes import EXPIRED
+from outbound_caller.settling.outcomes import Failure, classify
 from outbound_caller.settling.settlement import Settle, shown_token
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 

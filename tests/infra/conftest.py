@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from tests.infra.emitted_metrics import EmittedMetric, emitted_metrics
 from tests.infra.synthesis import app_with, stack_of
 
 Synth = Callable[..., Template]
@@ -32,3 +33,9 @@ def synth() -> Synth:
 def template(synth: Synth) -> Template:
     """Template of the stack with cdk.json's (placeholder) values."""
     return synth()
+
+
+@pytest.fixture(scope="session")
+def emitted(template: Template) -> list[EmittedMetric]:
+    """Every metric the function's code prints when run with the stack's function environment (run once)."""
+    return emitted_metrics(template)

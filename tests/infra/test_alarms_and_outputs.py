@@ -19,7 +19,7 @@ def _alarm_on(template: Template, namespace: str, metric_name: str) -> list[dict
     return [
         alarm
         for alarm in _alarms(template).values()
-        if alarm["Namespace"] == namespace and alarm["MetricName"] == metric_name
+        if alarm.get("Namespace") == namespace and alarm.get("MetricName") == metric_name
     ]
 
 
@@ -31,18 +31,40 @@ def _queue_ids(template: Template) -> tuple[str, str, str]:
     return source_id, dead_letter_id, rule_dead_letter_id
 
 
-def test_both_dead_letter_queues_alarm_as_soon_as_they_hold_a_message(template: Template) -> None:
+def _queue_metric(query: dict[str, Any]) -> tuple[str, str, str]:
+    """(namespace, metric name, queue logical ID) of an alarm's metric query on one queue."""
+    metric = query["MetricStat"]["Metric"]
+    (dimension,) = metric["Dimensions"]
+    assert dimension["Name"] == "QueueName"
+    return metric["Namespace"], metric["MetricName"], dimension["Value"]["Fn::GetAtt"][0]
+
+
+def test_each_dead_letter_queue_alarms_on_new_arrivals_sent_or_moved_not_on_depth(template: Template) -> None:
     # Given the stack's queues
     _, dead_letter_id, rule_dead_letter_id = _queue_ids(template)
-    # When the alarms on visible messages are read
-    alarms = _alarm_on(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    # Then each dead-letter queue has one that fires above zero
-    watched = sorted(alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in alarms)
-    assert watched == sorted([dead_letter_id, rule_dead_letter_id])
+    # When the alarms on metric math are read
+    alarms = [alarm for alarm in _alarms(template).values() if "Metrics" in alarm]
+    arrivals = {}
     for alarm in alarms:
+        queries = {query["Id"]: query for query in alarm["Metrics"]}
+        if set(queries) != {"expr_1", "sent", "visible"}:
+            continue
+        sent, visible = _queue_metric(queries["sent"]), _queue_metric(queries["visible"])
+        arrivals[sent[2]] = (alarm, queries)
+        # Then each compares one queue's sends (SendMessage) with the rise of its visible count (SQS's own moves)
+        assert sent == ("AWS/SQS", "NumberOfMessagesSent", visible[2])
+        assert visible[:2] == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        assert queries["sent"]["MetricStat"]["Stat"] == "Sum"
+        assert queries["visible"]["MetricStat"]["Stat"] == "Maximum"
+        assert queries["expr_1"]["Expression"] == "MAX([FILL(sent, 0), DIFF(FILL(visible, 0))])"
+        assert {query["MetricStat"]["Period"] for query in (queries["sent"], queries["visible"])} == {300}
+        # And fires on one arrival in either of two periods, then returns to OK: no depth stays in ALARM
         assert alarm["Threshold"] == 0
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-        assert alarm["Statistic"] == "Maximum"
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 1)
+        assert alarm["TreatMissingData"] == "notBreaching"
+    assert sorted(arrivals) == sorted([dead_letter_id, rule_dead_letter_id])
+    assert _alarm_on(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible") == []
 
 
 def test_age_of_the_oldest_request_alarms_at_the_configured_threshold(synth: Any) -> None:
@@ -100,8 +122,10 @@ def test_alarm_email_creates_an_encrypted_topic_every_alarm_notifies(synth: Any)
     )
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     alarms = _alarms(template)
-    assert len(alarms) == 5
+    assert len(alarms) == 10
     assert all(alarm["AlarmActions"] == [{"Ref": topic_id}] for alarm in alarms.values())
+    # And each says when it is OK again: alarms watch new events, so OK is news too
+    assert all(alarm["OKActions"] == [{"Ref": topic_id}] for alarm in alarms.values())
 
 
 def test_only_this_accounts_alarms_may_use_the_topic_key(synth: Any) -> None:

@@ -29,19 +29,17 @@ from outbound_caller.safety.call_limit import (
 )
 from outbound_caller.safety.calling_hours import NoCallingHoursError
 from outbound_caller.safety.destinations import DESTINATION_NOT_ALLOWED_BY_POLICY, DestinationNotAllowedError
-
-VALIDATION_ERROR = "ValidationError"
-TIMEOUT = "Timeout"
-CONNECTION_ERROR = "ConnectionError"
-DEAD_LETTER_SEND_FAILED = "DeadLetterSendFailed"
-UNEXPECTED_ERROR = "UnexpectedError"
-CALL_IN_PROGRESS = "CallInProgress"
-IDEMPOTENCY_STORE_ERROR = "IdempotencyStoreError"
-CLIENT_TOKEN_REUSED = "ClientTokenReused"  # noqa: S105 - a name, not a secret
-RETRIES_EXHAUSTED = "RetriesExhausted"
-EXPIRED = "Expired"
-DEFERRAL_SEND_FAILED = "DeferralSendFailed"
-CALL_LIMIT_STORE_ERROR = "CallLimitStoreError"
+from outbound_caller.settling.error_codes import (
+    CALL_IN_PROGRESS,
+    CALL_LIMIT_STORE_ERROR,
+    CLIENT_TOKEN_REUSED,
+    CONNECTION_ERROR,
+    IDEMPOTENCY_STORE_ERROR,
+    RETRIES_EXHAUSTED,
+    TIMEOUT,
+    UNEXPECTED_ERROR,
+    VALIDATION_ERROR,
+)
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
 PERMANENT_CONNECT_ERRORS = frozenset(

@@ -1,0 +1,137 @@
+"""The operators' CloudWatch dashboard: what was called, deferred, retried and dead-lettered, and why; Connect's
+throttling and concurrent calls; the queues; the function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.function_metrics import (
+    CONNECT_CALLS_BREACHING_CONCURRENCY_QUOTA,
+    CONNECT_CONCURRENT_CALLS,
+    CONNECT_CONCURRENT_CALLS_PERCENTAGE,
+    CONNECT_THROTTLED_CALLS,
+    FunctionMetrics,
+    connect_metric,
+)
+from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_DEFERRED, CALLS_RETRIED
+
+# One point per 5 minutes: SQS's own resolution, and enough to read a day's calling at a glance.
+GRAPH_PERIOD = Duration.minutes(5)
+# Connect sends its instance metrics every minute; concurrency peaks shorter than 5 minutes matter.
+CONNECT_PERIOD = Duration.minutes(1)
+# CloudWatch dashboards are 24 units wide: three graphs a row.
+GRAPH_WIDTH = 8
+GRAPH_HEIGHT = 6
+DASHBOARD_WIDTH = 24
+
+
+class OperationsDashboard(Construct):
+    """One dashboard with the alarms' states on top and a graph for each question an operator asks."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queue: sqs.IQueue,
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+        function: lambda_.IFunction,
+        instance_id: str,
+        alarms: Sequence[cloudwatch.IAlarm],
+        function_metrics: FunctionMetrics | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        calls = function_metrics or FunctionMetrics()
+
+        def graph(
+            title: str, left: Sequence[cloudwatch.IMetric], right: Sequence[cloudwatch.IMetric] = ()
+        ) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(
+                title=title, left=list(left), right=list(right), width=GRAPH_WIDTH, height=GRAPH_HEIGHT
+            )
+
+        def connect(name: str, statistic: str) -> cloudwatch.Metric:
+            return connect_metric(name, instance_id, statistic=statistic, period=CONNECT_PERIOD)
+
+        dead_letter_graphs: list[cloudwatch.IMetric] = []
+        for name, dead_letter_queue in dead_letter_queues.items():
+            dead_letter_graphs += [
+                dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=GRAPH_PERIOD, statistic="Maximum", label=f"{name}: messages held"
+                ),
+                dead_letter_queue.metric_number_of_messages_sent(
+                    period=GRAPH_PERIOD, statistic="Sum", label=f"{name}: messages sent"
+                ),
+            ]
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            default_interval=Duration.hours(24),
+            widgets=[
+                [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=DASHBOARD_WIDTH)],
+                [
+                    graph("Calls placed", [calls.placed(period=GRAPH_PERIOD)]),
+                    graph("Calls deferred, by reason", [calls.search_by_reason(CALLS_DEFERRED, period=GRAPH_PERIOD)]),
+                    graph(
+                        "Calls dead-lettered, by ErrorCode",
+                        [calls.search_by_error_code(CALLS_DEAD_LETTERED, period=GRAPH_PERIOD)],
+                    ),
+                ],
+                [
+                    graph(
+                        "Calls retried, by ErrorCode", [calls.search_by_error_code(CALLS_RETRIED, period=GRAPH_PERIOD)]
+                    ),
+                    graph(
+                        "Connect: calls throttled or over the concurrency quota",
+                        [
+                            connect(CONNECT_THROTTLED_CALLS, "Sum"),
+                            connect(CONNECT_CALLS_BREACHING_CONCURRENCY_QUOTA, "Sum"),
+                        ],
+                    ),
+                    graph(
+                        "Connect: concurrent calls",
+                        [connect(CONNECT_CONCURRENT_CALLS, "Maximum")],
+                        right=[connect(CONNECT_CONCURRENT_CALLS_PERCENTAGE, "Maximum")],
+                    ),
+                ],
+                [
+                    graph(
+                        "Age of the oldest waiting request (s)",
+                        [queue.metric_approximate_age_of_oldest_message(period=GRAPH_PERIOD, statistic="Maximum")],
+                    ),
+                    graph("Dead-letter queues", dead_letter_graphs),
+                    graph(
+                        "Placed calls not yet recorded",
+                        [calls.records_pending(period=GRAPH_PERIOD)],
+                    ),
+                ],
+                [
+                    graph(
+                        "Function: errors and throttles",
+                        [
+                            function.metric_errors(period=GRAPH_PERIOD, statistic="Sum"),
+                            function.metric_throttles(period=GRAPH_PERIOD, statistic="Sum"),
+                        ],
+                    ),
+                    graph(
+                        "Function: duration (ms)",
+                        [
+                            function.metric_duration(period=GRAPH_PERIOD, statistic="p99"),
+                            function.metric_duration(period=GRAPH_PERIOD, statistic="Maximum"),
+                        ],
+                    ),
+                ],
+            ],
+        )
+        stack = Stack.of(self)
+        self.url = (
+            f"https://{stack.region}.console.aws.amazon.com/cloudwatch/home?region={stack.region}"
+            f"#dashboards:name={self.dashboard.dashboard_name}"
+        )

@@ -1,0 +1,19 @@
+"""The ErrorCodes the function gives failures of its own (Connect's error codes are used as Connect names them).
+
+Pure constants, so the stack's alarms can name the codes they watch without importing the function's clients.
+"""
+
+from __future__ import annotations
+
+VALIDATION_ERROR = "ValidationError"
+TIMEOUT = "Timeout"
+CONNECTION_ERROR = "ConnectionError"
+DEAD_LETTER_SEND_FAILED = "DeadLetterSendFailed"
+UNEXPECTED_ERROR = "UnexpectedError"
+CALL_IN_PROGRESS = "CallInProgress"
+IDEMPOTENCY_STORE_ERROR = "IdempotencyStoreError"
+CLIENT_TOKEN_REUSED = "ClientTokenReused"  # noqa: S105 - a name, not a secret
+RETRIES_EXHAUSTED = "RetriesExhausted"
+EXPIRED = "Expired"
+DEFERRAL_SEND_FAILED = "DeferralSendFailed"
+CALL_LIMIT_STORE_ERROR = "CallLimitStoreError"

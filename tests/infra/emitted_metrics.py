@@ -1,0 +1,90 @@
+"""What the function really emits: its metric code run with the deployed environment, its EMF lines parsed.
+
+The code runs in a child process: the function reads its namespace and service name when its observability
+module is imported, and this test run has already imported it with the tests' own environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from infra.settings import REPO_ROOT
+
+# Every way the function counts an outcome, as settlement, the record handler and the handler call them.
+_EMIT = """
+from outbound_caller import observability
+from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
+from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY
+from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
+
+observability.count_by_error_code(CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN)
+observability.count_by_error_code(CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED)
+observability.count_by_error_code(CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR)
+observability.count_deferred(INSTANCE_AT_CAPACITY)
+observability.count_placed()
+observability.count_pending_records(1)
+observability.metrics.flush_metrics()
+"""
+
+
+@dataclass(frozen=True)
+class EmittedMetric:
+    """One metric of an EMF line: its namespace, name and dimensions with their values."""
+
+    namespace: str
+    name: str
+    dimensions: Mapping[str, str]
+
+
+def function_environment(template: Template) -> dict[str, str]:
+    """The function's environment variables that are plain strings in the template."""
+    ((function,),) = [list(template.find_resources("AWS::Lambda::Function").values())]
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return {name: value for name, value in variables.items() if isinstance(value, str)}
+
+
+def emitted_metrics(template: Template) -> list[EmittedMetric]:
+    """Run the function's metric code with the template's Powertools settings; return every metric it printed."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("POWERTOOLS_")}
+    deployed = function_environment(template)
+    environment |= {name: value for name, value in deployed.items() if name.startswith("POWERTOOLS_")}
+    environment["PYTHONPATH"] = str(REPO_ROOT / "lambda")
+    run = subprocess.run(
+        [sys.executable, "-c", _EMIT], env=environment, capture_output=True, text=True, check=True, timeout=60
+    )
+    metrics = []
+    for line in run.stdout.splitlines():
+        document = json.loads(line)
+        if "_aws" not in document:
+            continue  # a log line
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            (dimension_names,) = directive["Dimensions"]
+            dimensions = {name: document[name] for name in dimension_names}
+            metrics += [
+                EmittedMetric(directive["Namespace"], metric["Name"], dimensions) for metric in directive["Metrics"]
+            ]
+    return metrics
+
+
+def resolve_join(value: Any) -> str:
+    """A template string with its Fn::Join flattened; references shown as ${Ref:Id} or ${Id.Attribute}."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(resolve_join(part) for part in parts)
+    if "Ref" in value:
+        return f"${{Ref:{value['Ref']}}}"
+    if "Fn::GetAtt" in value:
+        resource, attribute = value["Fn::GetAtt"]
+        return f"${{{resource}.{attribute}}}"
+    raise AssertionError(f"unexpected intrinsic in a string: {value}")

@@ -1,0 +1,105 @@
+"""Alarms on what the function counts: each watches a metric the function really emits, as it emits it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from outbound_caller.metric_names import (
+    CALLS_DEAD_LETTERED,
+    CALLS_RETRIED,
+    ERROR_CODE_DIMENSION,
+    PLACED_CALL_RECORDS_PENDING,
+)
+from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
+from tests.infra.emitted_metrics import EmittedMetric
+
+# Metrics Insights: SELECT SUM(metric) FROM SCHEMA("namespace", dimension, ...) WHERE dimension = 'value'
+_QUERY = re.compile(
+    r"SELECT SUM\((?P<metric>\w+)\) FROM SCHEMA\(\"(?P<namespace>[^\"]+)\", (?P<dimensions>[\w, ]+)\)"
+    r" WHERE (?P<key>\w+) = '(?P<value>[^']+)'"
+)
+
+
+def _alarm_with_description(template: Template, start: str) -> dict[str, Any]:
+    (alarm,) = [
+        alarm["Properties"]
+        for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["AlarmDescription"].startswith(start)
+    ]
+    return alarm
+
+
+def _watched(alarm: dict[str, Any]) -> EmittedMetric:
+    dimensions = {dimension["Name"]: dimension["Value"] for dimension in alarm["Dimensions"]}
+    return EmittedMetric(alarm["Namespace"], alarm["MetricName"], dimensions)
+
+
+def _emitted(emitted: list[EmittedMetric], name: str, **dimensions: str) -> EmittedMetric:
+    (metric,) = [
+        metric
+        for metric in emitted
+        if metric.name == name and all(metric.dimensions.get(key) == value for key, value in dimensions.items())
+    ]
+    return metric
+
+
+@pytest.mark.parametrize(
+    ("description", "metric_name", "error_code"),
+    [
+        pytest.param("Requests were dead-lettered OutcomeUnknown", CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN, id="unknown"),
+        pytest.param(
+            "Requests were dead-lettered RetriesExhausted", CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED, id="exhausted"
+        ),
+        pytest.param("The placed-calls table could not", CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR, id="store-errors"),
+    ],
+)
+def test_error_code_alarms_watch_the_metric_the_function_emits_for_that_code(
+    template: Template, emitted: list[EmittedMetric], description: str, metric_name: str, error_code: str
+) -> None:
+    # Given what the function prints when it counts the code, with the stack's namespace and service name
+    printed = _emitted(emitted, metric_name, **{ERROR_CODE_DIMENSION: error_code})
+    # When the alarm on that code is read
+    alarm = _alarm_with_description(template, description)
+    # Then it watches exactly that metric (namespace, name, every dimension and its value) ...
+    assert _watched(alarm) == printed
+    # ... and fires on one occurrence in 5 minutes, returning to OK after a quiet 5 minutes
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_pending_records_alarm_watches_the_metric_the_function_emits(
+    template: Template, emitted: list[EmittedMetric]
+) -> None:
+    # Given what the function prints when placed calls are still to be recorded
+    printed = _emitted(emitted, PLACED_CALL_RECORDS_PENDING)
+    # When the alarm on pending records is read
+    alarm = _alarm_with_description(template, "Calls were placed but the placed-calls table")
+    # Then it watches that metric and fires when any container reports one
+    assert _watched(alarm) == printed
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Maximum", 300, 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_retries_alarm_sums_every_error_code_of_the_metric_the_function_emits(
+    template: Template, emitted: list[EmittedMetric]
+) -> None:
+    # Given what the function prints when it leaves a record to be retried
+    printed = _emitted(emitted, CALLS_RETRIED)
+    # When the retries alarm's query is read
+    alarm = _alarm_with_description(template, "Records failed transiently")
+    ((query,),) = [[metric for metric in alarm["Metrics"] if metric.get("ReturnData", True)]]
+    parsed = _QUERY.fullmatch(query["Expression"])
+    assert parsed is not None, query["Expression"]
+    # Then it sums that metric, in that namespace, over the same dimensions, whatever the ErrorCode
+    assert (parsed["namespace"], parsed["metric"]) == (printed.namespace, printed.name)
+    assert {name.strip() for name in parsed["dimensions"].split(",")} == set(printed.dimensions)
+    (service_dimension,) = set(printed.dimensions) - {ERROR_CODE_DIMENSION}
+    assert (parsed["key"], parsed["value"]) == (service_dimension, printed.dimensions[service_dimension])
+    # And fires on one retry in 5 minutes
+    assert (query["Period"], alarm["Threshold"], alarm["TreatMissingData"]) == (300, 0, "notBreaching")
