@@ -25,7 +25,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from outbound_caller.observability import logger, metrics
 from outbound_caller.privacy import mask_token
-from outbound_caller.timeouts import SETTLE_SECONDS, create_client
+from outbound_caller.timeouts import (
+    EVENTS_ATTEMPTS,
+    EVENTS_CONNECT_TIMEOUT_SECONDS,
+    EVENTS_READ_TIMEOUT_SECONDS,
+    SETTLE_SECONDS,
+    WORST_CASE_PUT_EVENTS_SECONDS,
+    create_client,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -39,12 +46,8 @@ MAX_ENTRIES_PER_CALL = 10
 # DetailType, Detail and Resources plus 14 bytes for Time ("Calculating PutEvents event entry size").
 MAX_REQUEST_BYTES = 256 * 1024
 TIME_FIELD_BYTES = 14
-# PutEvents answers in tens of milliseconds: short timeouts, and one attempt per call, since flush retries itself
-# within the invocation's remaining time (botocore's own backoff could sleep past it).
-EVENTS_CONNECT_TIMEOUT_SECONDS = 1
-EVENTS_READ_TIMEOUT_SECONDS = 2
-EVENTS_ATTEMPTS_PER_CALL = 1
-WORST_CASE_PUT_EVENTS_MS = (EVENTS_CONNECT_TIMEOUT_SECONDS + EVENTS_READ_TIMEOUT_SECONDS) * 1000
+# One PutEvents call is only started when it can time out and still leave PUBLISH_TIME_RESERVE_MS.
+WORST_CASE_PUT_EVENTS_MS = WORST_CASE_PUT_EVENTS_SECONDS * 1000
 # Kept back after the last publish for logging, metrics and the batch response (as for the records).
 PUBLISH_TIME_RESERVE_MS = SETTLE_SECONDS * 1000
 # Rounds of PutEvents per flush: the first and three retries of what failed, 0.1 s, 0.2 s then 0.4 s apart
@@ -60,7 +63,7 @@ RESULT_EVENTS_FAILED = "ResultEventsFailed"
 def events_client() -> EventBridgeClient:
     """The EventBridge client, made on first use (never when no result event bus is configured)."""
     client: EventBridgeClient = create_client(
-        "events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS_PER_CALL
+        "events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS
     )
     return client
 
