@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
 from infra.intake import CallRequestIntake
+from infra.results import ResultEventBus
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
 from infra.tables import ExpiringTable
 
@@ -34,6 +35,11 @@ class OutboundCallerStack(Stack):
         destination_calls = (
             ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
         )
+        results = (
+            ResultEventBus(self, "Results", existing_bus=settings.result_event_bus_name)
+            if settings.result_events
+            else None
+        )
         caller = OutboundCaller(
             self,
             "Caller",
@@ -42,6 +48,7 @@ class OutboundCallerStack(Stack):
             dead_letter_queue=intake.dead_letter_queue,
             placed_calls=placed_calls.table,
             destination_calls=destination_calls.table if destination_calls is not None else None,
+            result_event_bus=results,
         )
         alarms = OperationalAlarms(
             self,
@@ -67,6 +74,9 @@ class OutboundCallerStack(Stack):
             "RuleName": (intake.rule.rule_name, "The rule routing call-request events to the queue"),
             "FunctionName": (caller.function.function_name, "The outbound caller function"),
         }
+        if results is not None:
+            outputs["ResultEventBusName"] = (results.bus.event_bus_name, "Result events (Placed, Rejected, Deferred)")
+            outputs["ResultEventBusArn"] = (results.bus.event_bus_arn, "For rules and consumers' IAM policies")
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")
         for name, (value, description) in outputs.items():
