@@ -122,3 +122,12 @@ def test_batches_stay_under_the_request_size_limit(client: Any) -> None:
         # Then they go out in two calls, two and one
         stub.assert_no_pending_responses()
     assert failed == 0
+
+
+def test_a_detail_json_cannot_hold_is_counted_as_lost_not_raised(client: Any) -> None:
+    # Given an event whose detail is not JSON (a caller's mistake)
+    events = ResultEvents(client, BUS)
+    # When it is added
+    events.add(PLACED, {"ContactId": object(), "ClientToken": "t", "SourceMessageId": "m"})
+    # Then nothing is buffered and nothing raised
+    assert events.pending == 0

@@ -99,10 +99,15 @@ class ResultEvents:
 
     def add(self, detail_type: str, detail: Mapping[str, Any]) -> None:
         """Buffer one event; ``detail`` must hold no phone number or attribute value (it is published as is)."""
-        body = json.dumps(detail, separators=(",", ":"), sort_keys=True)
-        size = TIME_FIELD_BYTES + len(self._source.encode()) + len(detail_type.encode()) + len(body.encode())
         token = detail.get("ClientToken")
         shown = {"detail_type": detail_type, "client_token": mask_token(token) if isinstance(token, str) else ""}
+        try:
+            body = json.dumps(detail, separators=(",", ":"), sort_keys=True)
+        except (TypeError, ValueError) as error:  # a detail JSON cannot hold: counted as lost, never raised
+            logger.error("Result event not serializable", extra={"error_type": type(error).__name__, **shown})
+            metrics.add_metric(name=RESULT_EVENTS_FAILED, unit=MetricUnit.Count, value=1)
+            return
+        size = TIME_FIELD_BYTES + len(self._source.encode()) + len(detail_type.encode()) + len(body.encode())
         entry: PutEventsRequestEntryTypeDef = {
             "Source": self._source,
             "DetailType": detail_type,
@@ -184,11 +189,14 @@ class ResultEvents:
     def _count_failed(self, failed: list[_Pending]) -> None:
         if not failed:
             return
-        logger.error(
-            "Result events not published",
-            extra={"events": [dict(event.shown) for event in failed], "event_bus": self._bus_name},
-        )
-        metrics.add_metric(name=RESULT_EVENTS_FAILED, unit=MetricUnit.Count, value=len(failed))
+        try:
+            logger.error(
+                "Result events not published",
+                extra={"events": [dict(event.shown) for event in failed], "event_bus": self._bus_name},
+            )
+            metrics.add_metric(name=RESULT_EVENTS_FAILED, unit=MetricUnit.Count, value=len(failed))
+        except Exception:  # noqa: BLE001, S110 - reporting a lost event must not fail the invocation either
+            pass
 
 
 def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
