@@ -37,6 +37,7 @@ from outbound_caller.config import (  # noqa: E402
 )
 from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
 from outbound_caller.request.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
+from outbound_caller.results.events import COMPLETED, DEFERRED, PLACED, REJECTED  # noqa: E402
 from outbound_caller.results.events import SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
 from outbound_caller.retention import (  # noqa: E402
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
@@ -95,6 +96,7 @@ ANY_COUNTRY = "*"
 
 # The source of the function's result events: infra/results.py scopes the publish grant to it.
 RESULT_EVENT_SOURCE = FUNCTION_RESULT_EVENT_SOURCE
+RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED, REJECTED, DEFERRED, COMPLETED})
 
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
@@ -354,6 +356,12 @@ class DeploymentSettings(BaseModel):
             raise ValueError(
                 f"resultEvents is false but resultEventBusName is {self.result_event_bus_name!r}: set one or the other"
             )
+        if self._intake_rule_matches_result_events:
+            raise ValueError(
+                f"resultEventBusName {self.result_event_bus_name!r} is the bus the intake rule listens on, and the rule"
+                f" (eventSources {list(self.event_sources)}, eventDetailTypes {list(self.event_detail_types)}) would"
+                " match result events: each would come back as a call request. Use another bus, or narrow the rule"
+            )
         if not self.event_detail_types and not self.event_sources:
             raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
         needed = self._timeout_for(self.batch_size)
@@ -373,6 +381,17 @@ class DeploymentSettings(BaseModel):
                 f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
             )
         return self
+
+    @property
+    def _intake_rule_matches_result_events(self) -> bool:
+        """Whether result events would land on the intake bus and match its rule (a loop of call requests)."""
+        if not self.result_events or self.result_event_bus_name is None:
+            return False
+        if self.result_event_bus_name.split(":event-bus/")[-1] != (self.event_bus_name or "default"):
+            return False
+        sources_match = not self.event_sources or RESULT_EVENT_SOURCE in self.event_sources
+        types_match = not self.event_detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(self.event_detail_types))
+        return sources_match and types_match
 
     @property
     def destination_countries(self) -> tuple[str, ...] | None:

@@ -99,8 +99,16 @@ def test_the_result_bus_is_a_name_or_an_arn(value: str) -> None:
         ({"resultEventBusName": "not a bus"}, "must be an event bus name or ARN"),
         ({"resultEventBusName": "arn:aws:sqs:eu-west-1:123456789012:queue"}, "must be an event bus name or ARN"),
         ({"resultEvents": False, "resultEventBusName": EXISTING_BUS}, "resultEvents is false"),
+        (
+            {"resultEventBusName": "calls", "eventBusName": "calls", "eventDetailTypes": [], "eventSources": []},
+            "would come back as a call request",
+        ),
+        (
+            {"resultEventBusName": "default", "eventDetailTypes": ["Outbound Call Rejected"]},
+            "would come back as a call request",
+        ),
     ],
-    ids=["spaces", "not-a-bus-arn", "off-but-named"],
+    ids=["spaces", "not-a-bus-arn", "off-but-named", "loop-any-event", "loop-default-bus"],
 )
 def test_a_malformed_result_bus_setting_is_refused_naming_it(overrides: dict[str, Any], message: str) -> None:
     # Given a malformed or contradictory result-bus setting
@@ -109,3 +117,12 @@ def test_a_malformed_result_bus_setting_is_refused_naming_it(overrides: dict[str
         settings_from_context(cdk_json_context() | overrides)
     # Then the error names the key and says what is wrong with it
     assert "resultEvent" in str(refused.value)
+
+
+def test_the_intake_bus_may_carry_result_events_when_its_rule_cannot_match_them() -> None:
+    # Given result events on the intake bus, whose rule matches only call requests' detail-type
+    context = cdk_json_context() | {"resultEventBusName": "calls", "eventBusName": "calls"}
+    # When the settings are validated
+    settings = settings_from_context(context)
+    # Then they are accepted: the rule never sees a result event
+    assert settings.result_event_bus_name == settings.event_bus_name == "calls"
