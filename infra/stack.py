@@ -11,6 +11,7 @@ from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
 from infra.dashboard import OperationsDashboard
 from infra.intake import CallRequestIntake
+from infra.results import ResultEventBus
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
 from infra.tables import ExpiringTable
 
@@ -37,6 +38,11 @@ class OutboundCallerStack(Stack):
         destination_calls = (
             ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
         )
+        results = (
+            ResultEventBus(self, "Results", existing_bus=settings.result_event_bus_name)
+            if settings.result_events
+            else None
+        )
         caller = OutboundCaller(
             self,
             "Caller",
@@ -45,6 +51,7 @@ class OutboundCallerStack(Stack):
             dead_letter_queue=intake.dead_letter_queue,
             placed_calls=placed_calls.table,
             destination_calls=destination_calls.table if destination_calls is not None else None,
+            result_event_bus=results,
         )
         intake.admit_only(settings.queue_producer_principals, own_senders=[caller.role])
         dead_letter_queues = {
@@ -87,6 +94,9 @@ class OutboundCallerStack(Stack):
             "DashboardName": (dashboard.dashboard.dashboard_name, "The operators' CloudWatch dashboard"),
             "DashboardUrl": (dashboard.url, "Open the operators' dashboard in the CloudWatch console"),
         }
+        if results is not None:
+            outputs["ResultEventBusName"] = (results.bus.event_bus_name, "Result events (Placed, Rejected, Deferred)")
+            outputs["ResultEventBusArn"] = (results.bus.event_bus_arn, "For rules and consumers' IAM policies")
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")
         for name, (value, description) in outputs.items():

@@ -24,6 +24,7 @@ from local.function_container import FunctionInitError
 from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunResult
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
 from local.report import ProgressDisplay, display_path, summary_table, write_report
+from local.results import result_events_table
 
 # Three passes over the 27 samples: enough calls to see the quota at work, done in about a minute.
 DEMO_REQUESTS = 81
@@ -171,8 +172,13 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
                 result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
         else:
             result = pipeline.run(requests, options.max_duration_seconds)
+        sink, seen = pipeline.result_sink, pipeline.result_events
     write_report(result, options.report_path)
     console.print(summary_table(result, options.report_path))
+    if sink is not None and seen is not None:
+        console.print(result_events_table(seen, sink))
+        for example in seen.examples:
+            console.print(f"  [dim]{example['detail-type']}[/] {json.dumps(example['detail'], sort_keys=True)}")
     return result
 
 
