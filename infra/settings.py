@@ -428,7 +428,8 @@ class DeploymentSettings(BaseModel):
         """Whether result events would land on the intake bus and match its rule (a loop of call requests)."""
         if not self.result_events or self.result_event_bus_name is None:
             return False
-        if self.result_event_bus_name.split(":event-bus/")[-1] != (self.event_bus_name or "default"):
+        # Unset eventBusName: the intake rule is on a bus the stack creates, which a name given here cannot be.
+        if self.event_bus_name is None or self.result_event_bus_name.split(":event-bus/")[-1] != self.event_bus_name:
             return False
         sources_match = not self.event_sources or RESULT_EVENT_SOURCE in self.event_sources
         types_match = not self.event_detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(self.event_detail_types))

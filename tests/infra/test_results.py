@@ -104,7 +104,12 @@ def test_the_result_bus_is_a_name_or_an_arn(value: str) -> None:
             "would come back as a call request",
         ),
         (
-            {"resultEventBusName": "default", "eventDetailTypes": ["Outbound Call Rejected"]},
+            {
+                "resultEventBusName": "default",
+                "eventBusName": "default",
+                "eventSources": ["connect-outbound-caller"],
+                "eventDetailTypes": ["Outbound Call Rejected"],
+            },
             "would come back as a call request",
         ),
     ],
@@ -126,3 +131,12 @@ def test_the_intake_bus_may_carry_result_events_when_its_rule_cannot_match_them(
     settings = settings_from_context(context)
     # Then they are accepted: the rule never sees a result event
     assert settings.result_event_bus_name == settings.event_bus_name == "calls"
+
+
+def test_the_default_bus_may_carry_result_events_when_the_intake_rule_is_on_the_stacks_own_bus() -> None:
+    # Given result events on the default bus, and the intake rule on the bus the stack creates (eventBusName unset)
+    context = cdk_json_context() | {"resultEventBusName": "default", "eventDetailTypes": ["Outbound Call Rejected"]}
+    # When the settings are validated
+    settings = settings_from_context(context)
+    # Then they are accepted: the intake rule never sees the default bus's events
+    assert settings.result_event_bus_name == "default"
