@@ -29,7 +29,7 @@ class OutboundCallerStack(Stack):
             event_detail_types=settings.event_detail_types,
             event_sources=settings.event_sources,
         )
-        placed_calls = ExpiringTable(self, "PlacedCalls")
+        placed_calls = ExpiringTable(self, "PlacedCalls", contact_id_index=True)
         # Only when a limit is set: no table, no grant, no cost otherwise.
         destination_calls = (
             ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
