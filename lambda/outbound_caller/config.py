@@ -34,6 +34,9 @@ MAX_MAX_CONCURRENCY = 1000
 # Powertools' service name and metrics namespace when the environment names none.
 DEFAULT_SERVICE_NAME = "connect-outbound-caller"
 DEFAULT_METRICS_NAMESPACE = "ConnectOutboundCaller"
+# An EventBridge event bus name (1-256 of letters, digits, '.', '-', '_', '/') or its ARN, as PutEvents'
+# EventBusName takes either.
+RESULT_EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$"
 
 
 class ConfigurationError(RuntimeError):
@@ -90,6 +93,10 @@ class Settings(BaseModel):
     destination_calls_table_name: str | None = Field(
         alias="DESTINATION_CALLS_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
     )
+    # Where each record's outcome is published (results/); unset: no result events, and no EventBridge client.
+    result_event_bus_name: str | None = Field(
+        alias="RESULT_EVENT_BUS_NAME", default=None, pattern=RESULT_EVENT_BUS_PATTERN
+    )
 
     @field_validator("extra_contact_flow_ids", "extra_source_phone_numbers", "extra_queue_ids", mode="before")
     @classmethod
@@ -108,6 +115,7 @@ class Settings(BaseModel):
         "calling_hours",
         "destination_call_limit",
         "destination_calls_table_name",
+        "result_event_bus_name",
         mode="before",
     )
     @classmethod

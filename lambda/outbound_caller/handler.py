@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outbound_caller import record_handler
 from outbound_caller.observability import count_pending_records, logger, metrics, tracer
 from outbound_caller.record_handler import BACK_PRESSURE, ONCE, handle_record
 from outbound_caller.request.envelopes import CallRequestRecord
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     BACK_PRESSURE.begin()
     response = process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
     _complete_pending_records(context)
+    _publish_results(context)
     return response
 
 
@@ -37,3 +39,9 @@ def _complete_pending_records(context: LambdaContext) -> None:
     """Write the records of placed calls whose completion failed, before and after the batch, while time allows."""
     if ONCE.pending and context.get_remaining_time_in_millis() > PENDING_COMPLETION_RESERVE_MS:
         count_pending_records(ONCE.complete_pending())
+
+
+def _publish_results(context: LambdaContext) -> None:
+    """Publish the invocation's result events in the time left: never raises, never changes the response."""
+    if record_handler.RESULTS is not None:
+        record_handler.RESULTS.flush(context.get_remaining_time_in_millis)

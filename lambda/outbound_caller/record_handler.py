@@ -21,6 +21,8 @@ from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.observability import count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
+from outbound_caller.results.events import placed as placed_event
+from outbound_caller.results.publisher import ResultEvents, events_client
 from outbound_caller.safety.call_limit import DestinationCallLimiter
 from outbound_caller.safety.destinations import Destination
 from outbound_caller.safety.policy import allowed_destination, not_yet
@@ -54,6 +56,8 @@ INSTANCE_STATE: InstanceStateStore = (
     else MemoryInstanceStateStore()
 )
 BACK_PRESSURE = BackPressure(INSTANCE_STATE, SETTINGS.concurrent_calls_limit)
+# Each record's outcome, published once per invocation by the handler; None: no result bus, no EventBridge client.
+RESULTS = ResultEvents(events_client(), SETTINGS.result_event_bus_name) if SETTINGS.result_event_bus_name else None
 
 RECORD_TIME_RESERVE_MS = RECORD_TIME_RESERVE_SECONDS * 1000
 # Wall-clock seconds, as deferrals and ExpiresAt name times (tests move it).
@@ -67,9 +71,9 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     try:
         delivery = parse_delivery(record, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        return Settle(SETTINGS, record, None, None, lambda_context).failure(classify(error))
+        return Settle(SETTINGS, record, None, None, lambda_context, RESULTS).failure(classify(error))
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
-    settle = Settle(SETTINGS, record, delivery, destination, lambda_context)
+    settle = Settle(SETTINGS, record, delivery, destination, lambda_context, RESULTS)
     try:
         callee = allowed_destination(delivery.request.DestinationPhoneNumber, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
@@ -115,6 +119,8 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
         },
     )
     count_placed()
+    # Also for a redelivery the ledger answered: events are at-least-once, consumers dedupe by ClientToken.
+    settle.announce(placed_event(placed.contact_id, settle.shown_token, record.source_message_id))
     return "placed"
 
 
@@ -129,7 +135,8 @@ def _not_now(
     if expires_at is not None and now_ms >= expires_at.timestamp() * 1000:
         return settle.failure(Failure(EXPIRED, "ExpiresAt passed before the call was placed", permanent=True))
     try:
-        waiting = (still_deferred(record, now_ms) if hop else None) or not_yet(
+        hopping = still_deferred(record, now_ms) if hop else None
+        waiting = hopping or not_yet(
             delivery.request,
             callee,
             delivery.client_token,
@@ -139,7 +146,7 @@ def _not_now(
         )
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
         return settle.failure(classify(error))
-    return settle.deferral(waiting, now_ms) if waiting is not None else None
+    return settle.deferral(waiting, now_ms, hop=hopping is not None) if waiting is not None else None
 
 
 def _call(record: CallRequestRecord, delivery: CallDelivery, lambda_context: LambdaContext) -> PlacedCall:

@@ -71,6 +71,14 @@ CALL_LIMIT_CALLS_PER_RECORD = 2 * (1 + CALL_LIMIT_WRITES)
 WORST_CASE_CALL_LIMIT_SECONDS = CALL_LIMIT_CALLS_PER_RECORD * worst_case_seconds(
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
 )
+# EventBridge PutEvents (result events, results/publisher.py) answers in tens of milliseconds. One attempt per call:
+# the publisher retries by itself within the invocation's remaining time, which botocore's backoff could overrun.
+EVENTS_CONNECT_TIMEOUT_SECONDS = 1
+EVENTS_READ_TIMEOUT_SECONDS = 2
+EVENTS_ATTEMPTS = 1
+WORST_CASE_PUT_EVENTS_SECONDS = worst_case_seconds(
+    EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS
+)
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
 # A record is only started when everything it may do still fits: a function timeout mid-batch would leave
@@ -81,6 +89,8 @@ RECORD_TIME_RESERVE_SECONDS = (
     + WORST_CASE_INSTANCE_STATE_SECONDS
     + WORST_CASE_CALL_LIMIT_SECONDS
     + WORST_CASE_DEAD_LETTER_SECONDS
+    # The last record started leaves time for one PutEvents of the invocation's result events after it.
+    + WORST_CASE_PUT_EVENTS_SECONDS
     + SETTLE_SECONDS
 )
 

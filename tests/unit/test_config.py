@@ -55,6 +55,8 @@ def test_missing_required_variable_is_named(variable: str) -> None:
         ("CALLING_HOURS", "08:00-25:00"),
         ("DESTINATION_CALL_LIMIT", "3/24"),
         ("DESTINATION_CALLS_TABLE_NAME", "no spaces allowed"),
+        ("RESULT_EVENT_BUS_NAME", "no spaces allowed"),
+        ("RESULT_EVENT_BUS_NAME", "arn:aws:sqs:us-east-1:123456789012:not-a-bus"),
     ],
 )
 def test_malformed_variable_is_named(variable: str, value: str) -> None:
@@ -164,3 +166,23 @@ def test_a_call_limit_without_its_table_fails_at_start_naming_both() -> None:
     # Then the error names the limit and the missing table
     assert "DESTINATION_CALL_LIMIT" in str(caught.value)
     assert "DESTINATION_CALLS_TABLE_NAME" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("outbound-call-results", "outbound-call-results"),
+        (
+            "arn:aws:events:eu-west-1:123456789012:event-bus/outbound-call-results",
+            "arn:aws:events:eu-west-1:123456789012:event-bus/outbound-call-results",
+        ),
+        (" ", None),
+    ],
+    ids=["name", "arn", "blank"],
+)
+def test_result_event_bus_is_a_name_or_an_arn_and_blank_is_unset(value: str, expected: str | None) -> None:
+    # Given RESULT_EVENT_BUS_NAME as a bus name, a bus ARN, or blank
+    # When the settings are loaded
+    settings = load_settings({**FUNCTION_ENVIRONMENT, "RESULT_EVENT_BUS_NAME": value})
+    # Then it is kept as written (PutEvents takes either), blank meaning no result events
+    assert settings.result_event_bus_name == expected

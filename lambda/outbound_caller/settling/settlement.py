@@ -27,6 +27,8 @@ from outbound_caller.request.envelopes import (
     CallRequestRecord,
     delivery_token,
 )
+from outbound_caller.results.events import ResultEvent, deferred, rejected
+from outbound_caller.results.publisher import ResultEvents
 from outbound_caller.settling.dead_letter import dead_letter
 from outbound_caller.settling.deferral import Deferral, defer, deferral_deadline_ms, source_queue_url
 from outbound_caller.settling.outcomes import (
@@ -66,8 +68,10 @@ class Settle:
         delivery: CallDelivery | None,
         destination: str | None,
         lambda_context: LambdaContext,
+        results: ResultEvents | None = None,
     ) -> None:
         self._settings = settings
+        self._results = results
         self._record = record
         self._delivery = delivery
         self._destination = destination
@@ -107,10 +111,14 @@ class Settle:
             },
         )
         count_by_error_code(CALLS_DEAD_LETTERED, failure.code)
+        self.announce(rejected(failure.code, self.shown_token, record.source_message_id))
         return DEAD_LETTERED
 
-    def deferral(self, deferral: Deferral, now_ms: int) -> str:
-        """Send the request back to its queue for later, within its bound; past the bound, dead-letter it Expired."""
+    def deferral(self, deferral: Deferral, now_ms: int, *, hop: bool = False) -> str:
+        """Send the request back to its queue for later, within its bound; past the bound, dead-letter it Expired.
+
+        ``hop``: the request only hops on towards a time already announced, so no new Deferred event is published.
+        """
         deadline_ms = deferral_deadline_ms(
             self._record, self._delivery.request if self._delivery else None, self._settings
         )
@@ -145,6 +153,9 @@ class Settle:
             },
         )
         count_deferred(deferral.reason)
+        if not hop:
+            source_message_id = self._record.source_message_id
+            self.announce(deferred(deferral.reason, deferral.until_iso, self.shown_token, source_message_id))
         return DEFERRED
 
     def retry(self, failure: Failure) -> NoReturn:
@@ -169,10 +180,20 @@ class Settle:
         except Exception as error:  # noqa: BLE001 - every failure of the send means the same: retry the record
             self.retry(Failure(failed_code, f"{what} send failed: {classify(error).code}", False))
 
+    def announce(self, event: ResultEvent) -> None:
+        """Buffer the record's result event for the invocation's publish (none when no result bus is configured)."""
+        if self._results is not None:
+            self._results.add(*event)
+
+    @property
+    def shown_token(self) -> str:
+        """The record's token as logs and result events show it (a producer's own text masked)."""
+        return shown_token(self._record, self._delivery)
+
     def _identity(self) -> dict[str, object]:
         return {
             "destination": self._destination,
-            "client_token": shown_token(self._record, self._delivery),
+            "client_token": self.shown_token,
             "message_id": self._record.messageId,
         }
 

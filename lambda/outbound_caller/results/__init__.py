@@ -1,0 +1,1 @@
+"""Result events: each record's outcome published to the deployment's result event bus."""

@@ -1,0 +1,38 @@
+"""The contract's result events: one per settled record, built from its outcome, never holding personal data.
+
+Each detail names the ClientToken as the function's logs show it (an ID AWS generated as is, a producer's own
+token as ``sha256:`` and the first 16 hex digits of its SHA-256) and the SQS messageId the request first arrived
+with (SourceMessageId, as on dead-letters and deferrals); never a phone number, attribute or reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PLACED = "Outbound Call Placed"
+REJECTED = "Outbound Call Rejected"
+DEFERRED = "Outbound Call Deferred"
+# Sent by the call-completion handler, with the same publisher.
+COMPLETED = "Outbound Call Completed"
+
+ResultEvent = tuple[str, dict[str, Any]]
+
+
+def placed(contact_id: str, client_token: str, source_message_id: str) -> ResultEvent:
+    """A call Connect placed, now or for an earlier delivery of the same token."""
+    return PLACED, {"ContactId": contact_id, "ClientToken": client_token, "SourceMessageId": source_message_id}
+
+
+def rejected(error_code: str, client_token: str, source_message_id: str) -> ResultEvent:
+    """A request dead-lettered with its ErrorCode (the ErrorMessage stays on the dead-letter: it may quote input)."""
+    return REJECTED, {"ErrorCode": error_code, "ClientToken": client_token, "SourceMessageId": source_message_id}
+
+
+def deferred(reason: str, until: str, client_token: str, source_message_id: str) -> ResultEvent:
+    """A request sent back to its queue, to be tried again no earlier than ``until`` (ISO 8601, UTC)."""
+    return DEFERRED, {
+        "Reason": reason,
+        "Until": until,
+        "ClientToken": client_token,
+        "SourceMessageId": source_message_id,
+    }
