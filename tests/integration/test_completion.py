@@ -3,7 +3,6 @@ Completed event is read where a producer would read it, from an SQS queue behind
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from moto import mock_aws
 
 from local.aws import expiring_table_definition
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
+from outbound_caller.privacy import mask_token
 from tests.support.contact_events import ANSWERED, UNANSWERED, contact_event
 from tests.support.environment import IDEMPOTENCY_TABLE
 from tests.support.lambda_events import FakeLambdaContext
@@ -68,16 +68,16 @@ def place(token: str, contact_id: str) -> None:
     ledger.complete(token, attempt, contact_id)
 
 
-def test_a_placed_call_that_ended_is_reported_with_its_tokens_hash(handle: Any, sink: str) -> None:
+def test_a_placed_call_that_ended_is_reported_with_its_token(handle: Any, sink: str) -> None:
     # Given a call the function placed, recorded in the ledger under its token
     place(TOKEN, CONTACT_ID)
     # When Connect reports its contact disconnected
     handle(contact_event(ANSWERED, contactId=CONTACT_ID))
-    # Then one Outbound Call Completed reaches the result bus, matched to the token by its hash
+    # Then one Outbound Call Completed reaches the result bus, with the token as the Placed event showed it
     [event] = received(sink)
     assert (event["source"], event["detail-type"]) == ("connect-outbound-caller", "Outbound Call Completed")
     assert event["detail"]["ContactId"] == CONTACT_ID
-    assert event["detail"]["ClientTokenSha256"] == hashlib.sha256(TOKEN.encode()).hexdigest()
+    assert event["detail"]["ClientToken"] == mask_token(TOKEN)
     assert (event["detail"]["Connected"], event["detail"]["DurationSeconds"]) == (True, 42.25)
 
 
@@ -86,10 +86,10 @@ def test_a_contact_the_ledger_does_not_hold_is_still_reported_without_a_token(ha
     place(TOKEN, CONTACT_ID)
     # When Connect reports a contact the ledger does not hold
     handle(contact_event(UNANSWERED))
-    # Then its completion is still published, without a token hash, rather than lost
+    # Then its completion is still published, without a ClientToken, rather than lost
     [event] = received(sink)
     assert event["detail"]["ContactId"] == "22222222-2222-2222-2222-222222222222"
-    assert "ClientTokenSha256" not in event["detail"]
+    assert "ClientToken" not in event["detail"]
     assert event["detail"]["Connected"] is False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -26,7 +27,7 @@ def test_an_answered_call_is_connected_for_the_time_from_connection_to_disconnec
     # Then it is connected, for 42.25 s, with Connect's reason and the three moments in UTC
     assert detail == {
         "ContactId": "11111111-1111-1111-1111-111111111111",
-        "ClientTokenSha256": TOKEN_HASH,
+        "ClientToken": "sha256:" + TOKEN_HASH[:16],
         "Connected": True,
         "DisconnectReason": "CUSTOMER_DISCONNECT",
         "DurationSeconds": 42.25,
@@ -41,14 +42,14 @@ def test_a_call_never_connected_lasted_no_time_and_has_no_connection_moment() ->
     event = parsed(UNANSWERED)
     # When its Completed detail is made without a ledger entry
     detail = completed_detail(event.detail, None)
-    # Then it is not connected, lasted 0 s, and carries no token hash
+    # Then it is not connected, lasted 0 s, and carries no ClientToken
     assert (detail["Connected"], detail["DurationSeconds"], detail["DisconnectReason"]) == (
         False,
         0.0,
         "TELECOM_PROBLEM",
     )
     assert "ConnectedAt" not in detail
-    assert "ClientTokenSha256" not in detail
+    assert "ClientToken" not in detail
 
 
 def test_no_phone_number_of_the_contact_event_reaches_the_completed_event() -> None:
@@ -85,3 +86,15 @@ def test_the_documentations_own_channel_spelling_is_a_voice_call() -> None:
     # Then it is a voice call, as "VOICE" is
     assert event.detail.is_voice
     assert not parsed(ANSWERED, channel="CHAT").detail.is_voice
+
+
+def test_the_token_is_shown_exactly_as_the_function_shows_it_in_its_other_events() -> None:
+    # Given a producer's own token, and the hash the ledger keys its call by
+    from outbound_caller.privacy import mask_token
+
+    token = "jane.doe@example.com-order-7"
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    # When the Completed detail is made from the hash alone
+    detail = completed_detail(parsed(ANSWERED).detail, token_hash)
+    # Then its ClientToken is what Placed, Rejected and Deferred show for that token
+    assert detail["ClientToken"] == mask_token(token)

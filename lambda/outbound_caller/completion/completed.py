@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from outbound_caller.completion.contact_event import ContactEventDetail
+from outbound_caller.privacy import TOKEN_HASH_DIGITS
 
-DETAIL_TYPE = "Outbound Call Completed"
 # Connect's disconnect reasons are upper-case codes (CUSTOMER_DISCONNECT, TELECOM_PROBLEM, ...) from a set that
 # grows; anything else is not passed on, so no free text ever reaches the result bus.
 _REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
@@ -23,12 +23,13 @@ def completed_detail(detail: ContactEventDetail, client_token_sha256: str | None
       Amazon Connect": the callee's line answered (a person, voicemail or another machine).
     - DurationSeconds: from that connection to disconnectTimestamp, the time the callee was on the line; 0 for a call
       never connected. The ring time is InitiatedAt to ConnectedAt (or to DisconnectedAt).
-    - ClientTokenSha256: the hex SHA-256 of the call's ClientToken when the placed-calls ledger holds the contact.
+    - ClientToken: when the placed-calls ledger holds the contact, the call's token as the function's logs show a
+      producer's own token, ``sha256:`` and the first hex digits of its SHA-256 (the ledger keeps only the hash).
     """
     connected = detail.connected_to_system_timestamp is not None
     body: dict[str, Any] = {"ContactId": detail.contact_id, "Connected": connected}
     if client_token_sha256 is not None:
-        body["ClientTokenSha256"] = client_token_sha256
+        body["ClientToken"] = shown_token(client_token_sha256)
     if detail.disconnect_reason is not None and _REASON_CODE.fullmatch(detail.disconnect_reason):
         body["DisconnectReason"] = detail.disconnect_reason
     body["DurationSeconds"] = connected_seconds(detail)
@@ -40,6 +41,11 @@ def completed_detail(detail: ContactEventDetail, client_token_sha256: str | None
         if moment is not None:
             body[name] = _iso(moment)
     return body
+
+
+def shown_token(client_token_sha256: str) -> str:
+    """The token's hash as privacy.mask_token shows a token: the same ``sha256:…`` text from the hash alone."""
+    return f"sha256:{client_token_sha256[:TOKEN_HASH_DIGITS]}"
 
 
 def connected_seconds(detail: ContactEventDetail) -> float:

@@ -16,13 +16,13 @@ from pydantic import ValidationError
 from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.contact_event import DISCONNECTED, ContactEvent
 from outbound_caller.completion.placed_call_lookup import PlacedCallLookup
-from outbound_caller.completion.publish import events_client, publish_completed
 from outbound_caller.completion.settings import load_completion_settings
 from outbound_caller.observability import logger, metrics
+from outbound_caller.results.events import COMPLETED
+from outbound_caller.results.publisher import ResultEvents, events_client
 
 SETTINGS = load_completion_settings()
 LOOKUP = PlacedCallLookup(SETTINGS.placed_calls_table_name)
-EVENTS = events_client()
 
 # Metrics: completions published, and those whose contact the placed-calls ledger did not (yet) hold.
 CALLS_COMPLETED = "CallsCompleted"
@@ -31,6 +31,10 @@ COMPLETIONS_WITHOUT_PLACED_CALL = "CompletionsWithoutPlacedCall"
 
 class NotAContactEventError(ValueError):
     """The event is not an Amazon Connect contact event of the documented shape."""
+
+
+class CompletionNotPublishedError(RuntimeError):
+    """The Completed event could not be published in time: the invocation fails, so that Lambda tries again."""
 
 
 # Never log the event: a contact event carries the customer's phone number (customerEndpoint).
@@ -46,11 +50,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     token_hash = LOOKUP.client_token_sha256(detail.contact_id)
     if token_hash is None:
         # Not placed by this deployment, or placed so recently that the index does not show it yet: still published
-        # (a consumer matches by ContactId), without the token's hash.
+        # (a consumer matches by ContactId), without a ClientToken.
         logger.warning("Contact not found in the placed-calls ledger", extra={"contact_id": detail.contact_id})
         metrics.add_metric(name=COMPLETIONS_WITHOUT_PLACED_CALL, unit=MetricUnit.Count, value=1)
     completed = completed_detail(detail, token_hash)
-    publish_completed(EVENTS, SETTINGS.result_event_bus_name, completed)
+    events = ResultEvents(events_client(), SETTINGS.result_event_bus_name)
+    events.add(COMPLETED, completed)
+    if events.flush(context.get_remaining_time_in_millis):
+        raise CompletionNotPublishedError("the Outbound Call Completed event was not published (see the log above)")
     metrics.add_metric(name=CALLS_COMPLETED, unit=MetricUnit.Count, value=1)
     logger.info(
         "Call completed",

@@ -1,9 +1,10 @@
 """Find the placed-calls ledger item of a contact by its ContactId, through the table's sparse ContactId index.
 
 The ledger keys each call by a hash of its ClientToken and never stores the token itself, so what a contact's item
-gives back is that hash: the completion event carries it (ClientTokenSha256) and a producer matches it against the
-hash of its own token. The index is eventually consistent: a contact ended within moments of being placed (or whose
-ledger record the caller is still completing) may not be in it yet; that is "not found", never an error.
+gives back is that hash: the completion event shows it as the function shows a producer's token everywhere else
+(``sha256:`` and the hash's first hex digits). The index is eventually consistent: a contact ended within moments
+of being placed (or whose ledger record the caller is still completing) may not be in it yet; that is "not found",
+never an error.
 """
 
 from __future__ import annotations

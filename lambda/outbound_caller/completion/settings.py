@@ -7,12 +7,10 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from outbound_caller.config import ConfigurationError
+from outbound_caller.config import RESULT_EVENT_BUS_PATTERN, ConfigurationError
 
 # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
 _TABLE_NAME = r"^[A-Za-z0-9_.-]{3,255}$"
-# An event bus name (1-256 of letters, digits, '.', '-', '_', '/') or a bus ARN.
-_BUS_NAME_OR_ARN = r"^(arn:[\w-]+:events:[\w-]+:\d{12}:event-bus/)?[A-Za-z0-9./_-]{1,256}$"
 
 
 class CompletionSettings(BaseModel):
@@ -22,7 +20,7 @@ class CompletionSettings(BaseModel):
 
     # The placed-calls ledger, under the name the caller function knows it by.
     placed_calls_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", pattern=_TABLE_NAME)
-    result_event_bus_name: str = Field(alias="RESULT_EVENT_BUS_NAME", pattern=_BUS_NAME_OR_ARN)
+    result_event_bus_name: str = Field(alias="RESULT_EVENT_BUS_NAME", pattern=RESULT_EVENT_BUS_PATTERN)
 
 
 def load_completion_settings(environ: Mapping[str, str] | None = None) -> CompletionSettings:
