@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
 from constructs import Construct
 
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
+from infra.completion import CallCompletion
 from infra.intake import CallRequestIntake
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
 from infra.tables import ExpiringTable
@@ -43,6 +45,17 @@ class OutboundCallerStack(Stack):
             placed_calls=placed_calls.table,
             destination_calls=destination_calls.table if destination_calls is not None else None,
         )
+        # Where producers read how their calls went. Made here for the call completion; the function's own result
+        # events (Placed, Rejected, Deferred) belong on this same bus.
+        result_bus = events.EventBus(self, "ResultEventBus")
+        CallCompletion(
+            self,
+            "Completion",
+            settings=settings,
+            code=caller.code,
+            placed_calls=placed_calls.table,
+            result_bus=result_bus,
+        )
         alarms = OperationalAlarms(
             self,
             "Alarms",
@@ -66,6 +79,10 @@ class OutboundCallerStack(Stack):
             "EventBusName": (intake.event_bus_name, "Put events on this bus"),
             "RuleName": (intake.rule.rule_name, "The rule routing call-request events to the queue"),
             "FunctionName": (caller.function.function_name, "The outbound caller function"),
+            "ResultEventBusName": (
+                result_bus.event_bus_name,
+                "Outcomes of call requests and calls, for producers' rules",
+            ),
         }
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")
