@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.aws import expiring_table_definition
@@ -136,3 +137,27 @@ def test_the_handler_refuses_to_start_without_its_result_bus() -> None:
     # Then loading its settings fails naming the variable
     with pytest.raises(ConfigurationError, match="RESULT_EVENT_BUS_NAME"):
         load_completion_settings(environ)
+
+
+def test_a_completion_the_bus_refuses_fails_the_invocation_so_lambda_retries_it(handle: Any, sink: str) -> None:
+    # Given a placed call, and a result bus that no longer exists
+    from outbound_caller.completion.handler import CompletionNotPublishedError
+
+    place(TOKEN, CONTACT_ID)
+    boto3.client("events").remove_targets(Rule="completed", EventBusName=RESULT_BUS, Ids=["sink"])
+    boto3.client("events").delete_rule(Name="completed", EventBusName=RESULT_BUS)
+    boto3.client("events").delete_event_bus(Name=RESULT_BUS)
+    # When Connect reports its contact disconnected, then the invocation fails (Lambda retries it, then dead-letters
+    # the contact event), rather than succeeding with the completion lost
+    with pytest.raises(CompletionNotPublishedError):
+        handle(contact_event(ANSWERED, contactId=CONTACT_ID))
+
+
+def test_an_unavailable_ledger_fails_the_invocation_and_publishes_nothing(handle: Any, sink: str) -> None:
+    # Given the placed-calls table gone (or unreachable)
+    boto3.client("dynamodb").delete_table(TableName=IDEMPOTENCY_TABLE)
+    # When Connect reports a contact disconnected, then the invocation fails for Lambda to retry, and nothing is
+    # published without the ClientToken the ledger may hold
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        handle(contact_event(ANSWERED, contactId=CONTACT_ID))
+    assert received(sink) == []
