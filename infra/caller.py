@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.bundling import function_code
+from infra.results import ResultEventBus
 from infra.settings import DeploymentSettings
 
 # The newest Python runtime this aws-cdk-lib offers; lambda/requirements.txt has cp314 aarch64 wheels for it.
@@ -40,6 +41,7 @@ class OutboundCaller(Construct):
         dead_letter_queue: sqs.IQueue,
         placed_calls: dynamodb.ITable,
         destination_calls: dynamodb.ITable | None = None,
+        result_event_bus: ResultEventBus | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -70,6 +72,8 @@ class OutboundCaller(Construct):
                 placed_calls.table_name,
                 source_queue_url=queue.queue_url,
                 destination_calls_table_name=destination_calls.table_name if destination_calls is not None else None,
+                # The ARN: PutEvents takes it as EventBusName, and it names an imported bus wherever it lives.
+                result_event_bus_name=result_event_bus.bus.event_bus_arn if result_event_bus is not None else None,
             ),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
@@ -131,6 +135,9 @@ class OutboundCaller(Construct):
                     resources=[destination_calls.table_arn],
                 )
             )
+        if result_event_bus is not None:
+            # Each settled request's outcome (results/): PutEvents on the result bus only.
+            result_event_bus.grant_publish(self.role)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.caller import LOG_RETENTION, RUNTIME
 from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, secure_queue
+from infra.results import ResultEventBus
 from infra.settings import (
     DLQ_RETENTION_DAYS,
     PLACED_CALLS_CONTACT_ID_INDEX,
@@ -48,7 +49,7 @@ class CallCompletion(Construct):
         settings: DeploymentSettings,
         code: lambda_.Code,
         placed_calls: dynamodb.ITable,
-        result_bus: events.IEventBus,
+        result_event_bus: ResultEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -85,7 +86,8 @@ class CallCompletion(Construct):
             timeout=Duration.seconds(TIMEOUT_SECONDS),
             environment={
                 "IDEMPOTENCY_TABLE_NAME": placed_calls.table_name,
-                "RESULT_EVENT_BUS_NAME": result_bus.event_bus_name,
+                # The ARN, as the caller gets it: PutEvents takes it as EventBusName, and it names an imported bus too.
+                "RESULT_EVENT_BUS_NAME": result_event_bus.bus.event_bus_arn,
                 "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
             },
@@ -102,13 +104,8 @@ class CallCompletion(Construct):
                 resources=[f"{placed_calls.table_arn}/index/{PLACED_CALLS_CONTACT_ID_INDEX}"],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PublishCompletedEvents",
-                actions=["events:PutEvents"],
-                resources=[result_bus.event_bus_arn],
-            )
-        )
+        # PutEvents on the result bus alone, with the contract's source alone.
+        result_event_bus.grant_publish(self.role, sid="PublishCompletedEvents")
 
         instance_arn = stack.format_arn(
             service="connect",

@@ -42,6 +42,7 @@ from outbound_caller.connect.placed_calls import (  # noqa: E402
     TTL_ATTRIBUTE,
 )
 from outbound_caller.request.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
+from outbound_caller.results.events import SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
 from outbound_caller.retention import (  # noqa: E402
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
     MAX_DEFERRAL_LIMIT_SECONDS,
@@ -100,6 +101,9 @@ STACK_BLOCKED_NUMBER_TYPES = tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES | {"UNKNO
 # allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
 ANY_COUNTRY = "*"
 
+# The source of the function's result events: infra/results.py scopes the publish grant to it.
+RESULT_EVENT_SOURCE = FUNCTION_RESULT_EVENT_SOURCE
+
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -111,6 +115,7 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 E164_PATTERN = re.compile(FUNCTION_E164_PATTERN)
 # EventBridge event bus names: 1-256 of letters, digits, '.', '-', '_', '/'.
 EVENT_BUS_NAME_PATTERN = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
+EVENT_BUS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics) SNS topic ARNs.
 SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -204,6 +209,9 @@ class DeploymentSettings(BaseModel):
     blocked_number_types: tuple[str, ...] = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
     calling_hours: str | None = Field(default=None, alias="callingHours")
     destination_call_limit: str | None = Field(default=None, alias="destinationCallLimit")
+    # Result events: on by default, to a bus the stack creates; resultEventBusName names an existing bus instead.
+    result_events: bool = Field(default=True, alias="resultEvents")
+    result_event_bus_name: str | None = Field(default=None, alias="resultEventBusName")
 
     @field_validator(
         "source_phone_number",
@@ -213,6 +221,7 @@ class DeploymentSettings(BaseModel):
         "alarm_topic_arn",
         "calling_hours",
         "destination_call_limit",
+        "result_event_bus_name",
         mode="before",
     )
     @classmethod
@@ -305,6 +314,15 @@ class DeploymentSettings(BaseModel):
             raise ValueError(f"must be an event bus name (not an ARN), got {value!r}")
         return value
 
+    @field_validator("result_event_bus_name")
+    @classmethod
+    def _result_bus(cls, value: str | None) -> str | None:
+        if value is not None and not (EVENT_BUS_NAME_PATTERN.match(value) or EVENT_BUS_ARN_PATTERN.match(value)):
+            raise ValueError(
+                f"must be an event bus name or ARN (arn:aws:events:<region>:<account>:event-bus/<name>), got {value!r}"
+            )
+        return value
+
     @field_validator("event_detail_types", "event_sources")
     @classmethod
     def _non_empty_items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -339,6 +357,10 @@ class DeploymentSettings(BaseModel):
             raise ValueError(
                 'set allowedDestinationCountries (region codes like ["GB"], or "*" for any): by default calls'
                 " may only go to the caller ID's country, and there is no sourcePhoneNumber to take it from"
+            )
+        if not self.result_events and self.result_event_bus_name is not None:
+            raise ValueError(
+                f"resultEvents is false but resultEventBusName is {self.result_event_bus_name!r}: set one or the other"
             )
         if not self.event_detail_types and not self.event_sources:
             raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
@@ -414,6 +436,7 @@ class DeploymentSettings(BaseModel):
         *,
         source_queue_url: str,
         destination_calls_table_name: str | None = None,
+        result_event_bus_name: str | None = None,
     ) -> dict[str, str]:
         """The function's environment variables, exactly as the contract names them."""
         environment = {
@@ -459,6 +482,8 @@ class DeploymentSettings(BaseModel):
                 raise ValueError("destinationCallLimit is set: the stack must pass the table that counts it")
             environment["DESTINATION_CALL_LIMIT"] = self.destination_call_limit
             environment["DESTINATION_CALLS_TABLE_NAME"] = destination_calls_table_name
+        if result_event_bus_name is not None:
+            environment["RESULT_EVENT_BUS_NAME"] = result_event_bus_name
         return environment
 
 

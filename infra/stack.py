@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Stack
-from aws_cdk import aws_events as events
 from constructs import Construct
 
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
 from infra.completion import CallCompletion
 from infra.intake import CallRequestIntake
+from infra.results import ResultEventBus
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
 from infra.tables import ExpiringTable
 
@@ -36,6 +36,11 @@ class OutboundCallerStack(Stack):
         destination_calls = (
             ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
         )
+        results = (
+            ResultEventBus(self, "Results", existing_bus=settings.result_event_bus_name)
+            if settings.result_events
+            else None
+        )
         caller = OutboundCaller(
             self,
             "Caller",
@@ -44,18 +49,18 @@ class OutboundCallerStack(Stack):
             dead_letter_queue=intake.dead_letter_queue,
             placed_calls=placed_calls.table,
             destination_calls=destination_calls.table if destination_calls is not None else None,
+            result_event_bus=results,
         )
-        # Where producers read how their calls went. Made here for the call completion; the function's own result
-        # events (Placed, Rejected, Deferred) belong on this same bus.
-        result_bus = events.EventBus(self, "ResultEventBus")
-        CallCompletion(
-            self,
-            "Completion",
-            settings=settings,
-            code=caller.code,
-            placed_calls=placed_calls.table,
-            result_bus=result_bus,
-        )
+        if results is not None:
+            # How each placed call ended, on the same bus: nothing to report to when result events are off.
+            CallCompletion(
+                self,
+                "Completion",
+                settings=settings,
+                code=caller.code,
+                placed_calls=placed_calls.table,
+                result_event_bus=results,
+            )
         alarms = OperationalAlarms(
             self,
             "Alarms",
@@ -79,11 +84,13 @@ class OutboundCallerStack(Stack):
             "EventBusName": (intake.event_bus_name, "Put events on this bus"),
             "RuleName": (intake.rule.rule_name, "The rule routing call-request events to the queue"),
             "FunctionName": (caller.function.function_name, "The outbound caller function"),
-            "ResultEventBusName": (
-                result_bus.event_bus_name,
-                "Outcomes of call requests and calls, for producers' rules",
-            ),
         }
+        if results is not None:
+            outputs["ResultEventBusName"] = (
+                results.bus.event_bus_name,
+                "Result events (Placed, Rejected, Deferred, Completed)",
+            )
+            outputs["ResultEventBusArn"] = (results.bus.event_bus_arn, "For rules and consumers' IAM policies")
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")
         for name, (value, description) in outputs.items():

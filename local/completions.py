@@ -16,21 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-# First: it puts lambda/ on sys.path, where the completion handler's modules below live.
-import infra.settings  # noqa: F401
+# First: importing infra.settings puts lambda/ on sys.path, where the completion handler's modules below live.
+from infra.settings import RESULT_EVENT_SOURCE
 from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.connect_endpoint import LocalConnectInstance, PlacedCall
 from outbound_caller.completion.placed_call_lookup import PlacedCallLookup
 from outbound_caller.completion.report import completion_for
 from outbound_caller.observability import metrics
 from outbound_caller.results.events import COMPLETED
-from outbound_caller.results.publisher import SOURCE, ResultEvents
+from outbound_caller.results.publisher import ResultEvents
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
-RESULT_BUS_NAME = "connect-outbound-caller-results"
 SINK_QUEUE_NAME = "connect-outbound-caller-completed-events"
 SINK_RULE_NAME = "completed-events-to-queue"
 # Every local call is answered and ends when the callee hangs up.
@@ -81,13 +80,15 @@ def contact_event(call: PlacedCall, instance_id: str) -> dict[str, Any]:
 
 @dataclass
 class CompletionRelay:
-    """The result bus with a queue behind it, and the completion handler's logic fed with the calls that ended.
+    """The completion handler's logic fed with the calls that ended, publishing on the run's result bus, and a queue
+    behind that bus for the Completed events.
 
     Create it inside the pipeline's scoped_environment, so that its clients reach the local AWS.
     """
 
     placed_calls_table_name: str
     instance_id: str
+    result_bus_name: str
     delivered: set[str] = field(default_factory=set)
     found: int = 0
 
@@ -95,22 +96,20 @@ class CompletionRelay:
         self._events: EventBridgeClient = boto3.client("events")
         self._sqs: SQSClient = boto3.client("sqs")
         self._lookup = PlacedCallLookup(self.placed_calls_table_name, boto3.client("dynamodb"))
-        self._events.create_event_bus(Name=RESULT_BUS_NAME)
         self.queue_url = self._sqs.create_queue(QueueName=SINK_QUEUE_NAME)["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        pattern = {"source": [SOURCE], "detail-type": [COMPLETED]}
-        self._events.put_rule(Name=SINK_RULE_NAME, EventBusName=RESULT_BUS_NAME, EventPattern=json.dumps(pattern))
-        self._events.put_targets(
-            Rule=SINK_RULE_NAME, EventBusName=RESULT_BUS_NAME, Targets=[{"Id": "sink", "Arn": queue_arn}]
-        )
+        pattern = {"source": [RESULT_EVENT_SOURCE], "detail-type": [COMPLETED]}
+        bus = self.result_bus_name
+        self._events.put_rule(Name=SINK_RULE_NAME, EventBusName=bus, EventPattern=json.dumps(pattern))
+        self._events.put_targets(Rule=SINK_RULE_NAME, EventBusName=bus, Targets=[{"Id": "sink", "Arn": queue_arn}])
 
     def deliver_ended(self, calls: list[PlacedCall]) -> int:
         """Report every call that has ended and was not reported yet; return how many were reported now."""
         now = time.monotonic()
         ended = [call for call in calls if call.ends_at <= now and call.contact_id not in self.delivered]
-        events = ResultEvents(self._events, RESULT_BUS_NAME)
+        events = ResultEvents(self._events, self.result_bus_name)
         for call in ended:
             completion = completion_for(contact_event(call, self.instance_id), self._lookup)
             if completion is not None:

@@ -25,6 +25,7 @@ from local.function_container import FunctionInitError
 from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunResult
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
 from local.report import ProgressDisplay, display_path, summary_table, write_report
+from local.results import result_events_table
 
 # Three passes over the 27 samples: enough calls to see the quota at work, done in about a minute.
 DEMO_REQUESTS = 81
@@ -174,9 +175,14 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
                 result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
         else:
             result = pipeline.run(requests, options.max_duration_seconds)
+        sink, seen = pipeline.result_sink, pipeline.result_events
         completion_lines = report_completions(pipeline, settings, options)
     write_report(result, options.report_path)
     console.print(summary_table(result, options.report_path))
+    if sink is not None and seen is not None:
+        console.print(result_events_table(seen, sink))
+        for example in seen.examples:
+            console.print(f"  [dim]{example['detail-type']}[/] {json.dumps(example['detail'], sort_keys=True)}")
     for line in completion_lines:
         console.print(line, markup=False, highlight=False)
     return result
@@ -185,9 +191,11 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
 def report_completions(pipeline: LocalPipeline, settings: DeploymentSettings, options: DemoOptions) -> list[str]:
     """Once the calls still in progress have ended, put each call's contact event through the completion handler's
     logic and read its Completed events back from the result bus; the lines the demo prints about them."""
-    if pipeline.intake is None:
-        return []
-    relay = CompletionRelay(pipeline.intake.placed_calls_table_name, settings.instance_id)
+    if pipeline.intake is None or pipeline.result_sink is None:
+        return []  # result events off (resultEvents=false): the stack has no completion either
+    relay = CompletionRelay(
+        pipeline.intake.placed_calls_table_name, settings.instance_id, pipeline.result_sink.bus_name
+    )
     longest_call = options.call_duration_max_seconds or options.call_duration_seconds
     events = relay.deliver_all(pipeline.connect.instance, max_wait_seconds=longest_call + COMPLETION_WAIT_SLACK_SECONDS)
     return completion_summary(events, ended=len(relay.delivered), found=relay.found)

@@ -39,6 +39,7 @@ from local.producers import (
     expected_outcomes,
     produce,
 )
+from local.results import ResultEventsSeen, ResultSink, create_result_sink, read_result_events
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -212,6 +213,8 @@ class RunResult:
     deferred: Counter[str] = field(default_factory=Counter)
     # Requests still deferred when the run ended, to a time after it: waiting on the queue, as they should be.
     waiting: list[Waiting] = field(default_factory=list)
+    # Result events the function published, by detail-type, as a rule on the result bus forwarded them to a sink.
+    result_events: Counter[str] = field(default_factory=Counter)
 
     @property
     def dead_lettered(self) -> Counter[str]:
@@ -258,6 +261,7 @@ class RunResult:
                 for waiting in sorted(self.waiting, key=lambda waiting: waiting.until)
             ],
             "left_on_queue": self.left_on_queue,
+            "result_events": dict(sorted(self.result_events.items())),
             "retried_records": self.event_source.retried,
             "redeliveries": self.event_source.redeliveries,
             "duration_seconds": round(self.duration_seconds, 2),
@@ -322,6 +326,9 @@ class LocalPipeline:
         self.aws = LocalAws(separate_dynamodb=True)
         self.connect = LocalConnectEndpoint(config.connect)
         self.intake: IntakeResources | None = None
+        self.result_sink: ResultSink | None = None
+        # What the result sink received, read once the run has settled (every invocation has published by then).
+        self.result_events: ResultEventsSeen | None = None
         self.event_source: SqsEventSource | None = None
         self.function_log = FunctionLog(config.log_path)
         # A request deferred to after this (the run's time limit) has settled for the run: it waits, as it should.
@@ -350,11 +357,13 @@ class LocalPipeline:
             )
         )
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
+        self.result_sink = create_result_sink(config.settings)
         function_environment = config.settings.function_environment(
             self.intake.dead_letter_queue_url,
             self.intake.placed_calls_table_name,
             source_queue_url=self.intake.queue_url,
             destination_calls_table_name=self.intake.destination_calls_table_name,
+            result_event_bus_name=self.result_sink.bus_name if self.result_sink is not None else None,
         )
         function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(
@@ -416,6 +425,8 @@ class LocalPipeline:
             on_progress(progress)
         duration = time.monotonic() - started
         waiting = self.function_log.waiting_after(self._run_ends)  # reads the log to its end
+        if self.result_sink is not None:
+            self.result_events = read_result_events(self.result_sink)
         return RunResult(
             requests=len(requests),
             produced=produced,
@@ -431,6 +442,7 @@ class LocalPipeline:
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
             deferred=Counter(self.function_log.deferred),
             waiting=waiting,
+            result_events=self.result_events.by_detail_type if self.result_events is not None else Counter(),
         )
 
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:

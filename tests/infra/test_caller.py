@@ -69,15 +69,17 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     settings = load_cdk_json_settings()
     # When the function's environment is read
     variables = _function(template)["Environment"]["Variables"]
-    # Then it holds the contract's variables with the configured values, the queues' URLs and the placed-calls
-    # table's name
+    # Then it holds the contract's variables with the configured values, the queues' URLs, the placed-calls
+    # table's name and the result event bus's ARN
     dead_letter_queue_url = variables["DEAD_LETTER_QUEUE_URL"]
     source_queue_url = variables["SOURCE_QUEUE_URL"]
     table_name = variables["IDEMPOTENCY_TABLE_NAME"]
+    result_bus = variables["RESULT_EVENT_BUS_NAME"]
     assert set(dead_letter_queue_url) == set(source_queue_url) == set(table_name) == {"Ref"}
     assert table_name["Ref"] in find(template, "AWS::DynamoDB::Table")
+    assert result_bus["Fn::GetAtt"][0] in find(template, "AWS::Events::EventBus")
     assert variables == settings.function_environment(
-        dead_letter_queue_url, table_name, source_queue_url=source_queue_url
+        dead_letter_queue_url, table_name, source_queue_url=source_queue_url, result_event_bus_name=result_bus
     )
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"

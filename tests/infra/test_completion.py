@@ -89,7 +89,7 @@ def test_the_function_knows_the_ledger_and_the_result_bus(template: Template) ->
     variables = function["Environment"]["Variables"]
     # Then it names them
     assert variables["IDEMPOTENCY_TABLE_NAME"] == {"Ref": table_id}
-    assert variables["RESULT_EVENT_BUS_NAME"] == {"Ref": bus_id}
+    assert variables["RESULT_EVENT_BUS_NAME"] == {"Fn::GetAtt": [bus_id, "Arn"]}
 
 
 def test_the_role_may_only_query_the_contact_id_index_and_publish_to_the_result_bus(template: Template) -> None:
@@ -105,6 +105,9 @@ def test_the_role_may_only_query_the_contact_id_index_and_publish_to_the_result_
     }
     assert by_sid["PublishCompletedEvents"]["Action"] == "events:PutEvents"
     assert by_sid["PublishCompletedEvents"]["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert by_sid["PublishCompletedEvents"]["Condition"] == {
+        "StringEquals": {"events:source": "connect-outbound-caller"}
+    }
     # And nothing else is granted but writing its logs and its dead-letters, with no wildcard action or resource
     others = sorted(
         action
@@ -133,3 +136,11 @@ def test_the_placed_calls_table_has_a_sparse_keys_only_index_by_contact_id(templ
             "Projection": {"ProjectionType": "KEYS_ONLY"},
         }
     ]
+
+
+def test_without_result_events_there_is_no_completion(synth: Any) -> None:
+    # Given result events turned off
+    template = synth(resultEvents=False)
+    # Then there is nothing to publish completions to, and no completion
+    assert _of_completion(template, "AWS::Lambda::Function") == {}
+    assert _of_completion(template, "AWS::Events::Rule") == {}

@@ -20,6 +20,7 @@ from outbound_caller.privacy import mask_token
 from tests.support.environment import INSTANCE_ID
 
 TABLE = "local-placed-calls"
+RESULT_BUS = "local-results"
 NUMBER = "+14155550123"
 
 
@@ -38,10 +39,11 @@ def call(contact_id: str, token: str | None, ends_in: float, duration: float = 3
 
 @pytest.fixture
 def relay() -> Iterator[CompletionRelay]:
-    """The relay on moto, with the ledger table laid out as the local pipeline lays it out."""
+    """The relay on moto, with the ledger table laid out as the local pipeline lays it out, and a result bus."""
     with mock_aws():
         boto3.client("dynamodb").create_table(**expiring_table_definition(TABLE, contact_id_index=True))
-        yield CompletionRelay(TABLE, INSTANCE_ID)
+        boto3.client("events").create_event_bus(Name=RESULT_BUS)
+        yield CompletionRelay(TABLE, INSTANCE_ID, RESULT_BUS)
 
 
 def test_the_contact_event_of_a_local_call_has_the_documented_shape() -> None:

@@ -73,6 +73,12 @@ def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path)
     # (maxDeferralSeconds 8), then Expired; nothing spent a receive, and the 500s are never retried
     assert report["deferred"]["Throttled"] >= 2
     assert (report["retried_records"], report["redeliveries"]) == (0, 0)
+    # And each outcome was announced on the result bus, read back through a rule to an SQS sink: one Placed per call,
+    # one Rejected per dead-letter, a Deferred per deferral (hops towards an announced time are not announced again)
+    events = report["result_events"]
+    assert events["Outbound Call Placed"] == report["placed"]
+    assert events["Outbound Call Rejected"] == sum(report["dead_lettered"].values())
+    assert 1 <= events["Outbound Call Deferred"] <= sum(report["deferred"].values())
     # And the function's logs went to the work directory, not the terminal
     assert "Call placed" in (tmp_path / "function.log").read_text()
 

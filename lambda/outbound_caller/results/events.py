@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# The contract's source of every result event.
+SOURCE = "connect-outbound-caller"
 PLACED = "Outbound Call Placed"
 REJECTED = "Outbound Call Rejected"
 DEFERRED = "Outbound Call Deferred"

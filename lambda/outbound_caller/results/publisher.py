@@ -25,6 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from outbound_caller.observability import logger, metrics
 from outbound_caller.privacy import mask_token
+from outbound_caller.results.events import SOURCE
 from outbound_caller.timeouts import (
     EVENTS_ATTEMPTS,
     EVENTS_CONNECT_TIMEOUT_SECONDS,
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-# The contract's source of every result event.
-SOURCE = "connect-outbound-caller"
 # EventBridge PutEvents: "You can include up to 10 entries in a single request."
 MAX_ENTRIES_PER_CALL = 10
 # EventBridge: an entry, and a whole PutEvents request, must be under 256 KB, counted as the UTF-8 bytes of Source,

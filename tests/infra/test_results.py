@@ -1,0 +1,112 @@
+"""The result event bus: created by default or named, PutEvents granted on it alone, its name and ARN output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from infra.settings import RESULT_EVENT_SOURCE, InvalidDeploymentSettings, settings_from_context
+from tests.infra.scopes import find
+from tests.infra.synthesis import cdk_json_context
+
+EXISTING_BUS = "team-call-results"
+
+
+def _put_events_statements(template: Template) -> list[dict[str, Any]]:
+    policies: Mapping[str, Any] = find(template, "AWS::IAM::Policy")
+    statements = [
+        statement for policy in policies.values() for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    return [statement for statement in statements if "events:PutEvents" in str(statement["Action"])]
+
+
+def _environment(template: Template) -> dict[str, Any]:
+    functions: Mapping[str, Any] = find(template, "AWS::Lambda::Function")
+    (environment,) = [
+        function["Properties"]["Environment"]["Variables"]
+        for function in functions.values()
+        if "CONNECT_INSTANCE_ID" in function["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    variables: dict[str, Any] = environment
+    return variables
+
+
+def test_by_default_the_stack_creates_the_bus_and_grants_put_events_on_it_only(template: Template) -> None:
+    # Given the stack with cdk.json's defaults
+    # When its event buses, grants, environment and outputs are read
+    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    bus_arn = {"Fn::GetAtt": [bus_id, "Arn"]}
+    # Then the function may put events on that bus alone, and only with the contract's source
+    assert _put_events_statements(template) == [
+        {
+            "Action": "events:PutEvents",
+            "Condition": {"StringEquals": {"events:source": RESULT_EVENT_SOURCE}},
+            "Effect": "Allow",
+            "Resource": bus_arn,
+            "Sid": "PublishResultEvents",
+        }
+    ]
+    # And the function is told the bus, and the outputs name it
+    assert _environment(template)["RESULT_EVENT_BUS_NAME"] == bus_arn
+    outputs = {name: output["Value"] for name, output in template.find_outputs("*").items()}
+    assert outputs["ResultEventBusName"] == {"Ref": bus_id}
+    assert outputs["ResultEventBusArn"] == bus_arn
+
+
+def test_a_named_bus_is_used_as_it_is(synth: Any) -> None:
+    # Given a deployment naming an existing result bus
+    template = synth(resultEventBusName=EXISTING_BUS)
+    # When the stack is read
+    (statement,) = _put_events_statements(template)
+    # Then no bus is created, and the grant, the environment and the output name the existing one
+    assert template.find_resources("AWS::Events::EventBus") == {}
+    assert EXISTING_BUS in str(statement["Resource"])
+    assert EXISTING_BUS in str(_environment(template)["RESULT_EVENT_BUS_NAME"])
+    template.has_output("ResultEventBusName", {"Value": EXISTING_BUS})
+
+
+def test_result_events_can_be_switched_off(synth: Any) -> None:
+    # Given a deployment with resultEvents false
+    template = synth(resultEvents=False)
+    # When the stack is read
+    # Then there is no bus, no grant, no variable and no output for them
+    assert template.find_resources("AWS::Events::EventBus") == {}
+    assert _put_events_statements(template) == []
+    assert "RESULT_EVENT_BUS_NAME" not in _environment(template)
+    assert not [name for name in template.find_outputs("*") if name.startswith("ResultEventBus")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [EXISTING_BUS, "arn:aws:events:eu-west-1:123456789012:event-bus/team-call-results"],
+    ids=["name", "arn"],
+)
+def test_the_result_bus_is_a_name_or_an_arn(value: str) -> None:
+    # Given resultEventBusName as a name or an ARN
+    # When the settings are validated
+    settings = settings_from_context(cdk_json_context() | {"resultEventBusName": value})
+    # Then it is kept, and the function is told it
+    assert settings.result_event_bus_name == value
+    environment = settings.function_environment("dlq", "table", source_queue_url="q", result_event_bus_name=value)
+    assert environment["RESULT_EVENT_BUS_NAME"] == value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"resultEventBusName": "not a bus"}, "must be an event bus name or ARN"),
+        ({"resultEventBusName": "arn:aws:sqs:eu-west-1:123456789012:queue"}, "must be an event bus name or ARN"),
+        ({"resultEvents": False, "resultEventBusName": EXISTING_BUS}, "resultEvents is false"),
+    ],
+    ids=["spaces", "not-a-bus-arn", "off-but-named"],
+)
+def test_a_malformed_result_bus_setting_is_refused_naming_it(overrides: dict[str, Any], message: str) -> None:
+    # Given a malformed or contradictory result-bus setting
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings, match=message) as refused:
+        settings_from_context(cdk_json_context() | overrides)
+    # Then the error names the key and says what is wrong with it
+    assert "resultEvent" in str(refused.value)
