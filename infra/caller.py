@@ -55,6 +55,8 @@ class OutboundCaller(Construct):
         )
         self.log_group.grant_write(self.role)
 
+        # Public, so that the stack's other function (the completion handler) ships this same asset, bundled once.
+        self.code = function_code(RUNTIME)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -62,7 +64,7 @@ class OutboundCaller(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=function_code(RUNTIME),
+            code=self.code,
             memory_size=MEMORY_SIZE_MB,
             timeout=Duration.seconds(settings.function_timeout_seconds),
             environment=settings.function_environment(

@@ -37,7 +37,12 @@ from outbound_caller.config import (  # noqa: E402
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
-from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE  # noqa: E402
+from outbound_caller.connect.placed_calls import (  # noqa: E402
+    CONTACT_ID_ATTRIBUTE,
+    CONTACT_ID_INDEX_NAME,
+    PARTITION_KEY,
+    TTL_ATTRIBUTE,
+)
 from outbound_caller.request.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
 from outbound_caller.results.events import COMPLETED, DEFERRED, PLACED, REJECTED  # noqa: E402
 from outbound_caller.results.events import SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
@@ -76,6 +81,9 @@ SOURCE_RETENTION_DAYS = SOURCE_QUEUE_RETENTION_DAYS
 # has the placed-calls ledger's: safety/call_limit.py imports them from it).
 PLACED_CALLS_PARTITION_KEY = PARTITION_KEY
 PLACED_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
+# The placed-calls ledger's index by ContactId, through which the completion handler finds a contact's call.
+PLACED_CALLS_CONTACT_ID_ATTRIBUTE = CONTACT_ID_ATTRIBUTE
+PLACED_CALLS_CONTACT_ID_INDEX = CONTACT_ID_INDEX_NAME
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000

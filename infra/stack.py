@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.alarms import OperationalAlarms
 from infra.caller import OutboundCaller
+from infra.completion import CallCompletion
 from infra.dashboard import OperationsDashboard
 from infra.intake import CallRequestIntake
 from infra.results import ResultEventBus
@@ -33,7 +34,7 @@ class OutboundCallerStack(Stack):
             event_bus_producer_principals=settings.event_bus_producer_principals,
             sns_topic_arns=settings.sns_topic_arns,
         )
-        placed_calls = ExpiringTable(self, "PlacedCalls")
+        placed_calls = ExpiringTable(self, "PlacedCalls", contact_id_index=True)
         # Only when a limit is set: no table, no grant, no cost otherwise.
         destination_calls = (
             ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
@@ -53,6 +54,16 @@ class OutboundCallerStack(Stack):
             destination_calls=destination_calls.table if destination_calls is not None else None,
             result_event_bus=results,
         )
+        if results is not None:
+            # How each placed call ended, on the same bus: nothing to report to when result events are off.
+            CallCompletion(
+                self,
+                "Completion",
+                settings=settings,
+                code=caller.code,
+                placed_calls=placed_calls.table,
+                result_event_bus=results,
+            )
         intake.admit_only(settings.queue_producer_principals, own_senders=[caller.role])
         dead_letter_queues = {
             "DeadLetterQueue": intake.dead_letter_queue,
@@ -95,7 +106,10 @@ class OutboundCallerStack(Stack):
             "DashboardUrl": (dashboard.url, "Open the operators' dashboard in the CloudWatch console"),
         }
         if results is not None:
-            outputs["ResultEventBusName"] = (results.bus.event_bus_name, "Result events (Placed, Rejected, Deferred)")
+            outputs["ResultEventBusName"] = (
+                results.bus.event_bus_name,
+                "Result events (Placed, Rejected, Deferred, Completed)",
+            )
             outputs["ResultEventBusArn"] = (results.bus.event_bus_arn, "For rules and consumers' IAM policies")
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")

@@ -6,7 +6,12 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra.settings import PLACED_CALLS_PARTITION_KEY, PLACED_CALLS_TTL_ATTRIBUTE
+from infra.settings import (
+    PLACED_CALLS_CONTACT_ID_ATTRIBUTE,
+    PLACED_CALLS_CONTACT_ID_INDEX,
+    PLACED_CALLS_PARTITION_KEY,
+    PLACED_CALLS_TTL_ATTRIBUTE,
+)
 
 
 class ExpiringTable(Construct):
@@ -18,7 +23,7 @@ class ExpiringTable(Construct):
     both only remember what the stack's own queues delivered, so they go with it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, contact_id_index: bool = False) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
@@ -32,3 +37,14 @@ class ExpiringTable(Construct):
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        if contact_id_index:
+            # The placed-calls ledger's: the completion handler finds a contact's call by its ContactId. Sparse (only
+            # PLACED items hold one) and KEYS_ONLY: the key is the token's hash, all a completion needs, so the index
+            # holds no fingerprint and costs little.
+            self.table.add_global_secondary_index(
+                index_name=PLACED_CALLS_CONTACT_ID_INDEX,
+                partition_key=dynamodb.Attribute(
+                    name=PLACED_CALLS_CONTACT_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING
+                ),
+                projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            )

@@ -21,6 +21,8 @@ import boto3
 from infra.producers import call_request_event_pattern
 from infra.settings import (
     DLQ_RETENTION_SECONDS,
+    PLACED_CALLS_CONTACT_ID_ATTRIBUTE,
+    PLACED_CALLS_CONTACT_ID_INDEX,
     PLACED_CALLS_PARTITION_KEY,
     PLACED_CALLS_TTL_ATTRIBUTE,
     DeploymentSettings,
@@ -255,7 +257,7 @@ def create_intake(
     events.put_targets(Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "CallRequestQueue", "Arn": queue_arn}])
     table_name = PLACED_CALLS_TABLE_NAME + name_suffix
     dynamodb = boto3.client("dynamodb")
-    _create_expiring_table(dynamodb, table_name)
+    _create_expiring_table(dynamodb, table_name, contact_id_index=True)
     destination_calls_table_name = None
     if settings.destination_call_limit is not None:
         destination_calls_table_name = DESTINATION_CALLS_TABLE_NAME + name_suffix
@@ -272,17 +274,35 @@ def create_intake(
     )
 
 
-def _create_expiring_table(dynamodb: DynamoDBClient, name: str) -> None:
-    """A table laid out as the stack's (infra/tables.py): on demand, keyed by one hash, expiring through TTL."""
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+def _create_expiring_table(dynamodb: DynamoDBClient, name: str, contact_id_index: bool = False) -> None:
+    """A table laid out as the stack's (infra/tables.py): on demand, keyed by one hash, expiring through TTL; the
+    placed-calls ledger's with its index by ContactId."""
+    dynamodb.create_table(**expiring_table_definition(name, contact_id_index))
     dynamodb.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": PLACED_CALLS_TTL_ATTRIBUTE}
     )
+
+
+def expiring_table_definition(name: str, contact_id_index: bool = False) -> dict[str, Any]:
+    """CreateTable's arguments for a table laid out as the stack's (infra/tables.py)."""
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if contact_id_index:
+        definition["AttributeDefinitions"].append(
+            {"AttributeName": PLACED_CALLS_CONTACT_ID_ATTRIBUTE, "AttributeType": "S"}
+        )
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": PLACED_CALLS_CONTACT_ID_INDEX,
+                "KeySchema": [{"AttributeName": PLACED_CALLS_CONTACT_ID_ATTRIBUTE, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ]
+    return definition
 
 
 def queue_depth(sqs: SQSClient, queue_url: str) -> dict[str, int]:

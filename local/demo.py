@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
+from local.completions import CompletionRelay, completion_summary
 from local.connect_endpoint import (
     DEFAULT_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -54,6 +55,8 @@ DEMO_THROTTLE_RATE = 0.02
 DEMO_LATENCY_SECONDS = 0.05  # StartOutboundVoiceContact typically answers in tens of milliseconds
 # Give up waiting for the requests to settle after this long.
 DEMO_MAX_DURATION_SECONDS = 300.0
+# Beyond the longest call, how long the demo waits for the last calls to end before reporting their completion.
+COMPLETION_WAIT_SLACK_SECONDS = 2.0
 # The samples' scenario, and the busy one: a backlog draining through a full instance.
 SAMPLES_SCENARIO = "samples"
 BUSY_SCENARIO = "busy"
@@ -173,13 +176,29 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
         else:
             result = pipeline.run(requests, options.max_duration_seconds)
         sink, seen = pipeline.result_sink, pipeline.result_events
+        completion_lines = report_completions(pipeline, settings, options)
     write_report(result, options.report_path)
     console.print(summary_table(result, options.report_path))
     if sink is not None and seen is not None:
         console.print(result_events_table(seen, sink))
         for example in seen.examples:
             console.print(f"  [dim]{example['detail-type']}[/] {json.dumps(example['detail'], sort_keys=True)}")
+    for line in completion_lines:
+        console.print(line, markup=False, highlight=False)
     return result
+
+
+def report_completions(pipeline: LocalPipeline, settings: DeploymentSettings, options: DemoOptions) -> list[str]:
+    """Once the calls still in progress have ended, put each call's contact event through the completion handler's
+    logic and read its Completed events back from the result bus; the lines the demo prints about them."""
+    if pipeline.intake is None or pipeline.result_sink is None:
+        return []  # result events off (resultEvents=false): the stack has no completion either
+    relay = CompletionRelay(
+        pipeline.intake.placed_calls_table_name, settings.instance_id, pipeline.result_sink.bus_name
+    )
+    longest_call = options.call_duration_max_seconds or options.call_duration_seconds
+    events = relay.deliver_all(pipeline.connect.instance, max_wait_seconds=longest_call + COMPLETION_WAIT_SLACK_SECONDS)
+    return completion_summary(events, ended=len(relay.delivered), found=relay.found)
 
 
 def busy_options(options: DemoOptions) -> DemoOptions:

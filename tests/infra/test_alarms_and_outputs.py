@@ -7,11 +7,13 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from tests.infra.scopes import find
+
 TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:operations"
 
 
 def _alarms(template: Template) -> dict[str, dict[str, Any]]:
-    alarms: Mapping[str, Any] = template.find_resources("AWS::CloudWatch::Alarm")
+    alarms: Mapping[str, Any] = find(template, "AWS::CloudWatch::Alarm")
     return {logical_id: alarm["Properties"] for logical_id, alarm in alarms.items()}
 
 
@@ -24,7 +26,7 @@ def _alarm_on(template: Template, namespace: str, metric_name: str) -> list[dict
 
 
 def _queue_ids(template: Template) -> tuple[str, str, str]:
-    queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
+    queues: Mapping[str, Any] = find(template, "AWS::SQS::Queue")
     ((source_id, source),) = [(key, queue) for key, queue in queues.items() if "RedrivePolicy" in queue["Properties"]]
     dead_letter_id = source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     (rule_dead_letter_id,) = set(queues) - {source_id, dead_letter_id}
@@ -81,7 +83,7 @@ def test_age_of_the_oldest_request_alarms_at_the_configured_threshold(synth: Any
 
 def test_function_errors_and_throttles_alarm_above_zero(template: Template) -> None:
     # Given the stack's function
-    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    (function_id,) = find(template, "AWS::Lambda::Function")
     for metric_name in ("Errors", "Throttles"):
         # When the alarm on the metric is read
         (alarm,) = _alarm_on(template, "AWS/Lambda", metric_name)
@@ -104,7 +106,7 @@ def test_alarm_email_creates_an_encrypted_topic_every_alarm_notifies(synth: Any)
     # Given an alarm email
     template = synth(alarmEmail="ops@example.com")
     # When the topic, its subscription and the alarms are read
-    ((topic_id, topic),) = template.find_resources("AWS::SNS::Topic").items()
+    ((topic_id, topic),) = find(template, "AWS::SNS::Topic").items()
     # Then the topic is KMS-encrypted, TLS-only, emails the address, and every alarm notifies it
     assert "KmsMasterKeyId" in topic["Properties"]
     template.has_resource_properties(
@@ -132,7 +134,7 @@ def test_only_this_accounts_alarms_may_use_the_topic_key(synth: Any) -> None:
     # Given an alarm email, which creates the topic's key
     template = synth(alarmEmail="ops@example.com")
     # When the key policy's statements for CloudWatch are read
-    ((key,),) = [list(template.find_resources("AWS::KMS::Key").values())]
+    ((key,),) = [list(find(template, "AWS::KMS::Key").values())]
     statements = [
         statement
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
@@ -157,7 +159,7 @@ def test_alarm_topic_arn_is_notified_without_creating_a_topic(synth: Any) -> Non
 def test_outputs_give_producers_the_queue_bus_and_rule(template: Template) -> None:
     # Given the stack
     source_id, dead_letter_id, _ = _queue_ids(template)
-    ((rule_id, _),) = template.find_resources("AWS::Events::Rule").items()
+    ((rule_id, _),) = find(template, "AWS::Events::Rule").items()
     # When the outputs are read
     outputs = {name: output["Value"] for name, output in template.find_outputs("*").items()}
     # Then the queue URL and ARN, the dead-letter queue URL, the bus and the rule are there

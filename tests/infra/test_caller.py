@@ -14,17 +14,18 @@ from infra.caller import RUNTIME
 from infra.settings import load_cdk_json_settings
 from outbound_caller.config import DEFAULT_CALLS_BURST, DEFAULT_CONCURRENT_CALLS_LIMIT, DEFAULT_MAX_DEFERRAL_SECONDS
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
+from tests.infra.scopes import find
 
 
 def _function(template: Template) -> dict[str, Any]:
-    functions: Mapping[str, Any] = template.find_resources("AWS::Lambda::Function")
+    functions: Mapping[str, Any] = find(template, "AWS::Lambda::Function")
     ((_, function),) = functions.items()
     properties: dict[str, Any] = function["Properties"]
     return properties
 
 
 def _event_source_mapping(template: Template) -> dict[str, Any]:
-    mappings: Mapping[str, Any] = template.find_resources("AWS::Lambda::EventSourceMapping")
+    mappings: Mapping[str, Any] = find(template, "AWS::Lambda::EventSourceMapping")
     ((_, mapping),) = mappings.items()
     properties: dict[str, Any] = mapping["Properties"]
     return properties
@@ -55,7 +56,7 @@ def test_function_has_active_tracing_and_a_log_group_with_retention(template: Te
     # Given the stack
     # When the function and its log group are read
     function = _function(template)
-    log_groups = template.find_resources("AWS::Logs::LogGroup")
+    log_groups = find(template, "AWS::Logs::LogGroup")
     # Then X-Ray tracing is active and the function logs to the stack's log group, kept 30 days
     assert function["TracingConfig"] == {"Mode": "Active"}
     ((log_group_id, log_group),) = log_groups.items()
@@ -75,8 +76,8 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     table_name = variables["IDEMPOTENCY_TABLE_NAME"]
     result_bus = variables["RESULT_EVENT_BUS_NAME"]
     assert set(dead_letter_queue_url) == set(source_queue_url) == set(table_name) == {"Ref"}
-    assert table_name["Ref"] in template.find_resources("AWS::DynamoDB::Table")
-    assert result_bus["Fn::GetAtt"][0] in template.find_resources("AWS::Events::EventBus")
+    assert table_name["Ref"] in find(template, "AWS::DynamoDB::Table")
+    assert result_bus["Fn::GetAtt"][0] in find(template, "AWS::Events::EventBus")
     assert variables == settings.function_environment(
         dead_letter_queue_url, table_name, source_queue_url=source_queue_url, result_event_bus_name=result_bus
     )
@@ -103,7 +104,7 @@ def test_busy_instance_settings_reach_the_function_from_context(synth: Any) -> N
 
 def test_dead_letter_queue_url_in_the_environment_is_the_redrive_target(template: Template) -> None:
     # Given the stack
-    queues = template.find_resources("AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
+    queues = find(template, "AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
     ((_, source),) = queues.items()
     # When the function's DEAD_LETTER_QUEUE_URL and the source queue's redrive target are compared
     variables = _function(template)["Environment"]["Variables"]
@@ -116,7 +117,7 @@ def test_dead_letter_queue_url_in_the_environment_is_the_redrive_target(template
 
 def test_source_queue_url_in_the_environment_is_the_queue_the_function_reads(template: Template) -> None:
     # Given the stack's source queue (the one with a redrive policy) and the queue its event source polls
-    queues = template.find_resources("AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
+    queues = find(template, "AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
     ((source_id, _),) = queues.items()
     polled_id, _ = _event_source_mapping(template)["EventSourceArn"]["Fn::GetAtt"]
     # When the function's SOURCE_QUEUE_URL is read
@@ -196,7 +197,7 @@ def test_event_source_settings_come_from_context(synth: Any) -> None:
 
 def test_event_source_reads_the_source_queue(template: Template) -> None:
     # Given the stack
-    queues = template.find_resources("AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
+    queues = find(template, "AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}})
     ((source_id, _),) = queues.items()
     # When the event source mapping is read
     # Then it polls the source queue

@@ -9,13 +9,14 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.application import build_app
 from infra.settings import PLACED_CALLS_PARTITION_KEY, PLACED_CALLS_TTL_ATTRIBUTE
+from tests.infra.scopes import find
 from tests.infra.synthesis import SKIP_BUNDLING, cdk_json_context, stack_of
 
 DEFAULT_COUNTRIES_WARNING = Match.string_like_regexp("allowedDestinationCountries is not set: calls may only go to US")
 
 
 def _variables(template: Template) -> dict[str, Any]:
-    ((_, function),) = template.find_resources("AWS::Lambda::Function").items()
+    ((_, function),) = find(template, "AWS::Lambda::Function").items()
     variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
     return variables
 
@@ -23,7 +24,7 @@ def _variables(template: Template) -> dict[str, Any]:
 def _dynamodb_statements(template: Template) -> list[dict[str, Any]]:
     return [
         statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for policy in find(template, "AWS::IAM::Policy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if any(str(action).startswith("dynamodb:") for action in statement["Action"])
     ]
@@ -63,7 +64,7 @@ def test_without_a_call_limit_there_is_no_table_of_calls_per_destination(templat
     # Given cdk.json's settings (no limit)
     # When the tables and the function's DynamoDB grants are read
     # Then there is only the placed-calls table, and one grant, on it
-    assert len(template.find_resources("AWS::DynamoDB::Table")) == 1
+    assert len(find(template, "AWS::DynamoDB::Table")) == 1
     assert [statement["Sid"] for statement in _dynamodb_statements(template)] == ["RecordPlacedCallsAndInstanceState"]
 
 
@@ -75,7 +76,7 @@ def test_a_call_limit_brings_its_own_encrypted_expiring_table_and_a_grant_on_it_
     # Then the function counts in a table of its own, keyed and expiring as the function writes it
     table_id = variables["DESTINATION_CALLS_TABLE_NAME"]["Ref"]
     assert variables["DESTINATION_CALL_LIMIT"] == "3/24h"
-    table = template.find_resources("AWS::DynamoDB::Table")[table_id]["Properties"]
+    table = find(template, "AWS::DynamoDB::Table")[table_id]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": PLACED_CALLS_TTL_ATTRIBUTE, "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}

@@ -8,6 +8,8 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
+from tests.infra.scopes import find
+
 INSTANCE = "00000000-0000-0000-0000-000000000000"
 FLOW = "11111111-1111-1111-1111-111111111111"
 EXTRA_FLOW = "33333333-3333-3333-3333-333333333333"
@@ -15,7 +17,7 @@ QUEUE = "22222222-2222-2222-2222-222222222222"
 
 
 def _statements(template: Template) -> list[dict[str, Any]]:
-    policies: Mapping[str, Any] = template.find_resources("AWS::IAM::Policy")
+    policies: Mapping[str, Any] = find(template, "AWS::IAM::Policy")
     return [
         statement for policy in policies.values() for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
@@ -119,7 +121,7 @@ def test_the_contact_resource_the_action_is_authorized_on_is_the_configured_inst
 
 
 def _source_and_dead_letter_queue_ids(template: Template) -> tuple[str, str]:
-    queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
+    queues: Mapping[str, Any] = find(template, "AWS::SQS::Queue")
     ((source_id, source),) = [(key, queue) for key, queue in queues.items() if "RedrivePolicy" in queue["Properties"]]
     dead_letter_queue_id: str = source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     return source_id, dead_letter_queue_id
@@ -172,7 +174,7 @@ def test_the_event_source_grant_only_consumes_from_the_source_queue(template: Te
 def test_sending_to_the_queues_needs_no_kms_grant_because_sqs_manages_their_keys(template: Template) -> None:
     # Given the queues the function sends to
     source_id, dead_letter_queue_id = _source_and_dead_letter_queue_ids(template)
-    queues: Mapping[str, Any] = template.find_resources("AWS::SQS::Queue")
+    queues: Mapping[str, Any] = find(template, "AWS::SQS::Queue")
     # When their encryption and the role's KMS permissions are read
     kms = [statement for statement in _statements(template) if any(a.startswith("kms:") for a in _actions(statement))]
     # Then both use SQS-managed SSE, not a KMS key (a KMS key would also need kms:GenerateDataKey and kms:Decrypt
@@ -186,7 +188,7 @@ def test_sending_to_the_queues_needs_no_kms_grant_because_sqs_manages_their_keys
 
 def test_the_table_is_read_and_written_by_single_item_only(template: Template) -> None:
     # Given the stack and its placed-calls table
-    ((table_id, _),) = template.find_resources("AWS::DynamoDB::Table").items()
+    ((table_id, _),) = find(template, "AWS::DynamoDB::Table").items()
     # When the statements allowing any DynamoDB action are collected
     dynamodb = [
         statement for statement in _statements(template) if any(a.startswith("dynamodb:") for a in _actions(statement))
@@ -224,7 +226,7 @@ def test_only_xray_is_granted_on_every_resource(template: Template) -> None:
 def test_function_role_has_no_managed_policies(template: Template) -> None:
     # Given the stack
     # When the roles are read
-    roles: Mapping[str, Any] = template.find_resources("AWS::IAM::Role")
+    roles: Mapping[str, Any] = find(template, "AWS::IAM::Role")
     # Then none attaches an AWS managed policy (logging is granted on the function's own log group)
     assert roles
     assert all("ManagedPolicyArns" not in role["Properties"] for role in roles.values())

@@ -9,11 +9,12 @@ from aws_cdk.assertions import Match, Template
 
 from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
+from tests.infra.scopes import find
 from tests.infra.synthesis import app_with
 
 
 def _resources(template: Template, resource_type: str) -> dict[str, Any]:
-    return dict(template.find_resources(resource_type))
+    return dict(find(template, resource_type))
 
 
 def _source_queue_id(template: Template) -> str:
@@ -56,7 +57,7 @@ def test_there_are_exactly_three_queues_source_dead_letter_and_rule_dead_letter(
     # Given the stack with default settings
     # When the queues are counted
     # Then there is the source queue, its dead-letter queue and the rule's dead-letter queue, all distinct
-    template.resource_count_is("AWS::SQS::Queue", 3)
+    assert len(find(template, "AWS::SQS::Queue")) == 3
     ids = {_source_queue_id(template), _dead_letter_queue_id(template), _rule_dead_letter_queue_id(template)}
     assert len(ids) == 3
 

@@ -9,13 +9,14 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.settings import RESULT_EVENT_SOURCE, InvalidDeploymentSettings, settings_from_context
+from tests.infra.scopes import find
 from tests.infra.synthesis import cdk_json_context
 
 EXISTING_BUS = "team-call-results"
 
 
 def _put_events_statements(template: Template) -> list[dict[str, Any]]:
-    policies: Mapping[str, Any] = template.find_resources("AWS::IAM::Policy")
+    policies: Mapping[str, Any] = find(template, "AWS::IAM::Policy")
     statements = [
         statement for policy in policies.values() for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
@@ -23,7 +24,7 @@ def _put_events_statements(template: Template) -> list[dict[str, Any]]:
 
 
 def _environment(template: Template) -> dict[str, Any]:
-    functions: Mapping[str, Any] = template.find_resources("AWS::Lambda::Function")
+    functions: Mapping[str, Any] = find(template, "AWS::Lambda::Function")
     (environment,) = [
         function["Properties"]["Environment"]["Variables"]
         for function in functions.values()

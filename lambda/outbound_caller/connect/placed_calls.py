@@ -28,6 +28,10 @@ PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expiration"
 # A stable key prefix, so items survive a function rename or a code move.
 KEY_PREFIX = "connect-outbound-caller#call"
+# A PLACED item's ContactId, and the sparse index on it (infra/tables.py) through which the completion handler
+# finds the item of a contact Connect reports ended: only items holding a ContactId are in it.
+CONTACT_ID_ATTRIBUTE = "contact_id"
+CONTACT_ID_INDEX_NAME = "by-contact-id"
 
 CALLING = "CALLING"  # claimed by a delivery that is calling Connect now (until its lease, the invocation's end)
 PLACED = "PLACED"  # Connect returned a ContactId

@@ -1,0 +1,140 @@
+"""The call-completion handler: Connect's DISCONNECTED contact events in, `Outbound Call Completed` out."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.caller import LOG_RETENTION, RUNTIME
+from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, secure_queue
+from infra.results import ResultEventBus
+from infra.settings import (
+    DLQ_RETENTION_DAYS,
+    PLACED_CALLS_CONTACT_ID_INDEX,
+    POWERTOOLS_METRICS_NAMESPACE,
+    POWERTOOLS_SERVICE_NAME,
+    DeploymentSettings,
+)
+from outbound_caller.completion.contact_event import (
+    API_INITIATED,
+    CONTACT_EVENT_DETAIL_TYPE,
+    CONTACT_EVENT_SOURCE,
+    DISCONNECTED,
+    VOICE,
+)
+
+HANDLER = "outbound_caller.completion.handler.lambda_handler"
+# One query and one PutEvents per invocation: the smallest memory is plenty, and 30 s covers both with every retry
+# and timeout of theirs (timeouts.py: about 10 s for DynamoDB; the publisher keeps within the remaining time).
+MEMORY_SIZE_MB = 128
+TIMEOUT_SECONDS = 30
+# Lambda's default for asynchronous invocations: a failed one is tried twice more before the dead-letter queue.
+ASYNC_RETRY_ATTEMPTS = 2
+
+
+class CallCompletion(Construct):
+    """A rule for this instance's API-started voice contacts ending, and the function that reports each one."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        code: lambda_.Code,
+        placed_calls: dynamodb.ITable,
+        result_event_bus: ResultEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        # Contact events EventBridge could not deliver (its maximum retry policy, as for call requests) or the function
+        # failed on three times, kept as long as failed call requests.
+        self.dead_letter_queue = secure_queue(
+            self, "DeadLetterQueue", retention_period=Duration.days(DLQ_RETENTION_DAYS)
+        )
+        Validations.of(self.dead_letter_queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself a dead-letter queue: of the rule target and of the function's asynchronous"
+                " invocations, neither of which cdk-nag recognises (it only looks at SQS redrive policies)",
+            )
+        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Call completion: find a contact's placed call by ContactId, publish its completion",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Publishes Outbound Call Completed for Amazon Connect contacts the caller placed",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=code,
+            memory_size=MEMORY_SIZE_MB,
+            timeout=Duration.seconds(TIMEOUT_SECONDS),
+            environment={
+                "IDEMPOTENCY_TABLE_NAME": placed_calls.table_name,
+                # The ARN, as the caller gets it: PutEvents takes it as EventBusName, and it names an imported bus too.
+                "RESULT_EVENT_BUS_NAME": result_event_bus.bus.event_bus_arn,
+                "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+            },
+            log_group=self.log_group,
+            role=self.role,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+        )
+        # Only the ContactId index, only Query: the index holds keys (token hashes) and ContactIds, no fingerprint.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FindPlacedCallsByContactId",
+                actions=["dynamodb:Query"],
+                resources=[f"{placed_calls.table_arn}/index/{PLACED_CALLS_CONTACT_ID_INDEX}"],
+            )
+        )
+        # PutEvents on the result bus alone, with the contract's source alone.
+        result_event_bus.grant_publish(self.role, sid="PublishCompletedEvents")
+
+        instance_arn = stack.format_arn(
+            service="connect",
+            resource="instance",
+            resource_name=settings.instance_id,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        # On the default bus, where Connect publishes; only this instance's voice contacts started through the API.
+        self.rule = events.Rule(
+            self,
+            "DisconnectedRule",
+            description="Amazon Connect contacts of the configured instance, started by the API, that ended",
+            event_pattern=events.EventPattern(
+                source=[CONTACT_EVENT_SOURCE],
+                detail_type=[CONTACT_EVENT_DETAIL_TYPE],
+                detail={
+                    "eventType": [DISCONNECTED],
+                    "instanceArn": [instance_arn],
+                    "initiationMethod": [API_INITIATED],
+                    # The documentation writes both "VOICE" and "Voice".
+                    "channel": [{"equals-ignore-case": VOICE}],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    dead_letter_queue=self.dead_letter_queue,
+                    max_event_age=Duration.hours(RULE_TARGET_MAX_EVENT_AGE_HOURS),
+                    retry_attempts=RULE_TARGET_RETRY_ATTEMPTS,
+                )
+            ],
+        )

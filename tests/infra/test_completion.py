@@ -1,0 +1,146 @@
+"""The call completion in the stack: its rule on the default bus, its function, its least-privilege role, the GSI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from infra.caller import HANDLER as CALLER_HANDLER
+from infra.completion import HANDLER
+from infra.settings import load_cdk_json_settings
+from tests.infra.scopes import COMPLETION_CONSTRUCT_ID
+
+
+def _of_completion(template: Template, resource_type: str) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in template.find_resources(resource_type).items()
+        if key.startswith(COMPLETION_CONSTRUCT_ID)
+    }
+
+
+def _one(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = _of_completion(template, resource_type).items()
+    properties: dict[str, Any] = resource["Properties"]
+    return logical_id, properties
+
+
+def _statements(template: Template) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in _of_completion(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_the_rule_matches_only_this_instances_api_started_voice_contacts_ending(template: Template) -> None:
+    # Given the stack with cdk.json's instance
+    instance_id = load_cdk_json_settings().instance_id
+    # When the completion's rule is read
+    _, rule = _one(template, "AWS::Events::Rule")
+    pattern = rule["EventPattern"]
+    # Then it is on the default bus (where Connect publishes) and matches DISCONNECTED events of API-started voice
+    # contacts of this instance only
+    assert "EventBusName" not in rule
+    assert pattern["source"] == ["aws.connect"]
+    assert pattern["detail-type"] == ["Amazon Connect Contact Event"]
+    assert pattern["detail"]["eventType"] == ["DISCONNECTED"]
+    assert pattern["detail"]["initiationMethod"] == ["API"]
+    assert pattern["detail"]["channel"] == [{"equals-ignore-case": "VOICE"}]
+    (instance_arn,) = pattern["detail"]["instanceArn"]
+    assert json.dumps(instance_arn).endswith(f':instance/{instance_id}"]]}}')
+
+
+def test_the_rule_and_the_function_send_what_they_cannot_handle_to_one_encrypted_dead_letter_queue(
+    template: Template,
+) -> None:
+    # Given the completion's queue, rule and function
+    queue_id, queue = _one(template, "AWS::SQS::Queue")
+    _, rule = _one(template, "AWS::Events::Rule")
+    _, function = _one(template, "AWS::Lambda::Function")
+    # Then the rule's target and the function's asynchronous invocations both dead-letter to it, after retrying
+    (target,) = rule["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    # And the queue is encrypted
+    assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_the_function_ships_the_callers_code_asset_with_its_own_handler(template: Template) -> None:
+    # Given both functions of the stack
+    functions = [resource["Properties"] for resource in template.find_resources("AWS::Lambda::Function").values()]
+    caller = next(function for function in functions if function["Handler"] == CALLER_HANDLER)
+    _, completion = _one(template, "AWS::Lambda::Function")
+    # Then the completion handler runs from the same asset (bundled once), on the same runtime
+    assert completion["Handler"] == HANDLER
+    assert completion["Code"] == caller["Code"]
+    assert (completion["Runtime"], completion["Architectures"]) == (caller["Runtime"], caller["Architectures"])
+
+
+def test_the_function_knows_the_ledger_and_the_result_bus(template: Template) -> None:
+    # Given the stack's placed-calls table and result bus
+    (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
+    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    # When the completion function's environment is read
+    _, function = _one(template, "AWS::Lambda::Function")
+    variables = function["Environment"]["Variables"]
+    # Then it names them
+    assert variables["IDEMPOTENCY_TABLE_NAME"] == {"Ref": table_id}
+    assert variables["RESULT_EVENT_BUS_NAME"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+
+
+def test_the_role_may_only_query_the_contact_id_index_and_publish_to_the_result_bus(template: Template) -> None:
+    # Given the completion's role
+    (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
+    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    statements = _statements(template)
+    by_sid = {statement["Sid"]: statement for statement in statements if "Sid" in statement}
+    # Then DynamoDB is Query on the index alone, EventBridge PutEvents on the result bus alone
+    assert by_sid["FindPlacedCallsByContactId"]["Action"] == "dynamodb:Query"
+    assert by_sid["FindPlacedCallsByContactId"]["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/by-contact-id"]]
+    }
+    assert by_sid["PublishCompletedEvents"]["Action"] == "events:PutEvents"
+    assert by_sid["PublishCompletedEvents"]["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert by_sid["PublishCompletedEvents"]["Condition"] == {
+        "StringEquals": {"events:source": "connect-outbound-caller"}
+    }
+    # And nothing else is granted but writing its logs and its dead-letters, with no wildcard action or resource
+    others = sorted(
+        action
+        for statement in statements
+        if statement.get("Sid") not in by_sid
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    )
+    assert others == ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
+    assert "*" not in json.dumps([statement["Resource"] for statement in statements]).replace(":*", "")
+    _, role = _one(template, "AWS::IAM::Role")
+    assert "ManagedPolicyArns" not in role
+
+
+def test_the_placed_calls_table_has_a_sparse_keys_only_index_by_contact_id(template: Template) -> None:
+    # Given the placed-calls table
+    ((_, table),) = [
+        (key, value["Properties"])
+        for key, value in template.find_resources("AWS::DynamoDB::Table").items()
+        if key.startswith("PlacedCalls")
+    ]
+    # Then its one index is keyed by contact_id and projects only the keys (no fingerprint)
+    assert table["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "by-contact-id",
+            "KeySchema": [{"AttributeName": "contact_id", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ]
+
+
+def test_without_result_events_there_is_no_completion(synth: Any) -> None:
+    # Given result events turned off
+    template = synth(resultEvents=False)
+    # Then there is nothing to publish completions to, and no completion
+    assert _of_completion(template, "AWS::Lambda::Function") == {}
+    assert _of_completion(template, "AWS::Events::Rule") == {}
