@@ -10,21 +10,29 @@ NODE_STAMP := node_modules/.installed
 # The CLI pinned in package.json (2.x); never npx's download of `latest`, which is 3.x and cannot read
 # aws-cdk-lib 2 assemblies.
 CDK := node_modules/.bin/cdk
+# The function's dependencies, every one pinned with the hashes of its wheels for every platform: Lambda's arm64
+# Python 3.14 (bundling) and the development machine (the tests), so both get exactly the same packages.
+LOCK := lambda/requirements.lock
+# The lowest Python the lock must serve: the dev venv's (pyproject.toml's requires-python); --universal covers the rest.
+LOCK_PYTHON_VERSION := 3.11
 
 # jsii prints an end-of-life banner for Node 20 on every CDK call.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test unit integration infra-test lint format demo reliability bench schema synth bootstrap deploy diff destroy clean
+.PHONY: help dev lock test unit integration infra-test lint format demo reliability bench schema synth bootstrap deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt lambda/requirements.txt
+# The function's locked dependencies first, on their own (pip refuses to mix hashed and unhashed requirements), then
+# the development tools, constrained to the lock so none of them can move a package the function ships with.
+$(PY_STAMP): requirements.txt lambda/requirements.txt $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c $(LOCK)
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -32,6 +40,11 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 dev: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules with everything for development
+
+lock: $(PY_STAMP) ## Regenerate lambda/requirements.lock from lambda/requirements.txt (after editing it)
+	$(BIN)/uv pip compile lambda/requirements.txt --universal --python-version $(LOCK_PYTHON_VERSION) \
+		--generate-hashes --default-index https://pypi.org/simple --custom-compile-command "make lock" \
+		--quiet --output-file $(LOCK)
 
 test: $(PY_STAMP) ## Run every test (unit, integration, infrastructure)
 	$(BIN)/python -m pytest
