@@ -27,12 +27,15 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # The function's locked dependencies first, on their own (pip refuses to mix hashed and unhashed requirements), then
-# the development tools, constrained to the lock so none of them can move a package the function ships with.
+# the development tools, constrained to the lock's pins so none of them can move a package the function ships with.
+# The constraints are the pins without their hashes: a hash in a constraints file, too, would demand one for every
+# development tool.
 $(PY_STAMP): requirements.txt lambda/requirements.txt $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c $(LOCK)
+	sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LOCK) > $(VENV)/lock-constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c $(VENV)/lock-constraints.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
