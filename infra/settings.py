@@ -496,7 +496,7 @@ def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
         settings = DeploymentSettings.model_validate({key: context[key] for key in CONTEXT_KEYS if key in context})
     except ValidationError as error:
         problems.extend(_describe(detail) for detail in error.errors())
-    if settings is not None and not problems:
+    if settings is not None:
         # The function's own check, on the environment the stack would give it: what it would refuse at every cold
         # start fails synth instead, naming the context key.
         environment = settings.function_environment(

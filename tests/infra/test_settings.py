@@ -585,3 +585,14 @@ def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_
     assert untraced == set()
     # and every context key it names is a setting
     assert set(CONTEXT_KEY_OF_VARIABLE.values()) <= set(CONTEXT_KEYS)
+
+
+def test_a_misspelt_key_and_a_value_the_function_refuses_are_reported_together() -> None:
+    # Given a misspelt key and a burst the function refuses
+    context = cdk_json_context() | {"maxConcurency": 3, "callsBurst": "0.5"}
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        settings_from_context(context)
+    # Then both are named at once, so one synth shows every problem
+    assert "'maxConcurency'" in str(refused.value)
+    assert "'callsBurst'" in str(refused.value)
