@@ -10,21 +10,32 @@ NODE_STAMP := node_modules/.installed
 # The CLI pinned in package.json (2.x); never npx's download of `latest`, which is 3.x and cannot read
 # aws-cdk-lib 2 assemblies.
 CDK := node_modules/.bin/cdk
+# The function's dependencies, every one pinned with the hashes of its wheels for every platform: Lambda's arm64
+# Python 3.14 (bundling) and the development machine (the tests), so both get exactly the same packages.
+LOCK := lambda/requirements.lock
+# The lowest Python the lock must serve: the dev venv's (pyproject.toml's requires-python); --universal covers the rest.
+LOCK_PYTHON_VERSION := 3.11
 
 # jsii prints an end-of-life banner for Node 20 on every CDK call.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test unit integration infra-test lint format demo reliability bench schema synth bootstrap deploy diff destroy preflight clean
+.PHONY: help dev lock test unit integration infra-test lint format demo reliability bench schema send synth bootstrap deploy diff destroy preflight clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt lambda/requirements.txt
+# The function's locked dependencies first, on their own (pip refuses to mix hashed and unhashed requirements), then
+# the development tools, constrained to the lock's pins so none of them can move a package the function ships with.
+# The constraints are the pins without their hashes: a hash in a constraints file, too, would demand one for every
+# development tool.
+$(PY_STAMP): requirements.txt lambda/requirements.txt $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LOCK) > $(VENV)/lock-constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c $(VENV)/lock-constraints.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -32,6 +43,11 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 dev: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules with everything for development
+
+lock: $(PY_STAMP) ## Regenerate lambda/requirements.lock from lambda/requirements.txt (after editing it)
+	$(BIN)/uv pip compile lambda/requirements.txt --universal --python-version $(LOCK_PYTHON_VERSION) \
+		--generate-hashes --default-index https://pypi.org/simple --custom-compile-command "make lock" \
+		--quiet --output-file $(LOCK)
 
 test: $(PY_STAMP) ## Run every test (unit, integration, infrastructure)
 	$(BIN)/python -m pytest
@@ -57,7 +73,6 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 schema: $(PY_STAMP) ## Regenerate the call request's JSON Schema from the model
 	PYTHONPATH=lambda $(BIN)/python -c "import json; from outbound_caller.request.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
 
-.PHONY: send
 send: $(PY_STAMP) ## Check a call request and send it: make send ARGS="request.json --queue-url URL [--dry-run]"
 	PYTHONPATH=lambda $(BIN)/python -m outbound_caller.cli send $(ARGS)
 

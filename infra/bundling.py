@@ -1,4 +1,4 @@
-"""The function's code asset: lambda/ plus lambda/requirements.txt, bundled with pip on the host, never in Docker."""
+"""The function's code asset: lambda/ plus its locked dependencies, bundled with pip on the host, never in Docker."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from infra.settings import REPO_ROOT
 
 CODE_ROOT = REPO_ROOT / "lambda"
 REQUIREMENTS_FILE = "requirements.txt"
+# What bundling installs: every dependency, transitive ones too, pinned with its wheels' hashes (`make lock` writes it
+# from REQUIREMENTS_FILE). It sits in the asset's source, so a change to any of them changes the asset's hash.
+LOCK_FILE = "requirements.lock"
 # pip's platform tag for Lambda arm64 (Amazon Linux 2023 is glibc 2.34, so manylinux2014 wheels run there).
 ARM64_PIP_PLATFORM = "manylinux2014_aarch64"
 # Parts of dependencies the function never imports, left out of the asset: phonenumbers' geocoding and carrier
@@ -31,15 +34,17 @@ def runtime_python_version(runtime: lambda_.Runtime) -> str:
     return runtime.name.removeprefix("python")
 
 
-def pip_install_command(requirements: Path, output_dir: Path, python_version: str) -> list[str]:
-    """The pip command that installs the function's dependencies as Lambda arm64 wheels into output_dir."""
+def pip_install_command(lock: Path, output_dir: Path, python_version: str) -> list[str]:
+    """The pip command that installs the function's locked dependencies as Lambda arm64 wheels into output_dir."""
     return [
         sys.executable,
         "-m",
         "pip",
         "install",
         "--requirement",
-        str(requirements),
+        str(lock),
+        # Every wheel must match a hash in the lock, and every package must be in it: nothing unpinned gets in.
+        "--require-hashes",
         "--target",
         str(output_dir),
         "--platform",
@@ -69,7 +74,7 @@ class PipLocalBundling:
         if importlib.util.find_spec("pip") is None:
             raise RuntimeError(f"bundling needs pip in {sys.executable}: run '{sys.executable} -m ensurepip'")
         output = Path(output_dir)
-        command = pip_install_command(self._code_root / REQUIREMENTS_FILE, output, self._python_version)
+        command = pip_install_command(self._code_root / LOCK_FILE, output, self._python_version)
         completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv
         if completed.returncode != 0:
             raise RuntimeError(f"pip could not bundle the function's dependencies:\n{completed.stderr}")
@@ -80,7 +85,7 @@ class PipLocalBundling:
             self._code_root,
             output,
             dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(REQUIREMENTS_FILE, *EXCLUDED_PATTERNS),
+            ignore=shutil.ignore_patterns(REQUIREMENTS_FILE, LOCK_FILE, *EXCLUDED_PATTERNS),
         )
         return True
 
@@ -90,7 +95,7 @@ def function_code(runtime: lambda_.Runtime, code_root: Path = CODE_ROOT) -> lamb
     python_version = runtime_python_version(runtime)
     return lambda_.Code.from_asset(
         str(code_root),
-        # Keyed on the source (code and pinned requirements) and the bundling options (which name the runtime), so
+        # Keyed on the source (code, requirements and their lock) and the bundling options (which name the runtime), so
         # an unchanged source is not re-bundled on every synth and the hash does not depend on pip's output bytes.
         asset_hash_type=AssetHashType.SOURCE,
         exclude=list(EXCLUDED_PATTERNS),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from phonenumbers import NumberParseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from infra.producers import check_principal
@@ -25,6 +26,7 @@ CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 # stack and the function agree on the quota defaults, the phone-number pattern and the time one record needs.
 if str(REPO_ROOT / "lambda") not in sys.path:
     sys.path.append(str(REPO_ROOT / "lambda"))
+from infra.function_check import PLACEHOLDER_QUEUE_URL, PLACEHOLDER_TABLE_NAME, function_refusals  # noqa: E402
 from outbound_caller.config import (  # noqa: E402
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -32,7 +34,6 @@ from outbound_caller.config import (  # noqa: E402
     DEFAULT_MAX_DEFERRAL_SECONDS,
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
-    MAX_CONCURRENT_CALLS_LIMIT,
     MAX_MAX_CONCURRENCY,
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
@@ -48,7 +49,6 @@ from outbound_caller.results.events import COMPLETED, DEFERRED, PLACED, REJECTED
 from outbound_caller.results.events import SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
 from outbound_caller.retention import (  # noqa: E402
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
-    MAX_DEFERRAL_LIMIT_SECONDS,
     SOURCE_QUEUE_RETENTION_DAYS,
 )
 from outbound_caller.safety.call_limit import parse_call_limit  # noqa: E402
@@ -117,6 +117,7 @@ STACK_NAME = "ConnectOutboundCaller"
 POWERTOOLS_SERVICE_NAME = DEFAULT_SERVICE_NAME
 POWERTOOLS_METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE
 
+# The patterns below are applied with fullmatch: re.match's "$" also matches before a trailing newline.
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # E.164: '+', first digit 1-9, at most 15 digits in all.
 E164_PATTERN = re.compile(FUNCTION_E164_PATTERN)
@@ -165,7 +166,7 @@ def _uuid(value: str) -> str:
     normalised = value.strip().lower()
     if normalised.startswith("arn:"):
         raise ValueError(f"must be the ID (a UUID), not an ARN: got {value!r}")
-    if not UUID_PATTERN.match(normalised):
+    if not UUID_PATTERN.fullmatch(normalised):
         raise ValueError(f"must be a UUID like 12345678-abcd-4ef0-9876-0123456789ab, got {value!r}")
     return normalised
 
@@ -184,25 +185,23 @@ class DeploymentSettings(BaseModel):
     allowed_queue_ids: tuple[str, ...] = Field(default=(), alias="allowedQueueIds")
     allow_related_contact: bool = Field(default=False, alias="allowRelatedContact")
     calls_per_second: float = Field(default=DEFAULT_CALLS_PER_SECOND, alias="callsPerSecond", gt=0, allow_inf_nan=False)
-    # The share of the quota's burst, summed over concurrent invocations like callsPerSecond; one call at least.
-    calls_burst: float = Field(default=DEFAULT_CALLS_BURST, alias="callsBurst", ge=1, allow_inf_nan=False)
+    # The share of the quota's burst, summed over concurrent invocations like callsPerSecond. Its range, like those of
+    # the other values only the function reads (concurrentCallsLimit, maxDeferralSeconds, allowedSourcePhoneNumbers),
+    # is the function's own check, run on the environment built from them (settings_from_context).
+    calls_burst: float = Field(default=DEFAULT_CALLS_BURST, alias="callsBurst")
     max_concurrency: int = Field(
         default=DEFAULT_MAX_CONCURRENCY, alias="maxConcurrency", ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY
     )
     # The instance's "concurrent active calls" quota, which the function waits on when the instance is full.
-    concurrent_calls_limit: int = Field(
-        default=DEFAULT_CONCURRENT_CALLS_LIMIT, alias="concurrentCallsLimit", ge=1, le=MAX_CONCURRENT_CALLS_LIMIT
-    )
+    concurrent_calls_limit: int = Field(default=DEFAULT_CONCURRENT_CALLS_LIMIT, alias="concurrentCallsLimit")
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, alias="batchSize", ge=1, le=MAX_BATCH_SIZE)
     batching_window_seconds: int = Field(default=0, alias="batchingWindowSeconds", ge=0, le=MAX_BATCHING_WINDOW_SECONDS)
     max_receive_count: int = Field(
         default=DEFAULT_MAX_RECEIVE_COUNT, alias="maxReceiveCount", ge=1, le=MAX_MAX_RECEIVE_COUNT
     )
     # How long a request may keep being deferred from its first arrival (its ExpiresAt aside); capped because the
-    # placed-calls ledger must outlive the longest deferral (outbound_caller.retention).
-    max_deferral_seconds: int = Field(
-        default=DEFAULT_MAX_DEFERRAL_SECONDS, alias="maxDeferralSeconds", ge=0, le=MAX_DEFERRAL_LIMIT_SECONDS
-    )
+    # placed-calls ledger must outlive the longest deferral (outbound_caller.retention); the function checks the cap.
+    max_deferral_seconds: int = Field(default=DEFAULT_MAX_DEFERRAL_SECONDS, alias="maxDeferralSeconds")
     event_bus_name: str | None = Field(default=None, alias="eventBusName")
     event_detail_types: tuple[str, ...] = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
     event_sources: tuple[str, ...] = Field(default=(), alias="eventSources")
@@ -308,10 +307,7 @@ class DeploymentSettings(BaseModel):
 
     @field_validator("allowed_source_phone_numbers")
     @classmethod
-    def _e164_list(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for number in value:
-            if not E164_PATTERN.fullmatch(number):
-                raise ValueError(f"must hold E.164 numbers like +15555550100, got {number!r}")
+    def _unique_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(value))
 
     @field_validator("source_phone_number")
@@ -327,7 +323,7 @@ class DeploymentSettings(BaseModel):
         # Unset: the stack creates a bus of its own. A name (also "default") is an existing bus others share.
         if value is None:
             return None
-        if not EVENT_BUS_NAME_PATTERN.match(value):
+        if not EVENT_BUS_NAME_PATTERN.fullmatch(value):
             raise ValueError(f"must be an event bus name (not an ARN), got {value!r}")
         return value
 
@@ -365,14 +361,14 @@ class DeploymentSettings(BaseModel):
     @field_validator("alarm_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL_PATTERN.match(value):
+        if value is not None and not EMAIL_PATTERN.fullmatch(value):
             raise ValueError(f"must be an email address, got {value!r}")
         return value
 
     @field_validator("alarm_topic_arn")
     @classmethod
     def _topic_arn(cls, value: str | None) -> str | None:
-        if value is not None and not SNS_TOPIC_ARN_PATTERN.match(value):
+        if value is not None and not SNS_TOPIC_ARN_PATTERN.fullmatch(value):
             raise ValueError(f"must be a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got {value!r}")
         return value
 
@@ -400,6 +396,14 @@ class DeploymentSettings(BaseModel):
                 f" (eventSources {list(self.event_sources)}, eventDetailTypes {list(self.event_detail_types)}) would"
                 " match result events: each would come back as a call request. Use another bus, or narrow the rule"
             )
+        if self.allowed_destination_countries is None and self.source_phone_number is not None:
+            try:
+                caller_id_region(self.source_phone_number)
+            except (ValueError, NumberParseException):
+                raise ValueError(
+                    f"sourcePhoneNumber {self.source_phone_number!r} belongs to no country, so calls cannot default to"
+                    ' its country: set allowedDestinationCountries (region codes like ["GB"], or "*" for any)'
+                ) from None
         if not self.event_detail_types and not self.event_sources:
             raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
         if self.event_bus_name is not None and not self.event_sources:
@@ -586,6 +590,16 @@ def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
         settings = DeploymentSettings.model_validate({key: context[key] for key in CONTEXT_KEYS if key in context})
     except ValidationError as error:
         problems.extend(_describe(detail) for detail in error.errors())
+    if settings is not None:
+        # The function's own check, on the environment the stack would give it: what it would refuse at every cold
+        # start fails synth instead, naming the context key.
+        environment = settings.function_environment(
+            PLACEHOLDER_QUEUE_URL,
+            PLACEHOLDER_TABLE_NAME,
+            source_queue_url=PLACEHOLDER_QUEUE_URL,
+            destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
+        )
+        problems.extend(function_refusals(environment))
     if problems or settings is None:
         raise InvalidDeploymentSettings("Invalid deployment settings:\n  - " + "\n  - ".join(problems))
     return settings

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import phonenumbers
 import pytest
+from aws_cdk import App, Stack
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from infra.bundling import ARM64_PIP_PLATFORM, pip_install_command, runtime_python_version
+from infra.bundling import (
+    ARM64_PIP_PLATFORM,
+    CODE_ROOT,
+    LOCK_FILE,
+    REQUIREMENTS_FILE,
+    function_code,
+    pip_install_command,
+    runtime_python_version,
+)
 from infra.caller import RUNTIME
-from tests.infra.synthesis import app_with
+from tests.infra.synthesis import SKIP_BUNDLING, app_with
 
 # ELF header: e_machine (offset 18, little-endian) is 183 (0xB7) for AArch64.
 ELF_MAGIC = b"\x7fELF"
@@ -26,16 +40,91 @@ def _machine(shared_object: Path) -> int:
     return int.from_bytes(header[ELF_MACHINE_OFFSET : ELF_MACHINE_OFFSET + 2], "little")
 
 
+# A pin in the lock: a line that starts with the name, as `uv pip compile` writes it ("name==version \").
+LOCK_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)")
+
+
+def _lock_pins(lock: Path) -> dict[str, str]:
+    """Canonical name -> version of every package the lock pins."""
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        match = LOCK_PIN.match(line)
+        if match:
+            pins[canonicalize_name(match["name"])] = match["version"]
+    return pins
+
+
+def _requirements(requirements: Path) -> list[Requirement]:
+    """The requirements a pip requirements file names (comments and blank lines left out)."""
+    lines = (line.split("#", 1)[0].strip() for line in requirements.read_text(encoding="utf-8").splitlines())
+    return [Requirement(line) for line in lines if line]
+
+
+def _asset_key(code_root: Path) -> str:
+    """The S3 key (the asset's hash) the function's code gets from code_root, bundling skipped as in the infra tests."""
+    stack = Stack(App(context=dict(SKIP_BUNDLING)), "Probe")
+    location = function_code(RUNTIME, code_root).bind(stack).s3_location
+    assert location is not None
+    return location.object_key
+
+
 def test_pip_selects_wheels_for_the_functions_runtime_and_architecture(tmp_path: Path) -> None:
     # Given the function's runtime
     version = runtime_python_version(RUNTIME)
     # When the pip command is built
-    command = pip_install_command(tmp_path / "requirements.txt", tmp_path, version)
+    command = pip_install_command(tmp_path / LOCK_FILE, tmp_path, version)
     # Then it asks for binary wheels only, for CPython at that version, on manylinux aarch64
     assert version == RUNTIME.name.removeprefix("python")
     assert command[command.index("--platform") + 1] == ARM64_PIP_PLATFORM == "manylinux2014_aarch64"
     assert command[command.index("--python-version") + 1] == version
     assert "--only-binary=:all:" in command
+    # from the lock, each wheel checked against the lock's hashes
+    assert command[command.index("--requirement") + 1] == str(tmp_path / LOCK_FILE)
+    assert "--require-hashes" in command
+
+
+def test_the_lock_pins_every_requirement_at_its_version() -> None:
+    # Given the function's requirements and their lock
+    pins = _lock_pins(CODE_ROOT / LOCK_FILE)
+    requirements = _requirements(CODE_ROOT / REQUIREMENTS_FILE)
+    # When each requirement is looked up in the lock
+    problems = []
+    for requirement in requirements:
+        (specifier,) = requirement.specifier  # every requirement is pinned to one version
+        locked = pins.get(canonicalize_name(requirement.name))
+        if locked != specifier.version:
+            problems.append(f"{requirement.name}: requirements.txt pins {specifier.version}, the lock {locked}")
+    # Then every one is locked at the version requirements.txt pins (else: run `make lock`)
+    assert requirements
+    assert not problems, "lambda/requirements.lock is out of date, run `make lock`: " + "; ".join(problems)
+
+
+def test_the_tests_run_against_the_locked_versions() -> None:
+    # Given the lock
+    pins = _lock_pins(CODE_ROOT / LOCK_FILE)
+    # When the versions installed in this environment are read
+    installed = {}
+    for name in pins:
+        try:
+            installed[name] = version(name)
+        except PackageNotFoundError:
+            installed[name] = None
+    # Then they are exactly the ones the function ships with (make dev installs the lock, then constrains to it)
+    assert {name: found for name, found in installed.items() if found != pins[name]} == {}
+
+
+def test_a_change_to_the_lock_alone_changes_the_assets_hash(tmp_path: Path) -> None:
+    # Given two copies of the function's source that differ only in one transitive pin of the lock
+    same, changed = tmp_path / "same", tmp_path / "changed"
+    for root in (same, changed):
+        shutil.copytree(CODE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    lock = changed / LOCK_FILE
+    lock.write_text(lock.read_text(encoding="utf-8").replace("six==1.17.0", "six==1.16.0"), encoding="utf-8")
+    assert lock.read_text(encoding="utf-8") != (same / LOCK_FILE).read_text(encoding="utf-8")
+    # When the function's code asset is built from each
+    # Then the assets' hashes differ, so a deploy ships the new dependency, while an unchanged source keeps its hash
+    assert _asset_key(same) != _asset_key(changed)
+    assert _asset_key(same) == _asset_key(CODE_ROOT)
 
 
 @pytest.mark.slow
@@ -50,7 +139,8 @@ def test_synthesis_bundles_the_function_locally_without_docker(tmp_path: Path) -
     asset = tmp_path / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
     assert (asset / "outbound_caller" / "handler.py").is_file()
     assert not list(asset.rglob("__pycache__"))
-    assert not (asset / "requirements.txt").exists()
+    assert not (asset / REQUIREMENTS_FILE).exists()
+    assert not (asset / LOCK_FILE).exists()
     for package in ("aws_lambda_powertools", "boto3", "pydantic", "aws_xray_sdk", "phonenumbers", "tzdata"):
         assert (asset / package).is_dir(), package
     # and phonenumbers' time-zone metadata, without the geocoding and carrier data the function never reads

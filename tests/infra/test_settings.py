@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES
 from infra.settings import (
     CONTEXT_KEYS,
     MAX_FUNCTION_TIMEOUT_SECONDS,
@@ -525,3 +526,128 @@ def test_pasted_line_breaks_around_producers_are_dropped_not_shipped() -> None:
     assert settings.event_bus_producer_principals == ("210987654321",)
     assert settings.queue_producer_principals == ("arn:aws:iam::123456789012:role/orders",)
     assert settings.sns_topic_arns == ("arn:aws:sns:eu-west-1:123456789012:calls",)
+
+
+# Values with a stray trailing newline (a pasted value, `-c key="$(cat file)"`): re.match's "$" matches before it.
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        pytest.param("alarmEmail", "ops@example.com\n", id="alarm-email"),
+        pytest.param("alarmTopicArn", "arn:aws:sns:eu-west-1:123456789012:ops\n", id="alarm-topic"),
+        pytest.param("eventBusName", "calls\n", id="event-bus"),
+    ],
+)
+def test_a_trailing_newline_is_refused_at_synth_not_at_deploy(key: str, value: str) -> None:
+    # Given a value the stack hands to CloudFormation as it is (a subscription's endpoint, a topic, a rule's bus)
+    context = cdk_json_context() | {key: value}
+    # When the settings are validated
+    # Then they are refused naming the key, rather than failing the deployment (or subscribing a mangled address)
+    with pytest.raises(InvalidDeploymentSettings, match=key):
+        settings_from_context(context)
+
+
+@pytest.mark.parametrize(
+    "caller_id",
+    [
+        pytest.param("+99912345678", id="no-such-country-code"),
+        pytest.param("+80012345678", id="international-freephone"),
+    ],
+)
+def test_a_caller_id_of_no_country_is_refused_naming_both_keys_when_countries_are_unset(caller_id: str) -> None:
+    # Given an E.164-shaped caller ID that belongs to no country, and no allowedDestinationCountries to use instead
+    context = cdk_json_context() | {"sourcePhoneNumber": caller_id, "allowedDestinationCountries": None}
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        settings_from_context(context)
+    # Then the message names the caller ID's key and the one that would resolve it (not a traceback from the parser)
+    assert "sourcePhoneNumber" in str(refused.value)
+    assert "allowedDestinationCountries" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "extra_caller_ids",
+    [
+        pytest.param("+12025550100\n", id="command-line-string"),
+        pytest.param('["+12025550100\\n"]', id="command-line-json-list"),
+        pytest.param(["+12025550100\n"], id="cdk-json-list"),
+    ],
+)
+def test_a_trailing_newline_in_a_list_is_trimmed_before_it_reaches_the_function(extra_caller_ids: Any) -> None:
+    # Given the caller ID with a trailing newline in the list of extra caller IDs, in each form -c or cdk.json
+    # gives it
+    settings = settings_from_context(MINIMAL | {"allowedSourcePhoneNumbers": extra_caller_ids})
+    # When the function parses the environment the stack builds
+    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    function_settings = load_settings(environment)
+    # Then it holds the number without the newline, and starts
+    assert environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] == "+12025550100"
+    assert "+12025550100" in function_settings.allowed_source_phone_numbers
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "variable"),
+    [
+        pytest.param("callsBurst", "0.5", "CALLS_BURST", id="burst-below-one-call"),
+        pytest.param("callsBurst", "inf", "CALLS_BURST", id="burst-infinite"),
+        pytest.param("concurrentCallsLimit", "0", "CONCURRENT_CALLS_LIMIT", id="instance-limit-zero"),
+        pytest.param("maxDeferralSeconds", "-1", "MAX_DEFERRAL_SECONDS", id="deferral-negative"),
+        pytest.param(
+            "maxDeferralSeconds", str(MAX_DEFERRAL_LIMIT_SECONDS + 1), "MAX_DEFERRAL_SECONDS", id="deferral-too-long"
+        ),
+        pytest.param(
+            "allowedSourcePhoneNumbers",
+            "+15555550101,0044123456",
+            "CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS",
+            id="extra-caller-id-not-e164",
+        ),
+    ],
+)
+def test_what_the_function_would_refuse_at_its_cold_start_fails_synth_naming_the_context_key(
+    key: str, value: str, variable: str
+) -> None:
+    # Given a context value, as `cdk synth -c key=value` gives it, that the function's own configuration refuses
+    context = cdk_json_context() | {key: value}
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        settings_from_context(context)
+    # Then synth fails naming the context key, the value and the function's variable it would have reached
+    message = str(refused.value)
+    assert f"context value {key!r}" in message
+    assert value.split(",")[-1] in message
+    assert variable in message
+
+
+def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_stack() -> None:
+    # Given settings that set every optional value, so the environment holds every variable the stack can write
+    settings = settings_from_context(
+        MINIMAL
+        | {
+            "connectQueueId": FLOW,
+            "allowedContactFlowIds": [FLOW],
+            "allowedSourcePhoneNumbers": ["+15555550101"],
+            "allowedQueueIds": [FLOW],
+            "allowRelatedContact": True,
+            "callingHours": "08:00-21:00",
+            "destinationCallLimit": "3/24h",
+        }
+    )
+    # When the environment is built
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, destination_calls_table_name="per-number"
+    )
+    # Then each variable is either a context value's (so a refusal by the function names that key) or the stack's own
+    untraced = set(environment) - set(CONTEXT_KEY_OF_VARIABLE) - STACK_VARIABLES
+    assert untraced == set()
+    # and every context key it names is a setting
+    assert set(CONTEXT_KEY_OF_VARIABLE.values()) <= set(CONTEXT_KEYS)
+
+
+def test_a_misspelt_key_and_a_value_the_function_refuses_are_reported_together() -> None:
+    # Given a misspelt key and a burst the function refuses
+    context = cdk_json_context() | {"maxConcurency": 3, "callsBurst": "0.5"}
+    # When the settings are validated
+    with pytest.raises(InvalidDeploymentSettings) as refused:
+        settings_from_context(context)
+    # Then both are named at once, so one synth shows every problem
+    assert "'maxConcurency'" in str(refused.value)
+    assert "'callsBurst'" in str(refused.value)

@@ -1,0 +1,86 @@
+"""The function's own configuration check on the environment the stack builds: synth fails where a cold start would.
+
+Pure pydantic (no aws_cdk import), like infra/settings.py, which calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from outbound_caller.config import ConfigurationError, Settings, load_settings
+
+# What only the deployed stack knows (its queues' URLs and tables' names are tokens at synth), shaped as the function
+# expects them, so the check judges the context values alone.
+PLACEHOLDER_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/placeholder"
+PLACEHOLDER_TABLE_NAME = "placeholder-table"
+
+# The context key behind each variable of the function's environment, to name it when the function refuses its value.
+CONTEXT_KEY_OF_VARIABLE: Mapping[str, str] = {
+    "CONNECT_INSTANCE_ID": "connectInstanceId",
+    "CONNECT_CONTACT_FLOW_ID": "connectContactFlowId",
+    "CONNECT_ALLOWED_CONTACT_FLOW_IDS": "allowedContactFlowIds",
+    "CONNECT_SOURCE_PHONE_NUMBER": "sourcePhoneNumber",
+    "CONNECT_QUEUE_ID": "connectQueueId",
+    "CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS": "allowedSourcePhoneNumbers",
+    "CONNECT_ALLOWED_QUEUE_IDS": "allowedQueueIds",
+    "ALLOW_RELATED_CONTACT": "allowRelatedContact",
+    "CALLS_PER_SECOND": "callsPerSecond",
+    "CALLS_BURST": "callsBurst",
+    "MAX_CONCURRENCY": "maxConcurrency",
+    "CONCURRENT_CALLS_LIMIT": "concurrentCallsLimit",
+    "MAX_RECEIVE_COUNT": "maxReceiveCount",
+    "MAX_DEFERRAL_SECONDS": "maxDeferralSeconds",
+    "ALLOWED_DESTINATION_COUNTRIES": "allowedDestinationCountries",
+    "BLOCKED_NUMBER_TYPES": "blockedNumberTypes",
+    "CALLING_HOURS": "callingHours",
+    "DESTINATION_CALL_LIMIT": "destinationCallLimit",
+}
+# The variables that come from the stack's own resources or constants, never from a context value.
+STACK_VARIABLES = frozenset(
+    {
+        "DEAD_LETTER_QUEUE_URL",
+        "SOURCE_QUEUE_URL",
+        "IDEMPOTENCY_TABLE_NAME",
+        "DESTINATION_CALLS_TABLE_NAME",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+    }
+)
+
+
+def _variable_of(location: tuple[int | str, ...]) -> str | None:
+    """The environment variable a pydantic error location names (by alias, or by field name), if any."""
+    if not location:
+        return None
+    field = Settings.model_fields.get(str(location[0]))
+    return (field.alias if field is not None else None) or str(location[0])
+
+
+def _describe(error: Any, environment: Mapping[str, str]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    message = message[0].lower() + message[1:]
+    variable = _variable_of(tuple(error["loc"]))
+    if variable is None:
+        return f"the function would refuse its configuration at every cold start: {message}"
+    key = CONTEXT_KEY_OF_VARIABLE.get(variable)
+    subject = f"context value {key!r}" if key else f"the function's {variable}"
+    return (
+        f"{subject}: {message} (got {environment.get(variable)!r}; the function reads it as {variable} and would"
+        " refuse it at every cold start)"
+    )
+
+
+def function_refusals(environment: Mapping[str, str]) -> list[str]:
+    """What the function's load_settings refuses in this environment, each naming its context key; [] if it starts."""
+    try:
+        load_settings(environment)
+    except ConfigurationError as refused:
+        try:  # load_settings' own message names variables only: itemize it again, by context key
+            Settings.model_validate(dict(environment))
+        except ValidationError as error:
+            return [_describe(detail, environment) for detail in error.errors(include_url=False)]
+        return [str(refused)]
+    return []
