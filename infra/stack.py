@@ -54,9 +54,10 @@ class OutboundCallerStack(Stack):
             destination_calls=destination_calls.table if destination_calls is not None else None,
             result_event_bus=results,
         )
+        completion = None
         if results is not None:
             # How each placed call ended, on the same bus: nothing to report to when result events are off.
-            CallCompletion(
+            completion = CallCompletion(
                 self,
                 "Completion",
                 settings=settings,
@@ -69,6 +70,9 @@ class OutboundCallerStack(Stack):
             "DeadLetterQueue": intake.dead_letter_queue,
             "RuleDeadLetterQueue": intake.rule_dead_letter_queue,
         }
+        if completion is not None:
+            # Contact events the completion function could not deliver or handle: a producer missed a Completed event.
+            dead_letter_queues["CompletionDeadLetterQueue"] = completion.dead_letter_queue
         alarms = OperationalAlarms(
             self,
             "Alarms",

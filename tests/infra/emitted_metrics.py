@@ -17,6 +17,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from infra.settings import REPO_ROOT
+from tests.infra.scopes import under
 
 # Every way the function counts an outcome, as settlement, the record handler and the handler call them.
 _EMIT = """
@@ -25,6 +26,8 @@ from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
 from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
+
+from tests.infra.scopes import under
 
 observability.count_by_error_code(CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN)
 observability.count_by_error_code(CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED)
@@ -47,7 +50,7 @@ class EmittedMetric:
 
 def function_environment(template: Template) -> dict[str, str]:
     """The function's environment variables that are plain strings in the template."""
-    ((function,),) = [list(template.find_resources("AWS::Lambda::Function").values())]
+    (function,) = under(template, "AWS::Lambda::Function", "Caller").values()
     variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
     return {name: value for name, value in variables.items() if isinstance(value, str)}
 

@@ -17,3 +17,9 @@ def find(template: Template, resource_type: str, props: Mapping[str, Any] | None
         template.find_resources(resource_type, props) if props is not None else template.find_resources(resource_type)
     )
     return {key: value for key, value in found.items() if not key.startswith(COMPLETION_CONSTRUCT_ID)}
+
+
+def under(template: Template, resource_type: str, construct_id: str) -> dict[str, Any]:
+    """The resources of one type that a construct of the stack holds (CDK starts their logical IDs with its ID)."""
+    found: dict[str, Any] = template.find_resources(resource_type)
+    return {key: value for key, value in found.items() if key.startswith(construct_id)}

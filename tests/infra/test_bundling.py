@@ -135,7 +135,11 @@ def test_synthesis_bundles_the_function_locally_without_docker(tmp_path: Path) -
     app.synth()
     # Then the function's asset holds the code and arm64 builds of the compiled dependencies
     template = json.loads((tmp_path / "ConnectOutboundCaller.template.json").read_text(encoding="utf-8"))
-    (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    (function,) = [
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("Caller")
+    ]
     asset = tmp_path / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
     assert (asset / "outbound_caller" / "handler.py").is_file()
     assert not list(asset.rglob("__pycache__"))

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from infra.caller import HANDLER as CALLER_HANDLER
 from infra.completion import HANDLER
 from infra.settings import load_cdk_json_settings
-from tests.infra.scopes import COMPLETION_CONSTRUCT_ID
+from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, under
 
 
 def _of_completion(template: Template, resource_type: str) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def test_the_function_ships_the_callers_code_asset_with_its_own_handler(template
 def test_the_function_knows_the_ledger_and_the_result_bus(template: Template) -> None:
     # Given the stack's placed-calls table and result bus
     (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
-    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     # When the completion function's environment is read
     _, function = _one(template, "AWS::Lambda::Function")
     variables = function["Environment"]["Variables"]
@@ -95,7 +95,7 @@ def test_the_function_knows_the_ledger_and_the_result_bus(template: Template) ->
 def test_the_role_may_only_query_the_contact_id_index_and_publish_to_the_result_bus(template: Template) -> None:
     # Given the completion's role
     (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
-    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     statements = _statements(template)
     by_sid = {statement["Sid"]: statement for statement in statements if "Sid" in statement}
     # Then DynamoDB is Query on the index alone, EventBridge PutEvents on the result bus alone

@@ -19,6 +19,7 @@ from outbound_caller.metric_names import (
     REASON_DIMENSION,
 )
 from tests.infra.emitted_metrics import EmittedMetric, function_environment, resolve_join
+from tests.infra.scopes import under
 
 # SEARCH('{namespace,dimension,...} MetricName="name" dimension="value"', 'Sum', period)
 _SEARCH = re.compile(
@@ -130,7 +131,7 @@ def test_queue_and_function_graphs_draw_this_stacks_resources(
 ) -> None:
     # Given the stack's queues and function
     source_id, dead_letter_ids = _queue_ids(template)
-    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    (function_id,) = under(template, "AWS::Lambda::Function", "Caller")
     # When the queue and function graphs are read
     (age,) = _graphed(widgets["Age of the oldest waiting request (s)"])
     dead_letters = _graphed(widgets["Dead-letter queues"])

@@ -12,6 +12,8 @@ import pytest
 from aws_cdk.assertions import Template
 from moto import mock_aws
 
+from tests.infra.scopes import find, under
+
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
@@ -36,7 +38,7 @@ def with_producers(synth: Any) -> Template:
 
 
 def _bus_statements(template: Template) -> dict[str, dict[str, Any]]:
-    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    (bus_id,) = under(template, "AWS::Events::EventBus", "Intake")
     statements = {}
     for policy in template.find_resources("AWS::Events::EventBusPolicy").values():
         properties = policy["Properties"]
@@ -60,8 +62,8 @@ def _source_queue_statements(template: Template) -> list[dict[str, Any]]:
     return result
 
 
-def _id_of(template: Template, resource_type: str) -> str:
-    (logical_id,) = template.find_resources(resource_type)
+def _id_of(template: Template, resource_type: str, construct_id: str = "Intake") -> str:
+    (logical_id,) = under(template, resource_type, construct_id)
     return str(logical_id)
 
 
@@ -128,7 +130,7 @@ def test_named_queue_producers_are_allowed_and_everyone_else_but_the_stacks_send
 ) -> None:
     # Given the stack with an account and a role named as queue producers, and an SNS topic
     rule_id = _id_of(with_producers, "AWS::Events::Rule")
-    role_id = _id_of(with_producers, "AWS::IAM::Role")
+    role_id = _id_of(with_producers, "AWS::IAM::Role", "Caller")
     statements = {statement.get("Sid"): statement for statement in _source_queue_statements(with_producers)}
     # When the producers' statements of the source queue's policy are read
     allow = statements["NamedProducersMaySendCallRequests"]
@@ -146,7 +148,7 @@ def test_named_queue_producers_are_allowed_and_everyone_else_but_the_stacks_send
         "StringNotEquals": {"aws:PrincipalAccount": [PRODUCER_ACCOUNT]},
     }
     # And the role exempted is the one the function runs as
-    ((_, function),) = with_producers.find_resources("AWS::Lambda::Function").items()
+    ((_, function),) = find(with_producers, "AWS::Lambda::Function").items()
     assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
 
@@ -193,7 +195,7 @@ def aws() -> Iterator[tuple[EventBridgeClient, SQSClient]]:
 
 def _bus_with_the_stacks_rule(events: EventBridgeClient, sqs: SQSClient, template: Template) -> tuple[str, str]:
     """A bus in moto with the synthesized rule's own pattern, targeting a queue; returns the bus name and queue URL."""
-    (rule,) = template.find_resources("AWS::Events::Rule").values()
+    (rule,) = under(template, "AWS::Events::Rule", "Intake").values()
     bus = "calls"
     events.create_event_bus(Name=bus)
     queue_url = sqs.create_queue(QueueName="requests")["QueueUrl"]

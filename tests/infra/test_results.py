@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.settings import RESULT_EVENT_SOURCE, InvalidDeploymentSettings, settings_from_context
-from tests.infra.scopes import find
+from tests.infra.scopes import find, under
 from tests.infra.synthesis import cdk_json_context
 
 EXISTING_BUS = "team-call-results"
@@ -37,7 +37,7 @@ def _environment(template: Template) -> dict[str, Any]:
 def test_by_default_the_stack_creates_the_bus_and_grants_put_events_on_it_only(template: Template) -> None:
     # Given the stack with cdk.json's defaults
     # When its event buses, grants, environment and outputs are read
-    (bus_id,) = template.find_resources("AWS::Events::EventBus")
+    (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     bus_arn = {"Fn::GetAtt": [bus_id, "Arn"]}
     # Then the function may put events on that bus alone, and only with the contract's source
     assert _put_events_statements(template) == [
@@ -62,7 +62,7 @@ def test_a_named_bus_is_used_as_it_is(synth: Any) -> None:
     # When the stack is read
     (statement,) = _put_events_statements(template)
     # Then no bus is created, and the grant, the environment and the output name the existing one
-    assert template.find_resources("AWS::Events::EventBus") == {}
+    assert under(template, "AWS::Events::EventBus", "Results") == {}
     assert EXISTING_BUS in str(statement["Resource"])
     assert EXISTING_BUS in str(_environment(template)["RESULT_EVENT_BUS_NAME"])
     template.has_output("ResultEventBusName", {"Value": EXISTING_BUS})
@@ -73,7 +73,7 @@ def test_result_events_can_be_switched_off(synth: Any) -> None:
     template = synth(resultEvents=False)
     # When the stack is read
     # Then there is no bus, no grant, no variable and no output for them
-    assert template.find_resources("AWS::Events::EventBus") == {}
+    assert under(template, "AWS::Events::EventBus", "Results") == {}
     assert _put_events_statements(template) == []
     assert "RESULT_EVENT_BUS_NAME" not in _environment(template)
     assert not [name for name in template.find_outputs("*") if name.startswith("ResultEventBus")]
@@ -127,7 +127,7 @@ def test_a_malformed_result_bus_setting_is_refused_naming_it(overrides: dict[str
 
 def test_the_intake_bus_may_carry_result_events_when_its_rule_cannot_match_them() -> None:
     # Given result events on the intake bus, whose rule matches only call requests' detail-type
-    context = cdk_json_context() | {"resultEventBusName": "calls", "eventBusName": "calls"}
+    context = cdk_json_context() | {"resultEventBusName": "calls", "eventBusName": "calls", "eventSources": ["crm"]}
     # When the settings are validated
     settings = settings_from_context(context)
     # Then they are accepted: the rule never sees a result event
