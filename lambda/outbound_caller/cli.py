@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from outbound_caller.config import Settings
+from outbound_caller.privacy import mask_token
 from outbound_caller.producer.checks import (
     EXIT_EVENT_NOT_ACCEPTED,
     EXIT_SEND_FAILED,
@@ -124,6 +125,8 @@ def _send(
         "dryRun": args.dry_run,
         "target": target.as_json(),
         "clientToken": token,
+        # The request carries its token in its body, so result events and logs name it masked, like this.
+        "resultEventsClientToken": mask_token(token),
         "clientTokenOrigin": token_origin,
         "settings": settings_from or "model only",
         "request": shown_request(document),
@@ -153,6 +156,7 @@ def _print(outcome: dict[str, Any], target: Target, as_json: bool, stdout: TextI
         sent_id = outcome.get("messageId") or outcome.get("eventId")
         kind = "MessageId" if "messageId" in outcome else "EventId"
         print(f"Sent to {target.describe()}: {kind} {sent_id}", file=stdout)
+    print(f"Result events name it: {outcome['resultEventsClientToken']}", file=stdout)
     print(f"ClientToken: {outcome['clientToken']}", file=stdout)
 
 

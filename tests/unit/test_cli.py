@@ -17,6 +17,7 @@ import pytest
 
 from infra.settings import DEFAULT_EVENT_DETAIL_TYPE
 from outbound_caller.cli import main
+from outbound_caller.config import Settings
 from outbound_caller.producer.checks import (
     EXIT_INVALID_JSON,
     EXIT_INVALID_REQUEST,
@@ -26,7 +27,10 @@ from outbound_caller.producer.checks import (
     EXIT_USAGE,
 )
 from outbound_caller.producer.sending import DEFAULT_DETAIL_TYPE
+from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
+from outbound_caller.settling.settlement import shown_token
 from tests.support.environment import FUNCTION_ENVIRONMENT
+from tests.support.lambda_events import sqs_record
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+14155550123"
@@ -401,3 +405,17 @@ def test_python_m_runs_a_dry_run_with_no_aws_configuration_at_all() -> None:
     # a dry run sends nothing
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Dry run, nothing sent.")
+
+
+def test_it_prints_the_token_as_the_functions_result_events_will_name_it(settings: Settings) -> None:
+    # Given a request carrying its own ClientToken, sent dry
+    result = run(inline(ClientToken="order-A-1042"), *QUEUE, "--dry-run", "--json")
+    outcome = result.json()
+    # When the function receives that body and names its token in a result event
+    record = CallRequestRecord.model_validate(
+        sqs_record(json.dumps(outcome["request"] | {"DestinationPhoneNumber": NUMBER}))
+    )
+    delivery = parse_delivery(record, settings)
+    # Then the CLI told the producer that very value, so outcomes can be matched to what was sent
+    assert outcome["resultEventsClientToken"] == shown_token(record, delivery)
+    assert outcome["resultEventsClientToken"] != "order-A-1042"
