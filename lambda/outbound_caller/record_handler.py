@@ -121,7 +121,7 @@ def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> s
     )
     count_placed()
     # Also for a redelivery the ledger answered: events are at-least-once, consumers dedupe by ClientToken.
-    settle.announce(placed_event(placed.contact_id, settle.shown_token, record.source_message_id))
+    settle.announce(placed_event(placed.contact_id, settle.result_token, record.source_message_id))
     return "placed"
 
 

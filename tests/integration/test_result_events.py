@@ -123,7 +123,7 @@ def test_a_placed_call_publishes_one_placed_event(invoke: Any, connect: ConnectS
     assert [(event["source"], event["detail-type"]) for event in received] == [(SOURCE, PLACED)]
     assert received[0]["detail"] == {
         "ContactId": "contact-0001",
-        "ClientToken": "m-placed",
+        "ClientToken": mask_token("m-placed"),
         "SourceMessageId": "m-placed",
     }
 
@@ -172,12 +172,12 @@ def test_every_dead_letter_publishes_rejected_with_its_error_code(
     assert response == {"batchItemFailures": []}
     assert len(dead_letters()) == 6
     assert [(d["SourceMessageId"], d["ErrorCode"], d["ClientToken"]) for d in details(results(), REJECTED)] == [
-        ("r-1", "ValidationError", "r-1"),
-        ("r-2", "DestinationNotAllowedException", "r-2"),
-        ("r-3", "DestinationNotAllowedByPolicy", "r-3"),
-        ("r-4", "Expired", "r-4"),
-        ("r-5", "OutcomeUnknown", "r-5"),
-        ("r-6", "RetriesExhausted", "r-6"),
+        ("r-1", "ValidationError", mask_token("r-1")),
+        ("r-2", "DestinationNotAllowedException", mask_token("r-2")),
+        ("r-3", "DestinationNotAllowedByPolicy", mask_token("r-3")),
+        ("r-4", "Expired", mask_token("r-4")),
+        ("r-5", "OutcomeUnknown", mask_token("r-5")),
+        ("r-6", "RetriesExhausted", mask_token("r-6")),
     ]
 
 
@@ -197,8 +197,8 @@ def test_a_deferred_request_publishes_deferred_with_reason_and_until(
     assert connect.contacts == []
     announced = details(results(), DEFERRED)
     assert [(d["SourceMessageId"], d["Reason"], d["ClientToken"]) for d in announced] == [
-        ("d-1", "NotBefore", "d-1"),
-        ("d-2", "InstanceAtCapacity", "d-2"),
+        ("d-1", "NotBefore", mask_token("d-1")),
+        ("d-2", "InstanceAtCapacity", mask_token("d-2")),
     ]
     assert announced[0]["Until"] == not_before.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert announced[1]["Until"].endswith("Z")

@@ -1,8 +1,9 @@
 """The contract's result events: one per settled record, built from its outcome, never holding personal data.
 
-Each detail names the ClientToken as the function's logs show it (an ID AWS generated as is, a producer's own
-token as ``sha256:`` and the first 16 hex digits of its SHA-256) and the SQS messageId the request first arrived
-with (SourceMessageId, as on dead-letters and deferrals); never a phone number, attribute or reference.
+Each detail names the ClientToken as ``sha256:`` and the first 16 hex digits of its SHA-256, whatever its source (so
+Outbound Call Completed, which finds only the token's hash in the ledger, names it alike) and the SQS messageId the
+request first arrived with (SourceMessageId, as on dead-letters and deferrals); never a phone number, attribute or
+reference.
 """
 
 from __future__ import annotations

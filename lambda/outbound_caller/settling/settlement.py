@@ -100,7 +100,7 @@ class Settle:
             },
         )
         count_by_error_code(CALLS_DEAD_LETTERED, failure.code)
-        self.announce(rejected(failure.code, self.shown_token, record.source_message_id))
+        self.announce(rejected(failure.code, self.result_token, record.source_message_id))
         return DEAD_LETTERED
 
     def deferral(self, deferral: Deferral, now_ms: int, *, hop: bool = False) -> str:
@@ -144,7 +144,7 @@ class Settle:
         count_deferred(deferral.reason)
         if not hop:
             source_message_id = self._record.source_message_id
-            self.announce(deferred(deferral.reason, deferral.until_iso, self.shown_token, source_message_id))
+            self.announce(deferred(deferral.reason, deferral.until_iso, self.result_token, source_message_id))
         return DEFERRED
 
     def retry(self, failure: Failure) -> NoReturn:
@@ -175,6 +175,11 @@ class Settle:
             self._results.add(*event)
 
     @property
+    def result_token(self) -> str:
+        """The record's token as result events name it."""
+        return result_token(self._record, self._delivery)
+
+    @property
     def shown_token(self) -> str:
         """The record's token as logs and result events show it (a producer's own text masked)."""
         return shown_token(self._record, self._delivery)
@@ -200,6 +205,13 @@ def _token_and_source(record: CallRequestRecord, delivery: CallDelivery | None) 
     if delivery is None:
         return delivery_token(record, None, TOKEN_FROM_SQS)
     return delivery.client_token, delivery.token_source
+
+
+def result_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:
+    """The token as result events name it: masked whatever its source, so that the completion handler, which finds
+    only the token's hash in the placed-calls ledger, names a call's token as Placed did."""
+    token, _ = _token_and_source(record, delivery)
+    return mask_token(token)
 
 
 def shown_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:

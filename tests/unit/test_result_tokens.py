@@ -1,0 +1,50 @@
+"""One request, one ClientToken across its result events: Completed names it as Placed, Rejected and Deferred do."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from outbound_caller.completion.completed import completed_detail
+from outbound_caller.completion.report import contact_event_detail
+from outbound_caller.config import load_settings
+from outbound_caller.connect.placed_calls import KEY_PREFIX, token_key
+from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
+from outbound_caller.settling.settlement import result_token
+from tests.support.contact_events import ANSWERED, contact_event
+from tests.support.environment import FUNCTION_ENVIRONMENT
+from tests.support.lambda_events import sqs_record
+from tests.unit.conftest import request
+
+# ClientTokens as the API takes them (1 to 500 characters), and SQS message IDs.
+SETTINGS = load_settings(FUNCTION_ENVIRONMENT)
+TOKENS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=500)
+
+
+def _completed_token(client_token: str) -> str:
+    """What Outbound Call Completed names for the call placed with this token: the ledger holds only its key."""
+    key = token_key(client_token).removeprefix(f"{KEY_PREFIX}#")
+    return str(completed_detail(contact_event_detail(contact_event(ANSWERED)), key)["ClientToken"])
+
+
+@given(own_token=TOKENS)
+def test_a_producers_own_token_is_named_alike_by_placed_and_completed(own_token: str) -> None:
+    # Given a request carrying its own ClientToken
+    record = CallRequestRecord.model_validate(sqs_record(json.dumps(request(ClientToken=own_token)), message_id="m-1"))
+    delivery = parse_delivery(record, SETTINGS)
+    # When the caller names it in Placed and the completion handler in Completed
+    # Then both name the same value, and neither the token itself (it is the producer's free text)
+    assert result_token(record, delivery) == _completed_token(own_token)
+    assert result_token(record, delivery) != own_token
+
+
+@given(message_id=st.uuids().map(str))
+def test_a_token_aws_generated_is_named_alike_by_placed_and_completed(message_id: str) -> None:
+    # Given a request with no token of its own: its token is the SQS messageId
+    record = CallRequestRecord.model_validate(sqs_record(json.dumps(request()), message_id=message_id))
+    delivery = parse_delivery(record, SETTINGS)
+    # When the caller names it in Placed and the completion handler in Completed
+    # Then both name the same value, so a consumer matches a call's events by ClientToken whatever its source
+    assert result_token(record, delivery) == _completed_token(message_id)
