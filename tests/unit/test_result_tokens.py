@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,11 +12,12 @@ from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.config import load_settings
 from outbound_caller.connect.placed_calls import KEY_PREFIX, token_key
+from outbound_caller.privacy import mask_token
 from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
 from outbound_caller.settling.settlement import result_token
 from tests.support.contact_events import ANSWERED, contact_event
 from tests.support.environment import FUNCTION_ENVIRONMENT
-from tests.support.lambda_events import sqs_record
+from tests.support.lambda_events import eventbridge_body, sns_body, sqs_record
 from tests.unit.conftest import request
 
 # ClientTokens as the API takes them (1 to 500 characters), and SQS message IDs.
@@ -48,3 +50,33 @@ def test_a_token_aws_generated_is_named_alike_by_placed_and_completed(message_id
     # When the caller names it in Placed and the completion handler in Completed
     # Then both name the same value, so a consumer matches a call's events by ClientToken whatever its source
     assert result_token(record, delivery) == _completed_token(message_id)
+
+
+def _unparsable(body: str) -> CallRequestRecord:
+    return CallRequestRecord.model_validate(sqs_record(body, message_id="sqs-1"))
+
+
+def test_an_invalid_request_is_rejected_under_its_own_token() -> None:
+    # Given an EventBridge event whose request has its own ClientToken and a field the contract does not know
+    record = _unparsable(eventbridge_body(request(ClientToken="order-42", Typo=1), event_id="evt-1"))
+    # When the Rejected event names the token of a body that could not be parsed
+    # Then it is the request's own, the one the producer knows (and the CLI printed), not the SQS messageId
+    assert result_token(record, None) == mask_token("order-42")
+
+
+def test_an_invalid_event_without_a_token_is_rejected_under_its_event_id() -> None:
+    # Given an invalid EventBridge event and an invalid SNS notification with no ClientToken of their own
+    event = _unparsable(eventbridge_body(request(Typo=1), event_id="evt-1"))
+    notification = _unparsable(sns_body(json.dumps(request(Typo=1)), message_id="sns-1"))
+    # When their Rejected events name their tokens
+    # Then they are the IDs the producers got back from PutEvents and Publish, as for a valid request
+    assert result_token(event, None) == mask_token("evt-1")
+    assert result_token(notification, None) == mask_token("sns-1")
+
+
+@pytest.mark.parametrize("body", ["not json", "[]", '{"ClientToken": 7}', json.dumps({"ClientToken": "x" * 501})])
+def test_a_body_with_no_usable_token_is_rejected_under_its_sqs_message_id(body: str) -> None:
+    # Given a body that is not JSON, not an object, or whose ClientToken is not a token
+    # When its Rejected event names its token
+    # Then it is the SQS messageId, as the contract orders
+    assert result_token(_unparsable(body), None) == mask_token("sqs-1")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsNotificationModel, SqsRecordModel
 from pydantic import Discriminator, Field, Json, Tag, TypeAdapter
@@ -166,6 +167,36 @@ def delivery_token(record: CallRequestRecord, delivery_id: str | None, delivery_
     if delivery_id is not None:
         return delivery_id, delivery_id_source
     return record.messageId, TOKEN_FROM_SQS
+
+
+def unparsed_token(record: CallRequestRecord) -> tuple[str, str]:
+    """The token of a body that failed validation, read leniently in the contract's order, and its source.
+
+    The producer knows its request's own ClientToken, or the ID PutEvents or Publish gave it, never the SQS messageId:
+    a rejection named by the messageId alone would be one its producer cannot match to what it sent.
+    """
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        body = None
+    request, delivery_id, delivery_id_source = body, None, TOKEN_FROM_SQS
+    if isinstance(body, dict) and "detail-type" in body:
+        request, delivery_id, delivery_id_source = body.get("detail"), body.get("id"), TOKEN_FROM_EVENTBRIDGE
+    elif isinstance(body, dict) and body.get("Type") == "Notification":
+        delivery_id, delivery_id_source = body.get("MessageId"), TOKEN_FROM_SNS
+        try:
+            request = json.loads(body.get("Message") or "")
+        except (TypeError, ValueError):
+            request = None
+    own = request.get("ClientToken") if isinstance(request, dict) else None
+    if _usable_token(own):
+        return own, TOKEN_FROM_REQUEST
+    return delivery_token(record, delivery_id if _usable_token(delivery_id) else None, delivery_id_source)
+
+
+def _usable_token(value: object) -> TypeGuard[str]:
+    """Whether a value read from an unvalidated body can be a ClientToken (1 to 500 characters)."""
+    return isinstance(value, str) and 1 <= len(value) <= CLIENT_TOKEN_MAX_LENGTH
 
 
 def parse_delivery(record: CallRequestRecord, settings: Settings) -> CallDelivery:

@@ -17,10 +17,9 @@ from outbound_caller.privacy import mask_token
 from outbound_caller.request.envelopes import (
     FREE_TEXT_TOKEN_SOURCES,
     TOKEN_FROM_REQUEST,
-    TOKEN_FROM_SQS,
     CallDelivery,
     CallRequestRecord,
-    delivery_token,
+    unparsed_token,
 )
 from outbound_caller.results.events import ResultEvent, deferred, rejected
 from outbound_caller.results.publisher import ResultEvents
@@ -203,7 +202,7 @@ class Settle:
 def _token_and_source(record: CallRequestRecord, delivery: CallDelivery | None) -> tuple[str, str]:
     """The delivery's token, or, when its body could not be parsed, the one the record itself implies."""
     if delivery is None:
-        return delivery_token(record, None, TOKEN_FROM_SQS)
+        return unparsed_token(record)
     return delivery.client_token, delivery.token_source
 
 
