@@ -37,6 +37,7 @@ CONTEXT_KEY_OF_VARIABLE: Mapping[str, str] = {
     "BLOCKED_NUMBER_TYPES": "blockedNumberTypes",
     "CALLING_HOURS": "callingHours",
     "DESTINATION_CALL_LIMIT": "destinationCallLimit",
+    "RESULT_EVENT_BUS_NAME": "resultEventBusName",
 }
 # The variables that come from the stack's own resources or constants, never from a context value.
 STACK_VARIABLES = frozenset(

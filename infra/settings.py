@@ -330,7 +330,9 @@ class DeploymentSettings(BaseModel):
     @field_validator("result_event_bus_name")
     @classmethod
     def _result_bus(cls, value: str | None) -> str | None:
-        if value is not None and not (EVENT_BUS_NAME_PATTERN.match(value) or EVENT_BUS_ARN_PATTERN.match(value)):
+        if value is not None and not any(
+            pattern.fullmatch(value) for pattern in (EVENT_BUS_NAME_PATTERN, EVENT_BUS_ARN_PATTERN)
+        ):
             raise ValueError(
                 f"must be an event bus name or ARN (arn:aws:events:<region>:<account>:event-bus/<name>), got {value!r}"
             )
@@ -598,6 +600,8 @@ def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
             PLACEHOLDER_TABLE_NAME,
             source_queue_url=PLACEHOLDER_QUEUE_URL,
             destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
+            # A bus the stack creates is its own ARN; a named one is the context value, checked as the function does.
+            result_event_bus_name=settings.result_event_bus_name if settings.result_events else None,
         )
         problems.extend(function_refusals(environment))
     if problems or settings is None:

@@ -100,6 +100,12 @@ def test_the_result_bus_is_a_name_or_an_arn(value: str) -> None:
         ({"resultEventBusName": "not a bus"}, "must be an event bus name or ARN"),
         ({"resultEventBusName": "arn:aws:sqs:eu-west-1:123456789012:queue"}, "must be an event bus name or ARN"),
         ({"resultEvents": False, "resultEventBusName": EXISTING_BUS}, "resultEvents is false"),
+        # A pasted line break: the functions' own check refuses it at every cold start, so synth must refuse it first.
+        ({"resultEventBusName": "mybus\n"}, "must be an event bus name or ARN"),
+        (
+            {"resultEventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/x\n"},
+            "must be an event bus name or ARN",
+        ),
         (
             {"resultEventBusName": "calls", "eventBusName": "calls", "eventDetailTypes": [], "eventSources": []},
             "would come back as a call request",
@@ -114,7 +120,15 @@ def test_the_result_bus_is_a_name_or_an_arn(value: str) -> None:
             "would come back as a call request",
         ),
     ],
-    ids=["spaces", "not-a-bus-arn", "off-but-named", "loop-any-event", "loop-default-bus"],
+    ids=[
+        "spaces",
+        "not-a-bus-arn",
+        "off-but-named",
+        "name-newline",
+        "arn-newline",
+        "loop-any-event",
+        "loop-default-bus",
+    ],
 )
 def test_a_malformed_result_bus_setting_is_refused_naming_it(overrides: dict[str, Any], message: str) -> None:
     # Given a malformed or contradictory result-bus setting
