@@ -128,6 +128,14 @@ class OutboundCallerStack(Stack):
                 f" {', '.join(settings.destination_countries or ())}, the country of sourcePhoneNumber. Set it to"
                 ' the region codes calls may go to, or "*" for any country',
             )
+        if settings.event_bus_name is not None:
+            Annotations.of(self).add_warning_v2(
+                "connect-outbound-caller:shared-bus",
+                f"eventBusName={settings.event_bus_name!r} is a shared bus: a source is text any sender chooses, so"
+                " eventSources filters events but does not decide who can make it dial; the bus's policy and its"
+                " users' IAM policies do (grant events:PutEvents with the events:source condition key per producer)."
+                " Unset eventBusName for a bus of the stack's own that admits only named producers",
+            )
         if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
             Annotations.of(self).add_warning_v2(
                 "connect-outbound-caller:placeholder-settings",

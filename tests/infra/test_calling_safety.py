@@ -39,6 +39,8 @@ def test_by_default_calls_go_to_the_caller_ids_country_only_and_synth_says_so() 
     assert _variables(template)["ALLOWED_DESTINATION_COUNTRIES"] == "US"
     assert _variables(template)["BLOCKED_NUMBER_TYPES"] == "PREMIUM_RATE,SHARED_COST,UNKNOWN"
     Annotations.from_stack(stack).has_warning("*", DEFAULT_COUNTRIES_WARNING)
+    # And, on the stack's own bus, nothing about a shared one
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("decide who can make it dial"))
 
 
 def test_countries_the_operator_chose_are_passed_as_chosen_and_nothing_is_said() -> None:

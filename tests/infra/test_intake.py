@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
 from tests.infra.scopes import find, under
-from tests.infra.synthesis import app_with
+from tests.infra.synthesis import app_with, stack_of
+
+SHARED_BUS_WARNING = Match.string_like_regexp("decide who can make it dial")
 
 
 def _resources(template: Template, resource_type: str) -> dict[str, Any]:
@@ -240,3 +242,12 @@ def test_queue_has_no_kms_key_that_would_drop_the_source_arn_condition(template:
     template.all_resources_properties(
         "AWS::SQS::Queue", Match.not_(Match.object_like({"KmsMasterKeyId": Match.any_value()}))
     )
+
+
+def test_on_a_shared_bus_synth_warns_that_sources_do_not_decide_who_can_dial() -> None:
+    # Given a shared bus with a source named, as synth requires
+    stack = stack_of(app_with({"eventBusName": "default", "eventSources": ["com.example.orders"]}))
+    # When the stack is synthesized
+    Template.from_stack(stack)
+    # Then synth warns that a source is text any sender may choose: the bus's policy and IAM decide who can dial
+    Annotations.from_stack(stack).has_warning("*", SHARED_BUS_WARNING)
