@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.aws import expiring_table_definition
+from outbound_caller.completion.report import ContactNotRecordedYetError
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.privacy import mask_token
 from tests.support.contact_events import ANSWERED, UNANSWERED, contact_event
@@ -92,6 +94,27 @@ def test_a_contact_the_ledger_does_not_hold_is_still_reported_without_a_token(ha
     assert event["detail"]["ContactId"] == "22222222-2222-2222-2222-222222222222"
     assert "ClientToken" not in event["detail"]
     assert event["detail"]["Connected"] is False
+
+
+def test_a_contact_ended_moments_ago_that_the_ledger_does_not_show_yet_is_retried_not_published(
+    handle: Any, sink: str
+) -> None:
+    # Given a contact that ended a second ago, which the eventually consistent index does not show (yet)
+    now = datetime.now(UTC)
+    event = contact_event(
+        UNANSWERED,
+        initiationTimestamp=_iso(now - timedelta(seconds=31)),
+        disconnectTimestamp=_iso(now - timedelta(seconds=1)),
+    )
+    # When Connect reports it
+    # Then the invocation fails, so Lambda tries again once the ledger has caught up, and nothing is published yet
+    with pytest.raises(ContactNotRecordedYetError):
+        handle(event)
+    assert received(sink) == []
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def test_the_published_event_holds_no_phone_number_and_no_token(handle: Any, sink: str) -> None:
