@@ -30,8 +30,8 @@ FAST = [
     "--throttle-rate", "0",
     "--latency-ms", "0",
     "--max-duration", "90",
-    # Long enough for the always-throttled sample to back off (1, 2, 4, 8 s) away from the requests deferred with it: SQS
-    # delays are whole seconds, so while its backoff is short they come back in one batch and are stopped with it again.
+    # Long enough for the always-throttled sample to back off (1, 2, 4, 8 s) away from the requests deferred with
+    # it: SQS delays are whole seconds, so while its backoff is short they come back in one batch, stopped again.
     "--context", "maxDeferralSeconds=20",
     "--no-progress",
 ]  # fmt: skip
