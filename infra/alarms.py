@@ -24,6 +24,7 @@ from constructs import Construct
 from infra.function_metrics import FunctionMetrics
 from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
 
 # SQS publishes queue metrics every 5 minutes; a shorter period only adds empty datapoints.
@@ -52,6 +53,7 @@ class OperationalAlarms(Construct):
         oldest_request_age_seconds: int,
         alarm_email: str | None,
         alarm_topic_arn: str | None,
+        result_events: bool = False,
         function_metrics: FunctionMetrics | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -103,6 +105,15 @@ class OperationalAlarms(Construct):
             function_metrics.records_pending(period=OUTCOME_METRIC_PERIOD),
             threshold=0,
         )
+        if result_events:
+            self._alarm(
+                "ResultEventsFailed",
+                "Result events could not be published (both functions retry within their time): producers missed"
+                " outcomes. The log names each lost event, tokens masked. Check the result bus, its policy and the"
+                " functions' events:PutEvents permission",
+                function_metrics.metric(RESULT_EVENTS_FAILED, period=OUTCOME_METRIC_PERIOD),
+                threshold=0,
+            )
         self._alarm(
             "OldestRequestTooOld",
             f"The oldest call request has waited more than {oldest_request_age_seconds} s: calls are not keeping up",

@@ -82,6 +82,7 @@ class OutboundCallerStack(Stack):
             oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
             alarm_email=settings.alarm_email,
             alarm_topic_arn=settings.alarm_topic_arn,
+            result_events=results is not None,
         )
         dashboard = OperationsDashboard(
             self,

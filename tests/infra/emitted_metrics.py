@@ -26,8 +26,7 @@ from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
 from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
-
-from tests.infra.scopes import under
+from outbound_caller.results.publisher import ResultEvents
 
 observability.count_by_error_code(CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN)
 observability.count_by_error_code(CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED)
@@ -35,6 +34,8 @@ observability.count_by_error_code(CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR)
 observability.count_deferred(INSTANCE_AT_CAPACITY)
 observability.count_placed()
 observability.count_pending_records(1)
+# A result event the publisher must give up on (one it cannot serialize: no AWS call needed to lose it).
+ResultEvents(None, "results").add("Outbound Call Placed", {"ContactId": object()})
 observability.metrics.flush_metrics()
 """
 

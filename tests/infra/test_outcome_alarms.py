@@ -15,6 +15,7 @@ from outbound_caller.metric_names import (
     PLACED_CALL_RECORDS_PENDING,
 )
 from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
 from tests.infra.emitted_metrics import EmittedMetric
 
@@ -83,6 +84,19 @@ def test_pending_records_alarm_watches_the_metric_the_function_emits(
     # Then it watches that metric and fires when any container reports one
     assert _watched(alarm) == printed
     assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Maximum", 300, 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_lost_result_events_alarm_watches_the_metric_the_publisher_emits(
+    template: Template, emitted: list[EmittedMetric]
+) -> None:
+    # Given what the function prints when it gives up on a result event
+    printed = _emitted(emitted, RESULT_EVENTS_FAILED)
+    # When the alarm on lost result events is read
+    alarm = _alarm_with_description(template, "Result events could not be published")
+    # Then it watches that metric and fires on a single lost event: a producer missed an outcome
+    assert _watched(alarm) == printed
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 0)
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
