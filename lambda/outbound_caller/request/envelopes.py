@@ -180,9 +180,10 @@ def unparsed_token(record: CallRequestRecord) -> tuple[str, str]:
     except ValueError:
         body = None
     request, delivery_id, delivery_id_source = body, None, TOKEN_FROM_SQS
-    if isinstance(body, dict) and "detail-type" in body:
+    envelope = _envelope_of(body)  # the same test that chose the model the body failed
+    if isinstance(body, dict) and envelope == EVENTBRIDGE:
         request, delivery_id, delivery_id_source = body.get("detail"), body.get("id"), TOKEN_FROM_EVENTBRIDGE
-    elif isinstance(body, dict) and body.get("Type") == "Notification":
+    elif isinstance(body, dict) and envelope == SNS:
         delivery_id, delivery_id_source = body.get("MessageId"), TOKEN_FROM_SNS
         try:
             request = json.loads(body.get("Message") or "")
