@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -12,10 +12,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.caller import LOG_RETENTION, RUNTIME
-from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, secure_queue
+from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, dead_letter_queue_of
 from infra.results import ResultEventBus
 from infra.settings import (
-    DLQ_RETENTION_DAYS,
     PLACED_CALLS_CONTACT_ID_INDEX,
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME,
@@ -56,15 +55,10 @@ class CallCompletion(Construct):
 
         # Contact events EventBridge could not deliver (its maximum retry policy, as for call requests) or the function
         # failed on three times, kept as long as failed call requests.
-        self.dead_letter_queue = secure_queue(
-            self, "DeadLetterQueue", retention_period=Duration.days(DLQ_RETENTION_DAYS)
-        )
-        Validations.of(self.dead_letter_queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself a dead-letter queue: of the rule target and of the function's asynchronous"
-                " invocations, neither of which cdk-nag recognises (it only looks at SQS redrive policies)",
-            )
+        self.dead_letter_queue = dead_letter_queue_of(
+            self,
+            "DeadLetterQueue",
+            whose="the rule target's DeadLetterConfig and the function's asynchronous-invocation one",
         )
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         self.role = iam.Role(

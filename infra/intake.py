@@ -44,6 +44,23 @@ def secure_queue(
     )
 
 
+def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> sqs.Queue:
+    """A secure queue kept as long as failed call requests, serving as ``whose`` dead-letter queue.
+
+    cdk-nag's SQS3 (a queue without a dead-letter queue) is acknowledged: it only recognises SQS redrive policies,
+    not a rule target's DeadLetterConfig nor a function's asynchronous-invocation one.
+    """
+    queue = secure_queue(scope, construct_id, retention_period=Duration.days(DLQ_RETENTION_DAYS))
+    Validations.of(queue).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-SQS3",
+            reason=f"This queue is itself a dead-letter queue: {whose}, which cdk-nag does not recognise (it only"
+            " looks at SQS redrive policies)",
+        )
+    )
+    return queue
+
+
 class CallRequestIntake(Construct):
     """The source queue with redrive to the dead-letter queue, the bus and rule that target it, and SNS topics."""
 
@@ -77,15 +94,8 @@ class CallRequestIntake(Construct):
             self, "EventBus", shared_bus_name=event_bus_name, producer_principals=event_bus_producer_principals
         ).bus
         # Events the rule could not deliver to the source queue after its retry policy.
-        self.rule_dead_letter_queue = secure_queue(
-            self, "RuleDeadLetterQueue", retention_period=Duration.days(DLQ_RETENTION_DAYS)
-        )
-        Validations.of(self.rule_dead_letter_queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself a dead-letter queue: the EventBridge rule target's DeadLetterConfig, which"
-                " cdk-nag does not recognise (it only looks at SQS redrive policies)",
-            )
+        self.rule_dead_letter_queue = dead_letter_queue_of(
+            self, "RuleDeadLetterQueue", whose="the EventBridge rule target's DeadLetterConfig"
         )
         self.rule = events.Rule(
             self,
