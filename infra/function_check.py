@@ -16,6 +16,7 @@ from outbound_caller.config import ConfigurationError, Settings, load_settings
 # expects them, so the check judges the context values alone.
 PLACEHOLDER_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/placeholder"
 PLACEHOLDER_TABLE_NAME = "placeholder-table"
+PLACEHOLDER_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:placeholder-AbCdEf"  # noqa: S105 - a name
 
 # The context key behind each variable of the function's environment, to name it when the function refuses its value.
 CONTEXT_KEY_OF_VARIABLE: Mapping[str, str] = {
@@ -45,6 +46,7 @@ STACK_VARIABLES = frozenset(
         "DEAD_LETTER_QUEUE_URL",
         "SOURCE_QUEUE_URL",
         "IDEMPOTENCY_TABLE_NAME",
+        "MESSAGE_SIGNING_KEY_SECRET_ID",
         "DESTINATION_CALLS_TABLE_NAME",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",

@@ -26,7 +26,12 @@ CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 # stack and the function agree on the quota defaults, the phone-number pattern and the time one record needs.
 if str(REPO_ROOT / "lambda") not in sys.path:
     sys.path.append(str(REPO_ROOT / "lambda"))
-from infra.function_check import PLACEHOLDER_QUEUE_URL, PLACEHOLDER_TABLE_NAME, function_refusals  # noqa: E402
+from infra.function_check import (  # noqa: E402
+    PLACEHOLDER_QUEUE_URL,
+    PLACEHOLDER_SECRET_ARN,
+    PLACEHOLDER_TABLE_NAME,
+    function_refusals,
+)
 from outbound_caller.config import (  # noqa: E402
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -502,6 +507,7 @@ class DeploymentSettings(BaseModel):
         idempotency_table_name: str,
         *,
         source_queue_url: str,
+        message_signing_key_secret_id: str,
         destination_calls_table_name: str | None = None,
         result_event_bus_name: str | None = None,
     ) -> dict[str, str]:
@@ -528,6 +534,8 @@ class DeploymentSettings(BaseModel):
             # record's eventSourceARN, which would mean guessing the SQS endpoint (partition, local stand-ins).
             "SOURCE_QUEUE_URL": source_queue_url,
             "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
+            # The key of the MAC on the function's own message attributes: only those it signed steer a request.
+            "MESSAGE_SIGNING_KEY_SECRET_ID": message_signing_key_secret_id,
             "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
             "CALLS_BURST": f"{self.calls_burst:g}",
             "MAX_CONCURRENCY": str(self.max_concurrency),
@@ -599,6 +607,7 @@ def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
             PLACEHOLDER_QUEUE_URL,
             PLACEHOLDER_TABLE_NAME,
             source_queue_url=PLACEHOLDER_QUEUE_URL,
+            message_signing_key_secret_id=PLACEHOLDER_SECRET_ARN,
             destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
             # A bus the stack creates is its own ARN; a named one is the context value, checked as the function does.
             result_event_bus_name=settings.result_event_bus_name if settings.result_events else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -43,6 +44,8 @@ DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-dead-letters"
 RULE_NAME = "connect-outbound-caller-requests"
 PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
 DESTINATION_CALLS_TABLE_NAME = "connect-outbound-caller-destination-calls"
+SIGNING_SECRET_NAME = "connect-outbound-caller-message-signing-key"  # noqa: S105 - a name, not a secret
+SIGNING_KEY_BYTES = 48
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # How long the server process may take to stop once asked.
 STOP_TIMEOUT_SECONDS = 5
@@ -127,6 +130,7 @@ class IntakeResources:
     visibility_timeout_seconds: int
     placed_calls_table_name: str
     destination_calls_table_name: str | None  # only when a destination call limit is set, as in the stack
+    message_signing_key_secret_id: str  # the secret keying the MAC on the function's own message attributes
 
 
 class _ServerProcess:
@@ -262,6 +266,10 @@ def create_intake(
     if settings.destination_call_limit is not None:
         destination_calls_table_name = DESTINATION_CALLS_TABLE_NAME + name_suffix
         _create_expiring_table(dynamodb, destination_calls_table_name)
+    # As the stack's generated key: only the function reads it.
+    signing_secret_arn = boto3.client("secretsmanager").create_secret(
+        Name=SIGNING_SECRET_NAME + name_suffix, SecretString=secrets.token_urlsafe(SIGNING_KEY_BYTES)
+    )["ARN"]
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -271,6 +279,7 @@ def create_intake(
         visibility_timeout_seconds=visibility_timeout_seconds,
         placed_calls_table_name=table_name,
         destination_calls_table_name=destination_calls_table_name,
+        message_signing_key_secret_id=signing_secret_arn,
     )
 
 

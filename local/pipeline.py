@@ -362,6 +362,7 @@ class LocalPipeline:
             self.intake.dead_letter_queue_url,
             self.intake.placed_calls_table_name,
             source_queue_url=self.intake.queue_url,
+            message_signing_key_secret_id=self.intake.message_signing_key_secret_id,
             destination_calls_table_name=self.intake.destination_calls_table_name,
             result_event_bus_name=self.result_sink.bus_name if self.result_sink is not None else None,
         )

@@ -39,6 +39,10 @@ DEFAULT_METRICS_NAMESPACE = "ConnectOutboundCaller"
 RESULT_EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$"
 
 
+# Secrets Manager's SecretId: a name or an ARN of 1 to 2,048 characters.
+SECRET_ID_MAX_LENGTH = 2048
+
+
 class ConfigurationError(RuntimeError):
     """The function's environment is missing a variable or holds a malformed one."""
 
@@ -92,6 +96,11 @@ class Settings(BaseModel):
     destination_call_limit: CallLimit | None = Field(alias="DESTINATION_CALL_LIMIT", default=None)
     destination_calls_table_name: str | None = Field(
         alias="DESTINATION_CALLS_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
+    )
+    # The Secrets Manager secret (name or ARN) whose SecretString keys the MAC the function puts on every message it
+    # sends (deferrals, dead-letters): the attributes that steer a request are trusted only under that MAC.
+    message_signing_key_secret_id: str = Field(
+        alias="MESSAGE_SIGNING_KEY_SECRET_ID", min_length=1, max_length=SECRET_ID_MAX_LENGTH, pattern=r"^\S+$"
     )
     # Where each record's outcome is published (results/); unset: no result events, and no EventBridge client.
     result_event_bus_name: str | None = Field(

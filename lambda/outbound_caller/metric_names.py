@@ -11,6 +11,8 @@ CALLS_RETRIED = "CallsRetried"
 CALLS_DEFERRED = "CallsDeferred"
 # Placed calls whose placed-calls record is still to be completed (they are never dialled again meanwhile).
 PLACED_CALL_RECORDS_PENDING = "PlacedCallRecordsPending"
+# Invocations whose function timeout cannot hold one record's time reserve: every record is handed back.
+FUNCTION_TIMEOUT_TOO_SHORT = "FunctionTimeoutTooShort"
 
 # Powertools names the service dimension so, on every metric it emits.
 SERVICE_DIMENSION = "service"

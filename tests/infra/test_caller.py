@@ -75,11 +75,17 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     source_queue_url = variables["SOURCE_QUEUE_URL"]
     table_name = variables["IDEMPOTENCY_TABLE_NAME"]
     result_bus = variables["RESULT_EVENT_BUS_NAME"]
+    signing_key = variables["MESSAGE_SIGNING_KEY_SECRET_ID"]
+    assert signing_key["Ref"] in find(template, "AWS::SecretsManager::Secret")
     assert set(dead_letter_queue_url) == set(source_queue_url) == set(table_name) == {"Ref"}
     assert table_name["Ref"] in find(template, "AWS::DynamoDB::Table")
     assert result_bus["Fn::GetAtt"][0] in find(template, "AWS::Events::EventBus")
     assert variables == settings.function_environment(
-        dead_letter_queue_url, table_name, source_queue_url=source_queue_url, result_event_bus_name=result_bus
+        dead_letter_queue_url,
+        table_name,
+        source_queue_url=source_queue_url,
+        message_signing_key_secret_id=signing_key,
+        result_event_bus_name=result_bus,
     )
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"

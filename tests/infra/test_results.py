@@ -90,7 +90,9 @@ def test_the_result_bus_is_a_name_or_an_arn(value: str) -> None:
     settings = settings_from_context(cdk_json_context() | {"resultEventBusName": value})
     # Then it is kept, and the function is told it
     assert settings.result_event_bus_name == value
-    environment = settings.function_environment("dlq", "table", source_queue_url="q", result_event_bus_name=value)
+    environment = settings.function_environment(
+        "dlq", "table", source_queue_url="q", message_signing_key_secret_id="key", result_event_bus_name=value
+    )
     assert environment["RESULT_EVENT_BUS_NAME"] == value
 
 

@@ -36,6 +36,7 @@ FLOW = "11111111-1111-1111-1111-111111111111"
 MINIMAL = {"connectInstanceId": INSTANCE, "connectContactFlowId": FLOW, "sourcePhoneNumber": "+15555550100"}
 DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"
 SOURCE_QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/requests"
+SIGNING_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:signing-AbCdEf"
 
 
 def test_cdk_json_holds_every_setting_with_placeholder_values_that_validate() -> None:
@@ -168,7 +169,9 @@ def test_environment_omits_unset_optional_variables() -> None:
     # Given a source number, no queue and no extra flows
     settings = settings_from_context(MINIMAL)
     # When the environment is built
-    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
     # Then it holds exactly the contract's variables that have a value
     assert environment == {
         "CONNECT_INSTANCE_ID": INSTANCE,
@@ -177,6 +180,7 @@ def test_environment_omits_unset_optional_variables() -> None:
         "DEAD_LETTER_QUEUE_URL": DLQ_URL,
         "SOURCE_QUEUE_URL": SOURCE_QUEUE_URL,
         "IDEMPOTENCY_TABLE_NAME": "placed-calls",
+        "MESSAGE_SIGNING_KEY_SECRET_ID": SIGNING_KEY,
         "CALLS_PER_SECOND": "2",
         "CALLS_BURST": "5",
         "MAX_CONCURRENCY": "2",
@@ -208,7 +212,9 @@ def test_the_function_reads_back_the_source_queue_the_stack_passes() -> None:
     settings = settings_from_context(MINIMAL)
     # When the function's own configuration parses the environment the stack builds
     function_settings = load_settings(
-        settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+        )
     )
     # Then deferred requests go back to that queue
     assert function_settings.source_queue_url == SOURCE_QUEUE_URL
@@ -225,7 +231,9 @@ def test_allow_lists_reach_the_function_as_the_contract_names_them() -> None:
         }
     )
     # When the environment is built
-    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
     # Then the function reads them under the contract's names (IDs normalised to lower case)
     assert environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] == "+15555550101,+15555550102"
     assert environment["CONNECT_ALLOWED_QUEUE_IDS"] == FLOW
@@ -239,7 +247,9 @@ def test_the_function_reads_back_the_busy_instance_settings_the_stack_passes() -
     )
     # When the function's own configuration parses the environment the stack builds
     function_settings = load_settings(
-        settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+        )
     )
     # Then it holds the same values
     assert function_settings.calls_burst == 12.5
@@ -264,7 +274,11 @@ def test_busy_instance_settings_accept_their_bounds_and_the_function_accepts_the
     # When the stack validates it and the function parses the environment built from it
     settings = settings_from_context(MINIMAL | overrides)
     # Then both accept it: the stack never passes a value the function would refuse at its cold start
-    load_settings(settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL))
+    load_settings(
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+        )
+    )
 
 
 BAD_VALUES = [
@@ -440,7 +454,9 @@ def test_by_default_calls_may_only_go_to_the_caller_ids_country() -> None:
     # Given a London caller ID and no allowedDestinationCountries
     settings = settings_from_context(MINIMAL | {"sourcePhoneNumber": "+442079460123"})
     # When the environment is built
-    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
     # Then the function may only call the UK, and the stack knows it chose that (it says so at synth)
     assert environment["ALLOWED_DESTINATION_COUNTRIES"] == "GB"
     assert settings.destination_countries_defaulted
@@ -450,7 +466,9 @@ def test_any_country_is_an_explicit_choice() -> None:
     # Given "*" for the countries
     settings = settings_from_context(MINIMAL | {"allowedDestinationCountries": "*"})
     # When the environment is built
-    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
     # Then the function is given no allow-list (any country), and nothing is said at synth
     assert "ALLOWED_DESTINATION_COUNTRIES" not in environment
     assert not settings.destination_countries_defaulted
@@ -470,7 +488,11 @@ def test_the_function_reads_back_the_calling_safety_settings_the_stack_passes() 
     # When the function's own configuration parses the environment the stack builds
     function_settings = load_settings(
         settings.function_environment(
-            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, destination_calls_table_name="per-number"
+            DLQ_URL,
+            "placed-calls",
+            source_queue_url=SOURCE_QUEUE_URL,
+            message_signing_key_secret_id=SIGNING_KEY,
+            destination_calls_table_name="per-number",
         )
     )
     # Then it holds the same rules: an empty list of blocked types blocks none (not the default two)
@@ -487,7 +509,9 @@ def test_a_call_limit_without_its_table_is_a_bug_in_the_stack() -> None:
     # When the environment is built without the table that counts it
     # Then it fails at synth, not at the function's cold start
     with pytest.raises(ValueError, match="destinationCallLimit"):
-        settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+        )
 
 
 @pytest.mark.parametrize("unset", [None, "", "null"])
@@ -577,7 +601,9 @@ def test_a_trailing_newline_in_a_list_is_trimmed_before_it_reaches_the_function(
     # gives it
     settings = settings_from_context(MINIMAL | {"allowedSourcePhoneNumbers": extra_caller_ids})
     # When the function parses the environment the stack builds
-    environment = settings.function_environment(DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL)
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
     function_settings = load_settings(environment)
     # Then it holds the number without the newline, and starts
     assert environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] == "+12025550100"
@@ -633,7 +659,11 @@ def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_
     )
     # When the environment is built
     environment = settings.function_environment(
-        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, destination_calls_table_name="per-number"
+        DLQ_URL,
+        "placed-calls",
+        source_queue_url=SOURCE_QUEUE_URL,
+        message_signing_key_secret_id=SIGNING_KEY,
+        destination_calls_table_name="per-number",
     )
     # Then each variable is either a context value's (so a refusal by the function names that key) or the stack's own
     untraced = set(environment) - set(CONTEXT_KEY_OF_VARIABLE) - STACK_VARIABLES

@@ -72,6 +72,7 @@ def test_a_destination_call_limit_gets_its_table_locally_as_in_the_stack(tmp_pat
             with_limit.dead_letter_queue_url,
             with_limit.placed_calls_table_name,
             source_queue_url=with_limit.queue_url,
+            message_signing_key_secret_id=with_limit.message_signing_key_secret_id,
             destination_calls_table_name=with_limit.destination_calls_table_name,
         )
         assert environment["DESTINATION_CALLS_TABLE_NAME"] == with_limit.destination_calls_table_name

@@ -13,6 +13,8 @@ DLQ_NAME = "outbound-call-requests-dlq"
 # moto's queue URL for DLQ_NAME in its default account and Region.
 DLQ_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{DLQ_NAME}"
 IDEMPOTENCY_TABLE = "outbound-calls-placed"
+# The secret keying the MAC of the function's own message attributes (created in moto by the tests that need it).
+SIGNING_SECRET_NAME = "connect-outbound-caller/message-signing-key"
 # The queue the records come from (lambda_events.QUEUE_ARN): deferred requests are sent back there.
 SOURCE_QUEUE_NAME = "outbound-call-requests"
 SOURCE_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{SOURCE_QUEUE_NAME}"
@@ -27,6 +29,7 @@ FUNCTION_ENVIRONMENT = {
     "ALLOW_RELATED_CONTACT": "true",
     "DEAD_LETTER_QUEUE_URL": DLQ_URL,
     "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
+    "MESSAGE_SIGNING_KEY_SECRET_ID": SIGNING_SECRET_NAME,
     # Fast enough that pacing never slows the suite; pacing itself is tested with a fake clock.
     "CALLS_PER_SECOND": "10000",
     "MAX_CONCURRENCY": "2",

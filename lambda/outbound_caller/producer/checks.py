@@ -134,6 +134,7 @@ def model_only_settings(document: Mapping[str, Any]) -> Settings:
         queue_id=named("QueueId"),
         allow_related_contact=True,
         dead_letter_queue_url=_MODEL_ONLY_QUEUE_URL,
+        message_signing_key_secret_id=_MODEL_ONLY,
     )
 
 
