@@ -23,7 +23,7 @@ from constructs import Construct
 
 from infra.function_metrics import FunctionMetrics
 from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
 from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
 

@@ -20,3 +20,11 @@ SOURCE_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES - FUNCTION_ATTRIBUTES_MAX
 # The largest body the function reads as a call request: one it can always defer to the source queue, attributes
 # included (a valid request is far smaller; anything larger is refused as a ValidationError, and dead-lettered).
 REQUEST_BODY_MAX_BYTES = SOURCE_QUEUE_MAX_MESSAGE_BYTES - FUNCTION_ATTRIBUTES_MAX_BYTES
+
+
+def message_bytes(body: str, attributes: dict[str, dict[str, str]]) -> int:
+    """The size SQS counts for a message: its body and every attribute's name, data type and value, in UTF-8."""
+    size = len(body.encode("utf-8", "surrogatepass"))
+    for name, attribute in attributes.items():
+        size += len(name.encode()) + len(attribute["DataType"].encode()) + len(attribute["StringValue"].encode())
+    return size

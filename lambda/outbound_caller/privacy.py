@@ -32,4 +32,5 @@ TOKEN_HASH_DIGITS = 16
 
 def mask_token(token: str) -> str:
     """A producer's free-text token (it may be an email or a name) as a short hash, e.g. ``sha256:1f2e…``."""
-    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:TOKEN_HASH_DIGITS]
+    # surrogatepass: whatever text reaches here (a lone surrogate from a hostile body) hashes, never raises.
+    return "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:TOKEN_HASH_DIGITS]

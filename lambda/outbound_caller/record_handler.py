@@ -4,6 +4,7 @@ placed, deferred, dead-lettered or retried."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,7 +19,8 @@ from outbound_caller.connect.instance_state import (
 )
 from outbound_caller.connect.pacing import Pacer
 from outbound_caller.connect.placed_calls import PlacedCallsLedger
-from outbound_caller.observability import count_placed, logger, tracer
+from outbound_caller.metric_names import CALLS_RETRIED
+from outbound_caller.observability import count_by_error_code, count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
 from outbound_caller.results.events import placed as placed_event
@@ -33,9 +35,10 @@ from outbound_caller.settling.deferral import (
     deferral_deadline_ms,
     still_deferred,
 )
-from outbound_caller.settling.error_codes import EXPIRED
+from outbound_caller.settling.error_codes import EXPIRED, UNEXPECTED_ERROR
 from outbound_caller.settling.outcomes import Failure, classify
-from outbound_caller.settling.settlement import Settle, shown_token
+from outbound_caller.settling.settlement import RetryableRecordError, Settle, shown_token
+from outbound_caller.signing_key import SigningKey
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
 # Parsed once per container: a missing or malformed variable fails the function at start.
@@ -57,6 +60,8 @@ INSTANCE_STATE: InstanceStateStore = (
     else MemoryInstanceStateStore()
 )
 BACK_PRESSURE = BackPressure(INSTANCE_STATE, SETTINGS.concurrent_calls_limit)
+# The key of the MAC on the function's own messages: read once per invocation (cached for minutes), by the handler.
+SIGNING_KEY = SigningKey(SETTINGS.message_signing_key_secret_id)
 # Each record's outcome, published once per invocation by the handler; None: no result bus, no EventBridge client.
 RESULTS = ResultEvents(events_client(), SETTINGS.result_event_bus_name) if SETTINGS.result_event_bus_name else None
 
@@ -67,14 +72,59 @@ CLOCK = time.time
 
 # Traced without the response; an error reaching the trace is a RetryableRecordError, whose message is safe.
 @tracer.capture_method(capture_response=False)
-def handle_record(record: CallRequestRecord, lambda_context: LambdaContext) -> str:
-    """Settle one record: return its outcome, or raise RetryableRecordError to have SQS redeliver it."""
+def handle_record(
+    raw: dict[str, Any],
+    lambda_context: LambdaContext,
+    *,
+    signing_key: bytes | None = None,
+    refusal: Failure | None = None,
+) -> str:
+    """Settle one record: return its outcome, or raise RetryableRecordError to have SQS redeliver it.
+
+    The one place nothing escapes: whatever the record holds, and whatever fails while it is settled, it ends placed,
+    deferred, dead-lettered with its ErrorCode, or retried with its reason logged. ``refusal``: the invocation
+    cannot take records at all (its timeout is too short, the signing key unreadable): each is handed back with it.
+    """
     try:
+        return _journey(raw, lambda_context, signing_key, refusal)
+    except RetryableRecordError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the last resort: a failure of the settling itself
+        raise _unsettled(raw, error) from None
+
+
+def _unsettled(raw: dict[str, Any], error: Exception) -> RetryableRecordError:
+    """Log and count a record whose settling failed (a bug of ours): SQS redelivers it. Writes only what cannot fail:
+    the messageId SQS gave and the error's type, never the record's content."""
+    failure = Failure(UNEXPECTED_ERROR, f"settling the record failed: {type(error).__name__}", permanent=False)
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    logger.error(
+        "Call request left for retry",
+        extra={
+            "outcome": "retried",
+            "error_code": failure.code,
+            "error_message": failure.message,
+            "message_id": message_id if isinstance(message_id, str) else None,
+        },
+    )
+    count_by_error_code(CALLS_RETRIED, failure.code)
+    return RetryableRecordError(failure)
+
+
+def _journey(
+    raw: dict[str, Any], lambda_context: LambdaContext, signing_key: bytes | None, refusal: Failure | None
+) -> str:
+    record = CallRequestRecord.model_validate(raw)
+    if refusal is not None:
+        return Settle(SETTINGS, record, None, None, lambda_context, RESULTS).failure(refusal)
+    try:
+        if signing_key is not None:
+            record.steer(signing_key)
         delivery = parse_delivery(record, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged
-        return Settle(SETTINGS, record, None, None, lambda_context, RESULTS).failure(classify(error))
+        return Settle(SETTINGS, record, None, None, lambda_context, RESULTS, signing_key).failure(classify(error))
     destination = mask_phone_number(delivery.request.DestinationPhoneNumber)
-    settle = Settle(SETTINGS, record, delivery, destination, lambda_context, RESULTS)
+    settle = Settle(SETTINGS, record, delivery, destination, lambda_context, RESULTS, signing_key)
     try:
         callee = allowed_destination(delivery.request.DestinationPhoneNumber, SETTINGS)
     except Exception as error:  # noqa: BLE001 - every failure is classified, none may escape unlogged

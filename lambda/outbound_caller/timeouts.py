@@ -79,6 +79,11 @@ EVENTS_ATTEMPTS = 1
 WORST_CASE_PUT_EVENTS_SECONDS = worst_case_seconds(
     EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS
 )
+# Secrets Manager GetSecretValue (the message-signing key, signing_key.py): once per container every few minutes, at an
+# invocation's start, before any record; one attempt, as a failure hands the records back to SQS anyway.
+SECRETS_CONNECT_TIMEOUT_SECONDS = 1
+SECRETS_READ_TIMEOUT_SECONDS = 2
+SECRETS_ATTEMPTS = 1
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
 # A record is only started when everything it may do still fits: a function timeout mid-batch would leave

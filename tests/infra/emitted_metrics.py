@@ -23,7 +23,7 @@ from tests.infra.scopes import under
 _EMIT = """
 from outbound_caller import observability
 from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
 from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
 from outbound_caller.results.publisher import ResultEvents

@@ -14,7 +14,7 @@ from outbound_caller.metric_names import (
     ERROR_CODE_DIMENSION,
     PLACED_CALL_RECORDS_PENDING,
 )
-from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
 from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
 from tests.infra.emitted_metrics import EmittedMetric

@@ -8,13 +8,23 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.retries.standard import RetryQuotaChecker
 from moto import mock_aws
 
+from outbound_caller.message_size import SQS_MAX_MESSAGE_BYTES
+from outbound_caller.request.signing import SIGNATURE_ATTRIBUTE, signed_by_us
 from tests.support.connect_stub import ConnectStub
-from tests.support.environment import DLQ_NAME, DLQ_URL, IDEMPOTENCY_TABLE, SOURCE_QUEUE_NAME, SOURCE_QUEUE_URL
-from tests.support.lambda_events import FakeLambdaContext, sqs_event, sqs_record
+from tests.support.environment import (
+    DLQ_NAME,
+    DLQ_URL,
+    IDEMPOTENCY_TABLE,
+    SIGNING_KEY,
+    SIGNING_SECRET_NAME,
+    SOURCE_QUEUE_NAME,
+    SOURCE_QUEUE_URL,
+)
+from tests.support.lambda_events import FakeLambdaContext, signed_sqs_record, sqs_event, sqs_record
 
 
 @pytest.fixture
@@ -23,6 +33,7 @@ def aws() -> Iterator[None]:
     with mock_aws():
         boto3.client("sqs").create_queue(QueueName=DLQ_NAME)
         boto3.client("sqs").create_queue(QueueName=SOURCE_QUEUE_NAME)
+        boto3.client("secretsmanager").create_secret(Name=SIGNING_SECRET_NAME, SecretString=SIGNING_KEY)
         create_idempotency_table()
         yield
 
@@ -67,6 +78,45 @@ def _refill_retry_quota(client: Any) -> None:
 
 
 @pytest.fixture
+def sqs_size_rule(aws: None) -> Iterator[None]:
+    """SQS's size rule on the function's sends, which moto does not keep (it checks the body's characters only): the
+    body and every attribute's name, data type and value, in UTF-8 bytes, at most the queue's MaximumMessageSize."""
+    from outbound_caller.settling.dead_letter import sqs_client
+
+    client = sqs_client()
+
+    def check(params: dict[str, Any], **_: Any) -> None:
+        attributes = params.get("MessageAttributes", {})
+        size = len(params["MessageBody"].encode()) + sum(
+            len(name.encode()) + len(value["DataType"].encode()) + len(value.get("StringValue", "").encode())
+            for name, value in attributes.items()
+        )
+        maximum = int(
+            boto3.client("sqs").get_queue_attributes(
+                QueueUrl=params["QueueUrl"], AttributeNames=["MaximumMessageSize"]
+            )["Attributes"]["MaximumMessageSize"]
+        )
+        if size > maximum:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "InvalidParameterValue",
+                        "Message": f"Message must be shorter than {maximum} bytes",
+                    }
+                },
+                "SendMessage",
+            )
+
+    client.meta.events.register_first("provide-client-params.sqs.SendMessage", check, unique_id="sqs-size-rule")
+    for queue_url in (DLQ_URL, SOURCE_QUEUE_URL):
+        boto3.client("sqs").set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"MaximumMessageSize": str(SQS_MAX_MESSAGE_BYTES)}
+        )
+    yield
+    client.meta.events.unregister("provide-client-params.sqs.SendMessage", unique_id="sqs-size-rule")
+
+
+@pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore still retries as configured, without sleeping between attempts."""
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
@@ -88,10 +138,17 @@ def failed_ids(response: dict[str, Any]) -> set[str]:
     return {item["itemIdentifier"] for item in response["batchItemFailures"]}
 
 
+# What a flattened message holds beyond its attributes.
+_NOT_SENT = ("body", "DelaySeconds", "unsigned")
+
+
 def came_back(message: dict[str, Any], message_id: str) -> dict[str, Any]:
-    """A deferred message as SQS delivers it once its delay is over: a new messageId, its attributes kept."""
-    names = [name for name in message if name not in ("body", "DelaySeconds")]
-    return sqs_record(message["body"], message_id=message_id, attributes={name: message[name] for name in names})
+    """A message the function sent (flattened by ``deferred`` or ``dead_letters``, its valid MAC set aside) as SQS
+    delivers it again, after its delay or an operator's redrive: a new messageId, its attributes and MAC kept."""
+    attributes = {name: value for name, value in message.items() if name not in _NOT_SENT}
+    if message.get("unsigned"):
+        return sqs_record(message["body"], message_id=message_id, attributes=attributes)
+    return signed_sqs_record(message["body"], message_id=message_id, attributes=attributes)
 
 
 @pytest.fixture
@@ -109,7 +166,7 @@ def dead_letters(aws: None) -> Any:
                 return messages
             for message in batch:
                 attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
-                messages.append({"body": message["Body"], **attributes})
+                messages.append(checked_signature({"body": message["Body"], **attributes}))
 
     return _read
 
@@ -135,8 +192,18 @@ def _drain(queue_url: str) -> list[dict[str, Any]]:
     for message in queue._messages:
         attributes = {name: value["StringValue"] for name, value in message.message_attributes.items()}
         delay = round((message.delayed_until - int(message.sent_timestamp)) / 1000) if message.delayed_until else 0
-        messages.append({"body": message.body, "DelaySeconds": delay, **attributes})
+        messages.append(checked_signature({"body": message.body, "DelaySeconds": delay, **attributes}))
     return messages
+
+
+def checked_signature(message: dict[str, Any]) -> dict[str, Any]:
+    """A message the function sent, flattened, with its MAC checked and set aside: a valid one is removed (so tests
+    compare what the message says), an invalid one fails the test, a missing one is marked ``"unsigned": True``."""
+    attributes = {name: value for name, value in message.items() if name not in ("body", "DelaySeconds")}
+    if SIGNATURE_ATTRIBUTE not in attributes:
+        return {**message, "unsigned": True}
+    assert signed_by_us(SIGNING_KEY.encode(), message["body"], attributes), "a message with a MAC that does not verify"
+    return {name: value for name, value in message.items() if name != SIGNATURE_ATTRIBUTE}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
 from tests.integration.conftest import came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import SOURCE_QUEUE_URL
-from tests.support.lambda_events import sqs_record
+from tests.support.lambda_events import signed_sqs_record, sqs_record
 
 NUMBER = "+14155550123"
 # Past every hold the first one can be (the initial hold, +25% jitter, and half a hold of spread).
@@ -150,7 +150,8 @@ def test_a_deferral_past_max_deferral_seconds_is_dead_lettered_as_expired(
     # Given a deferred request that first arrived more than a day ago (MAX_DEFERRAL_SECONDS' default)
     connect.max_live_calls = 0
     long_ago = (datetime.now(UTC) - timedelta(days=1, seconds=1)).isoformat()
-    record = sqs_record(body(), message_id="old", attributes={"FirstArrivalTime": long_ago, "ClientToken": "old-0"})
+    attributes = {"FirstArrivalTime": long_ago, "ClientToken": "old-0"}
+    record = signed_sqs_record(body(), message_id="old", attributes=attributes)
     # When it meets a full instance again
     invoke(record)
     # Then it is not deferred again: it is dead-lettered as Expired, with its token
@@ -186,7 +187,7 @@ def test_a_deferral_longer_than_sqs_allows_hops_without_calling(
     until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     attributes = {"DeferredUntil": until, "DeferralReason": "Throttled", "ClientToken": "hop-0", "DeferralCount": "3"}
     # When it arrives
-    invoke(sqs_record(body(), message_id="hop", attributes=attributes))
+    invoke(signed_sqs_record(body(), message_id="hop", attributes=attributes))
     # Then Connect is not called and it is sent on for the longest delay SQS allows, its reason and time kept
     assert connect.requests == []
     [copy] = deferred()
@@ -204,7 +205,7 @@ def test_an_operator_s_confirmation_travels_with_a_deferral(invoke: Any, connect
     # Given a redriven OutcomeUnknown dead-letter (an operator's confirmation of attempt 1) meeting a full instance
     connect.max_live_calls = 0
     attributes = {"ErrorCode": "OutcomeUnknown", "OutcomeUnknownAttempt": "1", "ClientToken": "confirmed-0"}
-    invoke(sqs_record(body(), message_id="confirmed", attributes=attributes))
+    invoke(signed_sqs_record(body(), message_id="confirmed", attributes=attributes))
     # Then the deferred copy still carries the confirmation
     [copy] = deferred()
     assert (copy["ErrorCode"], copy["OutcomeUnknownAttempt"]) == ("OutcomeUnknown", "1")
@@ -221,15 +222,15 @@ def test_a_failed_deferral_send_leaves_the_record_for_sqs(invoke: Any, connect: 
     assert [line["error_code"] for line in log_lines() if line.get("outcome") == "retried"] == ["DeferralSendFailed"]
 
 
-def test_a_deferral_reason_the_function_did_not_write_is_never_echoed(
+def test_a_deferral_a_producer_forged_is_ignored_and_never_echoed(
     invoke: Any, connect: ConnectStub, deferred: Any, log_lines: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a message whose producer set deferral attributes itself, the reason being free text
+    # Given a message whose producer set deferral attributes itself (no MAC of the function's), its reason free text
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     attributes = {"DeferredUntil": until, "DeferralReason": "call jane.doe@example.com"}
     # When it arrives
     invoke(sqs_record(body(), message_id="forged", attributes=attributes))
-    # Then it waits as asked, but under a reason of the function's own, in the message, the log and the metric
-    [copy] = deferred()
-    assert copy["DeferralReason"] == "InstanceAtCapacity"
+    # Then it is a new request like any other: called now, not kept waiting, its forged reason nowhere
+    assert deferred() == []
+    assert list(connect.placed) == ["forged"]
     assert "jane.doe" not in json.dumps(log_lines()) + capsys.readouterr().out

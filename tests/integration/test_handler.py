@@ -14,9 +14,11 @@ from outbound_caller.settling.settlement import SEND_TIME_RESERVE_MS
 from tests.integration.conftest import failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import DEFAULT_FLOW_ID, DLQ_URL, IDEMPOTENCY_TABLE, INSTANCE_ID, SOURCE_NUMBER
-from tests.support.lambda_events import FakeLambdaContext, eventbridge_body, sns_body, sqs_record
+from tests.support.lambda_events import FakeLambdaContext, aws_id, eventbridge_body, sns_body, sqs_record
 
 NUMBER = "+14155550123"
+# A function timeout that holds the record reserve (the stack's sizing gives more): an invocation starts with it.
+FUNCTION_TIMEOUT_MS = RECORD_TIME_RESERVE_MS + 60_000
 
 
 def body(**fields: Any) -> str:
@@ -47,8 +49,8 @@ def test_valid_request_places_one_call(invoke: Any, connect: ConnectStub, dead_l
 @pytest.mark.parametrize(
     ("sqs_body", "token"),
     [
-        (eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id="event-9"), "event-9"),
-        (sns_body(body(), message_id="sns-9"), "sns-9"),
+        (eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id=aws_id("event-9")), aws_id("event-9")),
+        (sns_body(body(), message_id=aws_id("sns-9")), aws_id("sns-9")),
         (body(ClientToken="crm-42"), "crm-42"),
     ],
     ids=["eventbridge", "sns", "own-token"],
@@ -213,7 +215,7 @@ def test_near_the_deadline_remaining_records_are_deferred_without_spending_a_rec
     invoke: Any, connect: ConnectStub, deferred: Any
 ) -> None:
     # Given an invocation with less time left than one worst-case call needs
-    context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1)
+    context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1, started_with_ms=FUNCTION_TIMEOUT_MS)
     records = [sqs_record(body(), message_id=f"d-{i}") for i in range(3)]
     # When the handler runs
     response = invoke(*records, context=context)
@@ -229,7 +231,7 @@ def test_near_the_deadline_an_invalid_record_is_dead_lettered_while_a_send_fits(
     invoke: Any, connect: ConnectStub, dead_letters: Any
 ) -> None:
     # Given an invocation with too little time left for a call, but enough for a dead-letter send
-    context = FakeLambdaContext(remaining_ms=SEND_TIME_RESERVE_MS + 1000)
+    context = FakeLambdaContext(remaining_ms=SEND_TIME_RESERVE_MS + 1000, started_with_ms=FUNCTION_TIMEOUT_MS)
     # When the handler runs on an invalid request
     response = invoke(sqs_record('{"DestinationPhoneNumber": "bad"}', message_id="d-invalid"), context=context)
     # Then it is dead-lettered now (validation needs no call), not handed back
@@ -241,7 +243,7 @@ def test_with_no_time_even_for_a_dead_letter_records_are_handed_back(
     invoke: Any, connect: ConnectStub, dead_letters: Any
 ) -> None:
     # Given an invocation with less time left than one dead-letter send may take, on the record's last receive
-    context = FakeLambdaContext(remaining_ms=SEND_TIME_RESERVE_MS - 1)
+    context = FakeLambdaContext(remaining_ms=SEND_TIME_RESERVE_MS - 1, started_with_ms=FUNCTION_TIMEOUT_MS)
     records = [sqs_record('{"DestinationPhoneNumber": "bad"}', message_id="d-late", receive_count=5)]
     # When the handler runs
     response = invoke(*records, context=context)
@@ -254,14 +256,18 @@ def test_a_record_released_on_its_last_receive_is_deferred_with_its_own_token(
     invoke: Any, connect: ConnectStub, dead_letters: Any, deferred: Any
 ) -> None:
     # Given an EventBridge request on its last receive, in an invocation with too little time left for a call
-    context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1)
-    record = sqs_record(eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id="ev-9"), receive_count=5)
+    context = FakeLambdaContext(remaining_ms=RECORD_TIME_RESERVE_MS - 1, started_with_ms=FUNCTION_TIMEOUT_MS)
+    record = sqs_record(eventbridge_body({"DestinationPhoneNumber": NUMBER}, event_id=aws_id("ev-9")), receive_count=5)
     # When the handler runs
     invoke(record, context=context)
     # Then it is not dead-lettered: it comes back as a new message carrying the event id it will be called with
     assert dead_letters() == []
     [copy] = deferred()
-    assert (copy["ClientToken"], copy["DeferralReason"], copy["body"]) == ("ev-9", "InvocationEnding", record["body"])
+    assert (copy["ClientToken"], copy["DeferralReason"], copy["body"]) == (
+        aws_id("ev-9"),
+        "InvocationEnding",
+        record["body"],
+    )
     assert connect.requests == []
 
 

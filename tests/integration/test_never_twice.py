@@ -21,7 +21,7 @@ from botocore.exceptions import (
 )
 
 from outbound_caller.record_handler import ONCE
-from tests.integration.conftest import failed_ids
+from tests.integration.conftest import came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub, RawAnswer
 from tests.support.lambda_events import FakeLambdaContext, sqs_record
 
@@ -42,10 +42,9 @@ def redelivered(record: dict[str, Any], receive_count: int = 2) -> dict[str, Any
 
 
 def redriven(dead_letter: dict[str, Any], message_id: str) -> dict[str, Any]:
-    """A dead-letter message moved back to the source queue by an operator: a new messageId, its attributes kept."""
-    names = ("ErrorCode", "ErrorMessage", "SourceMessageId", "ClientToken", "OutcomeUnknownAttempt")
-    attributes = {key: dead_letter[key] for key in names if key in dead_letter}
-    return sqs_record(dead_letter["body"], message_id=message_id, attributes=attributes)
+    """A dead-letter message moved back to the source queue by an operator: a new messageId, its attributes (and the
+    function's MAC over them) kept."""
+    return came_back(dead_letter, message_id)
 
 
 def outcomes(log_lines: Any) -> list[tuple[str, str | None]]:

@@ -15,6 +15,7 @@ DLQ_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{DLQ_NAME}"
 IDEMPOTENCY_TABLE = "outbound-calls-placed"
 # The secret keying the MAC of the function's own message attributes (created in moto by the tests that need it).
 SIGNING_SECRET_NAME = "connect-outbound-caller/message-signing-key"
+SIGNING_KEY = "test-message-signing-key"
 # The queue the records come from (lambda_events.QUEUE_ARN): deferred requests are sent back there.
 SOURCE_QUEUE_NAME = "outbound-call-requests"
 SOURCE_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{SOURCE_QUEUE_NAME}"

@@ -9,6 +9,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from outbound_caller.request.signing import SIGNATURE_ATTRIBUTE, signature
+from tests.support.environment import SIGNING_KEY
+
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:outbound-call-requests"
 
 
@@ -35,6 +38,21 @@ def sqs_record(
         "eventSourceARN": QUEUE_ARN,
         "awsRegion": "us-east-1",
     }
+
+
+def signed_sqs_record(
+    body: str, message_id: str | None = None, receive_count: int = 1, attributes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A record of a message the function itself sent (a deferral, a redriven dead-letter): its attributes carry the
+    function's MAC under the tests' signing key, as the function would have signed them."""
+    values = dict(attributes or {})
+    values[SIGNATURE_ATTRIBUTE] = signature(SIGNING_KEY.encode(), body, values)
+    return sqs_record(body, message_id=message_id, receive_count=receive_count, attributes=values)
+
+
+def aws_id(name: str) -> str:
+    """A UUID named after ``name``, as EventBridge event IDs and SNS MessageIds are UUIDs (one name, one ID)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +103,12 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:outbound-caller"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # An invocation that had this much at its start (the function timeout), then remaining_ms: one near its deadline.
+    started_with_ms: int | None = None
 
     def get_remaining_time_in_millis(self) -> int:
         """What Lambda's context answers: milliseconds left in the invocation."""
+        if self.started_with_ms is not None:
+            started, self.started_with_ms = self.started_with_ms, None
+            return started
         return self.remaining_ms

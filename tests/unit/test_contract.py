@@ -190,7 +190,7 @@ def test_attributes_up_to_32768_utf8_bytes(settings: Settings) -> None:
     validate(request(Attributes={key: value}), settings)
     message = problems(request(Attributes={key: value + "x"}), settings)
     # Then only the larger set is refused, with its size
-    assert f"Attributes take {ATTRIBUTES_MAX_BYTES + 1} UTF-8 bytes" in message
+    assert f"Attributes take {ATTRIBUTES_MAX_BYTES + 1:,} UTF-8 bytes" in message
 
 
 def test_attributes_size_counts_every_pair(settings: Settings) -> None:
@@ -198,7 +198,7 @@ def test_attributes_size_counts_every_pair(settings: Settings) -> None:
     attributes = {f"k{i:04d}": "v" * 59 for i in range(513)}  # 513 x (5 + 59) = 32,832 bytes
     # When they are validated
     # Then the sum is what is limited
-    assert "Attributes take 32832 UTF-8 bytes" in problems(request(Attributes=attributes), settings)
+    assert "Attributes take 32,832 UTF-8 bytes" in problems(request(Attributes=attributes), settings)
 
 
 @pytest.mark.parametrize(("key", "valid"), [("order-id_2", True), ("order id", False), ("prénom", False), ("", False)])
@@ -221,7 +221,7 @@ def test_references_up_to_4096_utf8_bytes(settings: Settings) -> None:
     validate(request(References={key: {"Type": kind, "Value": value}}), settings)
     message = problems(request(References={key: {"Type": kind, "Value": value + "u"}}), settings)
     # Then only the larger one is refused
-    assert f"References take {REFERENCES_MAX_BYTES + 1} UTF-8 bytes" in message
+    assert f"References take {REFERENCES_MAX_BYTES + 1:,} UTF-8 bytes" in message
 
 
 @pytest.mark.parametrize(

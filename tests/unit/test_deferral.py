@@ -9,19 +9,30 @@ import pytest
 
 from outbound_caller.config import Settings
 from outbound_caller.request.contract import CallRequest
-from outbound_caller.request.envelopes import CallRequestRecord
+from outbound_caller.request.envelopes import CallRequestRecord, SteeringAttributeError
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.settling.deferral import deferral_deadline_ms, source_queue_url
-from tests.support.lambda_events import sqs_record
+from tests.support.environment import SIGNING_KEY
+from tests.support.lambda_events import signed_sqs_record, sqs_record
 from tests.unit.conftest import request
 
 SENT_MS = 1_795_000_000_000
 
 
 def record(**attributes: str) -> CallRequestRecord:
+    """A producer's message (no MAC of the function's): its attributes steer nothing."""
     raw = sqs_record(json.dumps(request()), attributes=attributes)
     raw["attributes"]["SentTimestamp"] = str(SENT_MS)
     return CallRequestRecord.model_validate(raw)
+
+
+def signed_record(**attributes: str) -> CallRequestRecord:
+    """A message the function sent (a deferral), read under the tests' signing key."""
+    raw = signed_sqs_record(json.dumps(request()), attributes=attributes)
+    raw["attributes"]["SentTimestamp"] = str(SENT_MS)
+    parsed = CallRequestRecord.model_validate(raw)
+    assert parsed.steer(SIGNING_KEY.encode())
+    return parsed
 
 
 def call_request(settings: Settings, **fields: str) -> CallRequest:
@@ -38,7 +49,7 @@ def test_a_first_delivery_arrived_when_it_was_sent(settings: Settings) -> None:
 def test_a_deferred_copy_keeps_the_first_arrival_it_carries(settings: Settings) -> None:
     # Given a deferred copy sent later, carrying its first arrival
     first = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-    copy = record(FirstArrivalTime=first.isoformat())
+    copy = signed_record(FirstArrivalTime=first.isoformat())
     # When its bound is computed
     # Then it runs from the first arrival, not from this copy's send
     assert (
@@ -47,14 +58,27 @@ def test_a_deferred_copy_keeps_the_first_arrival_it_carries(settings: Settings) 
     )
 
 
-@pytest.mark.parametrize("carried", ["yesterday", "2026-11-21T09:00:00", ""])
-def test_an_unreadable_first_arrival_falls_back_to_the_send_time(settings: Settings, carried: str) -> None:
-    # Given a first arrival that is not a time with an offset (a producer's attribute, or damaged)
+@pytest.mark.parametrize("carried", ["yesterday", "2026-11-21T09:00:00", "", "9999-12-31T23:59:59+00:00"])
+def test_a_producer_s_first_arrival_is_ignored(settings: Settings, carried: str) -> None:
+    # Given a first arrival a producer set (no MAC of the function's), readable or not, in the far future even
     # When the bound is computed
-    # Then the message's own send time is used
+    # Then the message's own send time is used: a producer cannot extend its request's deferral bound
     assert deferral_deadline_ms(record(FirstArrivalTime=carried), None, settings) == (
         SENT_MS + settings.max_deferral_seconds * 1000
     )
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [{"FirstArrivalTime": "yesterday"}, {"FirstArrivalTime": "2026-11-21T09:00:00"}, {"DeferralCount": "9" * 5000}],
+)
+def test_a_signed_attribute_the_function_cannot_read_is_refused(attributes: dict[str, str]) -> None:
+    # Given a message under the function's MAC whose attribute is not what the function writes (a bug, or a leaked key)
+    raw = signed_sqs_record(json.dumps(request()), attributes=attributes)
+    # When its steering is read
+    # Then it is refused as invalid (dead-lettered as a ValidationError), never a crash
+    with pytest.raises(SteeringAttributeError):
+        CallRequestRecord.model_validate(raw).steer(SIGNING_KEY.encode())
 
 
 def test_expires_at_is_the_bound_when_the_request_names_one(settings: Settings) -> None:

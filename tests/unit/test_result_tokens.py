@@ -17,7 +17,7 @@ from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
 from outbound_caller.settling.settlement import result_token
 from tests.support.contact_events import ANSWERED, contact_event
 from tests.support.environment import FUNCTION_ENVIRONMENT
-from tests.support.lambda_events import eventbridge_body, sns_body, sqs_record
+from tests.support.lambda_events import aws_id, eventbridge_body, sns_body, sqs_record
 from tests.unit.conftest import request
 
 # ClientTokens as the API takes them (1 to 500 characters), and SQS message IDs.
@@ -58,7 +58,7 @@ def _unparsable(body: str) -> CallRequestRecord:
 
 def test_an_invalid_request_is_rejected_under_its_own_token() -> None:
     # Given an EventBridge event whose request has its own ClientToken and a field the contract does not know
-    record = _unparsable(eventbridge_body(request(ClientToken="order-42", Typo=1), event_id="evt-1"))
+    record = _unparsable(eventbridge_body(request(ClientToken="order-42", Typo=1), event_id=aws_id("evt-1")))
     # When the Rejected event names the token of a body that could not be parsed
     # Then it is the request's own, the one the producer knows (and the CLI printed), not the SQS messageId
     assert result_token(record, None) == mask_token("order-42")
@@ -66,12 +66,12 @@ def test_an_invalid_request_is_rejected_under_its_own_token() -> None:
 
 def test_an_invalid_event_without_a_token_is_rejected_under_its_event_id() -> None:
     # Given an invalid EventBridge event and an invalid SNS notification with no ClientToken of their own
-    event = _unparsable(eventbridge_body(request(Typo=1), event_id="evt-1"))
-    notification = _unparsable(sns_body(json.dumps(request(Typo=1)), message_id="sns-1"))
+    event = _unparsable(eventbridge_body(request(Typo=1), event_id=aws_id("evt-1")))
+    notification = _unparsable(sns_body(json.dumps(request(Typo=1)), message_id=aws_id("sns-1")))
     # When their Rejected events name their tokens
     # Then they are the IDs the producers got back from PutEvents and Publish, as for a valid request
-    assert result_token(event, None) == mask_token("evt-1")
-    assert result_token(notification, None) == mask_token("sns-1")
+    assert result_token(event, None) == mask_token(aws_id("evt-1"))
+    assert result_token(notification, None) == mask_token(aws_id("sns-1"))
 
 
 @pytest.mark.parametrize("body", ["not json", "[]", '{"ClientToken": 7}', json.dumps({"ClientToken": "x" * 501})])

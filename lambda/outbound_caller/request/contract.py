@@ -136,11 +136,12 @@ class CallRequest(BaseModel):
         if self.Attributes is not None:
             size = sum(_utf8_size(key, value) for key, value in self.Attributes.items())
             if size > ATTRIBUTES_MAX_BYTES:
-                raise ValueError(f"Attributes take {size} UTF-8 bytes; the limit is {ATTRIBUTES_MAX_BYTES}")
+                # Thousands separated: a seven-digit count is no phone number to the redactor of error messages.
+                raise ValueError(f"Attributes take {size:,} UTF-8 bytes; the limit is {ATTRIBUTES_MAX_BYTES:,}")
         if self.References is not None:
             size = sum(_utf8_size(key) + reference.utf8_size() for key, reference in self.References.items())
             if size > REFERENCES_MAX_BYTES:
-                raise ValueError(f"References take {size} UTF-8 bytes; the limit is {REFERENCES_MAX_BYTES}")
+                raise ValueError(f"References take {size:,} UTF-8 bytes; the limit is {REFERENCES_MAX_BYTES:,}")
         if self.NotBefore is not None and self.ExpiresAt is not None and self.NotBefore >= self.ExpiresAt:
             raise ValueError("NotBefore must be before ExpiresAt: the request could never be placed")
         detection = self.AnswerMachineDetectionConfig

@@ -5,18 +5,19 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from outbound_caller.request.envelopes import (
+from outbound_caller.request.attribute_names import (
     CLIENT_TOKEN_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
+    ERROR_MESSAGE_ATTRIBUTE,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 from outbound_caller.settling.outcomes import Failure
+from outbound_caller.settling.outgoing import MessageTooLargeError, check_fits, outgoing_attributes
 from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, create_client
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 
 @cache
@@ -26,19 +27,31 @@ def sqs_client() -> SQSClient:
     return client
 
 
-def dead_letter(queue_url: str, body: str, failure: Failure, source_message_id: str, client_token: str) -> None:
+def dead_letter(
+    queue_url: str, body: str, failure: Failure, source_message_id: str, client_token: str, key: bytes | None
+) -> None:
     """Send the original body, unchanged, with ErrorCode, ErrorMessage, SourceMessageId and ClientToken attributes.
 
     ``client_token`` is what a redrive of this message must call with: the token itself when it lives only
     in the delivery (an SQS messageId, say), or its masked form when the body carries it (it wins on redrive).
     An uncertain outcome also names its placed-calls attempt: redriving the message confirms that attempt only.
+    The attributes are signed with ``key`` (the redrive then trusts them). A body too large to carry them all loses
+    the ErrorMessage first (the log keeps it); one too large even then raises MessageTooLargeError.
     """
-    attributes: dict[str, MessageAttributeValueTypeDef] = {
-        ERROR_CODE_ATTRIBUTE: {"DataType": "String", "StringValue": failure.code},
-        "ErrorMessage": {"DataType": "String", "StringValue": failure.message or failure.code},
-        SOURCE_MESSAGE_ID_ATTRIBUTE: {"DataType": "String", "StringValue": source_message_id},
-        CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
+    values = {
+        ERROR_CODE_ATTRIBUTE: failure.code,
+        ERROR_MESSAGE_ATTRIBUTE: failure.message or failure.code,
+        SOURCE_MESSAGE_ID_ATTRIBUTE: source_message_id,
+        CLIENT_TOKEN_ATTRIBUTE: client_token,
     }
     if failure.attempt is not None:
-        attributes[UNCERTAIN_ATTEMPT_ATTRIBUTE] = {"DataType": "String", "StringValue": str(failure.attempt)}
+        values[UNCERTAIN_ATTEMPT_ATTRIBUTE] = str(failure.attempt)
+    attributes = outgoing_attributes(body, values, key)
+    try:
+        check_fits(body, attributes)
+    except MessageTooLargeError:
+        # Only where the source queue takes larger bodies than the stack sets it to (message_size.py).
+        values.pop(ERROR_MESSAGE_ATTRIBUTE)
+        attributes = outgoing_attributes(body, values, key)
+        check_fits(body, attributes)
     sqs_client().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)

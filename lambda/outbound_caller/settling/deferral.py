@@ -15,11 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from outbound_caller.config import Settings
-from outbound_caller.request.contract import CallRequest
-from outbound_caller.request.envelopes import (
+from outbound_caller.request.attribute_names import (
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
     DEFERRAL_REASON_ATTRIBUTE,
@@ -29,13 +27,12 @@ from outbound_caller.request.envelopes import (
     OUTCOME_UNKNOWN,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
-    CallRequestRecord,
 )
+from outbound_caller.request.contract import CallRequest
+from outbound_caller.request.envelopes import CallRequestRecord
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.settling.dead_letter import sqs_client
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+from outbound_caller.settling.outgoing import check_fits, outgoing_attributes
 
 # Why a request was deferred (the DeferralReason attribute, the log's and metric's reason).
 INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededException: its concurrent calls are full
@@ -110,21 +107,25 @@ def source_queue_url(record: CallRequestRecord, settings: Settings) -> str:
     return f"{sqs_client().meta.endpoint_url}/{account}/{name}"
 
 
-def defer(queue_url: str, record: CallRequestRecord, deferral: Deferral, client_token: str, now_ms: int) -> int:
+def defer(
+    queue_url: str, record: CallRequestRecord, deferral: Deferral, client_token: str, now_ms: int, key: bytes | None
+) -> int:
     """Send the record's body back to ``queue_url`` to arrive at ``deferral.until_ms``; return the delay in s."""
     delay = min(SQS_MAX_DELAY_SECONDS, max(0, math.ceil((deferral.until_ms - now_ms) / 1000)))
-    attributes: dict[str, MessageAttributeValueTypeDef] = {
-        CLIENT_TOKEN_ATTRIBUTE: {"DataType": "String", "StringValue": client_token},
-        SOURCE_MESSAGE_ID_ATTRIBUTE: {"DataType": "String", "StringValue": record.source_message_id},
-        FIRST_ARRIVAL_ATTRIBUTE: {"DataType": "String", "StringValue": _iso(record.first_arrival_ms)},
-        DEFERRAL_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(record.deferral_count + 1)},
-        DEFERRAL_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": deferral.reason},
-        DEFERRED_UNTIL_ATTRIBUTE: {"DataType": "String", "StringValue": _iso(deferral.until_ms)},
+    values = {
+        CLIENT_TOKEN_ATTRIBUTE: client_token,
+        SOURCE_MESSAGE_ID_ATTRIBUTE: record.source_message_id,
+        FIRST_ARRIVAL_ATTRIBUTE: _iso(record.first_arrival_ms),
+        DEFERRAL_COUNT_ATTRIBUTE: str(record.deferral_count + 1),
+        DEFERRAL_REASON_ATTRIBUTE: deferral.reason,
+        DEFERRED_UNTIL_ATTRIBUTE: _iso(deferral.until_ms),
     }
     if record.confirmed_attempt is not None:
         # An operator's confirmation of an uncertain call stays with the request until it is used.
-        attributes[ERROR_CODE_ATTRIBUTE] = {"DataType": "String", "StringValue": OUTCOME_UNKNOWN}
-        attributes[UNCERTAIN_ATTEMPT_ATTRIBUTE] = {"DataType": "String", "StringValue": str(record.confirmed_attempt)}
+        values[ERROR_CODE_ATTRIBUTE] = OUTCOME_UNKNOWN
+        values[UNCERTAIN_ATTEMPT_ATTRIBUTE] = str(record.confirmed_attempt)
+    attributes = outgoing_attributes(record.body, values, key)
+    check_fits(record.body, attributes)
     sqs_client().send_message(
         QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes
     )

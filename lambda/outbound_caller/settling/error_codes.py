@@ -17,3 +17,9 @@ RETRIES_EXHAUSTED = "RetriesExhausted"
 EXPIRED = "Expired"
 DEFERRAL_SEND_FAILED = "DeferralSendFailed"
 CALL_LIMIT_STORE_ERROR = "CallLimitStoreError"
+# The message-signing key could not be read: the invocation's records are handed back.
+SIGNING_KEY_UNAVAILABLE = "SigningKeyUnavailable"
+# The function timeout cannot hold one record's time reserve: the invocation's records are handed back.
+FUNCTION_TIMEOUT_TOO_SHORT = "FunctionTimeoutTooShort"
+# A body too large to be sent with the function's attributes (a source queue taking larger bodies than the stack's).
+MESSAGE_TOO_LARGE = "MessageTooLarge"

@@ -20,7 +20,8 @@ from outbound_caller.connect.calls import UncertainOutcome
 from outbound_caller.connect.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
 from outbound_caller.connect.placed_calls import LedgerUnavailableError
 from outbound_caller.privacy import redact_phone_numbers
-from outbound_caller.request.envelopes import OUTCOME_UNKNOWN
+from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
+from outbound_caller.request.envelopes import InvalidDeliveryError
 from outbound_caller.request.problems import describe_validation_error
 from outbound_caller.safety.call_limit import (
     DESTINATION_CALL_LIMIT_ERROR,
@@ -35,11 +36,15 @@ from outbound_caller.settling.error_codes import (
     CLIENT_TOKEN_REUSED,
     CONNECTION_ERROR,
     IDEMPOTENCY_STORE_ERROR,
+    MESSAGE_TOO_LARGE,
     RETRIES_EXHAUSTED,
+    SIGNING_KEY_UNAVAILABLE,
     TIMEOUT,
     UNEXPECTED_ERROR,
     VALIDATION_ERROR,
 )
+from outbound_caller.settling.outgoing import MessageTooLargeError
+from outbound_caller.signing_key import SigningKeyUnavailableError
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
 PERMANENT_CONNECT_ERRORS = frozenset(
@@ -87,6 +92,9 @@ def classify(error: BaseException) -> Failure:
     """Map any failure of a record to its ErrorCode, a message safe to log, and permanent or not."""
     if isinstance(error, ValidationError):
         return Failure(VALIDATION_ERROR, _safe(describe_validation_error(error)), permanent=True)
+    if isinstance(error, InvalidDeliveryError):
+        # The function's own refusals of a record (too large, a signed attribute it cannot read): messages of ours.
+        return Failure(VALIDATION_ERROR, _safe(str(error)), permanent=True)
     if isinstance(error, ParamValidationError):
         # botocore's own checks: the request can never be sent as it is.
         return Failure(VALIDATION_ERROR, _safe(str(error)), permanent=True)
@@ -120,6 +128,10 @@ def classify(error: BaseException) -> Failure:
     if isinstance(error, LedgerUnavailableError):
         # The call is not made while its record cannot be kept: retrying is safe, calling twice is not.
         return Failure(IDEMPOTENCY_STORE_ERROR, "the placed-calls table could not be read or written", permanent=False)
+    if isinstance(error, SigningKeyUnavailableError):
+        return Failure(SIGNING_KEY_UNAVAILABLE, "the message-signing key could not be read", permanent=False)
+    if isinstance(error, MessageTooLargeError):
+        return Failure(MESSAGE_TOO_LARGE, _safe(str(error)), permanent=False)
     if isinstance(error, (ConnectTimeoutError, ReadTimeoutError)):
         return Failure(TIMEOUT, "Connect did not answer in time", permanent=False)
     if isinstance(error, EndpointConnectionError):

@@ -57,8 +57,11 @@ class Settle:
         destination: str | None,
         lambda_context: LambdaContext,
         results: ResultEvents | None = None,
+        signing_key: bytes | None = None,
     ) -> None:
         self._settings = settings
+        # Signs what is sent on the record's behalf; None (the secret unreadable): sent unsigned, read as a producer's.
+        self._key = signing_key
         self._results = results
         self._record = record
         self._delivery = delivery
@@ -85,6 +88,7 @@ class Settle:
                 failure,
                 record.source_message_id,
                 self._travelling_token(),
+                self._key,
             ),
             DEAD_LETTER_SEND_FAILED,
             f"{failure.code}; dead-letter",
@@ -124,7 +128,7 @@ class Settle:
             self.retry(Failure(deferral.reason, "too little invocation time left to defer the request", False))
         queue_url = source_queue_url(self._record, self._settings)
         delay = self._send_or_retry(
-            lambda: defer(queue_url, self._record, deferral, self._travelling_token(), now_ms),
+            lambda: defer(queue_url, self._record, deferral, self._travelling_token(), now_ms, self._key),
             DEFERRAL_SEND_FAILED,
             f"{deferral.reason}; deferral",
         )
