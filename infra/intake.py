@@ -17,11 +17,15 @@ from constructs import Construct
 from infra.event_bus import CallRequestBus
 from infra.producers import call_request_event_pattern, split_principals
 from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
+from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 
 # EventBridge's maximum retry policy: an undeliverable event is retried for up to 24 hours / 185 attempts before
 # going to the rule's dead-letter queue. Staleness of a request is the producer's call (the request's ExpiresAt).
 RULE_TARGET_MAX_EVENT_AGE_HOURS = 24
 RULE_TARGET_RETRY_ATTEMPTS = 185
+# A dead-letter queue takes SQS's largest message: what the function sends there is a body the source queue accepted
+# (at most SOURCE_QUEUE_MAX_MESSAGE_BYTES) with the function's attributes, which message_size.py sizes to fit.
+DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES
 
 
 def secure_queue(
@@ -29,6 +33,7 @@ def secure_queue(
     construct_id: str,
     *,
     retention_period: Duration,
+    max_message_size_bytes: int,
     visibility_timeout: Duration | None = None,
     dead_letter_queue: sqs.DeadLetterQueue | None = None,
 ) -> sqs.Queue:
@@ -39,6 +44,7 @@ def secure_queue(
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
         retention_period=retention_period,
+        max_message_size_bytes=max_message_size_bytes,
         visibility_timeout=visibility_timeout,
         dead_letter_queue=dead_letter_queue,
     )
@@ -50,7 +56,12 @@ def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> 
     cdk-nag's SQS3 (a queue without a dead-letter queue) is acknowledged: it only recognises SQS redrive policies,
     not a rule target's DeadLetterConfig nor a function's asynchronous-invocation one.
     """
-    queue = secure_queue(scope, construct_id, retention_period=Duration.days(DLQ_RETENTION_DAYS))
+    queue = secure_queue(
+        scope,
+        construct_id,
+        retention_period=Duration.days(DLQ_RETENTION_DAYS),
+        max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+    )
     Validations.of(queue).acknowledge(
         Acknowledgment(
             id="AwsSolutions-SQS3",
@@ -80,13 +91,19 @@ class CallRequestIntake(Construct):
         super().__init__(scope, construct_id)
 
         self.dead_letter_queue = secure_queue(
-            self, "DeadLetterQueue", retention_period=Duration.days(DLQ_RETENTION_DAYS)
+            self,
+            "DeadLetterQueue",
+            retention_period=Duration.days(DLQ_RETENTION_DAYS),
+            max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         )
+        # Smaller than SQS's maximum by the most the function's attributes take: a body accepted here always fits
+        # when the function defers it back here or dead-letters it, attributes and all (message_size.py).
         self.queue = secure_queue(
             self,
             "Queue",
             visibility_timeout=visibility_timeout,
             retention_period=Duration.days(SOURCE_RETENTION_DAYS),
+            max_message_size_bytes=SOURCE_QUEUE_MAX_MESSAGE_BYTES,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )
 
