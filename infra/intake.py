@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.event_bus import CallRequestBus
 from infra.producers import call_request_event_pattern, split_principals
+from infra.queue_senders import SEND_MESSAGE, deny_other_iam_senders, not_named
 from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 
@@ -36,6 +37,7 @@ def secure_queue(
     max_message_size_bytes: int,
     visibility_timeout: Duration | None = None,
     dead_letter_queue: sqs.DeadLetterQueue | None = None,
+    redrive_allow_policy: sqs.RedriveAllowPolicy | None = None,
 ) -> sqs.Queue:
     """A standard queue with SQS-managed encryption stated explicitly and TLS enforced by its queue policy."""
     return sqs.Queue(
@@ -47,6 +49,7 @@ def secure_queue(
         max_message_size_bytes=max_message_size_bytes,
         visibility_timeout=visibility_timeout,
         dead_letter_queue=dead_letter_queue,
+        redrive_allow_policy=redrive_allow_policy,
     )
 
 
@@ -61,6 +64,9 @@ def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> 
         construct_id,
         retention_period=Duration.days(DLQ_RETENTION_DAYS),
         max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+        # No SQS queue's redrive target: SQS's default lets any queue of the account name it as its dead-letter queue,
+        # and SQS's own moves there carry no principal the queue policy could deny.
+        redrive_allow_policy=sqs.RedriveAllowPolicy(redrive_permission=sqs.RedrivePermission.DENY_ALL),
     )
     Validations.of(queue).acknowledge(
         Acknowledgment(
@@ -150,16 +156,19 @@ class CallRequestIntake(Construct):
             topic = sns.Topic.from_topic_arn(self, f"Topic{index}", topic_arn)
             topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=False))
 
-    def admit_only(self, producer_principals: Sequence[str], *, own_senders: Sequence[iam.IRole]) -> None:
-        """Let the named producers send to the queue and deny every other principal but the rule, the topics and
-        the stack's own senders (the function sends deferrals back to the queue)."""
+    def admit_only(
+        self, producer_principals: Sequence[str], *, own_senders: Sequence[iam.IRole], operators: Sequence[str] = ()
+    ) -> None:
+        """Let the named producers send to the queue and deny every other principal but the rule, the topics, the
+        stack's own senders (the function sends deferrals back to the queue) and the operators (a redrive sends with
+        the rights of whoever starts it)."""
         if not producer_principals:
             return
         accounts, arns = split_principals(producer_principals)
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="NamedProducersMaySendCallRequests",
-                actions=["sqs:SendMessage"],
+                actions=[SEND_MESSAGE],
                 resources=[self.queue.queue_arn],
                 principals=[
                     *(iam.AccountPrincipal(account) for account in accounts),
@@ -167,22 +176,36 @@ class CallRequestIntake(Construct):
                 ],
             )
         )
-        not_named: dict[str, dict[str, list[str]]] = {
-            # Services send on behalf of a resource, and say which in aws:SourceArn, which no caller can set.
-            "ArnNotEquals": {
-                "aws:PrincipalArn": [*arns, *(role.role_arn for role in own_senders)],
-                "aws:SourceArn": [self.rule.rule_arn, *self.sns_topic_arns],
-            }
-        }
-        if accounts:
-            not_named["StringNotEquals"] = {"aws:PrincipalAccount": accounts}
+        # No "Null" condition here, unlike the dead-letter queues': nothing may reach this queue without a principal
+        # but the services named by aws:SourceArn, so a request without aws:PrincipalArn stays denied.
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="NobodyElseMaySendCallRequests",
                 effect=iam.Effect.DENY,
-                actions=["sqs:SendMessage"],
+                actions=[SEND_MESSAGE],
                 resources=[self.queue.queue_arn],
                 principals=[iam.AnyPrincipal()],
-                conditions=not_named,
+                conditions=not_named(
+                    [*producer_principals, *operators],
+                    roles=own_senders,
+                    on_behalf_of=[self.rule.rule_arn, *self.sns_topic_arns],
+                ),
             )
+        )
+
+    def admit_dead_letters_only_from(self, dead_letterers: Sequence[iam.IRole], operators: Sequence[str]) -> None:
+        """Deny sending to both dead-letter queues to every IAM principal but the roles that dead-letter requests and
+        the operators; EventBridge still delivers on behalf of the rule. A request planted there would be redriven
+        into the source queue with the operator's trust."""
+        deny_other_iam_senders(
+            self.dead_letter_queue,
+            sid="OnlyTheCallerAndOperatorsMayDeadLetter",
+            principals=operators,
+            roles=dead_letterers,
+        )
+        deny_other_iam_senders(
+            self.rule_dead_letter_queue,
+            sid="OnlyTheRuleAndOperatorsMayDeadLetter",
+            principals=operators,
+            on_behalf_of=[self.rule.rule_arn],
         )

@@ -65,7 +65,12 @@ class OutboundCallerStack(Stack):
                 placed_calls=placed_calls.table,
                 result_event_bus=results,
             )
-        intake.admit_only(settings.queue_producer_principals, own_senders=[caller.role])
+        intake.admit_only(
+            settings.queue_producer_principals, own_senders=[caller.role], operators=settings.operator_principals
+        )
+        # Always, whoever may send to the source queue: a message planted in a dead-letter queue is redriven into the
+        # source queue by an operator, with the trust a redrive carries.
+        intake.admit_dead_letters_only_from([caller.role], settings.operator_principals)
         dead_letter_queues = {
             "DeadLetterQueue": intake.dead_letter_queue,
             "RuleDeadLetterQueue": intake.rule_dead_letter_queue,

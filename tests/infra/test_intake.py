@@ -252,8 +252,9 @@ def test_dead_letter_queue_policy_grants_nobody_anything(template: Template) -> 
     # Given the stack
     # When the function's dead-letter queue policy is read
     statements = _queue_policy(template, _dead_letter_queue_id(template))
-    # Then it only denies (TLS); the function's own role is what allows it to send
-    assert [statement["Effect"] for statement in statements] == ["Deny"]
+    # Then it only denies (TLS, and senders other than its own: tests/infra/test_dead_letter_access.py); the
+    # function's own role is what allows it to send
+    assert {statement["Effect"] for statement in statements} == {"Deny"}
 
 
 def test_queue_has_no_kms_key_that_would_drop_the_source_arn_condition(template: Template) -> None:
