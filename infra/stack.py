@@ -142,6 +142,15 @@ class OutboundCallerStack(Stack):
                 " users' IAM policies do (grant events:PutEvents with the events:source condition key per producer)."
                 " Unset eventBusName for a bus of the stack's own that admits only named producers",
             )
+        if results is not None and not results.owned:
+            Annotations.of(self).add_warning_v2(
+                "connect-outbound-caller:result-bus-not-owned",
+                f"resultEventBusName={settings.result_event_bus_name!r} is a bus the stack does not own: only its owner"
+                " can restrict who publishes on it, so any principal its policy and IAM allow events:PutEvents can put"
+                " events with source connect-outbound-caller there, and consumers cannot tell them from the stack's."
+                " Unset resultEventBusName for a bus of the stack's own, which only the stack's functions may publish"
+                " to, or have the bus's owner deny events:PutEvents to everyone else",
+            )
         if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
             Annotations.of(self).add_warning_v2(
                 "connect-outbound-caller:placeholder-settings",
