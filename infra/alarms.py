@@ -1,5 +1,5 @@
 """Alarms an operator needs: each new dead-letter (and the worrying kinds), retries, placed-calls table errors, a
-stalled queue, function errors and throttles.
+stalled queue, function errors and throttles, a function timeout too short for one record.
 
 Every alarm watches what happened in its period, not a level that stays up: it returns to OK once nothing new
 happens, so the next occurrence notifies again. CloudWatch notifies on state changes only, so a burst within
@@ -124,6 +124,13 @@ class OperationalAlarms(Construct):
             "FunctionErrors",
             "The outbound caller failed whole invocations (record-level failures are not errors)",
             function.metric_errors(period=FUNCTION_METRIC_PERIOD, statistic="Sum"),
+            threshold=0,
+        )
+        self._alarm(
+            "FunctionTimeoutTooShort",
+            "The outbound caller's timeout cannot hold one record's time reserve: every record is handed back, none is"
+            " called. It was edited by hand or by another tool: set it back to the stack's value (make deploy)",
+            function_metrics.timeout_too_short(period=OUTCOME_METRIC_PERIOD),
             threshold=0,
         )
         self._alarm(

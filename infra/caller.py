@@ -25,9 +25,7 @@ MEMORY_SIZE_MB = 256
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Characters of the generated message-signing key (letters and digits): about 380 bits.
 SIGNING_KEY_LENGTH = 64
-# How cdk-nag spells the phone-number ARN of connect_resource_arns in its finding ID.
-PHONE_NUMBERS_ARN_FINDING = "arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:phone-number/*"
-# And the contact ARN of connect_resource_arns (the instance's contacts).
+# How cdk-nag spells the contact ARN of connect_resource_arns (the instance's contacts) in its finding ID.
 CONTACTS_ARN_FINDING = "arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:instance/{instance}/contact/*"
 
 
@@ -174,46 +172,28 @@ class OutboundCaller(Construct):
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::{CONTACTS_ARN_FINDING.format(instance=settings.instance_id)}]",
-                reason="StartOutboundVoiceContact is authorized on the contact it creates, whose ID only exists once"
-                " the call is placed: the configured instance's contacts are the narrowest resource IAM can name",
+                reason="StartOutboundVoiceContact is authorized on the contact it creates (its only resource type in"
+                " the Service Authorization Reference), whose ID only exists once the call is placed: the configured"
+                " instance's contacts are the narrowest resource IAM can name. Which flow, queue and caller ID a call"
+                " uses is the function's own allow-lists' decision (CONNECT_ALLOWED_*), not this grant's",
             )
         )
-        if settings.source_phone_number is not None:
-            Validations.of(self.role).acknowledge(
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{PHONE_NUMBERS_ARN_FINDING}]",
-                    reason="Connect authorizes the caller ID's phone-number resource, whose ARN holds an ID, not the"
-                    " E.164 number configured; scoped to this account and region, and Connect itself only dials from"
-                    " numbers claimed to the instance",
-                )
-            )
 
 
 def connect_resource_arns(stack: Stack, settings: DeploymentSettings) -> list[str]:
-    """The resources StartOutboundVoiceContact is authorized on: the instance's contacts, the instance, its allowed
-    flows, queue and number."""
-
-    def instance_arn(resource_path: str = "") -> str:
-        return stack.format_arn(
+    """The one resource StartOutboundVoiceContact is authorized on: the configured instance's contacts."""
+    # The Service Authorization Reference lists one resource type for the action, `contact`:
+    # instance/${InstanceId}/contact/*. A call's contact does not exist before the call, so its ID cannot be named: the
+    # instance's contacts are the tightest scope. Flow, queue and phone-number ARNs would match no request of this
+    # action, so they would authorize nothing and only look like a scope: none is named. What keeps a call to the
+    # deployment's flows, queues and caller IDs is the function's allow-lists (CONNECT_ALLOWED_CONTACT_FLOW_IDS,
+    # CONNECT_ALLOWED_QUEUE_IDS, CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS). Without this grant every call is answered
+    # AccessDeniedException.
+    return [
+        stack.format_arn(
             service="connect",
             resource="instance",
-            resource_name=f"{settings.instance_id}{resource_path}",
+            resource_name=f"{settings.instance_id}/contact/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-
-    flows = dict.fromkeys((settings.contact_flow_id, *settings.allowed_contact_flow_ids))
-    # The Service Authorization Reference lists one resource type for the action: `contact`,
-    # instance/${InstanceId}/contact/*. A call's contact does not exist before the call, so its ID cannot be named:
-    # the instance's contacts are the tightest scope. Without it every call is answered AccessDeniedException.
-    arns = [instance_arn("/contact/*"), instance_arn(), *(instance_arn(f"/contact-flow/{flow}") for flow in flows)]
-    if settings.queue_id is not None:
-        arns.append(instance_arn(f"/queue/{settings.queue_id}"))
-    if settings.source_phone_number is not None:
-        # Phone-number ARNs are keyed by an ID Connect assigns when the number is claimed, not by the E.164 number
-        # the function is configured with, so the tightest expressible scope is this account's numbers here.
-        arns.append(
-            stack.format_arn(
-                service="connect", resource="phone-number", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
-            )
-        )
-    return arns
+    ]

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.caller import LOG_RETENTION, RUNTIME
 from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, dead_letter_queue_of
+from infra.queue_senders import deny_other_iam_senders
 from infra.results import ResultEventBus
 from infra.settings import (
     PLACED_CALLS_CONTACT_ID_INDEX,
@@ -131,4 +132,13 @@ class CallCompletion(Construct):
                     retry_attempts=RULE_TARGET_RETRY_ATTEMPTS,
                 )
             ],
+        )
+        # Only EventBridge for this rule, the function's role (Lambda dead-letters a failed asynchronous event with it)
+        # and the operators may send to the dead-letter queue: its messages are contact events someone may send back.
+        deny_other_iam_senders(
+            self.dead_letter_queue,
+            sid="OnlyTheCompletionAndOperatorsMayDeadLetter",
+            principals=settings.operator_principals,
+            roles=[self.role],
+            on_behalf_of=[self.rule.rule_arn],
         )

@@ -127,6 +127,10 @@ class OperationsDashboard(Construct):
                             function.metric_duration(period=GRAPH_PERIOD, statistic="Maximum"),
                         ],
                     ),
+                    graph(
+                        "Function: invocations whose timeout was too short",
+                        [calls.timeout_too_short(period=GRAPH_PERIOD)],
+                    ),
                 ],
             ],
         )

@@ -14,6 +14,7 @@ from infra.settings import POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from outbound_caller.metric_names import (
     CALLS_PLACED,
     ERROR_CODE_DIMENSION,
+    FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
@@ -60,6 +61,10 @@ class FunctionMetrics:
     def records_pending(self, *, period: Duration) -> cloudwatch.Metric:
         """The most placed calls one container still had to record in the placed-calls table."""
         return self.metric(PLACED_CALL_RECORDS_PENDING, period=period, statistic="Maximum")
+
+    def timeout_too_short(self, *, period: Duration) -> cloudwatch.Metric:
+        """Invocations whose function timeout could not hold one record's time reserve (every record handed back)."""
+        return self.metric(FUNCTION_TIMEOUT_TOO_SHORT, period=period)
 
     def sum_over_error_codes(self, name: str, *, period: Duration, label: str) -> cloudwatch.MathExpression:
         """CallsDeadLettered or CallsRetried summed over every ErrorCode, as one series an alarm can watch.

@@ -16,12 +16,17 @@ from constructs import Construct
 
 from infra.event_bus import CallRequestBus
 from infra.producers import call_request_event_pattern, split_principals
+from infra.queue_senders import SEND_MESSAGE, deny_other_iam_senders, not_named
 from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
+from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 
 # EventBridge's maximum retry policy: an undeliverable event is retried for up to 24 hours / 185 attempts before
 # going to the rule's dead-letter queue. Staleness of a request is the producer's call (the request's ExpiresAt).
 RULE_TARGET_MAX_EVENT_AGE_HOURS = 24
 RULE_TARGET_RETRY_ATTEMPTS = 185
+# A dead-letter queue takes SQS's largest message: what the function sends there is a body the source queue accepted
+# (at most SOURCE_QUEUE_MAX_MESSAGE_BYTES) with the function's attributes, which message_size.py sizes to fit.
+DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES
 
 
 def secure_queue(
@@ -29,8 +34,10 @@ def secure_queue(
     construct_id: str,
     *,
     retention_period: Duration,
+    max_message_size_bytes: int,
     visibility_timeout: Duration | None = None,
     dead_letter_queue: sqs.DeadLetterQueue | None = None,
+    redrive_allow_policy: sqs.RedriveAllowPolicy | None = None,
 ) -> sqs.Queue:
     """A standard queue with SQS-managed encryption stated explicitly and TLS enforced by its queue policy."""
     return sqs.Queue(
@@ -39,8 +46,10 @@ def secure_queue(
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
         retention_period=retention_period,
+        max_message_size_bytes=max_message_size_bytes,
         visibility_timeout=visibility_timeout,
         dead_letter_queue=dead_letter_queue,
+        redrive_allow_policy=redrive_allow_policy,
     )
 
 
@@ -50,7 +59,15 @@ def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> 
     cdk-nag's SQS3 (a queue without a dead-letter queue) is acknowledged: it only recognises SQS redrive policies,
     not a rule target's DeadLetterConfig nor a function's asynchronous-invocation one.
     """
-    queue = secure_queue(scope, construct_id, retention_period=Duration.days(DLQ_RETENTION_DAYS))
+    queue = secure_queue(
+        scope,
+        construct_id,
+        retention_period=Duration.days(DLQ_RETENTION_DAYS),
+        max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+        # No SQS queue's redrive target: SQS's default lets any queue of the account name it as its dead-letter queue,
+        # and SQS's own moves there carry no principal the queue policy could deny.
+        redrive_allow_policy=sqs.RedriveAllowPolicy(redrive_permission=sqs.RedrivePermission.DENY_ALL),
+    )
     Validations.of(queue).acknowledge(
         Acknowledgment(
             id="AwsSolutions-SQS3",
@@ -80,13 +97,19 @@ class CallRequestIntake(Construct):
         super().__init__(scope, construct_id)
 
         self.dead_letter_queue = secure_queue(
-            self, "DeadLetterQueue", retention_period=Duration.days(DLQ_RETENTION_DAYS)
+            self,
+            "DeadLetterQueue",
+            retention_period=Duration.days(DLQ_RETENTION_DAYS),
+            max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         )
+        # Smaller than SQS's maximum by the most the function's attributes take: a body accepted here always fits
+        # when the function defers it back here or dead-letters it, attributes and all (message_size.py).
         self.queue = secure_queue(
             self,
             "Queue",
             visibility_timeout=visibility_timeout,
             retention_period=Duration.days(SOURCE_RETENTION_DAYS),
+            max_message_size_bytes=SOURCE_QUEUE_MAX_MESSAGE_BYTES,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )
 
@@ -133,16 +156,19 @@ class CallRequestIntake(Construct):
             topic = sns.Topic.from_topic_arn(self, f"Topic{index}", topic_arn)
             topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=False))
 
-    def admit_only(self, producer_principals: Sequence[str], *, own_senders: Sequence[iam.IRole]) -> None:
-        """Let the named producers send to the queue and deny every other principal but the rule, the topics and
-        the stack's own senders (the function sends deferrals back to the queue)."""
+    def admit_only(
+        self, producer_principals: Sequence[str], *, own_senders: Sequence[iam.IRole], operators: Sequence[str] = ()
+    ) -> None:
+        """Let the named producers send to the queue and deny every other principal but the rule, the topics, the
+        stack's own senders (the function sends deferrals back to the queue) and the operators (a redrive sends with
+        the rights of whoever starts it)."""
         if not producer_principals:
             return
         accounts, arns = split_principals(producer_principals)
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="NamedProducersMaySendCallRequests",
-                actions=["sqs:SendMessage"],
+                actions=[SEND_MESSAGE],
                 resources=[self.queue.queue_arn],
                 principals=[
                     *(iam.AccountPrincipal(account) for account in accounts),
@@ -150,22 +176,36 @@ class CallRequestIntake(Construct):
                 ],
             )
         )
-        not_named: dict[str, dict[str, list[str]]] = {
-            # Services send on behalf of a resource, and say which in aws:SourceArn, which no caller can set.
-            "ArnNotEquals": {
-                "aws:PrincipalArn": [*arns, *(role.role_arn for role in own_senders)],
-                "aws:SourceArn": [self.rule.rule_arn, *self.sns_topic_arns],
-            }
-        }
-        if accounts:
-            not_named["StringNotEquals"] = {"aws:PrincipalAccount": accounts}
+        # No "Null" condition here, unlike the dead-letter queues': nothing may reach this queue without a principal
+        # but the services named by aws:SourceArn, so a request without aws:PrincipalArn stays denied.
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="NobodyElseMaySendCallRequests",
                 effect=iam.Effect.DENY,
-                actions=["sqs:SendMessage"],
+                actions=[SEND_MESSAGE],
                 resources=[self.queue.queue_arn],
                 principals=[iam.AnyPrincipal()],
-                conditions=not_named,
+                conditions=not_named(
+                    [*producer_principals, *operators],
+                    roles=own_senders,
+                    on_behalf_of=[self.rule.rule_arn, *self.sns_topic_arns],
+                ),
             )
+        )
+
+    def admit_dead_letters_only_from(self, dead_letterers: Sequence[iam.IRole], operators: Sequence[str]) -> None:
+        """Deny sending to both dead-letter queues to every IAM principal but the roles that dead-letter requests and
+        the operators; EventBridge still delivers on behalf of the rule. A request planted there would be redriven
+        into the source queue with the operator's trust."""
+        deny_other_iam_senders(
+            self.dead_letter_queue,
+            sid="OnlyTheCallerAndOperatorsMayDeadLetter",
+            principals=operators,
+            roles=dead_letterers,
+        )
+        deny_other_iam_senders(
+            self.rule_dead_letter_queue,
+            sid="OnlyTheRuleAndOperatorsMayDeadLetter",
+            principals=operators,
+            on_behalf_of=[self.rule.rule_arn],
         )

@@ -214,6 +214,9 @@ class DeploymentSettings(BaseModel):
     # (unset: whoever IAM allows; set: nobody else), and the topics whose notifications the queue takes.
     event_bus_producer_principals: tuple[str, ...] = Field(default=(), alias="eventBusProducerPrincipals")
     queue_producer_principals: tuple[str, ...] = Field(default=(), alias="queueProducerPrincipals")
+    # Who may send to the dead-letter queues besides the stack's own senders, and to the source queue when
+    # queueProducerPrincipals restricts it (a redrive sends with the rights of whoever starts it). Unset: nobody else.
+    operator_principals: tuple[str, ...] = Field(default=(), alias="operatorPrincipals")
     sns_topic_arns: tuple[str, ...] = Field(default=(), alias="snsTopicArns")
     alarm_email: str | None = Field(default=None, alias="alarmEmail")
     alarm_topic_arn: str | None = Field(default=None, alias="alarmTopicArn")
@@ -253,6 +256,7 @@ class DeploymentSettings(BaseModel):
         "event_sources",
         "event_bus_producer_principals",
         "queue_producer_principals",
+        "operator_principals",
         "sns_topic_arns",
         mode="before",
     )
@@ -350,7 +354,7 @@ class DeploymentSettings(BaseModel):
             raise ValueError("must not contain empty strings")
         return value
 
-    @field_validator("event_bus_producer_principals", "queue_producer_principals")
+    @field_validator("event_bus_producer_principals", "queue_producer_principals", "operator_principals")
     @classmethod
     def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(check_principal(item) for item in value))

@@ -65,7 +65,12 @@ class OutboundCallerStack(Stack):
                 placed_calls=placed_calls.table,
                 result_event_bus=results,
             )
-        intake.admit_only(settings.queue_producer_principals, own_senders=[caller.role])
+        intake.admit_only(
+            settings.queue_producer_principals, own_senders=[caller.role], operators=settings.operator_principals
+        )
+        # Always, whoever may send to the source queue: a message planted in a dead-letter queue is redriven into the
+        # source queue by an operator, with the trust a redrive carries.
+        intake.admit_dead_letters_only_from([caller.role], settings.operator_principals)
         dead_letter_queues = {
             "DeadLetterQueue": intake.dead_letter_queue,
             "RuleDeadLetterQueue": intake.rule_dead_letter_queue,
@@ -136,6 +141,15 @@ class OutboundCallerStack(Stack):
                 " eventSources filters events but does not decide who can make it dial; the bus's policy and its"
                 " users' IAM policies do (grant events:PutEvents with the events:source condition key per producer)."
                 " Unset eventBusName for a bus of the stack's own that admits only named producers",
+            )
+        if results is not None and not results.owned:
+            Annotations.of(self).add_warning_v2(
+                "connect-outbound-caller:result-bus-not-owned",
+                f"resultEventBusName={settings.result_event_bus_name!r} is a bus the stack does not own: only its owner"
+                " can restrict who publishes on it, so any principal its policy and IAM allow events:PutEvents can put"
+                " events with source connect-outbound-caller there, and consumers cannot tell them from the stack's."
+                " Unset resultEventBusName for a bus of the stack's own, which only the stack's functions may publish"
+                " to, or have the bus's owner deny events:PutEvents to everyone else",
             )
         if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
             Annotations.of(self).add_warning_v2(

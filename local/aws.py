@@ -30,6 +30,7 @@ from infra.settings import (
 )
 from local.account import LOCAL_HOST, LOCAL_REGION
 from local.moto_process import READY_PREFIX
+from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -239,7 +240,11 @@ def create_intake(
     events: EventBridgeClient = boto3.client("events")
     dead_letter_queue_url = sqs.create_queue(
         QueueName=DEAD_LETTER_QUEUE_NAME + name_suffix,
-        Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS), "SqsManagedSseEnabled": "true"},
+        Attributes={
+            "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
+            "MaximumMessageSize": str(SQS_MAX_MESSAGE_BYTES),
+            "SqsManagedSseEnabled": "true",
+        },
     )["QueueUrl"]
     dead_letter_queue_arn = _queue_arn(sqs, dead_letter_queue_url)
     redrive_policy = {"deadLetterTargetArn": dead_letter_queue_arn, "maxReceiveCount": settings.max_receive_count}
@@ -248,6 +253,8 @@ def create_intake(
         Attributes={
             "VisibilityTimeout": str(visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(redrive_policy),
+            # As the stack's (infra/intake.py): a body accepted here fits with the function's attributes.
+            "MaximumMessageSize": str(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
             "SqsManagedSseEnabled": "true",
         },
     )["QueueUrl"]

@@ -49,8 +49,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         PERMISSION,
-        "the deployed function's role may call connect:StartOutboundVoiceContact on the instance's contacts and"
-        " flows (IAM policy simulator); skipped until the stack is deployed",
+        "the deployed function's role may call connect:StartOutboundVoiceContact on the instance's contacts (IAM"
+        " policy simulator); skipped until the stack is deployed",
         check_permission,
     ),
 )

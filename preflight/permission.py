@@ -20,7 +20,7 @@ MISSING_STACK_MESSAGE = "does not exist"
 
 
 def check_permission(clients: Clients, target: Target) -> list[CheckResult]:
-    """The deployed function's role may call StartOutboundVoiceContact on the instance's contacts and flows."""
+    """The deployed function's role may call StartOutboundVoiceContact on the instance's contacts."""
     stack = f"stack {target.stack_name}"
     try:
         stacks = clients.cloudformation.describe_stacks(StackName=target.stack_name)["Stacks"]
@@ -63,22 +63,19 @@ def check_permission(clients: Clients, target: Target) -> list[CheckResult]:
             fail(
                 PERMISSION,
                 f"role {role_arn} may not call {ACTION} on {shown}: run make deploy with these settings (the stack"
-                " grants exactly the configured instance and flows), and check for a permissions boundary or SCP",
+                " grants exactly the configured instance's contacts), and check for a permissions boundary or SCP",
             )
         ]
-    return [ok(PERMISSION, f"role {role_arn} may call {ACTION} on the instance's contacts and its flows")]
+    return [ok(PERMISSION, f"role {role_arn} may call {ACTION} on the instance's contacts")]
 
 
 def _resources(target: Target) -> list[str]:
-    """The contacts of the instance (the action's resource type), the instance and each flow the stack grants."""
-    settings = target.settings
-    flows = dict.fromkeys((settings.contact_flow_id, *settings.allowed_contact_flow_ids))
-    instance = f"instance/{settings.instance_id}"
-    return [
-        target.connect_arn(f"{instance}/contact/*"),
-        target.instance_arn,
-        *(target.connect_arn(f"{instance}/contact-flow/{flow}") for flow in flows),
-    ]
+    """What the stack grants: the instance's contacts, the one resource type the action is authorized on.
+
+    Flows, queues and phone numbers are not asked about: IAM does not authorize the action on them (the function's
+    allow-lists decide which a call may use), so a simulated "allowed" on them would prove nothing.
+    """
+    return [target.connect_arn(f"instance/{target.settings.instance_id}/contact/*")]
 
 
 def _decisions(evaluations: list[dict[str, Any]]) -> list[tuple[str, str]]:

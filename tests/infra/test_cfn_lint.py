@@ -55,6 +55,10 @@ def test_the_linter_reports_an_invalid_resource_as_an_error() -> None:
         pytest.param({}, id="cdk-json"),
         # The optional resources: the per-number call counter's table (cached: test_calling_safety synthesizes it).
         pytest.param({"destinationCallLimit": "3/24h"}, id="call-limit"),
+        # The dead-letter queues' denials with operators exempt (cached: test_dead_letter_access synthesizes it).
+        pytest.param(
+            {"operatorPrincipals": ["210987654321", "arn:aws:iam::123456789012:role/operations"]}, id="operators"
+        ),
     ],
 )
 def test_the_synthesized_template_has_no_cfn_lint_errors(synth: Synth, overrides: dict[str, Any]) -> None:

@@ -15,8 +15,10 @@ from outbound_caller.metric_names import (
     CALLS_PLACED,
     CALLS_RETRIED,
     ERROR_CODE_DIMENSION,
+    FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
     REASON_DIMENSION,
+    SERVICE_DIMENSION,
 )
 from tests.infra.emitted_metrics import EmittedMetric, function_environment, resolve_join
 from tests.infra.scopes import under
@@ -173,3 +175,16 @@ def test_outputs_name_the_dashboard_and_link_to_it(template: Template) -> None:
         "https://${Ref:AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${Ref:AWS::Region}"
         f"#dashboards:name=${{Ref:{dashboard_id}}}"
     )
+
+
+def test_invocations_whose_timeout_was_too_short_are_drawn_under_the_functions_service(
+    template: Template, widgets: dict[str, dict[str, Any]]
+) -> None:
+    # Given the namespace and service name the stack gives the function's Powertools
+    environment = function_environment(template)
+    # When the graph of invocations whose timeout was too short is read
+    ((namespace, name, dimensions, options),) = _graphed(widgets["Function: invocations whose timeout was too short"])
+    # Then it draws the function's count, with Powertools' service as its only dimension, summed
+    assert (namespace, name) == (environment["POWERTOOLS_METRICS_NAMESPACE"], FUNCTION_TIMEOUT_TOO_SHORT)
+    assert dimensions == {SERVICE_DIMENSION: environment["POWERTOOLS_SERVICE_NAME"]}
+    assert options["stat"] == "Sum"

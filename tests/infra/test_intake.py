@@ -8,6 +8,11 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
+from outbound_caller.message_size import (
+    FUNCTION_ATTRIBUTES_MAX_BYTES,
+    SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+    SQS_MAX_MESSAGE_BYTES,
+)
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
 from tests.infra.scopes import find, under
 from tests.infra.synthesis import app_with, stack_of
@@ -110,6 +115,22 @@ def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template:
     assert source < DLQ_RETENTION_SECONDS
 
 
+def test_a_body_the_source_queue_accepts_fits_with_the_functions_attributes_wherever_it_sends_it(
+    template: Template,
+) -> None:
+    # Given the stack's queues, the call completion's dead-letter queue included
+    queues = {key: queue["Properties"] for key, queue in template.find_resources("AWS::SQS::Queue").items()}
+    source_id = _source_queue_id(template)
+    # When their maximum message sizes are read
+    sizes = {key: properties.get("MaximumMessageSize") for key, properties in queues.items()}
+    # Then the source queue takes bodies small enough to come back to it, or go to a dead-letter queue, with the
+    # attributes the function adds (its deferrals and dead-letters), and every dead-letter queue takes SQS's largest
+    assert sizes.pop(source_id) == SOURCE_QUEUE_MAX_MESSAGE_BYTES
+    assert len(sizes) == 3
+    assert set(sizes.values()) == {SQS_MAX_MESSAGE_BYTES}
+    assert SOURCE_QUEUE_MAX_MESSAGE_BYTES + FUNCTION_ATTRIBUTES_MAX_BYTES <= SQS_MAX_MESSAGE_BYTES
+
+
 @pytest.mark.parametrize(
     ("overrides", "expected"), [({}, 5), ({"maxReceiveCount": 3}, 3), ({"maxReceiveCount": "8"}, 8)]
 )
@@ -184,7 +205,7 @@ def test_rule_on_a_shared_bus_requires_the_configured_sources(synth: Any) -> Non
         "replay-name": [{"exists": False}],
     }
     assert under(template, "AWS::Events::EventBus", "Intake") == {}
-    template.resource_count_is("AWS::Events::EventBusPolicy", 0)
+    assert under(template, "AWS::Events::EventBusPolicy", "Intake") == {}
 
 
 @pytest.mark.parametrize("bus", ["calls", "default"])
@@ -231,8 +252,9 @@ def test_dead_letter_queue_policy_grants_nobody_anything(template: Template) -> 
     # Given the stack
     # When the function's dead-letter queue policy is read
     statements = _queue_policy(template, _dead_letter_queue_id(template))
-    # Then it only denies (TLS); the function's own role is what allows it to send
-    assert [statement["Effect"] for statement in statements] == ["Deny"]
+    # Then it only denies (TLS, and senders other than its own: tests/infra/test_dead_letter_access.py); the
+    # function's own role is what allows it to send
+    assert {statement["Effect"] for statement in statements} == {"Deny"}
 
 
 def test_queue_has_no_kms_key_that_would_drop_the_source_arn_condition(template: Template) -> None:

@@ -17,6 +17,7 @@ FULL_CONFIGURATION = {
     "eventBusName": "calls",
     "eventSources": ["crm"],
     "queueProducerPrincipals": ["210987654321", "arn:aws:iam::123456789012:role/orders"],
+    "operatorPrincipals": ["210987654322", "arn:aws:iam::123456789012:role/operations"],
     "snsTopicArns": ["arn:aws:sns:us-east-1:123456789012:crm-calls"],
     "batchSize": 50,
     "batchingWindowSeconds": 5,

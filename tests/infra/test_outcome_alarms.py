@@ -12,12 +12,14 @@ from outbound_caller.metric_names import (
     CALLS_DEAD_LETTERED,
     CALLS_RETRIED,
     ERROR_CODE_DIMENSION,
+    FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
+    SERVICE_DIMENSION,
 )
 from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
 from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
-from tests.infra.emitted_metrics import EmittedMetric
+from tests.infra.emitted_metrics import EmittedMetric, function_environment
 
 # Metrics Insights: SELECT SUM(metric) FROM SCHEMA("namespace", dimension, ...) WHERE dimension = 'value'
 _QUERY = re.compile(
@@ -117,3 +119,31 @@ def test_retries_alarm_sums_every_error_code_of_the_metric_the_function_emits(
     assert (parsed["key"], parsed["value"]) == (service_dimension, printed.dimensions[service_dimension])
     # And fires on one retry in 5 minutes
     assert (query["Period"], alarm["Threshold"], alarm["TreatMissingData"]) == (300, 0, "notBreaching")
+
+
+def test_a_timeout_too_short_alarms_on_the_first_invocation_that_hands_its_records_back(template: Template) -> None:
+    # Given the namespace and service name the stack gives the function's Powertools: the function counts
+    # FunctionTimeoutTooShort with no dimension but Powertools' service (metric_names.py)
+    environment = function_environment(template)
+    counted = EmittedMetric(
+        environment["POWERTOOLS_METRICS_NAMESPACE"],
+        FUNCTION_TIMEOUT_TOO_SHORT,
+        {SERVICE_DIMENSION: environment["POWERTOOLS_SERVICE_NAME"]},
+    )
+    # When the alarm on it is read
+    alarm = _alarm_with_description(template, "The outbound caller's timeout cannot hold one record's time reserve")
+    # Then it watches that metric and fires on one such invocation in 5 minutes: no record is called meanwhile
+    assert _watched(alarm) == counted
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_a_timeout_too_short_notifies_the_alarm_topic(synth: Any) -> None:
+    # Given an alarm topic
+    topic_arn = "arn:aws:sns:eu-west-1:123456789012:operations"
+    template = synth(alarmTopicArn=topic_arn)
+    # When the alarm on a timeout too short is read
+    alarm = _alarm_with_description(template, "The outbound caller's timeout cannot hold one record's time reserve")
+    # Then it notifies the topic, on alarm and when it is OK again, like every other alarm
+    assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic_arn], [topic_arn])

@@ -40,7 +40,7 @@ def with_producers(synth: Any) -> Template:
 def _bus_statements(template: Template) -> dict[str, dict[str, Any]]:
     (bus_id,) = under(template, "AWS::Events::EventBus", "Intake")
     statements = {}
-    for policy in template.find_resources("AWS::Events::EventBusPolicy").values():
+    for policy in under(template, "AWS::Events::EventBusPolicy", "Intake").values():
         properties = policy["Properties"]
         assert properties["EventBusName"] == {"Ref": bus_id}
         statement = properties["Statement"]

@@ -6,13 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Annotations, Match, Template
 
+from infra.results import ResultEventBus
 from infra.settings import RESULT_EVENT_SOURCE, InvalidDeploymentSettings, settings_from_context
-from tests.infra.scopes import find, under
-from tests.infra.synthesis import cdk_json_context
+from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, find, under
+from tests.infra.synthesis import app_with, cdk_json_context, stack_of
 
 EXISTING_BUS = "team-call-results"
+NOT_OWNED_WARNING = Match.string_like_regexp("only its owner can restrict who publishes on it")
 
 
 def _put_events_statements(template: Template) -> list[dict[str, Any]]:
@@ -157,3 +160,80 @@ def test_the_default_bus_may_carry_result_events_when_the_intake_rule_is_on_the_
     settings = settings_from_context(context)
     # Then they are accepted: the intake rule never sees the default bus's events
     assert settings.result_event_bus_name == "default"
+
+
+def _result_bus_policies(template: Template) -> list[dict[str, Any]]:
+    return [policy["Properties"] for policy in under(template, "AWS::Events::EventBusPolicy", "Results").values()]
+
+
+def _role_arn(template: Template, construct_id: str) -> dict[str, Any]:
+    (role_id,) = under(template, "AWS::IAM::Role", construct_id)
+    return {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_only_the_stacks_functions_may_publish_on_its_own_result_bus(template: Template) -> None:
+    # Given the stack with the result bus it creates, and its two publishers
+    (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
+    # When the bus's policy is read
+    ((policy,),) = [_result_bus_policies(template)]
+    statement = policy["Statement"]
+    # Then it denies PutEvents on that bus to every IAM principal, this account's included, but the caller's and the
+    # completion's roles: consumers trust what arrives there
+    assert policy["EventBusName"] == {"Ref": bus_id}
+    assert (statement["Effect"], statement["Action"], statement["Principal"]) == (
+        "Deny",
+        "events:PutEvents",
+        {"AWS": "*"},
+    )
+    assert statement["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert statement["Condition"] == {
+        "ArnNotEquals": {
+            "aws:PrincipalArn": [_role_arn(template, "Caller"), _role_arn(template, COMPLETION_CONSTRUCT_ID)]
+        },
+        # Only requests an IAM principal signed: the negated operator alone would also match one without the key
+        "Null": {"aws:PrincipalArn": "false"},
+    }
+
+
+def test_a_later_publisher_is_exempted_by_its_grant_alone() -> None:
+    # Given the stack and a role of a function added later (an opt-out function, say)
+    stack = stack_of(app_with())
+    results = stack.node.find_child("Results")
+    assert isinstance(results, ResultEventBus)
+    role = iam.Role(stack, "OptOutRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    # When it is granted publishing, the one call a publisher needs
+    results.grant_publish(role, sid="PublishOptOuts")
+    template = Template.from_stack(stack)
+    # Then it may put events with the contract's source, and the bus's policy no longer denies it
+    ((policy,),) = [_result_bus_policies(template)]
+    exempt = policy["Statement"]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert exempt[-1] == _role_arn(template, "OptOutRole")
+    assert len(exempt) == 3
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": Match.string_like_regexp("^OptOutRole")}],
+            "PolicyDocument": {
+                "Statement": [Match.object_like({"Sid": "PublishOptOuts", "Action": "events:PutEvents"})]
+            },
+        },
+    )
+
+
+def test_a_named_result_bus_gets_no_policy_and_synth_warns_that_its_owner_decides_who_publishes() -> None:
+    # Given a deployment naming an existing result bus
+    stack = stack_of(app_with({"resultEventBusName": EXISTING_BUS}))
+    # When the stack is synthesized
+    template = Template.from_stack(stack)
+    # Then the stack writes no policy for a bus it does not own, and says that only the owner can restrict publishers
+    assert _result_bus_policies(template) == []
+    Annotations.from_stack(stack).has_warning("*", NOT_OWNED_WARNING)
+
+
+def test_a_result_bus_of_the_stacks_own_needs_no_such_warning() -> None:
+    # Given the stack creating its result bus
+    stack = stack_of(app_with())
+    # When the stack is synthesized
+    Template.from_stack(stack)
+    # Then synth says nothing about who publishes
+    Annotations.from_stack(stack).has_no_warning("*", NOT_OWNED_WARNING)

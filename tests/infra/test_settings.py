@@ -52,6 +52,7 @@ def test_cdk_json_holds_every_setting_with_placeholder_values_that_validate() ->
     assert settings.max_receive_count == 5
     assert settings.event_detail_types == ("Outbound Call Requested",)
     assert settings.event_bus_name is None
+    assert settings.operator_principals == ()
     # and cdk.json's values for the busy-instance settings are the function's own defaults
     assert settings.calls_burst == DEFAULT_CALLS_BURST
     assert settings.concurrent_calls_limit == DEFAULT_CONCURRENT_CALLS_LIMIT
@@ -98,6 +99,7 @@ def test_producer_lists_are_accepted_as_command_line_strings() -> None:
         "eventBusName": "default",
         "eventSources": "crm,orders",
         "queueProducerPrincipals": "210987654321, arn:aws:iam::123456789012:role/team/orders",
+        "operatorPrincipals": "arn:aws:iam::123456789012:role/operations,210987654321",
         "snsTopicArns": "arn:aws:sns:eu-west-1:123456789012:calls",
     }
     # When they are validated
@@ -106,6 +108,7 @@ def test_producer_lists_are_accepted_as_command_line_strings() -> None:
     assert settings.event_bus_name == "default"
     assert settings.event_sources == ("crm", "orders")
     assert settings.queue_producer_principals == ("210987654321", "arn:aws:iam::123456789012:role/team/orders")
+    assert settings.operator_principals == ("arn:aws:iam::123456789012:role/operations", "210987654321")
     assert settings.sns_topic_arns == ("arn:aws:sns:eu-west-1:123456789012:calls",)
 
 
@@ -342,6 +345,9 @@ BAD_VALUES = [
         "queueProducerPrincipals",
         id="queue-producer-wildcard-role",
     ),
+    pytest.param({"operatorPrincipals": "1234"}, "operatorPrincipals", id="operator-short-account"),
+    pytest.param({"operatorPrincipals": "arn:aws:iam::123456789012:root"}, "operatorPrincipals", id="operator-root"),
+    pytest.param({"operatorPrincipals": ["*"]}, "operatorPrincipals", id="operator-wildcard"),
     pytest.param({"snsTopicArns": "arn:aws:sns:eu-west-1:123456789012:calls.fifo"}, "snsTopicArns", id="fifo-topic"),
     pytest.param({"snsTopicArns": "calls"}, "snsTopicArns", id="topic-name-not-arn"),
     pytest.param({"alarmEmail": "ops"}, "alarmEmail", id="email-invalid"),

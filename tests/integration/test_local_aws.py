@@ -9,6 +9,7 @@ import boto3
 
 from infra.settings import PLACED_CALLS_TTL_ATTRIBUTE, settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
+from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 from tests.infra.synthesis import cdk_json_context
 
 SENDERS, DELETERS, MESSAGES_PER_SENDER = 4, 6, 400
@@ -76,3 +77,19 @@ def test_a_destination_call_limit_gets_its_table_locally_as_in_the_stack(tmp_pat
             destination_calls_table_name=with_limit.destination_calls_table_name,
         )
         assert environment["DESTINATION_CALLS_TABLE_NAME"] == with_limit.destination_calls_table_name
+
+
+def test_the_local_queues_take_the_message_sizes_the_stacks_do(tmp_path: Path) -> None:
+    # Given the local AWS server
+    with LocalAws() as aws, scoped_environment(local_sdk_environment(aws.url, "http://127.0.0.1:9", tmp_path)):
+        # When the local intake is created from cdk.json's settings
+        intake = create_intake(settings_from_context(cdk_json_context()), visibility_timeout_seconds=30)
+        sqs = boto3.client("sqs")
+
+        def size(queue_url: str) -> int:
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["MaximumMessageSize"])
+            return int(attributes["Attributes"]["MaximumMessageSize"])
+
+        # Then the source queue keeps room for the function's attributes and the dead-letter queue takes SQS's largest
+        assert size(intake.queue_url) == SOURCE_QUEUE_MAX_MESSAGE_BYTES
+        assert size(intake.dead_letter_queue_url) == SQS_MAX_MESSAGE_BYTES

@@ -157,7 +157,7 @@ def deployed() -> Iterator[dict[str, Any]]:
 
 def _simulated(stubber: Stubber, role: str, decision: str) -> None:
     contacts = f"{INSTANCE_ARN}/contact/*"
-    resources = [contacts, INSTANCE_ARN, f"{INSTANCE_ARN}/contact-flow/{FLOW_ID}"]
+    resources = [contacts]
     stubber.add_response(
         "simulate_principal_policy",
         {
