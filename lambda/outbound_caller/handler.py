@@ -5,14 +5,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outbound_caller import record_handler
-from outbound_caller.metric_names import FUNCTION_TIMEOUT_TOO_SHORT
-from outbound_caller.observability import count_pending_records, logger, metrics, tracer
+from outbound_caller.observability import (
+    count_function_timeout_too_short,
+    count_pending_records,
+    logger,
+    metrics,
+    tracer,
+)
 from outbound_caller.record_handler import BACK_PRESSURE, ONCE, SIGNING_KEY, handle_record
 from outbound_caller.settling.error_codes import FUNCTION_TIMEOUT_TOO_SHORT as TIMEOUT_TOO_SHORT_CODE
 from outbound_caller.settling.outcomes import Failure, classify
@@ -80,7 +84,7 @@ def _timeout_too_short(context: LambdaContext) -> Failure | None:
         "Function timeout too short: records handed back",
         extra={"remaining_ms": remaining_ms, "record_time_reserve_seconds": RECORD_TIME_RESERVE_SECONDS},
     )
-    metrics.add_metric(name=FUNCTION_TIMEOUT_TOO_SHORT, unit=MetricUnit.Count, value=1)
+    count_function_timeout_too_short()
     return Failure(TIMEOUT_TOO_SHORT_CODE, message, permanent=False)
 
 

@@ -13,6 +13,7 @@ from outbound_caller.metric_names import (
     CALLS_DEFERRED,
     CALLS_PLACED,
     ERROR_CODE_DIMENSION,
+    FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
@@ -57,6 +58,11 @@ def _count_by(metric_name: str, dimension: str, value: str) -> None:
         default_dimensions={SERVICE_DIMENSION: SERVICE},
     ) as metric:
         metric.add_dimension(name=dimension, value=value)
+
+
+def count_function_timeout_too_short() -> None:
+    """Count an invocation whose function timeout cannot hold one record's time reserve (every record handed back)."""
+    metrics.add_metric(name=FUNCTION_TIMEOUT_TOO_SHORT, unit=MetricUnit.Count, value=1)
 
 
 def count_pending_records(pending: int) -> None:

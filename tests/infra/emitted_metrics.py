@@ -34,6 +34,7 @@ observability.count_by_error_code(CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR)
 observability.count_deferred(INSTANCE_AT_CAPACITY)
 observability.count_placed()
 observability.count_pending_records(1)
+observability.count_function_timeout_too_short()
 # A result event the publisher must give up on (one it cannot serialize: no AWS call needed to lose it).
 ResultEvents(None, "results").add("Outbound Call Placed", {"ContactId": object()})
 observability.metrics.flush_metrics()

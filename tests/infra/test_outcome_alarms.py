@@ -14,12 +14,11 @@ from outbound_caller.metric_names import (
     ERROR_CODE_DIMENSION,
     FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
-    SERVICE_DIMENSION,
 )
 from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
 from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
 from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
-from tests.infra.emitted_metrics import EmittedMetric, function_environment
+from tests.infra.emitted_metrics import EmittedMetric
 
 # Metrics Insights: SELECT SUM(metric) FROM SCHEMA("namespace", dimension, ...) WHERE dimension = 'value'
 _QUERY = re.compile(
@@ -121,15 +120,11 @@ def test_retries_alarm_sums_every_error_code_of_the_metric_the_function_emits(
     assert (query["Period"], alarm["Threshold"], alarm["TreatMissingData"]) == (300, 0, "notBreaching")
 
 
-def test_a_timeout_too_short_alarms_on_the_first_invocation_that_hands_its_records_back(template: Template) -> None:
-    # Given the namespace and service name the stack gives the function's Powertools: the function counts
-    # FunctionTimeoutTooShort with no dimension but Powertools' service (metric_names.py)
-    environment = function_environment(template)
-    counted = EmittedMetric(
-        environment["POWERTOOLS_METRICS_NAMESPACE"],
-        FUNCTION_TIMEOUT_TOO_SHORT,
-        {SERVICE_DIMENSION: environment["POWERTOOLS_SERVICE_NAME"]},
-    )
+def test_a_timeout_too_short_alarms_on_the_first_invocation_that_hands_its_records_back(
+    template: Template, emitted: list[EmittedMetric]
+) -> None:
+    # Given what the function prints when an invocation's timeout cannot hold one record's reserve
+    counted = _emitted(emitted, FUNCTION_TIMEOUT_TOO_SHORT)
     # When the alarm on it is read
     alarm = _alarm_with_description(template, "The outbound caller's timeout cannot hold one record's time reserve")
     # Then it watches that metric and fires on one such invocation in 5 minutes: no record is called meanwhile
