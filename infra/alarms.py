@@ -22,10 +22,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.function_metrics import FunctionMetrics
-from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
-from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
-from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
+from outbound_caller.decisions import IDEMPOTENCY_STORE_ERROR, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED
+from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED, RESULT_EVENTS_FAILED
 
 # SQS publishes queue metrics every 5 minutes; a shorter period only adds empty datapoints.
 QUEUE_METRIC_PERIOD = Duration.minutes(5)

@@ -19,7 +19,7 @@ from infra.function_metrics import (
     FunctionMetrics,
     connect_metric,
 )
-from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_DEFERRED, CALLS_RETRIED
+from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_DEFERRED, CALLS_RETRIED
 
 # One point per 5 minutes: SQS's own resolution, and enough to read a day's calling at a glance.
 GRAPH_PERIOD = Duration.minutes(5)

@@ -11,7 +11,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from infra.settings import POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
-from outbound_caller.metric_names import (
+from outbound_caller.names import (
     CALLS_PLACED,
     ERROR_CODE_DIMENSION,
     FUNCTION_TIMEOUT_TOO_SHORT,

@@ -43,15 +43,18 @@ from outbound_caller.config import (  # noqa: E402
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
-from outbound_caller.connect.placed_calls import (  # noqa: E402
+from outbound_caller.names import (  # noqa: E402
+    COMPLETED_EVENT,
     CONTACT_ID_ATTRIBUTE,
     CONTACT_ID_INDEX_NAME,
+    DEFERRED_EVENT,
     PARTITION_KEY,
+    PLACED_EVENT,
+    REJECTED_EVENT,
     TTL_ATTRIBUTE,
 )
+from outbound_caller.names import RESULT_SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
 from outbound_caller.request.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
-from outbound_caller.results.events import COMPLETED, DEFERRED, PLACED, REJECTED  # noqa: E402
-from outbound_caller.results.events import SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
 from outbound_caller.retention import (  # noqa: E402
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
     SOURCE_QUEUE_RETENTION_DAYS,
@@ -111,7 +114,7 @@ ANY_COUNTRY = "*"
 
 # The source of the function's result events: infra/results.py scopes the publish grant to it.
 RESULT_EVENT_SOURCE = FUNCTION_RESULT_EVENT_SOURCE
-RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED, REJECTED, DEFERRED, COMPLETED})
+RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
 
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"

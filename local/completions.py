@@ -22,8 +22,8 @@ from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.connect_endpoint import LocalConnectInstance, PlacedCall
 from outbound_caller.completion.placed_call_lookup import PlacedCallLookup
 from outbound_caller.completion.report import completion_for
+from outbound_caller.names import COMPLETED_EVENT
 from outbound_caller.observability import metrics
-from outbound_caller.results.events import COMPLETED
 from outbound_caller.results.publisher import ResultEvents
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class CompletionRelay:
         queue_arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        pattern = {"source": [RESULT_EVENT_SOURCE], "detail-type": [COMPLETED]}
+        pattern = {"source": [RESULT_EVENT_SOURCE], "detail-type": [COMPLETED_EVENT]}
         bus = self.result_bus_name
         self._events.put_rule(Name=SINK_RULE_NAME, EventBusName=bus, EventPattern=json.dumps(pattern))
         self._events.put_targets(Rule=SINK_RULE_NAME, EventBusName=bus, Targets=[{"Id": "sink", "Arn": queue_arn}])
@@ -118,7 +118,7 @@ class CompletionRelay:
                 catch_up_seconds=0,
             )
             if completion is not None:
-                events.add(COMPLETED, completion.detail)
+                events.add(COMPLETED_EVENT, completion.detail)
                 self.found += completion.found
             self.delivered.add(call.contact_id)
         events.flush(lambda: PUBLISH_BUDGET_MS)

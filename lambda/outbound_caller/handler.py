@@ -10,6 +10,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outbound_caller import record_handler
+from outbound_caller.decisions import FUNCTION_TIMEOUT_TOO_SHORT as TIMEOUT_TOO_SHORT_CODE
+from outbound_caller.decisions import Failure
 from outbound_caller.observability import (
     count_function_timeout_too_short,
     count_pending_records,
@@ -18,8 +20,7 @@ from outbound_caller.observability import (
     tracer,
 )
 from outbound_caller.record_handler import BACK_PRESSURE, ONCE, SIGNING_KEY, handle_record
-from outbound_caller.settling.error_codes import FUNCTION_TIMEOUT_TOO_SHORT as TIMEOUT_TOO_SHORT_CODE
-from outbound_caller.settling.outcomes import Failure, classify
+from outbound_caller.settling.outcomes import classify
 from outbound_caller.signing_key import SigningKeyUnavailableError
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS, SETTLE_SECONDS, WORST_CASE_LEDGER_WRITE_SECONDS
 

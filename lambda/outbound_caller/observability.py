@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from outbound_caller.config import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
-from outbound_caller.metric_names import (
+from outbound_caller.names import (
     CALLS_DEFERRED,
     CALLS_PLACED,
     ERROR_CODE_DIMENSION,

@@ -19,7 +19,15 @@ from outbound_caller.connect.instance_state import (
 )
 from outbound_caller.connect.pacing import Pacer
 from outbound_caller.connect.placed_calls import PlacedCallsLedger
-from outbound_caller.metric_names import CALLS_RETRIED
+from outbound_caller.decisions import (
+    EXPIRED,
+    INSTANCE_AT_CAPACITY,
+    INVOCATION_ENDING,
+    UNEXPECTED_ERROR,
+    Deferral,
+    Failure,
+)
+from outbound_caller.names import CALLS_RETRIED
 from outbound_caller.observability import count_by_error_code, count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
@@ -28,15 +36,8 @@ from outbound_caller.results.publisher import ResultEvents, events_client
 from outbound_caller.safety.call_limit import DestinationCallLimiter
 from outbound_caller.safety.destinations import Destination, allowed_destination
 from outbound_caller.safety.policy import not_yet
-from outbound_caller.settling.deferral import (
-    INSTANCE_AT_CAPACITY,
-    INVOCATION_ENDING,
-    Deferral,
-    deferral_deadline_ms,
-    still_deferred,
-)
-from outbound_caller.settling.error_codes import EXPIRED, UNEXPECTED_ERROR
-from outbound_caller.settling.outcomes import Failure, classify
+from outbound_caller.settling.deferral import deferral_deadline_ms, still_deferred
+from outbound_caller.settling.outcomes import classify
 from outbound_caller.settling.settlement import RetryableRecordError, Settle, shown_token
 from outbound_caller.signing_key import SigningKey
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS

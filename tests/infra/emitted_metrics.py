@@ -22,10 +22,8 @@ from tests.infra.scopes import under
 # Every way the function counts an outcome, as settlement, the record handler and the handler call them.
 _EMIT = """
 from outbound_caller import observability
-from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
-from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY
-from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
+from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED
+from outbound_caller.decisions import IDEMPOTENCY_STORE_ERROR, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED
 from outbound_caller.results.publisher import ResultEvents
 
 observability.count_by_error_code(CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN)

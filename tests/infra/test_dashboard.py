@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from outbound_caller.metric_names import (
+from outbound_caller.names import (
     CALLS_DEAD_LETTERED,
     CALLS_DEFERRED,
     CALLS_PLACED,

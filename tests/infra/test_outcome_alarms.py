@@ -8,16 +8,15 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from outbound_caller.metric_names import (
+from outbound_caller.decisions import IDEMPOTENCY_STORE_ERROR, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED
+from outbound_caller.names import (
     CALLS_DEAD_LETTERED,
     CALLS_RETRIED,
     ERROR_CODE_DIMENSION,
     FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
+    RESULT_EVENTS_FAILED,
 )
-from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
-from outbound_caller.results.publisher import RESULT_EVENTS_FAILED
-from outbound_caller.settling.error_codes import IDEMPOTENCY_STORE_ERROR, RETRIES_EXHAUSTED
 from tests.infra.emitted_metrics import EmittedMetric
 
 # Metrics Insights: SELECT SUM(metric) FROM SCHEMA("namespace", dimension, ...) WHERE dimension = 'value'

@@ -13,7 +13,8 @@ from botocore.retries.standard import RetryQuotaChecker
 from moto import mock_aws
 
 from outbound_caller.message_size import SQS_MAX_MESSAGE_BYTES
-from outbound_caller.request.signing import SIGNATURE_ATTRIBUTE, signed_by_us
+from outbound_caller.names import SIGNATURE_ATTRIBUTE
+from outbound_caller.request.signing import signed_by_us
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import (
     DLQ_NAME,

@@ -12,9 +12,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
+from outbound_caller.names import DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT, RESULT_SOURCE
 from outbound_caller.privacy import mask_token
-from outbound_caller.results.events import DEFERRED, PLACED, REJECTED
-from outbound_caller.results.publisher import SOURCE, ResultEvents, events_client
+from outbound_caller.results.publisher import ResultEvents, events_client
 from tests.integration.conftest import came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import FUNCTION_ENVIRONMENT
@@ -44,7 +44,7 @@ def results(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dic
     sqs = boto3.client("sqs")
     sink_url = sqs.create_queue(QueueName=SINK_QUEUE)["QueueUrl"]
     sink_arn = sqs.get_queue_attributes(QueueUrl=sink_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="results-to-sink", EventBusName=BUS, EventPattern=json.dumps({"source": [SOURCE]}))
+    events.put_rule(Name="results-to-sink", EventBusName=BUS, EventPattern=json.dumps({"source": [RESULT_SOURCE]}))
     events.put_targets(Rule="results-to-sink", EventBusName=BUS, Targets=[{"Id": "sink", "Arn": sink_arn}])
     # No sleeping between publish rounds: the rounds themselves are what the tests watch.
     monkeypatch.setattr(record_handler, "RESULTS", ResultEvents(events_client(), BUS, sleep=lambda _seconds: None))
@@ -120,7 +120,7 @@ def test_a_placed_call_publishes_one_placed_event(invoke: Any, connect: ConnectS
     # Then one Placed event reaches the sink, from the contract's source, naming the contact and the request
     assert response == {"batchItemFailures": []}
     received = results()
-    assert [(event["source"], event["detail-type"]) for event in received] == [(SOURCE, PLACED)]
+    assert [(event["source"], event["detail-type"]) for event in received] == [(RESULT_SOURCE, PLACED_EVENT)]
     assert received[0]["detail"] == {
         "ContactId": "contact-0001",
         "ClientToken": mask_token("m-placed"),
@@ -140,7 +140,7 @@ def test_a_redelivery_the_ledger_answers_publishes_placed_again(
     # the producer's own token masked as the function's logs show it
     assert connect.calls_per_token() == {"crm-42": 1}
     expected = {"ContactId": "contact-0001", "ClientToken": mask_token("crm-42"), "SourceMessageId": "m-twice"}
-    assert details(results(), PLACED) == [expected, expected]
+    assert details(results(), PLACED_EVENT) == [expected, expected]
 
 
 @pytest.mark.usefixtures("no_backoff")
@@ -171,7 +171,7 @@ def test_every_dead_letter_publishes_rejected_with_its_error_code(
     # Then every record is settled, dead-lettered, and announced as Rejected with its ErrorCode
     assert response == {"batchItemFailures": []}
     assert len(dead_letters()) == 6
-    assert [(d["SourceMessageId"], d["ErrorCode"], d["ClientToken"]) for d in details(results(), REJECTED)] == [
+    assert [(d["SourceMessageId"], d["ErrorCode"], d["ClientToken"]) for d in details(results(), REJECTED_EVENT)] == [
         ("r-1", "ValidationError", mask_token("r-1")),
         ("r-2", "DestinationNotAllowedException", mask_token("r-2")),
         ("r-3", "DestinationNotAllowedByPolicy", mask_token("r-3")),
@@ -195,7 +195,7 @@ def test_a_deferred_request_publishes_deferred_with_reason_and_until(
     # Then both are deferred, no call placed, and each is announced with its reason and when it may be tried (UTC)
     assert response == {"batchItemFailures": []}
     assert connect.contacts == []
-    announced = details(results(), DEFERRED)
+    announced = details(results(), DEFERRED_EVENT)
     assert [(d["SourceMessageId"], d["Reason"], d["ClientToken"]) for d in announced] == [
         ("d-1", "NotBefore", mask_token("d-1")),
         ("d-2", "InstanceAtCapacity", mask_token("d-2")),
@@ -215,7 +215,7 @@ def test_a_deferral_hopping_on_publishes_nothing_new(
     # When it comes back before its time
     invoke(came_back(deferred()[0], "h-2"))
     # Then only the first deferral was announced; the hop is silent
-    assert [event["detail-type"] for event in first] == [DEFERRED]
+    assert [event["detail-type"] for event in first] == [DEFERRED_EVENT]
     assert results() == []
 
 
@@ -243,7 +243,7 @@ def test_events_hold_no_phone_number_nor_attribute_value(invoke: Any, connect: C
     )
     # Then all three outcomes are published and none of their text holds a number or a value
     received = results()
-    assert sorted(event["detail-type"] for event in received) == sorted([PLACED, REJECTED, DEFERRED])
+    assert sorted(event["detail-type"] for event in received) == sorted([PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT])
     text = json.dumps(received)
     for secret in ("4155550", "Ada Lovelace", "+14155550199"):
         assert secret not in text
@@ -259,7 +259,7 @@ def test_one_put_events_call_per_ten_events(
     # Then the 23 Placed events go out once the batch is done, in PutEvents calls of at most 10 entries
     assert response == {"batchItemFailures": []}
     assert put_events_calls == [10, 10, 3]
-    assert len(details(results(), PLACED)) == 23
+    assert len(details(results(), PLACED_EVENT)) == 23
 
 
 def test_a_failing_publish_leaves_the_call_placed_once_and_the_record_settled(
@@ -283,7 +283,7 @@ def test_a_failing_publish_leaves_the_call_placed_once_and_the_record_settled(
     # And each lost event is logged (token masked) and counted
     lost = [line for line in log_lines() if line.get("message") == "Result events not published"]
     # (the event's token is already masked; the log masks whatever token an event holds once more)
-    shown = {"detail_type": PLACED, "client_token": mask_token(mask_token("crm-77"))}
+    shown = {"detail_type": PLACED_EVENT, "client_token": mask_token(mask_token("crm-77"))}
     assert [line["events"] for line in lost] == [[shown], [shown]]
     assert "crm-77" not in json.dumps(log_lines())
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

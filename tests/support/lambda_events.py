@@ -9,7 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from outbound_caller.request.signing import SIGNATURE_ATTRIBUTE, signature
+from outbound_caller.names import SIGNATURE_ATTRIBUTE
+from outbound_caller.request.signing import signature
 from tests.support.environment import SIGNING_KEY
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:outbound-call-requests"

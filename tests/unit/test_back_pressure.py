@@ -20,7 +20,7 @@ from outbound_caller.connect.instance_state import (
     InstanceStateUnavailableError,
     MemoryInstanceStateStore,
 )
-from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY, THROTTLED
+from outbound_caller.decisions import INSTANCE_AT_CAPACITY, THROTTLED
 
 START = 1_000_000.0  # seconds
 LIMIT = 10

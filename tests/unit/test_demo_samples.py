@@ -11,9 +11,9 @@ import pytest
 from local.demo import demo_calling_hours, demo_settings
 from local.pipeline import BINDING_DEFERRAL_REASONS, FunctionLog
 from local.producers import DEFERRED_PREFIX, PLACED, load_samples
+from outbound_caller.decisions import BINDING_REASONS
 from outbound_caller.safety.calling_hours import next_opening, parse_calling_hours
 from outbound_caller.safety.destinations import DestinationNotAllowedError, check_destination, destination_of
-from outbound_caller.settling.deferral import BINDING_REASONS
 
 REFUSED_BY_POLICY = "DestinationNotAllowedByPolicy"
 DEFERRED_FOR_HOURS = f"{DEFERRED_PREFIX}OutsideCallingHours"

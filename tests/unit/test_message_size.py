@@ -9,7 +9,7 @@ from outbound_caller.message_size import (
     SQS_MAX_MESSAGE_BYTES,
     message_bytes,
 )
-from outbound_caller.request.attribute_names import (
+from outbound_caller.names import (
     ATTEMPT_ATTRIBUTE,
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,

@@ -9,11 +9,11 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from outbound_caller.results.events import PLACED, REJECTED, placed, rejected
+from outbound_caller.names import PLACED_EVENT, REJECTED_EVENT, RESULT_SOURCE
+from outbound_caller.results.events import placed, rejected
 from outbound_caller.results.publisher import (
     MAX_REQUEST_BYTES,
     PUBLISH_TIME_RESERVE_MS,
-    SOURCE,
     WORST_CASE_PUT_EVENTS_MS,
     ResultEvents,
 )
@@ -34,7 +34,7 @@ def client() -> Any:
 def entry(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     """The PutEvents entry the publisher sends for one event."""
     body = json.dumps(detail, separators=(",", ":"), sort_keys=True)
-    return {"Source": SOURCE, "DetailType": detail_type, "Detail": body, "EventBusName": BUS}
+    return {"Source": RESULT_SOURCE, "DetailType": detail_type, "Detail": body, "EventBusName": BUS}
 
 
 def ok(count: int) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def test_an_event_over_the_entry_limit_is_dropped_and_the_others_sent(client: An
     # Given one event too big for EventBridge (256 KB per entry) between two ordinary ones
     events = ResultEvents(client, BUS)
     events.add(*placed("contact-1", "m-1", "m-1"))
-    events.add(REJECTED, {"ErrorCode": "x" * MAX_REQUEST_BYTES, "ClientToken": "m-2", "SourceMessageId": "m-2"})
+    events.add(REJECTED_EVENT, {"ErrorCode": "x" * MAX_REQUEST_BYTES, "ClientToken": "m-2", "SourceMessageId": "m-2"})
     events.add(*placed("contact-3", "m-3", "m-3"))
     with Stubber(client) as stub:
         stub.add_response(
@@ -111,7 +111,9 @@ def test_an_event_over_the_entry_limit_is_dropped_and_the_others_sent(client: An
 def test_batches_stay_under_the_request_size_limit(client: Any) -> None:
     # Given three events of about 100 KB each (EventBridge limits a whole PutEvents request to 256 KB)
     events = ResultEvents(client, BUS)
-    big = [(PLACED, {"ContactId": str(i) * 100_000, "ClientToken": "t", "SourceMessageId": "m"}) for i in range(3)]
+    big = [
+        (PLACED_EVENT, {"ContactId": str(i) * 100_000, "ClientToken": "t", "SourceMessageId": "m"}) for i in range(3)
+    ]
     for event in big:
         events.add(*event)
     with Stubber(client) as stub:
@@ -128,6 +130,6 @@ def test_a_detail_json_cannot_hold_is_counted_as_lost_not_raised(client: Any) ->
     # Given an event whose detail is not JSON (a caller's mistake)
     events = ResultEvents(client, BUS)
     # When it is added
-    events.add(PLACED, {"ContactId": object(), "ClientToken": "t", "SourceMessageId": "m"})
+    events.add(PLACED_EVENT, {"ContactId": object(), "ClientToken": "t", "SourceMessageId": "m"})
     # Then nothing is buffered and nothing raised
     assert events.pending == 0

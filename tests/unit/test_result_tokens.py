@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.config import load_settings
-from outbound_caller.connect.placed_calls import KEY_PREFIX, token_key
+from outbound_caller.connect.placed_calls import token_key
+from outbound_caller.names import PLACED_CALL_KEY_PREFIX
 from outbound_caller.privacy import mask_token
 from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
 from outbound_caller.settling.settlement import result_token
@@ -27,7 +28,7 @@ TOKENS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_s
 
 def _completed_token(client_token: str) -> str:
     """What Outbound Call Completed names for the call placed with this token: the ledger holds only its key."""
-    key = token_key(client_token).removeprefix(f"{KEY_PREFIX}#")
+    key = token_key(client_token).removeprefix(f"{PLACED_CALL_KEY_PREFIX}#")
     return str(completed_detail(contact_event_detail(contact_event(ANSWERED)), key)["ClientToken"])
 
 

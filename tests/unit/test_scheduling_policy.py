@@ -9,11 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from outbound_caller.config import Settings
+from outbound_caller.decisions import INSTANCE_AT_CAPACITY, NOT_BEFORE, OUTSIDE_CALLING_HOURS, Deferral
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS, NoCallingHoursError, parse_calling_hours
 from outbound_caller.safety.destinations import destination_of
 from outbound_caller.safety.policy import not_yet
-from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY, NOT_BEFORE, OUTSIDE_CALLING_HOURS, Deferral
 from tests.unit.conftest import request
 
 NEW_YORK = "+12025550143"

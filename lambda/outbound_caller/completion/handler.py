@@ -14,16 +14,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from outbound_caller.completion.placed_call_lookup import PlacedCallLookup
 from outbound_caller.completion.report import NotAContactEventError, completion_for
 from outbound_caller.completion.settings import load_completion_settings
+from outbound_caller.names import CALLS_COMPLETED, COMPLETED_EVENT, COMPLETIONS_WITHOUT_PLACED_CALL
 from outbound_caller.observability import logger, metrics
-from outbound_caller.results.events import COMPLETED
 from outbound_caller.results.publisher import ResultEvents, events_client
 
 SETTINGS = load_completion_settings()
 LOOKUP = PlacedCallLookup(SETTINGS.placed_calls_table_name)
 
-# Metrics: completions published, and those whose contact the placed-calls ledger did not (yet) hold.
-CALLS_COMPLETED = "CallsCompleted"
-COMPLETIONS_WITHOUT_PLACED_CALL = "CompletionsWithoutPlacedCall"
 
 __all__ = ["CompletionNotPublishedError", "NotAContactEventError", "lambda_handler"]
 
@@ -47,7 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("Contact not found in the placed-calls ledger", extra={"contact_id": detail["ContactId"]})
         metrics.add_metric(name=COMPLETIONS_WITHOUT_PLACED_CALL, unit=MetricUnit.Count, value=1)
     events = ResultEvents(events_client(), SETTINGS.result_event_bus_name)
-    events.add(COMPLETED, detail)
+    events.add(COMPLETED_EVENT, detail)
     if events.flush(context.get_remaining_time_in_millis):
         raise CompletionNotPublishedError("the Outbound Call Completed event was not published (see the log above)")
     metrics.add_metric(name=CALLS_COMPLETED, unit=MetricUnit.Count, value=1)

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 from outbound_caller.connect.instance_state import InstanceState, InstanceStateStore, InstanceStateUnavailableError
+from outbound_caller.decisions import INSTANCE_AT_CAPACITY, THROTTLED, Deferral
 from outbound_caller.observability import logger
-from outbound_caller.settling.deferral import INSTANCE_AT_CAPACITY, THROTTLED, Deferral
 
 # The first hold is a guess: short, as a hold that is too long leaves the instance idle while a hold that is too
 # short costs one LimitExceeded answer and doubles (3 s reaches calls of minutes within 6 doublings). Simulated

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
+from outbound_caller.names import INSTANCE_STATE_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.timeouts import (
     INSTANCE_STATE_ATTEMPTS,
     INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-KEY_PREFIX = "connect-outbound-caller#instance"
 # The item's attributes, each written by every change (the TTL one removes a state unchanged for a day).
 _ATTRIBUTES = ("busy", "open_at", "hold", "budget", "opening", "fitted", "version", "writer", TTL_ATTRIBUTE)
 # The state describes minutes of calls; a day after its last change it says nothing, and TTL removes it.
@@ -111,7 +110,8 @@ class DynamoInstanceStateStore:
             INSTANCE_STATE_ATTEMPTS,
         )
         self._table = table_name
-        self._key: dict[str, AttributeValueTypeDef] = {PARTITION_KEY: {"S": f"{KEY_PREFIX}#{instance_id}"}}
+        key = f"{INSTANCE_STATE_KEY_PREFIX}#{instance_id}"
+        self._key: dict[str, AttributeValueTypeDef] = {PARTITION_KEY: {"S": key}}
 
     def now_ms(self) -> int:
         """Wall-clock milliseconds."""

@@ -17,21 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from outbound_caller.names import PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
 from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS, create_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-# The table's partition key and TTL attribute (infra/tables.py creates it with these).
-PARTITION_KEY = "id"
-TTL_ATTRIBUTE = "expiration"
-# A stable key prefix, so items survive a function rename or a code move.
-KEY_PREFIX = "connect-outbound-caller#call"
-# A PLACED item's ContactId, and the sparse index on it (infra/tables.py) through which the completion handler
-# finds the item of a contact Connect reports ended: only items holding a ContactId are in it.
-CONTACT_ID_ATTRIBUTE = "contact_id"
-CONTACT_ID_INDEX_NAME = "by-contact-id"
 
 CALLING = "CALLING"  # claimed by a delivery that is calling Connect now (until its lease, the invocation's end)
 PLACED = "PLACED"  # Connect returned a ContactId
@@ -82,7 +73,7 @@ def call_fingerprint(params: dict[str, Any]) -> str:
 
 def token_key(client_token: str) -> str:
     """The item key for a ClientToken: a hash, since the token is a producer's free text."""
-    return f"{KEY_PREFIX}#{hashlib.sha256(client_token.encode()).hexdigest()}"
+    return f"{PLACED_CALL_KEY_PREFIX}#{hashlib.sha256(client_token.encode()).hexdigest()}"
 
 
 def new_claim_id() -> str:

@@ -17,15 +17,12 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from outbound_caller.config import ConfigurationError, Settings, load_settings
+from outbound_caller.decisions import DESTINATION_NOT_ALLOWED_BY_POLICY
 from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.request.problems import validation_problems
 from outbound_caller.safety.calling_hours import NoCallingHoursError, next_opening
-from outbound_caller.safety.destinations import (
-    DESTINATION_NOT_ALLOWED_BY_POLICY,
-    DestinationNotAllowedError,
-    allowed_destination,
-)
+from outbound_caller.safety.destinations import DestinationNotAllowedError, allowed_destination
 
 # Exit codes, one per way a send can fail, so that a script can tell them apart. 2 is argparse's usage error.
 EXIT_USAGE = 2

@@ -13,15 +13,15 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsN
 from pydantic import Discriminator, Field, Json, PrivateAttr, Tag, TypeAdapter, field_validator
 
 from outbound_caller.config import Settings
+from outbound_caller.decisions import OUTCOME_UNKNOWN
 from outbound_caller.message_size import REQUEST_BODY_MAX_BYTES
-from outbound_caller.request.attribute_names import (
+from outbound_caller.names import (
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
     DEFERRAL_REASON_ATTRIBUTE,
     DEFERRED_UNTIL_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     FIRST_ARRIVAL_ATTRIBUTE,
-    OUTCOME_UNKNOWN,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )

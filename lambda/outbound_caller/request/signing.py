@@ -18,7 +18,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from outbound_caller.request.attribute_names import (
+from outbound_caller.names import (
     ATTEMPT_ATTRIBUTE,
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
@@ -26,12 +26,11 @@ from outbound_caller.request.attribute_names import (
     DEFERRED_UNTIL_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     FIRST_ARRIVAL_ATTRIBUTE,
+    SIGNATURE_ATTRIBUTE,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 
-# The message attribute holding the MAC.
-SIGNATURE_ATTRIBUTE = "CallerSignature"
 # The attributes that steer a request, covered by the MAC whenever the message carries them.
 SIGNED_ATTRIBUTES = frozenset(
     {

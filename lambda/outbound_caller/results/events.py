@@ -10,30 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-# The contract's source of every result event.
-SOURCE = "connect-outbound-caller"
-PLACED = "Outbound Call Placed"
-REJECTED = "Outbound Call Rejected"
-DEFERRED = "Outbound Call Deferred"
-# Sent by the call-completion handler, with the same publisher.
-COMPLETED = "Outbound Call Completed"
+from outbound_caller.names import DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT
 
 ResultEvent = tuple[str, dict[str, Any]]
 
 
 def placed(contact_id: str, client_token: str, source_message_id: str) -> ResultEvent:
     """A call Connect placed, now or for an earlier delivery of the same token."""
-    return PLACED, {"ContactId": contact_id, "ClientToken": client_token, "SourceMessageId": source_message_id}
+    return PLACED_EVENT, {"ContactId": contact_id, "ClientToken": client_token, "SourceMessageId": source_message_id}
 
 
 def rejected(error_code: str, client_token: str, source_message_id: str) -> ResultEvent:
     """A request dead-lettered with its ErrorCode (the ErrorMessage stays on the dead-letter: it may quote input)."""
-    return REJECTED, {"ErrorCode": error_code, "ClientToken": client_token, "SourceMessageId": source_message_id}
+    return REJECTED_EVENT, {"ErrorCode": error_code, "ClientToken": client_token, "SourceMessageId": source_message_id}
 
 
 def deferred(reason: str, until: str, client_token: str, source_message_id: str) -> ResultEvent:
     """A request sent back to its queue, to be tried again no earlier than ``until`` (ISO 8601, UTC)."""
-    return DEFERRED, {
+    return DEFERRED_EVENT, {
         "Reason": reason,
         "Until": until,
         "ClientToken": client_token,

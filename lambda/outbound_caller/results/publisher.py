@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from outbound_caller.names import RESULT_EVENTS_FAILED, RESULT_EVENTS_PUBLISHED, RESULT_SOURCE
 from outbound_caller.observability import logger, metrics
 from outbound_caller.privacy import mask_token
-from outbound_caller.results.events import SOURCE
 from outbound_caller.timeouts import (
     EVENTS_ATTEMPTS,
     EVENTS_CONNECT_TIMEOUT_SECONDS,
@@ -53,9 +53,6 @@ PUBLISH_TIME_RESERVE_MS = SETTLE_SECONDS * 1000
 # (a throttled or failing bus rarely recovers within an invocation; the rest is counted, never retried forever).
 MAX_PUBLISH_ROUNDS = 4
 FIRST_BACKOFF_SECONDS = 0.1
-# Metrics: events handed to EventBridge, and events given up on (too big, or still failing when time ran out).
-RESULT_EVENTS_PUBLISHED = "ResultEventsPublished"
-RESULT_EVENTS_FAILED = "ResultEventsFailed"
 
 
 @cache
@@ -83,7 +80,7 @@ class ResultEvents:
         client: EventBridgeClient,
         bus_name: str,
         *,
-        source: str = SOURCE,
+        source: str = RESULT_SOURCE,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client

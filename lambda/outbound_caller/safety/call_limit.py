@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
-from outbound_caller.connect.placed_calls import PARTITION_KEY, TTL_ATTRIBUTE
+from outbound_caller.names import DESTINATION_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.timeouts import (
     CALL_LIMIT_ATTEMPTS,
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS,
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-# The contract's ErrorCode for a request refused by the limit.
-DESTINATION_CALL_LIMIT_ERROR = "DestinationCallLimit"
-# A stable key prefix, so items survive a function rename or a code move.
-KEY_PREFIX = "connect-outbound-caller#destination"
 # An item lives as long as its window (TTL: the newest call + window), so a longer window would be a list of who was
 # called kept for ever; 30 days is beyond any campaign's "not again this month".
 MAX_CALL_LIMIT_WINDOW_SECONDS = 30 * 24 * 60 * 60
@@ -126,7 +122,7 @@ class _Counted:
 def destination_key(number: str, salt: str) -> str:
     """The item key for a number: a salted hash of the line it dials, never the number itself."""
     digest = hashlib.sha256(f"{salt}\0{_line(number)}".encode()).hexdigest()
-    return f"{KEY_PREFIX}#{digest}"
+    return f"{DESTINATION_KEY_PREFIX}#{digest}"
 
 
 def _line(number: str) -> str:

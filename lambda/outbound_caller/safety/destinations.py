@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     # Typing only: config imports this module's parsers.
     from outbound_caller.config import Settings
 
-# The contract's ErrorCode for a destination the policy refuses (country, number type or calling hours).
-DESTINATION_NOT_ALLOWED_BY_POLICY = "DestinationNotAllowedByPolicy"
 # The names BLOCKED_NUMBER_TYPES accepts: those of libphonenumber's PhoneNumberType, as the library spells them.
 NUMBER_TYPE_NAMES = frozenset(PhoneNumberType.to_string(value) for value in PhoneNumberType.values())
 # Numbers that bill the caller above a normal call's rate: the toll-fraud targets, blocked unless configured.

@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from outbound_caller.request.attribute_names import (
+from outbound_caller.decisions import Failure
+from outbound_caller.names import (
     CLIENT_TOKEN_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     ERROR_MESSAGE_ATTRIBUTE,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
-from outbound_caller.settling.outcomes import Failure
 from outbound_caller.settling.outgoing import MessageTooLargeError, check_fits, outgoing_attributes
 from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, create_client
 

@@ -13,18 +13,16 @@ arrival before that time is sent on again at once, with no Connect call.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from outbound_caller.config import Settings
-from outbound_caller.request.attribute_names import (
+from outbound_caller.decisions import DEFERRAL_REASONS, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, Deferral, iso_utc
+from outbound_caller.names import (
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
     DEFERRAL_REASON_ATTRIBUTE,
     DEFERRED_UNTIL_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     FIRST_ARRIVAL_ATTRIBUTE,
-    OUTCOME_UNKNOWN,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
@@ -34,42 +32,10 @@ from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.settling.dead_letter import sqs_client
 from outbound_caller.settling.outgoing import check_fits, outgoing_attributes
 
-# Why a request was deferred (the DeferralReason attribute, the log's and metric's reason).
-INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededException: its concurrent calls are full
-THROTTLED = "Throttled"  # Connect throttled the call beyond botocore's in-call retries
-INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to place the call safely
-NOT_BEFORE = "NotBefore"  # the request's NotBefore has not come yet
-OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # CALLING_HOURS are closed in the callee's time zones
-# Deferrals the request may not be tried before: past its bound it can never be placed. The others are waits the
-# function chose (back-pressure), after which the request is tried once more at its bound.
-BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS})
-DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, *BINDING_REASONS})
 # SQS SendMessage: "DelaySeconds ... Valid values: 0 to 900" (15 minutes).
 SQS_MAX_DELAY_SECONDS = 900
 # A deferral arriving this much before its time is sent on again (SQS delays at most 15 minutes per hop).
 EARLY_ARRIVAL_TOLERANCE_MS = 1000
-
-
-@dataclass(frozen=True)
-class Deferral:
-    """Why a request waits, and until when (epoch milliseconds)."""
-
-    reason: str
-    until_ms: int
-
-    @property
-    def binding(self) -> bool:
-        """Whether the request may not be tried before until_ms (a schedule or calling hours, not back-pressure)."""
-        return self.reason in BINDING_REASONS
-
-    @property
-    def until_iso(self) -> str:
-        """until_ms as ISO-8601 UTC text, as the DeferredUntil attribute and the log name it."""
-        return _iso(self.until_ms)
-
-
-def _iso(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def still_deferred(record: CallRequestRecord, now_ms: int) -> Deferral | None:
@@ -115,10 +81,10 @@ def defer(
     values = {
         CLIENT_TOKEN_ATTRIBUTE: client_token,
         SOURCE_MESSAGE_ID_ATTRIBUTE: record.source_message_id,
-        FIRST_ARRIVAL_ATTRIBUTE: _iso(record.first_arrival_ms),
+        FIRST_ARRIVAL_ATTRIBUTE: iso_utc(record.first_arrival_ms),
         DEFERRAL_COUNT_ATTRIBUTE: str(record.deferral_count + 1),
         DEFERRAL_REASON_ATTRIBUTE: deferral.reason,
-        DEFERRED_UNTIL_ATTRIBUTE: _iso(deferral.until_ms),
+        DEFERRED_UNTIL_ATTRIBUTE: iso_utc(deferral.until_ms),
     }
     if record.confirmed_attempt is not None:
         # An operator's confirmation of an uncertain call stays with the request until it is used.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
 
 from botocore.exceptions import (
     ClientError,
@@ -19,30 +18,29 @@ from pydantic import ValidationError
 from outbound_caller.connect.calls import UncertainOutcome
 from outbound_caller.connect.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
 from outbound_caller.connect.placed_calls import LedgerUnavailableError
-from outbound_caller.privacy import redact_phone_numbers
-from outbound_caller.request.attribute_names import OUTCOME_UNKNOWN
-from outbound_caller.request.envelopes import InvalidDeliveryError
-from outbound_caller.request.problems import describe_validation_error
-from outbound_caller.safety.call_limit import (
-    DESTINATION_CALL_LIMIT_ERROR,
-    CallLimitUnavailableError,
-    DestinationCallLimitError,
-)
-from outbound_caller.safety.calling_hours import NoCallingHoursError
-from outbound_caller.safety.destinations import DESTINATION_NOT_ALLOWED_BY_POLICY, DestinationNotAllowedError
-from outbound_caller.settling.error_codes import (
+from outbound_caller.decisions import (
     CALL_IN_PROGRESS,
     CALL_LIMIT_STORE_ERROR,
     CLIENT_TOKEN_REUSED,
     CONNECTION_ERROR,
+    DESTINATION_CALL_LIMIT,
+    DESTINATION_NOT_ALLOWED_BY_POLICY,
     IDEMPOTENCY_STORE_ERROR,
     MESSAGE_TOO_LARGE,
+    OUTCOME_UNKNOWN,
     RETRIES_EXHAUSTED,
     SIGNING_KEY_UNAVAILABLE,
     TIMEOUT,
     UNEXPECTED_ERROR,
     VALIDATION_ERROR,
+    Failure,
 )
+from outbound_caller.privacy import redact_phone_numbers
+from outbound_caller.request.envelopes import InvalidDeliveryError
+from outbound_caller.request.problems import describe_validation_error
+from outbound_caller.safety.call_limit import CallLimitUnavailableError, DestinationCallLimitError
+from outbound_caller.safety.calling_hours import NoCallingHoursError
+from outbound_caller.safety.destinations import DestinationNotAllowedError
 from outbound_caller.settling.outgoing import MessageTooLargeError
 from outbound_caller.signing_key import SigningKeyUnavailableError
 
@@ -62,17 +60,6 @@ ERROR_MESSAGE_MAX_LENGTH = 1024
 # SQS refuses attribute values with characters outside XML's (error locations echo a producer's JSON keys):
 # those outside XML 1.0's Char, listed (a negated class spanning all of Unicode takes milliseconds to compile).
 _NOT_XML_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a record did not end with a placed call, and whether it is worth another try."""
-
-    code: str
-    message: str
-    permanent: bool
-    # For OutcomeUnknown: the ledger attempt whose call is uncertain, which a redrive of the dead-letter confirms.
-    attempt: int | None = None
 
 
 def _safe(message: str) -> str:
@@ -121,7 +108,7 @@ def classify(error: BaseException) -> Failure:
         # The deployment's calling-safety policy: the messages name a region, a type or a zone, never the number.
         return Failure(DESTINATION_NOT_ALLOWED_BY_POLICY, _safe(str(error)), permanent=True)
     if isinstance(error, DestinationCallLimitError):
-        return Failure(DESTINATION_CALL_LIMIT_ERROR, _safe(str(error)), permanent=True)
+        return Failure(DESTINATION_CALL_LIMIT, _safe(str(error)), permanent=True)
     if isinstance(error, CallLimitUnavailableError):
         # Like the ledger: no call is made while its count cannot be kept.
         return Failure(CALL_LIMIT_STORE_ERROR, "the destination call-limit table could not be read or written", False)

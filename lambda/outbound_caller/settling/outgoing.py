@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from outbound_caller.message_size import SQS_MAX_MESSAGE_BYTES, message_bytes
-from outbound_caller.request.attribute_names import DEFERRAL_COUNT_ATTRIBUTE, UNCERTAIN_ATTEMPT_ATTRIBUTE
-from outbound_caller.request.signing import SIGNATURE_ATTRIBUTE, signature
+from outbound_caller.names import DEFERRAL_COUNT_ATTRIBUTE, SIGNATURE_ATTRIBUTE, UNCERTAIN_ATTEMPT_ATTRIBUTE
+from outbound_caller.request.signing import signature
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef

@@ -11,7 +11,8 @@ from typing import NoReturn, TypeVar
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outbound_caller.config import Settings
-from outbound_caller.metric_names import CALLS_DEAD_LETTERED, CALLS_RETRIED
+from outbound_caller.decisions import DEAD_LETTER_SEND_FAILED, DEFERRAL_SEND_FAILED, EXPIRED, Deferral, Failure
+from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED
 from outbound_caller.observability import count_by_error_code, count_deferred, logger
 from outbound_caller.privacy import mask_token
 from outbound_caller.request.envelopes import (
@@ -24,9 +25,8 @@ from outbound_caller.request.envelopes import (
 from outbound_caller.results.events import ResultEvent, deferred, rejected
 from outbound_caller.results.publisher import ResultEvents
 from outbound_caller.settling.dead_letter import dead_letter
-from outbound_caller.settling.deferral import Deferral, defer, deferral_deadline_ms, source_queue_url
-from outbound_caller.settling.error_codes import DEAD_LETTER_SEND_FAILED, DEFERRAL_SEND_FAILED, EXPIRED
-from outbound_caller.settling.outcomes import Failure, classify, retries_exhausted
+from outbound_caller.settling.deferral import defer, deferral_deadline_ms, source_queue_url
+from outbound_caller.settling.outcomes import classify, retries_exhausted
 from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS
 
 # Enough time left to send one message (a dead-letter or a deferral) for a record, though not to call for it.

@@ -1,0 +1,81 @@
+"""What a record can end in, as values: the ErrorCodes of failures, the reasons of deferrals, and the Failure and
+Deferral a layer hands up instead of acting on them.
+
+Pure (no clients, no Powertools): every layer may import it, and it imports nothing of the package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+# ErrorCodes of the function's own failures (Connect's are used as Connect names them).
+VALIDATION_ERROR = "ValidationError"
+TIMEOUT = "Timeout"
+CONNECTION_ERROR = "ConnectionError"
+DEAD_LETTER_SEND_FAILED = "DeadLetterSendFailed"
+UNEXPECTED_ERROR = "UnexpectedError"
+CALL_IN_PROGRESS = "CallInProgress"
+IDEMPOTENCY_STORE_ERROR = "IdempotencyStoreError"
+CLIENT_TOKEN_REUSED = "ClientTokenReused"  # noqa: S105 - a name, not a secret
+RETRIES_EXHAUSTED = "RetriesExhausted"
+EXPIRED = "Expired"
+DEFERRAL_SEND_FAILED = "DeferralSendFailed"
+CALL_LIMIT_STORE_ERROR = "CallLimitStoreError"
+# Connect may have created the contact and the function cannot know: an operator's redrive confirms a new attempt.
+OUTCOME_UNKNOWN = "OutcomeUnknown"
+# The deployment's calling-safety policy refuses the destination (country, number type or calling hours).
+DESTINATION_NOT_ALLOWED_BY_POLICY = "DestinationNotAllowedByPolicy"
+# The number had all the calls DESTINATION_CALL_LIMIT allows in its window.
+DESTINATION_CALL_LIMIT = "DestinationCallLimit"
+# The message-signing key could not be read: the invocation's records are handed back.
+SIGNING_KEY_UNAVAILABLE = "SigningKeyUnavailable"
+# The function timeout cannot hold one record's time reserve: the invocation's records are handed back.
+FUNCTION_TIMEOUT_TOO_SHORT = "FunctionTimeoutTooShort"
+# A body too large to be sent with the function's attributes (a source queue taking larger bodies than the stack's).
+MESSAGE_TOO_LARGE = "MessageTooLarge"
+
+# Why a request was deferred (the DeferralReason attribute, the log's and metric's reason).
+INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededException: its concurrent calls are full
+THROTTLED = "Throttled"  # Connect throttled the call beyond botocore's in-call retries
+INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to place the call safely
+NOT_BEFORE = "NotBefore"  # the request's NotBefore has not come yet
+OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # CALLING_HOURS are closed in the callee's time zones
+# Deferrals the request may not be tried before: past its bound it can never be placed. The others are waits the
+# function chose (back-pressure), after which the request is tried once more at its bound.
+BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS})
+DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, *BINDING_REASONS})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a record did not end with a placed call, and whether it is worth another try."""
+
+    code: str
+    message: str
+    permanent: bool
+    # For OutcomeUnknown: the ledger attempt whose call is uncertain, which a redrive of the dead-letter confirms.
+    attempt: int | None = None
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """Why a request waits, and until when (epoch milliseconds)."""
+
+    reason: str
+    until_ms: int
+
+    @property
+    def binding(self) -> bool:
+        """Whether the request may not be tried before until_ms (a schedule or calling hours, not back-pressure)."""
+        return self.reason in BINDING_REASONS
+
+    @property
+    def until_iso(self) -> str:
+        """until_ms as ISO-8601 UTC text, as the DeferredUntil attribute and the log name it."""
+        return iso_utc(self.until_ms)
+
+
+def iso_utc(epoch_ms: int) -> str:
+    """Epoch milliseconds as ISO-8601 UTC text with milliseconds and a Z, as the function writes every time."""
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
