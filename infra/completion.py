@@ -21,13 +21,7 @@ from infra.settings import (
     POWERTOOLS_SERVICE_NAME,
     DeploymentSettings,
 )
-from outbound_caller.completion.contact_event import (
-    API_INITIATED,
-    CONTACT_EVENT_DETAIL_TYPE,
-    CONTACT_EVENT_SOURCE,
-    DISCONNECTED,
-    VOICE,
-)
+from outbound_caller.names import API_INITIATED, CONTACT_EVENT_DETAIL_TYPE, CONTACT_EVENT_SOURCE, DISCONNECTED, VOICE
 
 HANDLER = "outbound_caller.completion.handler.lambda_handler"
 # One query and one PutEvents per invocation: the smallest memory is plenty, and 30 s covers both with every retry

@@ -32,13 +32,20 @@ from infra.function_check import (  # noqa: E402
     PLACEHOLDER_TABLE_NAME,
     function_refusals,
 )
-from outbound_caller.config import (  # noqa: E402
+from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
+from outbound_caller.config.call_limits import parse_call_limit  # noqa: E402
+from outbound_caller.config.calling_hours import parse_calling_hours  # noqa: E402
+from outbound_caller.config.destinations import (  # noqa: E402
+    DEFAULT_BLOCKED_NUMBER_TYPES,
+    caller_id_region,
+    parse_number_types,
+    parse_region_codes,
+)
+from outbound_caller.config.settings import (  # noqa: E402
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
     DEFAULT_CONCURRENT_CALLS_LIMIT,
     DEFAULT_MAX_DEFERRAL_SECONDS,
-    DEFAULT_METRICS_NAMESPACE,
-    DEFAULT_SERVICE_NAME,
     MAX_MAX_CONCURRENCY,
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
@@ -47,6 +54,8 @@ from outbound_caller.names import (  # noqa: E402
     COMPLETED_EVENT,
     CONTACT_ID_ATTRIBUTE,
     CONTACT_ID_INDEX_NAME,
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
     DEFERRED_EVENT,
     PARTITION_KEY,
     PLACED_EVENT,
@@ -54,18 +63,9 @@ from outbound_caller.names import (  # noqa: E402
     TTL_ATTRIBUTE,
 )
 from outbound_caller.names import RESULT_SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
-from outbound_caller.request.limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
 from outbound_caller.retention import (  # noqa: E402
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
     SOURCE_QUEUE_RETENTION_DAYS,
-)
-from outbound_caller.safety.call_limit import parse_call_limit  # noqa: E402
-from outbound_caller.safety.calling_hours import parse_calling_hours  # noqa: E402
-from outbound_caller.safety.destinations import (  # noqa: E402
-    DEFAULT_BLOCKED_NUMBER_TYPES,
-    caller_id_region,
-    parse_number_types,
-    parse_region_codes,
 )
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
 

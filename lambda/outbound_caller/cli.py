@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.privacy import mask_token
 from outbound_caller.producer.checks import (
     EXIT_EVENT_NOT_ACCEPTED,

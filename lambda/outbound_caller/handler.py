@@ -20,8 +20,8 @@ from outbound_caller.observability import (
     tracer,
 )
 from outbound_caller.record_handler import BACK_PRESSURE, ONCE, SIGNING_KEY, handle_record
+from outbound_caller.request.signing_key import SigningKeyUnavailableError
 from outbound_caller.settling.outcomes import classify
-from outbound_caller.signing_key import SigningKeyUnavailableError
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS, SETTLE_SECONDS, WORST_CASE_LEDGER_WRITE_SECONDS
 
 # An all-failed batch still answers with its partial batch response (every record listed) instead of

@@ -38,6 +38,10 @@ DESTINATION_KEY_PREFIX = "connect-outbound-caller#destination"
 CONTACT_ID_ATTRIBUTE = "contact_id"
 CONTACT_ID_INDEX_NAME = "by-contact-id"
 
+# Powertools' service name and metrics namespace when the environment names none.
+DEFAULT_SERVICE_NAME = "connect-outbound-caller"
+DEFAULT_METRICS_NAMESPACE = "ConnectOutboundCaller"
+
 # Metrics, shared with the stack's alarms and dashboard.
 CALLS_PLACED = "CallsPlaced"
 CALLS_DEAD_LETTERED = "CallsDeadLettered"
@@ -59,6 +63,16 @@ SERVICE_DIMENSION = "service"
 ERROR_CODE_DIMENSION = "ErrorCode"
 # The dimension of CallsDeferred: the deferral's reason (decisions.DEFERRAL_REASONS).
 REASON_DIMENSION = "Reason"
+
+# Amazon Connect's contact events, as the stack's completion rule matches them ("Amazon Connect contact events").
+# The values the completion cares about (the data model lists these spellings).
+DISCONNECTED = "DISCONNECTED"
+VOICE = "VOICE"
+# How Connect labels contacts started by StartOutboundVoiceContact (also StartChatContact, StartTaskContact).
+API_INITIATED = "API"
+# The event's source and detail-type, as the stack's rule matches them.
+CONTACT_EVENT_SOURCE = "aws.connect"
+CONTACT_EVENT_DETAIL_TYPE = "Amazon Connect Contact Event"
 
 # Result events: the contract's source and detail-types.
 RESULT_SOURCE = "connect-outbound-caller"

@@ -8,10 +8,11 @@ import os
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from outbound_caller.config import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
 from outbound_caller.names import (
     CALLS_DEFERRED,
     CALLS_PLACED,
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
     ERROR_CODE_DIMENSION,
     FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.config import load_settings
+from outbound_caller.config.settings import load_settings
 from outbound_caller.connect.back_pressure import BackPressure, back_pressure_reason
 from outbound_caller.connect.calls import PlacedCall, requests_sent_by
 from outbound_caller.connect.idempotency import OncePerToken
@@ -31,6 +31,7 @@ from outbound_caller.names import CALLS_RETRIED
 from outbound_caller.observability import count_by_error_code, count_placed, logger, tracer
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, CallRequestRecord, parse_delivery
+from outbound_caller.request.signing_key import SigningKey
 from outbound_caller.results.events import placed as placed_event
 from outbound_caller.results.publisher import ResultEvents, events_client
 from outbound_caller.safety.call_limit import DestinationCallLimiter
@@ -39,7 +40,6 @@ from outbound_caller.safety.policy import not_yet
 from outbound_caller.settling.deferral import deferral_deadline_ms, still_deferred
 from outbound_caller.settling.outcomes import classify
 from outbound_caller.settling.settlement import RetryableRecordError, Settle, shown_token
-from outbound_caller.signing_key import SigningKey
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
 # Parsed once per container: a missing or malformed variable fails the function at start.

@@ -5,11 +5,6 @@ The CDK stack derives the function timeout from RECORD_TIME_RESERVE_SECONDS too,
 
 from __future__ import annotations
 
-from typing import Any
-
-import botocore.session
-from botocore.config import Config
-
 # botocore "standard" retry mode: up to 3 attempts for throttling, 5xx and connection errors.
 MAX_ATTEMPTS = 3
 # botocore's standard backoff before retry i (1-based) is at most min(2 ** (i - 1), 20) s for throttling errors
@@ -98,23 +93,3 @@ RECORD_TIME_RESERVE_SECONDS = (
     + WORST_CASE_PUT_EVENTS_SECONDS
     + SETTLE_SECONDS
 )
-
-
-def client_config(connect_timeout: int, read_timeout: int, attempts: int = MAX_ATTEMPTS) -> Config:
-    """botocore settings for the function's clients: explicit timeouts, standard retries."""
-    return Config(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"mode": "standard", "total_max_attempts": attempts},
-        user_agent_extra="connect-outbound-caller",
-    )
-
-
-# One botocore session makes every client. botocore itself rather than boto3: boto3 adds resources and S3 transfers,
-# which the function never uses, to every cold start.
-_SESSION = botocore.session.get_session()
-
-
-def create_client(service_name: str, connect_timeout: int, read_timeout: int, attempts: int = MAX_ATTEMPTS) -> Any:
-    """A client with the function's timeouts and retries (typed by the caller: its mypy_boto3 client type)."""
-    return _SESSION.create_client(service_name, config=client_config(connect_timeout, read_timeout, attempts))

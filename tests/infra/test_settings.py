@@ -20,7 +20,7 @@ from infra.settings import (
     load_cdk_json_settings,
     settings_from_context,
 )
-from outbound_caller.config import (
+from outbound_caller.config.settings import (
     DEFAULT_CALLS_BURST,
     DEFAULT_CONCURRENT_CALLS_LIMIT,
     DEFAULT_MAX_DEFERRAL_SECONDS,

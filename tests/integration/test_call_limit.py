@@ -11,19 +11,15 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
+from outbound_caller.clients import create_client
+from outbound_caller.config.call_limits import parse_call_limit
 from outbound_caller.safety.call_limit import (
     CallLimitUnavailableError,
     DestinationCallLimiter,
     DestinationCallLimitError,
     destination_key,
-    parse_call_limit,
 )
-from outbound_caller.timeouts import (
-    CALL_LIMIT_WRITES,
-    DYNAMODB_CONNECT_TIMEOUT_SECONDS,
-    DYNAMODB_READ_TIMEOUT_SECONDS,
-    create_client,
-)
+from outbound_caller.timeouts import CALL_LIMIT_WRITES, DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
 from tests.support.environment import IDEMPOTENCY_TABLE, INSTANCE_ID
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from outbound_caller.config.call_limits import parse_call_limit
 from outbound_caller.connect.pacing import Pacer
-from outbound_caller.safety.call_limit import DestinationCallLimiter, parse_call_limit
+from outbound_caller.safety.call_limit import DestinationCallLimiter
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
 from tests.integration.conftest import came_back, failed_ids
@@ -58,7 +59,7 @@ def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
 def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Run the function with some environment variables changed, validated as at start."""
     from outbound_caller import record_handler
-    from outbound_caller.config import load_settings
+    from outbound_caller.config.settings import load_settings
     from tests.support.environment import FUNCTION_ENVIRONMENT
 
     def _configure(**variables: str) -> None:

@@ -20,7 +20,7 @@ from moto import mock_aws
 from infra.settings import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
 from outbound_caller.cli import main
-from outbound_caller.config import load_settings
+from outbound_caller.config.settings import load_settings
 from outbound_caller.producer.checks import (
     EXIT_EVENT_NOT_ACCEPTED,
     EXIT_REFUSED_BY_POLICY,

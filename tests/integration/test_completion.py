@@ -154,7 +154,7 @@ def test_an_event_other_than_a_voice_disconnection_is_ignored(handle: Any, sink:
 def test_the_handler_refuses_to_start_without_its_result_bus() -> None:
     # Given an environment without RESULT_EVENT_BUS_NAME
     from outbound_caller.completion.settings import load_completion_settings
-    from outbound_caller.config import ConfigurationError
+    from outbound_caller.config.settings import ConfigurationError
 
     environ = {key: value for key, value in os.environ.items() if key != "RESULT_EVENT_BUS_NAME"}
     # Then loading its settings fails naming the variable

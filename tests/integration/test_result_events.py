@@ -150,7 +150,7 @@ def test_every_dead_letter_publishes_rejected_with_its_error_code(
     # Given requests dead-lettered for each kind of reason: invalid, refused by Connect, outside the calling policy,
     # expired, of uncertain outcome, and still failing on the last receive
     from outbound_caller import record_handler
-    from outbound_caller.config import load_settings
+    from outbound_caller.config.settings import load_settings
 
     monkeypatch.setattr(
         record_handler, "SETTINGS", load_settings({**FUNCTION_ENVIRONMENT, "ALLOWED_DESTINATION_COUNTRIES": "US"})
@@ -313,7 +313,7 @@ def test_a_publish_that_fails_once_is_retried_within_the_invocation(
 def test_without_a_result_bus_nothing_is_published(invoke: Any, connect: ConnectStub, results: Any) -> None:
     # Given the function as deployed without RESULT_EVENT_BUS_NAME (the suite's environment has none)
     from outbound_caller import record_handler
-    from outbound_caller.config import load_settings
+    from outbound_caller.config.settings import load_settings
 
     assert load_settings(FUNCTION_ENVIRONMENT).result_event_bus_name is None
     with pytest.MonkeyPatch.context() as patch:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from outbound_caller.config import Settings, load_settings
+from outbound_caller.config.settings import Settings, load_settings
 from tests.support.environment import FUNCTION_ENVIRONMENT
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from outbound_caller.safety.call_limit import (
+from outbound_caller.config.call_limits import (
     MAX_CALL_LIMIT_CALLS,
     MAX_CALL_LIMIT_WINDOW_SECONDS,
     CallLimit,
-    DestinationCallLimitError,
     parse_call_limit,
 )
+from outbound_caller.safety.call_limit import DestinationCallLimitError
 
 
 @pytest.mark.parametrize(

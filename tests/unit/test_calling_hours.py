@@ -10,14 +10,13 @@ from datetime import datetime
 
 import pytest
 
+from outbound_caller.config.calling_hours import CallingHours, parse_calling_hours
 from outbound_caller.safety.calling_hours import (
     OPENING_SPREAD_SECONDS,
-    CallingHours,
     NoCallingHoursError,
     Opening,
     arrival_in,
     next_opening,
-    parse_calling_hours,
 )
 from outbound_caller.safety.destinations import destination_of
 

@@ -17,7 +17,7 @@ import pytest
 
 from infra.settings import DEFAULT_EVENT_DETAIL_TYPE
 from outbound_caller.cli import main
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.producer.checks import (
     EXIT_INVALID_JSON,
     EXIT_INVALID_REQUEST,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from outbound_caller.config import Settings, load_settings
+from outbound_caller.api_limits import ATTRIBUTES_MAX_BYTES, REFERENCES_MAX_BYTES
+from outbound_caller.config.settings import Settings, load_settings
 from outbound_caller.request.contract import CallRequest
-from outbound_caller.request.limits import ATTRIBUTES_MAX_BYTES, REFERENCES_MAX_BYTES
 from tests.support.environment import (
     DEFAULT_FLOW_ID,
     EXTRA_FLOW_ID,

@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from infra.settings import settings_from_context
+from outbound_caller.clients import client_config
 from outbound_caller.timeouts import (
     CONNECT_CONNECT_TIMEOUT_SECONDS,
     CONNECT_READ_TIMEOUT_SECONDS,
@@ -17,7 +18,6 @@ from outbound_caller.timeouts import (
     MAX_TOTAL_BACKOFF_SECONDS,
     RECORD_TIME_RESERVE_SECONDS,
     WORST_CASE_CALL_SECONDS,
-    client_config,
 )
 
 BASE_CONTEXT = {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.request.envelopes import CallRequestRecord, SteeringAttributeError
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS

@@ -6,16 +6,18 @@ import re
 
 import pytest
 
-from outbound_caller.safety.destinations import (
+from outbound_caller.config.destinations import (
     DEFAULT_BLOCKED_NUMBER_TYPES,
     NUMBER_TYPE_NAMES,
-    Destination,
-    DestinationNotAllowedError,
     caller_id_region,
-    check_destination,
-    destination_of,
     parse_number_types,
     parse_region_codes,
+)
+from outbound_caller.safety.destinations import (
+    Destination,
+    DestinationNotAllowedError,
+    check_destination,
+    destination_of,
 )
 
 GB_PREMIUM_RATE = "+449090901234"  # 09x: premium rate

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.request.envelopes import (
     EVENTBRIDGE,
     REQUEST,

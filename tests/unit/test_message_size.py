@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outbound_caller.api_limits import CLIENT_TOKEN_MAX_LENGTH
 from outbound_caller.message_size import (
     FUNCTION_ATTRIBUTES_MAX_BYTES,
     REQUEST_BODY_MAX_BYTES,
@@ -21,7 +22,6 @@ from outbound_caller.names import (
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
-from outbound_caller.request.limits import CLIENT_TOKEN_MAX_LENGTH
 from outbound_caller.settling.outcomes import ERROR_MESSAGE_MAX_LENGTH
 from outbound_caller.settling.outgoing import outgoing_attributes
 

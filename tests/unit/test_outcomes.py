@@ -13,7 +13,7 @@ from botocore.exceptions import (
 )
 from pydantic import ValidationError
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.connect.calls import UncertainOutcome, requests_sent_by
 from outbound_caller.connect.idempotency import CallInProgressError, ClientTokenReusedError, OutcomeUnknownError
 from outbound_caller.connect.placed_calls import LedgerUnavailableError

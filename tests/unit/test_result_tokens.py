@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.report import contact_event_detail
-from outbound_caller.config import load_settings
+from outbound_caller.config.settings import load_settings
 from outbound_caller.connect.placed_calls import token_key
 from outbound_caller.names import PLACED_CALL_KEY_PREFIX
 from outbound_caller.privacy import mask_token

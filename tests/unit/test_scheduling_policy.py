@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from outbound_caller.config import Settings
+from outbound_caller.config.calling_hours import parse_calling_hours
+from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import INSTANCE_AT_CAPACITY, NOT_BEFORE, OUTSIDE_CALLING_HOURS, Deferral
 from outbound_caller.request.contract import CallRequest
-from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS, NoCallingHoursError, parse_calling_hours
+from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS, NoCallingHoursError
 from outbound_caller.safety.destinations import destination_of
 from outbound_caller.safety.policy import not_yet
 from tests.unit.conftest import request

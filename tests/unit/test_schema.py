@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.request.contract import CallRequest, request_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]

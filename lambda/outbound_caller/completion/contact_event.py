@@ -15,14 +15,8 @@ from datetime import datetime
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
-# The values the completion cares about (the data model lists these spellings).
-DISCONNECTED = "DISCONNECTED"
-VOICE = "VOICE"
-# How Connect labels contacts started by StartOutboundVoiceContact (also StartChatContact, StartTaskContact).
-API_INITIATED = "API"
-# The event's source and detail-type, as the stack's rule matches them.
-CONTACT_EVENT_SOURCE = "aws.connect"
-CONTACT_EVENT_DETAIL_TYPE = "Amazon Connect Contact Event"
+from outbound_caller.names import VOICE
+
 # Connect's ContactId length limit (the data model: "Length: 1-256").
 CONTACT_ID_MAX_LENGTH = 256
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from outbound_caller.clients import create_client
 from outbound_caller.names import CONTACT_ID_ATTRIBUTE, CONTACT_ID_INDEX_NAME, PARTITION_KEY, PLACED_CALL_KEY_PREFIX
-from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS, create_client
+from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

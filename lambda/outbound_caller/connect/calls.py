@@ -20,12 +20,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError
 
-from outbound_caller.timeouts import (
-    CONNECT_CONNECT_TIMEOUT_SECONDS,
-    CONNECT_READ_TIMEOUT_SECONDS,
-    MAX_ATTEMPTS,
-    create_client,
-)
+from outbound_caller.clients import create_client
+from outbound_caller.timeouts import CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS, MAX_ATTEMPTS
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient

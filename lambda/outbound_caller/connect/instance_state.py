@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from outbound_caller.clients import create_client
 from outbound_caller.names import INSTANCE_STATE_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.timeouts import (
     INSTANCE_STATE_ATTEMPTS,
     INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
     INSTANCE_STATE_READ_TIMEOUT_SECONDS,
-    create_client,
 )
 
 if TYPE_CHECKING:

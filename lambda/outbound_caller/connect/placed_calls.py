@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from outbound_caller.clients import create_client
 from outbound_caller.names import PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
-from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS, create_client
+from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -15,8 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from outbound_caller.config import Settings
-from outbound_caller.request.limits import (
+from outbound_caller.api_limits import (
     ATTRIBUTE_KEY_PATTERN,
     ATTRIBUTES_MAX_BYTES,
     CAMPAIGN_ID_MAX_LENGTH,
@@ -34,6 +33,7 @@ from outbound_caller.request.limits import (
     RING_TIMEOUT_MAX_SECONDS,
     RING_TIMEOUT_MIN_SECONDS,
 )
+from outbound_caller.config.settings import Settings
 
 PhoneNumber = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
 AttributeKey = Annotated[str, StringConstraints(min_length=1, pattern=ATTRIBUTE_KEY_PATTERN)]

@@ -12,7 +12,8 @@ import pydantic_core
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsNotificationModel, SqsRecordModel
 from pydantic import Discriminator, Field, Json, PrivateAttr, Tag, TypeAdapter, field_validator
 
-from outbound_caller.config import Settings
+from outbound_caller.api_limits import CLIENT_TOKEN_MAX_LENGTH
+from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import OUTCOME_UNKNOWN
 from outbound_caller.message_size import REQUEST_BODY_MAX_BYTES
 from outbound_caller.names import (
@@ -26,7 +27,6 @@ from outbound_caller.names import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 from outbound_caller.request.contract import CallRequest
-from outbound_caller.request.limits import CLIENT_TOKEN_MAX_LENGTH
 from outbound_caller.request.signing import signed_by_us
 
 EVENTBRIDGE = "eventbridge"

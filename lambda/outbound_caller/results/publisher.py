@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from outbound_caller.clients import create_client
 from outbound_caller.names import RESULT_EVENTS_FAILED, RESULT_EVENTS_PUBLISHED, RESULT_SOURCE
 from outbound_caller.observability import logger, metrics
 from outbound_caller.privacy import mask_token
@@ -32,7 +33,6 @@ from outbound_caller.timeouts import (
     EVENTS_READ_TIMEOUT_SECONDS,
     SETTLE_SECONDS,
     WORST_CASE_PUT_EVENTS_SECONDS,
-    create_client,
 )
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ number's item disappears.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,81 +20,25 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
+from outbound_caller.clients import create_client
+from outbound_caller.config.call_limits import CallLimit, duration_text
 from outbound_caller.names import DESTINATION_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.timeouts import (
     CALL_LIMIT_ATTEMPTS,
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS,
     CALL_LIMIT_READ_TIMEOUT_SECONDS,
     CALL_LIMIT_WRITES,
-    create_client,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-# An item lives as long as its window (TTL: the newest call + window), so a longer window would be a list of who was
-# called kept for ever; 30 days is beyond any campaign's "not again this month".
-MAX_CALL_LIMIT_WINDOW_SECONDS = 30 * 24 * 60 * 60
-# The item holds one entry (about 50 bytes) per call in the window, and a DynamoDB item is at most 400 KB.
-MAX_CALL_LIMIT_CALLS = 1_000
 # A ClientToken hash's first 128 bits: unique among a number's calls, and half the bytes per entry.
 TOKEN_HASH_HEX_DIGITS = 32
 
-_UNIT_SECONDS = {"d": 24 * 60 * 60, "h": 60 * 60, "m": 60, "s": 1}
-# ASCII digits only ([0-9], not \d, which matches other scripts' digits too).
-_CALL_LIMIT = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*([smhd])\s*")
-_FORM = "like 3/24h (calls per window; the window in s, m, h or d)"
 # Every name a placeholder: some (version) may be DynamoDB reserved words, and the TTL one is the table's.
 _NAMES = {"#calls": "calls", "#version": "version", "#expiration": TTL_ATTRIBUTE}
-
-
-def _duration(seconds: int) -> str:
-    """Seconds in the largest unit that holds them exactly, a day as 24h (as operators write it): 5400 is 90m."""
-    unit = next(
-        unit for unit, size in _UNIT_SECONDS.items() if seconds % size == 0 and not (unit == "d" and seconds == size)
-    )
-    return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
-
-
-def _problem(calls: int, window_seconds: int) -> str | None:
-    if calls < 1:
-        return "it allows no call at all (at least 1 per window)"
-    if calls > MAX_CALL_LIMIT_CALLS:
-        return f"it allows more than {MAX_CALL_LIMIT_CALLS} calls per window"
-    if window_seconds < 1:
-        return "its window is empty (at least 1s)"
-    if window_seconds > MAX_CALL_LIMIT_WINDOW_SECONDS:
-        return f"its window is longer than {_duration(MAX_CALL_LIMIT_WINDOW_SECONDS)}"
-    return None
-
-
-@dataclass(frozen=True)
-class CallLimit:
-    """At most ``calls`` calls to one number in any ``window_seconds``."""
-
-    calls: int
-    window_seconds: int
-
-    def __post_init__(self) -> None:
-        problem = _problem(self.calls, self.window_seconds)
-        if problem:
-            raise ValueError(f"{self.calls} calls per {self.window_seconds}s is not a usable call limit: {problem}")
-
-    def __str__(self) -> str:
-        return f"{self.calls}/{_duration(self.window_seconds)}"
-
-
-def parse_call_limit(text: str) -> CallLimit:
-    """Read a DESTINATION_CALL_LIMIT value such as ``3/24h``; ValueError names the value and the expected form."""
-    match = _CALL_LIMIT.fullmatch(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a call limit {_FORM}")
-    calls, window_seconds = int(match[1]), int(match[2]) * _UNIT_SECONDS[match[3]]
-    problem = _problem(calls, window_seconds)
-    if problem:
-        raise ValueError(f"{text!r} is not a usable call limit: {problem}")
-    return CallLimit(calls, window_seconds)
 
 
 class DestinationCallLimitError(Exception):
@@ -104,7 +47,7 @@ class DestinationCallLimitError(Exception):
     def __init__(self, limit: CallLimit, counted: int) -> None:
         super().__init__(
             f"the destination was called {counted} time{'' if counted == 1 else 's'}"
-            f" in the last {_duration(limit.window_seconds)};"
+            f" in the last {duration_text(limit.window_seconds)};"
             f" DESTINATION_CALL_LIMIT allows {limit.calls}"
         )
 

@@ -8,7 +8,7 @@ placed call never counts twice."""
 
 from __future__ import annotations
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import NOT_BEFORE, OUTSIDE_CALLING_HOURS, Deferral
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.safety.calling_hours import arrival_in, next_opening

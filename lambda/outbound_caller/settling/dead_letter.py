@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from outbound_caller.clients import create_client
 from outbound_caller.decisions import Failure
 from outbound_caller.names import (
     CLIENT_TOKEN_ATTRIBUTE,
@@ -14,7 +15,7 @@ from outbound_caller.names import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 from outbound_caller.settling.outgoing import MessageTooLargeError, check_fits, outgoing_attributes
-from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS, create_client
+from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import DEFERRAL_REASONS, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, Deferral, iso_utc
 from outbound_caller.names import (
     CLIENT_TOKEN_ATTRIBUTE,

@@ -38,11 +38,11 @@ from outbound_caller.decisions import (
 from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.envelopes import InvalidDeliveryError
 from outbound_caller.request.problems import describe_validation_error
+from outbound_caller.request.signing_key import SigningKeyUnavailableError
 from outbound_caller.safety.call_limit import CallLimitUnavailableError, DestinationCallLimitError
 from outbound_caller.safety.calling_hours import NoCallingHoursError
 from outbound_caller.safety.destinations import DestinationNotAllowedError
 from outbound_caller.settling.outgoing import MessageTooLargeError
-from outbound_caller.signing_key import SigningKeyUnavailableError
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
 PERMANENT_CONNECT_ERRORS = frozenset(

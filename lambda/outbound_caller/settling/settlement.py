@@ -10,7 +10,7 @@ from typing import NoReturn, TypeVar
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.config import Settings
+from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import DEAD_LETTER_SEND_FAILED, DEFERRAL_SEND_FAILED, EXPIRED, Deferral, Failure
 from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED
 from outbound_caller.observability import count_by_error_code, count_deferred, logger

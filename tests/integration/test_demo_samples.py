@@ -11,8 +11,9 @@ import pytest
 from local.demo import demo_calling_hours, demo_settings
 from local.pipeline import BINDING_DEFERRAL_REASONS, FunctionLog
 from local.producers import DEFERRED_PREFIX, PLACED, load_samples
+from outbound_caller.config.calling_hours import parse_calling_hours
 from outbound_caller.decisions import BINDING_REASONS
-from outbound_caller.safety.calling_hours import next_opening, parse_calling_hours
+from outbound_caller.safety.calling_hours import next_opening
 from outbound_caller.safety.destinations import DestinationNotAllowedError, check_destination, destination_of
 
 REFUSED_BY_POLICY = "DestinationNotAllowedByPolicy"

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from outbound_caller.timeouts import (
-    SECRETS_ATTEMPTS,
-    SECRETS_CONNECT_TIMEOUT_SECONDS,
-    SECRETS_READ_TIMEOUT_SECONDS,
-    create_client,
-)
+from outbound_caller.clients import create_client
+from outbound_caller.timeouts import SECRETS_ATTEMPTS, SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS
 
 # How long a read secret is reused. Replacing the key takes effect within this long in every container.
 SIGNING_KEY_MAX_AGE_SECONDS = 300

@@ -8,15 +8,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from outbound_caller.request.limits import (
-    CONTACT_FLOW_ID_MAX_LENGTH,
-    E164_PATTERN,
-    INSTANCE_ID_MAX_LENGTH,
-)
+from outbound_caller.api_limits import CONTACT_FLOW_ID_MAX_LENGTH, E164_PATTERN, INSTANCE_ID_MAX_LENGTH
+from outbound_caller.config.call_limits import CallLimit, parse_call_limit
+from outbound_caller.config.calling_hours import CallingHours, parse_calling_hours
+from outbound_caller.config.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
-from outbound_caller.safety.call_limit import CallLimit, parse_call_limit
-from outbound_caller.safety.calling_hours import CallingHours, parse_calling_hours
-from outbound_caller.safety.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
 
 # Connect's default StartOutboundVoiceContact quota is 2 requests/s with a burst of 5, per account and Region.
 DEFAULT_CALLS_PER_SECOND = 2.0
@@ -31,9 +27,6 @@ MAX_MAX_RECEIVE_COUNT = 1000
 # An SQS event source mapping's maximum concurrency is 2 to 1,000 (Lambda ScalingConfig).
 MIN_MAX_CONCURRENCY = 2
 MAX_MAX_CONCURRENCY = 1000
-# Powertools' service name and metrics namespace when the environment names none.
-DEFAULT_SERVICE_NAME = "connect-outbound-caller"
-DEFAULT_METRICS_NAMESPACE = "ConnectOutboundCaller"
 # An EventBridge event bus name (1-256 of letters, digits, '.', '-', '_', '/') or its ARN, as PutEvents'
 # EventBusName takes either.
 RESULT_EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$"
