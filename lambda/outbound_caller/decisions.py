@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 # ErrorCodes of the function's own failures (Connect's are used as Connect names them).
 VALIDATION_ERROR = "ValidationError"
@@ -79,3 +80,26 @@ class Deferral:
 def iso_utc(epoch_ms: int) -> str:
     """Epoch milliseconds as ISO-8601 UTC text with milliseconds and a Z, as the function writes every time."""
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class OutcomeKind(StrEnum):
+    """How a record ended: the contract's four outcomes."""
+
+    PLACED = "placed"
+    DEFERRED = "deferred"
+    DEAD_LETTERED = "dead_lettered"
+    RETRIED = "retried"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one record ended, with what its result event names: the token as results show it, its first message."""
+
+    kind: OutcomeKind
+    client_token: str
+    source_message_id: str
+    failure: Failure | None = None  # dead-lettered or retried: why
+    deferral: Deferral | None = None  # deferred: why, and until when
+    contact_id: str | None = None  # placed
+    # False for a deferral that only hops on towards a time already announced: no second Deferred event.
+    announced: bool = True

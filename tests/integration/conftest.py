@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from botocore.retries.standard import RetryQuotaChecker
 from moto import mock_aws
 
+from outbound_caller.config.settings import Settings, load_settings
+from outbound_caller.connect.pacing import Pacer
+from outbound_caller.handler import handler_for
 from outbound_caller.message_size import SQS_MAX_MESSAGE_BYTES
 from outbound_caller.names import SIGNATURE_ATTRIBUTE
 from outbound_caller.request.signing import signed_by_us
+from outbound_caller.results.publisher import ResultEvents
+from outbound_caller.wiring import Caller, CallerClients, build_caller, caller_clients
 from tests.support.connect_stub import ConnectStub
 from tests.support.environment import (
     DLQ_NAME,
     DLQ_URL,
+    FUNCTION_ENVIRONMENT,
     IDEMPOTENCY_TABLE,
     SIGNING_KEY,
     SIGNING_SECRET_NAME,
@@ -49,42 +56,60 @@ def create_idempotency_table() -> None:
     )
 
 
+@dataclass
+class FunctionUnderTest:
+    """The caller as a test runs it: its collaborators built as a cold start builds them (wiring.build_caller), and
+    built again with a test's own settings, clock, pacer or result publisher, its AWS clients kept."""
+
+    clients: CallerClients
+    settings: Settings
+    clock: Callable[[], float] = time.time
+    pacer: Pacer | None = None
+    results: ResultEvents | None = None
+    caller: Caller = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.caller = self._build()
+
+    def rebuild(self, **changes: Any) -> Caller:
+        """Build the collaborators again with some of settings, clock, pacer or results changed; return them."""
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.caller = self._build()
+        return self.caller
+
+    def configure(self, **variables: str) -> Caller:
+        """Build them again with some environment variables changed, validated as at start."""
+        return self.rebuild(settings=load_settings({**FUNCTION_ENVIRONMENT, **variables}))
+
+    def _build(self) -> Caller:
+        return build_caller(
+            self.settings, clients=self.clients, clock=self.clock, pacer=self.pacer, results=self.results
+        )
+
+
 @pytest.fixture
-def connect(aws: None) -> Iterator[ConnectStub]:
+def function(aws: None) -> FunctionUnderTest:
+    """The caller's collaborators with the tests' configuration, their clients made inside moto (a fresh container:
+    botocore's retry quota full, no placed-call record pending)."""
+    return FunctionUnderTest(caller_clients(), load_settings(FUNCTION_ENVIRONMENT))
+
+
+@pytest.fixture
+def connect(function: FunctionUnderTest) -> ConnectStub:
     """Connect's answers, injected ahead of moto into the function's own Connect client."""
-    from outbound_caller.connect.calls import connect as client
-
     stub = ConnectStub()
-    _refill_retry_quota(client)
-    event = "before-send.connect.StartOutboundVoiceContact"
-    client.meta.events.register_first(event, stub, unique_id="connect-stub")
-    yield stub
-    client.meta.events.unregister(event, unique_id="connect-stub")
-
-
-def _refill_retry_quota(client: Any) -> None:
-    """Each test starts, as a fresh container would, with botocore's retry quota full.
-
-    The quota (standard retry mode: 500 units, 5 per retry, 1 back per success) belongs to the client, which lives
-    as long as the module: tests that throttle many calls would otherwise leave later ones without in-call retries,
-    and whether a test passed would depend on the order the tests ran in.
-    """
-    handlers = client.meta.events._emitter._handlers.prefix_search("after-call.connect.StartOutboundVoiceContact")
-    checkers = [
-        handler.__self__ for handler in handlers if isinstance(getattr(handler, "__self__", None), RetryQuotaChecker)
-    ]
-    assert checkers, "botocore's retry quota moved: refill it another way"
-    for checker in checkers:
-        checker._quota._available_capacity = checker._quota._max_capacity
+    function.clients.connect.meta.events.register_first(
+        "before-send.connect.StartOutboundVoiceContact", stub, unique_id="connect-stub"
+    )
+    return stub
 
 
 @pytest.fixture
-def sqs_size_rule(aws: None) -> Iterator[None]:
+def sqs_size_rule(function: FunctionUnderTest) -> Iterator[None]:
     """SQS's size rule on the function's sends, which moto does not keep (it checks the body's characters only): the
     body and every attribute's name, data type and value, in UTF-8 bytes, at most the queue's MaximumMessageSize."""
-    from outbound_caller.settling.dead_letter import sqs_client
-
-    client = sqs_client()
+    client = function.clients.sqs
 
     def check(params: dict[str, Any], **_: Any) -> None:
         attributes = params.get("MessageAttributes", {})
@@ -124,12 +149,12 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def invoke(connect: ConnectStub) -> Any:
-    """Invoke the real handler with SQS records and return its partial batch response."""
-    from outbound_caller.handler import lambda_handler
+def invoke(function: FunctionUnderTest, connect: ConnectStub) -> Any:
+    """Invoke the real handler, over the test's collaborators, with SQS records; return its partial batch response."""
 
     def _invoke(*records: dict[str, Any], context: FakeLambdaContext | None = None) -> dict[str, Any]:
-        return lambda_handler(sqs_event(*records), context or FakeLambdaContext())  # type: ignore[arg-type]
+        lambda_handler = handler_for(function.caller)
+        return lambda_handler(sqs_event(*records), context or FakeLambdaContext())  # type: ignore[arg-type,return-value]
 
     return _invoke
 
@@ -226,25 +251,11 @@ def log_lines() -> Iterator[Any]:
     handler.setStream(previous)  # type: ignore[attr-defined]
 
 
-@pytest.fixture(autouse=True)
-def _no_pending_completions() -> Iterator[None]:
-    """Each test starts, as a fresh container would, with no placed-call records left to complete."""
-    from outbound_caller.record_handler import ONCE
-
-    ONCE.pending.clear()
-    yield
-    ONCE.pending.clear()
-
-
 @pytest.fixture
-def ledger(aws: None) -> Iterator[Any]:
+def ledger(function: FunctionUnderTest) -> Any:
     """The function's placed-calls ledger (moto DynamoDB behind the real botocore client); tests may move its clock."""
-    from outbound_caller.record_handler import ONCE
-
-    assert ONCE.ledger is not None
-    clock = ONCE.ledger.clock
-    yield ONCE.ledger
-    ONCE.ledger.clock = clock
+    assert function.caller.once.ledger is not None
+    return function.caller.once.ledger
 
 
 # The status each settling write of the placed-calls ledger sets.

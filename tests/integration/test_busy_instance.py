@@ -13,7 +13,7 @@ import pytest
 
 from outbound_caller.connect.back_pressure import INITIAL_HOLD_MS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
-from tests.integration.conftest import came_back, failed_ids
+from tests.integration.conftest import FunctionUnderTest, came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import SOURCE_QUEUE_URL
 from tests.support.lambda_events import signed_sqs_record, sqs_record
@@ -28,16 +28,14 @@ def body(**fields: Any) -> str:
 
 
 @pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Move the function's wall clock (its own and the shared instance state's) forward by some seconds."""
-    from outbound_caller import record_handler
+def later(function: FunctionUnderTest) -> Any:
+    """Move the function's wall clock (its journey's, its ledger's and the shared instance state's) forward."""
 
     def _move(seconds: float) -> None:
         def clock() -> float:
             return time.time() + seconds
 
-        monkeypatch.setattr(record_handler, "CLOCK", clock)
-        monkeypatch.setattr(record_handler.INSTANCE_STATE, "clock", clock)
+        function.rebuild(clock=clock)
 
     return _move
 

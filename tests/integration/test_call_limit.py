@@ -20,6 +20,7 @@ from outbound_caller.safety.call_limit import (
     destination_key,
 )
 from outbound_caller.timeouts import CALL_LIMIT_WRITES, DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
+from outbound_caller.wiring import caller_clients
 from tests.support.environment import IDEMPOTENCY_TABLE, INSTANCE_ID
 
 if TYPE_CHECKING:
@@ -66,10 +67,12 @@ def dynamodb() -> Iterator[DynamoDBClient]:
 
 @pytest.fixture
 def make_limiter(dynamodb: DynamoDBClient, clock: Clock) -> Callable[..., DestinationCallLimiter]:
-    """A limiter as one container holds it, on the placed-calls table, with the test's clock."""
+    """A limiter as one container holds it, on the placed-calls table, with the test's clock and a client of its own
+    made as the function's wiring makes it (one attempt, short timeouts)."""
 
     def _make(limit: str = "3/1h", table: str = IDEMPOTENCY_TABLE) -> DestinationCallLimiter:
-        return DestinationCallLimiter(table, parse_call_limit(limit), salt=INSTANCE_ID, clock=clock)
+        client = caller_clients().call_limit
+        return DestinationCallLimiter(table, parse_call_limit(limit), client, salt=INSTANCE_ID, clock=clock)
 
     return _make
 
@@ -409,18 +412,6 @@ def test_a_missing_table_is_reported_as_unavailable(make_limiter: Callable[..., 
         limiter.reserve(NUMBER, "call-1")
     with pytest.raises(CallLimitUnavailableError):
         limiter.release(NUMBER, "call-1")
-
-
-def test_the_client_is_made_on_first_use_not_at_cold_start(make_limiter: Callable[..., DestinationCallLimiter]) -> None:
-    # Given a limiter just made, as at a container's start
-    limiter = make_limiter()
-    # When nothing was counted yet
-    # Then it has made no client (creating one costs cold-start time); the first count makes it, once
-    assert limiter._client is None
-    limiter.reserve(NUMBER, "call-1")
-    client = limiter.client
-    limiter.reserve(NUMBER, "call-2")
-    assert limiter.client is client
 
 
 def test_one_line_written_two_ways_shares_one_count(make_limiter: Callable[..., DestinationCallLimiter]) -> None:

@@ -12,15 +12,13 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from outbound_caller.config.call_limits import parse_call_limit
 from outbound_caller.connect.pacing import Pacer
 from outbound_caller.safety.call_limit import DestinationCallLimiter
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
-from tests.integration.conftest import came_back, failed_ids
+from tests.integration.conftest import FunctionUnderTest, came_back, failed_ids
 from tests.support.clock import FakeClock
 from tests.support.connect_stub import ConnectStub
-from tests.support.environment import INSTANCE_ID
 from tests.support.lambda_events import sqs_record
 
 # A New York number (one zone), a London premium-rate one, a Paris one, and one in no zone (fictional +1 555).
@@ -44,35 +42,28 @@ def _iso_ms(text: str) -> int:
 
 
 @pytest.fixture
-def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Set the function's wall clock (its own and the shared instance state's) to an instant."""
-    from outbound_caller import record_handler
+def at(function: FunctionUnderTest) -> Callable[[datetime], None]:
+    """Set the function's wall clock (its journey's, its ledger's and the shared instance state's) to an instant."""
 
     def _set(moment: datetime) -> None:
-        monkeypatch.setattr(record_handler, "CLOCK", moment.timestamp)
-        monkeypatch.setattr(record_handler.INSTANCE_STATE, "clock", moment.timestamp)
+        function.rebuild(clock=moment.timestamp)
 
     return _set
 
 
 @pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+def configure(function: FunctionUnderTest) -> Callable[..., None]:
     """Run the function with some environment variables changed, validated as at start."""
-    from outbound_caller import record_handler
-    from outbound_caller.config.settings import load_settings
-    from tests.support.environment import FUNCTION_ENVIRONMENT
 
     def _configure(**variables: str) -> None:
-        monkeypatch.setattr(record_handler, "SETTINGS", load_settings({**FUNCTION_ENVIRONMENT, **variables}))
+        function.configure(**variables)
 
     return _configure
 
 
 @pytest.fixture
-def call_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], DestinationCallLimiter]:
+def call_limit(function: FunctionUnderTest) -> Callable[[str], DestinationCallLimiter]:
     """Count calls per destination in a table of their own (moto), as the stack does when a limit is set."""
-    from outbound_caller import record_handler
-
     boto3.client("dynamodb").create_table(
         TableName=CALLS_TABLE,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -81,9 +72,9 @@ def call_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], De
     )
 
     def _limit(text: str) -> DestinationCallLimiter:
-        limiter = DestinationCallLimiter(CALLS_TABLE, parse_call_limit(text), salt=INSTANCE_ID)
-        monkeypatch.setattr(record_handler.ONCE, "guard", limiter)
-        return limiter
+        caller = function.configure(DESTINATION_CALL_LIMIT=text, DESTINATION_CALLS_TABLE_NAME=CALLS_TABLE)
+        assert isinstance(caller.once.guard, DestinationCallLimiter)
+        return caller.once.guard
 
     return _limit
 
@@ -339,14 +330,10 @@ TWO_SECONDS_BEFORE_CLOSING = datetime(2026, 11, 24, 1, 59, 58, tzinfo=UTC)
 
 
 @pytest.fixture
-def slow_pacer(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+def slow_pacer(function: FunctionUnderTest) -> FakeClock:
     """A pacer of one call per 5 s (0.2/s), on a clock that is also the function's wall clock."""
-    from outbound_caller import record_handler
-
     fake = FakeClock(start=TWO_SECONDS_BEFORE_CLOSING.timestamp())
-    monkeypatch.setattr(record_handler, "PACER", Pacer(0.2, clock=fake, sleep=fake.sleep))
-    monkeypatch.setattr(record_handler, "CLOCK", fake)
-    monkeypatch.setattr(record_handler.INSTANCE_STATE, "clock", fake)
+    function.rebuild(pacer=Pacer(0.2, clock=fake, sleep=fake.sleep), clock=fake)
     return fake
 
 

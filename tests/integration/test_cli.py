@@ -28,7 +28,8 @@ from outbound_caller.producer.checks import (
     EXIT_SETTINGS_UNAVAILABLE,
 )
 from outbound_caller.producer.sending import AwsClients
-from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
+from outbound_caller.request.envelopes import parse_delivery
+from outbound_caller.request.record import CallRequestRecord
 from tests.infra.synthesis import cdk_json_context
 from tests.support.environment import FUNCTION_ENVIRONMENT
 from tests.support.lambda_events import sqs_record
@@ -64,7 +65,7 @@ def received(queue_url: str) -> dict[str, Any]:
 def token_the_function_reads(body: str) -> str:
     """The ClientToken the function would call Connect with for this message body."""
     record = CallRequestRecord.model_validate(sqs_record(body))
-    return parse_delivery(record, load_settings(FUNCTION_ENVIRONMENT)).client_token
+    return parse_delivery(record, load_settings(FUNCTION_ENVIRONMENT)).token.value
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ from moto import mock_aws
 
 from local.aws import expiring_table_definition
 from outbound_caller.completion.report import ContactNotRecordedYetError
+from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.privacy import mask_token
+from outbound_caller.wiring import build_completion
 from tests.support.contact_events import ANSWERED, UNANSWERED, contact_event
-from tests.support.environment import IDEMPOTENCY_TABLE
+from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE
 from tests.support.lambda_events import FakeLambdaContext
 
 RESULT_BUS = "outbound-call-results"
@@ -48,11 +50,16 @@ def sink() -> Iterator[str]:
 @pytest.fixture
 def handle(sink: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Invoke the real completion handler with one contact event."""
+    # Set before the handler module is first imported: it builds its collaborators from the environment, as at a cold
+    # start; the test's own are built from the same variables.
     monkeypatch.setenv("RESULT_EVENT_BUS_NAME", RESULT_BUS)
-    from outbound_caller.completion import handler
+    from outbound_caller.completion.handler import handler_for
+
+    settings = load_completion_settings({**FUNCTION_ENVIRONMENT, "RESULT_EVENT_BUS_NAME": RESULT_BUS})
+    lambda_handler = handler_for(build_completion(settings))
 
     def _handle(event: dict[str, Any]) -> Any:
-        return handler.lambda_handler(event, FakeLambdaContext(function_name="completion"))
+        return lambda_handler(event, FakeLambdaContext(function_name="completion"))
 
     return _handle
 
@@ -65,7 +72,7 @@ def received(queue_url: str) -> list[dict[str, Any]]:
 
 def place(token: str, contact_id: str) -> None:
     """Record a placed call in the ledger exactly as the caller function does: claim, then complete."""
-    ledger = PlacedCallsLedger(IDEMPOTENCY_TABLE)
+    ledger = PlacedCallsLedger(IDEMPOTENCY_TABLE, boto3.client("dynamodb"))
     attempt = ledger.claim(token, "fingerprint", lease_until_ms=0, claim_id=new_claim_id())
     assert isinstance(attempt, int)
     ledger.complete(token, attempt, contact_id)
@@ -153,7 +160,7 @@ def test_an_event_other_than_a_voice_disconnection_is_ignored(handle: Any, sink:
 
 def test_the_handler_refuses_to_start_without_its_result_bus() -> None:
     # Given an environment without RESULT_EVENT_BUS_NAME
-    from outbound_caller.completion.settings import load_completion_settings
+    from outbound_caller.config.completion import load_completion_settings
     from outbound_caller.config.settings import ConfigurationError
 
     environ = {key: value for key, value in os.environ.items() if key != "RESULT_EVENT_BUS_NAME"}

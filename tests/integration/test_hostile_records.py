@@ -93,11 +93,11 @@ def test_an_envelope_id_no_sqs_attribute_can_hold_is_refused_and_dead_lettered(
 def test_a_failure_of_the_settling_itself_is_retried_with_its_reason_logged(
     invoke: Any, connect: ConnectStub, log_lines: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a bug in the settling (naming the record for its log line raises something nobody expected), and a batch
+    # Given a bug in the settling (counting a dead-letter raises something nobody expected), and a batch of two
     def broken(*_: Any, **__: Any) -> None:
         raise KeyError("a bug")
 
-    monkeypatch.setattr("outbound_caller.settling.settlement.Settle._identity", broken)
+    monkeypatch.setattr("outbound_caller.settling.settlement.count_by_error_code", broken)
     # When the handler runs on an invalid record and a valid one
     response = invoke(sqs_record("not json", message_id="bug"), sqs_record(body(), message_id="fine"))
     # Then the broken one is retried with a logged reason, and the batch goes on: the other is placed

@@ -18,7 +18,7 @@ from tests.support.environment import IDEMPOTENCY_TABLE, INSTANCE_ID
 
 @pytest.fixture
 def store(aws: None) -> DynamoInstanceStateStore:
-    return DynamoInstanceStateStore(IDEMPOTENCY_TABLE, INSTANCE_ID)
+    return DynamoInstanceStateStore(IDEMPOTENCY_TABLE, INSTANCE_ID, boto3.client("dynamodb"))
 
 
 def test_a_state_never_written_reads_as_a_free_instance(store: DynamoInstanceStateStore) -> None:
@@ -35,7 +35,7 @@ def test_a_write_on_the_version_read_wins_and_bumps_the_version(store: DynamoIns
     lost = store.replace(InstanceState(busy=True, open_at_ms=5_000, hold_ms=10_000), read.version)
     # Then it wins, and every container now reads it at version 1
     assert lost is None
-    assert DynamoInstanceStateStore(IDEMPOTENCY_TABLE, INSTANCE_ID).load() == InstanceState(
+    assert DynamoInstanceStateStore(IDEMPOTENCY_TABLE, INSTANCE_ID, boto3.client("dynamodb")).load() == InstanceState(
         busy=True, open_at_ms=5_000, hold_ms=10_000, version=1
     )
 
@@ -75,7 +75,7 @@ def test_the_item_lives_beside_the_calls_under_its_own_key_with_a_ttl(store: Dyn
 
 def test_an_unavailable_table_is_reported_not_raised_raw(aws: None) -> None:
     # Given a table that does not exist
-    store = DynamoInstanceStateStore("no-such-table", INSTANCE_ID)
+    store = DynamoInstanceStateStore("no-such-table", INSTANCE_ID, boto3.client("dynamodb"))
     # When the state is read or written
     # Then the caller gets the store's own error, to go on calling
     with pytest.raises(InstanceStateUnavailableError):

@@ -65,7 +65,7 @@ def test_the_contact_event_of_a_local_call_has_the_documented_shape() -> None:
 
 def test_only_calls_that_ended_are_reported_each_once_with_their_token(relay: CompletionRelay) -> None:
     # Given a placed call recorded in the ledger that has ended, and one still in progress
-    ledger = PlacedCallsLedger(TABLE)
+    ledger = PlacedCallsLedger(TABLE, boto3.client("dynamodb"))
     attempt = ledger.claim("token-1", "fingerprint", lease_until_ms=0, claim_id=new_claim_id())
     assert isinstance(attempt, int)
     ledger.complete("token-1", attempt, "contact-1")

@@ -20,8 +20,7 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from outbound_caller.record_handler import ONCE
-from tests.integration.conftest import came_back, failed_ids
+from tests.integration.conftest import FunctionUnderTest, came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub, RawAnswer
 from tests.support.lambda_events import FakeLambdaContext, sqs_record
 
@@ -83,7 +82,13 @@ def test_a_placed_call_whose_record_fails_is_placed_and_never_dialled_again(
 
 @pytest.mark.usefixtures("no_backoff")
 def test_a_record_that_cannot_be_completed_at_all_still_never_dials_again(
-    invoke: Any, connect: ConnectStub, failing_ledger_writes: Any, ledger: Any, dead_letters: Any, log_lines: Any
+    invoke: Any,
+    connect: ConnectStub,
+    failing_ledger_writes: Any,
+    ledger: Any,
+    dead_letters: Any,
+    log_lines: Any,
+    function: FunctionUnderTest,
 ) -> None:
     # Given a placed-calls table that refuses every update after the call was claimed
     failing_ledger_writes("complete", attempts=None)
@@ -92,7 +97,7 @@ def test_a_record_that_cannot_be_completed_at_all_still_never_dials_again(
     # When a duplicate of the message arrives at another container (which holds no pending completion), after that
     # invocation is long over, the call having ended
     connect.hang_up_all()
-    ONCE.pending.clear()
+    function.caller.once.pending.clear()
     ledger.clock = lambda: time.time() + AFTER_EVERY_INVOCATION_SECONDS
     second = invoke(redelivered(record))
     # Then the first delivery was placed; the duplicate is dead-lettered for an operator, never dialled

@@ -8,19 +8,18 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from outbound_caller import record_handler
 from outbound_caller.connect.pacing import Pacer
-from tests.integration.conftest import failed_ids
+from tests.integration.conftest import FunctionUnderTest, failed_ids
 from tests.support.clock import FakeClock
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.lambda_events import sqs_record
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+def clock(function: FunctionUnderTest) -> FakeClock:
     """The handler's pacer at 1 call per second, on a clock the test controls."""
     fake = FakeClock()
-    monkeypatch.setattr(record_handler, "PACER", Pacer(1.0, clock=fake, sleep=fake.sleep))
+    function.rebuild(pacer=Pacer(1.0, clock=fake, sleep=fake.sleep))
     return fake
 
 

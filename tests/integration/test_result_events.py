@@ -14,10 +14,9 @@ from botocore.exceptions import EndpointConnectionError
 
 from outbound_caller.names import DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT, RESULT_SOURCE
 from outbound_caller.privacy import mask_token
-from outbound_caller.results.publisher import ResultEvents, events_client
-from tests.integration.conftest import came_back, failed_ids
+from outbound_caller.results.publisher import ResultEvents
+from tests.integration.conftest import FunctionUnderTest, came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
-from tests.support.environment import FUNCTION_ENVIRONMENT
 from tests.support.lambda_events import sqs_record
 
 NUMBER = "+14155550123"
@@ -32,13 +31,11 @@ def body(**fields: Any) -> str:
 
 
 @pytest.fixture
-def results(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
+def results(function: FunctionUnderTest) -> Callable[[], list[dict[str, Any]]]:
     """A result bus with a rule on the contract's source forwarding to an SQS sink; the function publishes there.
 
     Returns a reader of every event the sink received, as EventBridge delivered it.
     """
-    from outbound_caller import record_handler
-
     events = boto3.client("events")
     events.create_event_bus(Name=BUS)
     sqs = boto3.client("sqs")
@@ -47,7 +44,7 @@ def results(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dic
     events.put_rule(Name="results-to-sink", EventBusName=BUS, EventPattern=json.dumps({"source": [RESULT_SOURCE]}))
     events.put_targets(Rule="results-to-sink", EventBusName=BUS, Targets=[{"Id": "sink", "Arn": sink_arn}])
     # No sleeping between publish rounds: the rounds themselves are what the tests watch.
-    monkeypatch.setattr(record_handler, "RESULTS", ResultEvents(events_client(), BUS, sleep=lambda _seconds: None))
+    function.rebuild(results=ResultEvents(function.clients.events, BUS, sleep=lambda _seconds: None))
 
     def _read() -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
@@ -61,20 +58,21 @@ def results(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dic
 
 
 @pytest.fixture
-def put_events_calls() -> Iterator[list[int]]:
+def put_events_calls(function: FunctionUnderTest) -> Iterator[list[int]]:
     """How many entries each PutEvents call of the function carried, in order."""
     calls: list[int] = []
 
     def _count(params: dict[str, Any], **_: Any) -> None:
         calls.append(len(params["Entries"]))
 
-    events_client().meta.events.register(f"provide-client-params.{PUT_EVENTS}", _count, unique_id="count-put-events")
+    emitter = function.clients.events.meta.events
+    emitter.register(f"provide-client-params.{PUT_EVENTS}", _count, unique_id="count-put-events")
     yield calls
-    events_client().meta.events.unregister(f"provide-client-params.{PUT_EVENTS}", unique_id="count-put-events")
+    emitter.unregister(f"provide-client-params.{PUT_EVENTS}", unique_id="count-put-events")
 
 
 @pytest.fixture
-def put_events_answers() -> Iterator[Callable[..., None]]:
+def put_events_answers(function: FunctionUnderTest) -> Iterator[Callable[..., None]]:
     """Answer the function's PutEvents calls, ahead of EventBridge, with an HTTP error or per-entry failures.
 
     ``answer(kind, times)``: ``"error"`` (a 500 InternalException for the whole call) or ``"refused"`` (200 with every
@@ -98,12 +96,12 @@ def put_events_answers() -> Iterator[Callable[..., None]]:
             return AWSResponse(params["url"], 200, {}, None), {"FailedEntryCount": entries, "Entries": refused}  # type: ignore[arg-type]
 
         unique_id = f"answer-put-events-{len(registered)}"
-        events_client().meta.events.register_first(f"before-call.{PUT_EVENTS}", _handler, unique_id=unique_id)
+        function.clients.events.meta.events.register_first(f"before-call.{PUT_EVENTS}", _handler, unique_id=unique_id)
         registered.append(unique_id)
 
     yield _answer
     for unique_id in registered:
-        events_client().meta.events.unregister(f"before-call.{PUT_EVENTS}", unique_id=unique_id)
+        function.clients.events.meta.events.unregister(f"before-call.{PUT_EVENTS}", unique_id=unique_id)
 
 
 def details(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
@@ -145,16 +143,11 @@ def test_a_redelivery_the_ledger_answers_publishes_placed_again(
 
 @pytest.mark.usefixtures("no_backoff")
 def test_every_dead_letter_publishes_rejected_with_its_error_code(
-    invoke: Any, connect: ConnectStub, results: Any, dead_letters: Any, monkeypatch: pytest.MonkeyPatch
+    invoke: Any, connect: ConnectStub, results: Any, dead_letters: Any, function: FunctionUnderTest
 ) -> None:
     # Given requests dead-lettered for each kind of reason: invalid, refused by Connect, outside the calling policy,
     # expired, of uncertain outcome, and still failing on the last receive
-    from outbound_caller import record_handler
-    from outbound_caller.config.settings import load_settings
-
-    monkeypatch.setattr(
-        record_handler, "SETTINGS", load_settings({**FUNCTION_ENVIRONMENT, "ALLOWED_DESTINATION_COUNTRIES": "US"})
-    )
+    function.configure(ALLOWED_DESTINATION_COUNTRIES="US")
     connect.fail_destination("+14155550124", ConnectError("DestinationNotAllowedException", "refused"))
     connect.fail_after_create("+14155550125", ConnectError("InternalServiceException", status=500))
     connect.fail_destination("+14155550126", EndpointConnectionError(endpoint_url="https://connect"))
@@ -310,16 +303,14 @@ def test_a_publish_that_fails_once_is_retried_within_the_invocation(
     assert connect.calls_per_token() == {"once-1": 1}
 
 
-def test_without_a_result_bus_nothing_is_published(invoke: Any, connect: ConnectStub, results: Any) -> None:
+def test_without_a_result_bus_nothing_is_published(
+    invoke: Any, connect: ConnectStub, results: Any, function: FunctionUnderTest
+) -> None:
     # Given the function as deployed without RESULT_EVENT_BUS_NAME (the suite's environment has none)
-    from outbound_caller import record_handler
-    from outbound_caller.config.settings import load_settings
-
-    assert load_settings(FUNCTION_ENVIRONMENT).result_event_bus_name is None
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(record_handler, "RESULTS", None)
-        # When a call is placed
-        response = invoke(sqs_record(body(), message_id="n-1"))
+    assert function.settings.result_event_bus_name is None
+    function.rebuild(results=None)
+    # When a call is placed
+    response = invoke(sqs_record(body(), message_id="n-1"))
     # Then it is placed and nothing reaches the bus
     assert response == {"batchItemFailures": []}
     assert results() == []

@@ -27,8 +27,8 @@ from outbound_caller.producer.checks import (
     EXIT_USAGE,
 )
 from outbound_caller.producer.sending import DEFAULT_DETAIL_TYPE
-from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
-from outbound_caller.settling.settlement import shown_token
+from outbound_caller.request.envelopes import parse_delivery
+from outbound_caller.request.record import CallRequestRecord
 from tests.support.environment import FUNCTION_ENVIRONMENT
 from tests.support.lambda_events import sqs_record
 
@@ -417,5 +417,5 @@ def test_it_prints_the_token_as_the_functions_result_events_will_name_it(setting
     )
     delivery = parse_delivery(record, settings)
     # Then the CLI told the producer that very value, so outcomes can be matched to what was sent
-    assert outcome["resultEventsClientToken"] == shown_token(record, delivery)
+    assert outcome["resultEventsClientToken"] == delivery.token.in_results
     assert outcome["resultEventsClientToken"] != "order-A-1042"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import boto3
 import pytest
 
 from outbound_caller.config.settings import Settings
 from outbound_caller.request.contract import CallRequest
-from outbound_caller.request.envelopes import CallRequestRecord, SteeringAttributeError
+from outbound_caller.request.record import CallRequestRecord, SteeringAttributeError
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from outbound_caller.settling.deferral import deferral_deadline_ms, source_queue_url
 from tests.support.environment import SIGNING_KEY
@@ -104,7 +105,7 @@ def test_the_source_queue_is_found_from_the_record_when_not_configured(settings:
     # Given no SOURCE_QUEUE_URL
     # When the queue of a record is needed
     # Then it is the URL its eventSourceARN names, on the SQS client's endpoint
-    assert source_queue_url(record(), settings) == (
+    assert source_queue_url(record(), settings, boto3.client("sqs", region_name="us-east-1")) == (
         "https://sqs.us-east-1.amazonaws.com/123456789012/outbound-call-requests"
     )
 
@@ -114,4 +115,7 @@ def test_a_configured_source_queue_wins(settings: Settings) -> None:
     configured = settings.model_copy(update={"source_queue_url": "https://sqs.example/123/queue"})
     # When the queue of a record is needed
     # Then it is the configured one
-    assert source_queue_url(record(), configured) == "https://sqs.example/123/queue"
+    assert (
+        source_queue_url(record(), configured, boto3.client("sqs", region_name="us-east-1"))
+        == "https://sqs.example/123/queue"
+    )

@@ -8,19 +8,11 @@ import pytest
 from pydantic import ValidationError
 
 from outbound_caller.config.settings import Settings
-from outbound_caller.request.envelopes import (
-    EVENTBRIDGE,
-    REQUEST,
-    SNS,
-    TOKEN_FROM_ATTRIBUTE,
-    TOKEN_FROM_REQUEST,
-    TOKEN_FROM_SQS,
-    CallDelivery,
-    CallRequestRecord,
-    SteeringAttributeError,
-)
+from outbound_caller.request.envelopes import EVENTBRIDGE, REQUEST, SNS, CallDelivery
 from outbound_caller.request.envelopes import parse_delivery as parse_record
 from outbound_caller.request.problems import describe_validation_error
+from outbound_caller.request.record import CallRequestRecord, SteeringAttributeError
+from outbound_caller.request.token import TOKEN_FROM_ATTRIBUTE, TOKEN_FROM_REQUEST, TOKEN_FROM_SQS
 from tests.support.environment import SIGNING_KEY
 from tests.support.lambda_events import aws_id, eventbridge_body, signed_sqs_record, sns_body, sqs_record
 from tests.unit.conftest import request
@@ -50,7 +42,7 @@ def test_raw_request_token_is_the_sqs_message_id(settings: Settings) -> None:
     # When its delivery is parsed
     delivery = parse_delivery(RAW, "sqs-message-1", settings)
     # Then it is a plain request whose token is the SQS messageId
-    assert (delivery.envelope, delivery.client_token) == (REQUEST, "sqs-message-1")
+    assert (delivery.envelope, delivery.token.value) == (REQUEST, "sqs-message-1")
 
 
 def test_eventbridge_event_token_is_the_event_id(settings: Settings) -> None:
@@ -59,7 +51,7 @@ def test_eventbridge_event_token_is_the_event_id(settings: Settings) -> None:
     # When its delivery is parsed
     delivery = parse_delivery(body, "sqs-message-1", settings)
     # Then the detail is the request and the event id is the token
-    assert (delivery.envelope, delivery.client_token) == (EVENTBRIDGE, aws_id("event-1"))
+    assert (delivery.envelope, delivery.token.value) == (EVENTBRIDGE, aws_id("event-1"))
     assert delivery.request.DestinationPhoneNumber == "+14155550123"
 
 
@@ -68,7 +60,7 @@ def test_eventbridge_event_without_account_is_accepted(settings: Settings) -> No
     body = eventbridge_body(request(), event_id=aws_id("event-2"), account=None)
     # When its delivery is parsed
     # Then it is accepted
-    assert parse_delivery(body, "m", settings).client_token == aws_id("event-2")
+    assert parse_delivery(body, "m", settings).token.value == aws_id("event-2")
 
 
 def test_sns_notification_token_is_the_sns_message_id(settings: Settings) -> None:
@@ -77,7 +69,7 @@ def test_sns_notification_token_is_the_sns_message_id(settings: Settings) -> Non
     # When its delivery is parsed
     delivery = parse_delivery(body, "sqs-message-1", settings)
     # Then the Message is the request and the SNS MessageId is the token
-    assert (delivery.envelope, delivery.client_token) == (SNS, aws_id("sns-1"))
+    assert (delivery.envelope, delivery.token.value) == (SNS, aws_id("sns-1"))
 
 
 @pytest.mark.parametrize(
@@ -93,7 +85,7 @@ def test_the_requests_own_token_wins(settings: Settings, body: str) -> None:
     # Given a request carrying its own ClientToken, in any envelope
     # When its delivery is parsed
     # Then that token is used
-    assert parse_delivery(body, "sqs-message-1", settings).client_token == "own-token"
+    assert parse_delivery(body, "sqs-message-1", settings).token.value == "own-token"
 
 
 def test_the_same_delivery_gives_the_same_token(settings: Settings) -> None:
@@ -103,7 +95,7 @@ def test_the_same_delivery_gives_the_same_token(settings: Settings) -> None:
     first = parse_delivery(body, "sqs-message-1", settings)
     second = parse_delivery(body, "sqs-message-2", settings)
     # Then they carry the same token, so Connect places one call
-    assert first.client_token == second.client_token == aws_id("event-3")
+    assert first.token.value == second.token.value == aws_id("event-3")
 
 
 @pytest.mark.parametrize(
@@ -156,7 +148,7 @@ def test_a_travelling_token_wins_over_every_delivery_id(settings: Settings, body
     # When its delivery is parsed
     delivery = parse_record(redriven, settings)
     # Then it keeps its first token, not the redrive's new messageId (nor the envelope's id)
-    assert (delivery.client_token, delivery.token_source) == ("original-message-id", TOKEN_FROM_ATTRIBUTE)
+    assert (delivery.token.value, delivery.token.source) == ("original-message-id", TOKEN_FROM_ATTRIBUTE)
 
 
 def test_the_requests_own_token_wins_over_a_travelling_one(settings: Settings) -> None:
@@ -165,7 +157,7 @@ def test_the_requests_own_token_wins_over_a_travelling_one(settings: Settings) -
     # When its delivery is parsed
     delivery = parse_record(redriven, settings)
     # Then the request's own token is used, and it counts as a producer's free text
-    assert (delivery.client_token, delivery.token_source, delivery.token_is_free_text) == (
+    assert (delivery.token.value, delivery.token.source, delivery.token.is_free_text) == (
         "order-7",
         TOKEN_FROM_REQUEST,
         True,
@@ -178,7 +170,7 @@ def test_a_producer_s_client_token_attribute_is_ignored(settings: Settings, attr
     # When the delivery is parsed
     delivery = parse_record(record(RAW, "m3", {"ClientToken": attribute}), settings)
     # Then the SQS messageId is the token, as if the attribute were absent: only the function's own travel
-    assert (delivery.client_token, delivery.token_source) == ("m3", TOKEN_FROM_SQS)
+    assert (delivery.token.value, delivery.token.source) == ("m3", TOKEN_FROM_SQS)
 
 
 @pytest.mark.parametrize("attribute", ["", "t" * 501, "bad\x01token"])

@@ -14,8 +14,8 @@ from outbound_caller.config.settings import load_settings
 from outbound_caller.connect.placed_calls import token_key
 from outbound_caller.names import PLACED_CALL_KEY_PREFIX
 from outbound_caller.privacy import mask_token
-from outbound_caller.request.envelopes import CallRequestRecord, parse_delivery
-from outbound_caller.settling.settlement import result_token
+from outbound_caller.request.envelopes import CallDelivery, parse_delivery, unparsed_token
+from outbound_caller.request.record import CallRequestRecord
 from tests.support.contact_events import ANSWERED, contact_event
 from tests.support.environment import FUNCTION_ENVIRONMENT
 from tests.support.lambda_events import aws_id, eventbridge_body, sns_body, sqs_record
@@ -51,6 +51,11 @@ def test_a_token_aws_generated_is_named_alike_by_placed_and_completed(message_id
     # When the caller names it in Placed and the completion handler in Completed
     # Then both name the same value, so a consumer matches a call's events by ClientToken whatever its source
     assert result_token(record, delivery) == _completed_token(message_id)
+
+
+def result_token(record: CallRequestRecord, delivery: CallDelivery | None) -> str:
+    """The token as the caller's result events name it: its delivery's, or for an invalid body the record's."""
+    return (delivery.token if delivery is not None else unparsed_token(record)).in_results
 
 
 def _unparsable(body: str) -> CallRequestRecord:

@@ -6,21 +6,20 @@ unavailable) is retried by Lambda, then sent to the stack's dead-letter queue wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outbound_caller.completion.placed_call_lookup import PlacedCallLookup
 from outbound_caller.completion.report import NotAContactEventError, completion_for
-from outbound_caller.completion.settings import load_completion_settings
+from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.names import CALLS_COMPLETED, COMPLETED_EVENT, COMPLETIONS_WITHOUT_PLACED_CALL
 from outbound_caller.observability import logger, metrics
-from outbound_caller.results.publisher import ResultEvents, events_client
+from outbound_caller.results.publisher import ResultEvents
+from outbound_caller.wiring import Completion, build_completion
 
-SETTINGS = load_completion_settings()
-LOOKUP = PlacedCallLookup(SETTINGS.placed_calls_table_name)
-
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any] | None]
 
 __all__ = ["CompletionNotPublishedError", "NotAContactEventError", "lambda_handler"]
 
@@ -29,21 +28,31 @@ class CompletionNotPublishedError(RuntimeError):
     """The Completed event could not be published in time: the invocation fails, so that Lambda tries again."""
 
 
-# Never log the event: a contact event carries the customer's phone number (customerEndpoint).
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
+def handler_for(completion: Completion) -> Handler:
+    """The Lambda handler over these collaborators: Powertools' decorators around one call."""
+
+    # Never log the event: a contact event carries the customer's phone number (customerEndpoint).
+    @logger.inject_lambda_context(clear_state=True, log_event=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
+        """Publish the completion of the call a DISCONNECTED contact event reports; return the event's detail."""
+        return complete(event, context, completion)
+
+    return lambda_handler
+
+
+def complete(event: dict[str, Any], context: LambdaContext, completion: Completion) -> dict[str, Any] | None:
     """Publish the completion of the call a DISCONNECTED contact event reports; return the event's detail."""
-    completion = completion_for(event, LOOKUP)
-    if completion is None:
+    report = completion_for(event, completion.lookup)
+    if report is None:
         # The stack's rule sends only voice DISCONNECTED events; anything else was routed here by mistake.
         logger.warning("Not a voice call's DISCONNECTED event: ignored")
         return None
-    detail = completion.detail
-    if not completion.found:
+    detail = report.detail
+    if not report.found:
         logger.warning("Contact not found in the placed-calls ledger", extra={"contact_id": detail["ContactId"]})
         metrics.add_metric(name=COMPLETIONS_WITHOUT_PLACED_CALL, unit=MetricUnit.Count, value=1)
-    events = ResultEvents(events_client(), SETTINGS.result_event_bus_name)
+    events = ResultEvents(completion.events, completion.settings.result_event_bus_name)
     events.add(COMPLETED_EVENT, detail)
     if events.flush(context.get_remaining_time_in_millis):
         raise CompletionNotPublishedError("the Outbound Call Completed event was not published (see the log above)")
@@ -58,3 +67,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     return detail
+
+
+# Built once per container: a missing or malformed variable fails the function at start, naming it.
+lambda_handler = handler_for(build_completion(load_completion_settings()))

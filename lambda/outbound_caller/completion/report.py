@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.contact_event import ContactEvent, ContactEventDetail
-from outbound_caller.completion.placed_call_lookup import PlacedCallLookup
+from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.names import DISCONNECTED
 
 # How long after a contact ended the ledger may still not show it: the caller records a call right after Connect

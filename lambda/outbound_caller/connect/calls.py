@@ -20,14 +20,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError
 
-from outbound_caller.clients import create_client
-from outbound_caller.timeouts import CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS, MAX_ATTEMPTS
+from outbound_caller.timeouts import MAX_ATTEMPTS
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
-# Created once per container (module import) and reused by every invocation.
-connect: ConnectClient = create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
 _SEND_EVENT = "before-send.connect.StartOutboundVoiceContact"
 _ANSWER_EVENT = "response-received.connect.StartOutboundVoiceContact"
 _RETRY_EVENT = "needs-retry.connect.StartOutboundVoiceContact"
@@ -107,55 +104,58 @@ def _attempt_answered(
     journal[-1].may_have_created = _may_have_created(exception, response_dict)
 
 
-def _retry_only_while_the_contact_is_live(
-    caught_exception: Exception | None = None, response: tuple[Any, dict[str, Any]] | None = None, **_: Any
-) -> None:
-    """Raise the attempt's failure at once, before botocore's retry handler can retry it, unless the retry
-    surely finds the contact the attempt may have created still live (Connect then returns it)."""
-    if caught_exception is not None:
-        if not isinstance(caught_exception, _NEVER_SENT):
-            raise caught_exception
-        return
-    if response is None:
-        return
-    http_response, parsed = response
-    journal = _journal.get(None)
-    if parsed.get("Error", {}).get("Code") in NOT_RETRIED_IN_CALL:
-        _raise_as_botocore_would(parsed, journal)
-    if http_response.status_code < _SERVER_ERROR_STATUS:
-        return
-    slow = bool(journal) and time.monotonic() - journal[-1].sent_at > FAST_ANSWER_SECONDS  # type: ignore[index]
-    if slow or _RETRY_AFTER_HEADER in http_response.headers:
-        _raise_as_botocore_would(parsed, journal)
+class ConnectCalls:
+    """StartOutboundVoiceContact through one Connect client, each attempt judged on its own (see the module's doc)."""
 
+    def __init__(self, client: ConnectClient) -> None:
+        self.client = client
+        client.meta.events.register(_SEND_EVENT, _attempt_sent, unique_id="outbound-caller-attempt-sent")
+        client.meta.events.register(_ANSWER_EVENT, _attempt_answered, unique_id="outbound-caller-attempt-answered")
+        client.meta.events.register_first(
+            _RETRY_EVENT, self._retry_only_while_the_contact_is_live, unique_id="outbound-caller-retry-while-live"
+        )
 
-def _raise_as_botocore_would(parsed: dict[str, Any], journal: list[_Attempt] | None) -> NoReturn:
-    """Raise the error botocore itself raises once it stops retrying: the modelled class, with RetryAttempts."""
-    parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = max(0, len(journal or ()) - 1)
-    error_class: type[ClientError] = connect.exceptions.from_code(parsed.get("Error", {}).get("Code", ""))  # type: ignore[assignment]
-    raise error_class(parsed, "StartOutboundVoiceContact")  # type: ignore[arg-type]
+    def place(self, params: dict[str, Any]) -> PlacedCall:
+        """Start the outbound voice contact; raise UncertainOutcome when a failed call may have created it."""
+        journal: list[_Attempt] = []
+        token = _journal.set(journal)
+        try:
+            response = self.client.start_outbound_voice_contact(**params)
+            return PlacedCall(response["ContactId"], response["ResponseMetadata"].get("RetryAttempts", 0) + 1)
+        except Exception as error:
+            if any(attempt.may_have_created for attempt in journal):
+                raise UncertainOutcome(error, attempts=len(journal)) from error
+            raise
+        finally:
+            _journal.reset(token)
 
+    def _retry_only_while_the_contact_is_live(
+        self, caught_exception: Exception | None = None, response: tuple[Any, dict[str, Any]] | None = None, **_: Any
+    ) -> None:
+        """Raise the attempt's failure at once, before botocore's retry handler can retry it, unless the retry
+        surely finds the contact the attempt may have created still live (Connect then returns it)."""
+        if caught_exception is not None:
+            if not isinstance(caught_exception, _NEVER_SENT):
+                raise caught_exception
+            return
+        if response is None:
+            return
+        http_response, parsed = response
+        journal = _journal.get(None)
+        if parsed.get("Error", {}).get("Code") in NOT_RETRIED_IN_CALL:
+            self._raise_as_botocore_would(parsed, journal)
+        if http_response.status_code < _SERVER_ERROR_STATUS:
+            return
+        slow = bool(journal) and time.monotonic() - journal[-1].sent_at > FAST_ANSWER_SECONDS  # type: ignore[index]
+        if slow or _RETRY_AFTER_HEADER in http_response.headers:
+            self._raise_as_botocore_would(parsed, journal)
 
-connect.meta.events.register(_SEND_EVENT, _attempt_sent, unique_id="outbound-caller-attempt-sent")
-connect.meta.events.register(_ANSWER_EVENT, _attempt_answered, unique_id="outbound-caller-attempt-answered")
-connect.meta.events.register_first(
-    _RETRY_EVENT, _retry_only_while_the_contact_is_live, unique_id="outbound-caller-retry-while-live"
-)
-
-
-def place_call(params: dict[str, Any]) -> PlacedCall:
-    """Start the outbound voice contact; raise UncertainOutcome when a failed call may have created it."""
-    journal: list[_Attempt] = []
-    token = _journal.set(journal)
-    try:
-        response = connect.start_outbound_voice_contact(**params)
-        return PlacedCall(response["ContactId"], response["ResponseMetadata"].get("RetryAttempts", 0) + 1)
-    except Exception as error:
-        if any(attempt.may_have_created for attempt in journal):
-            raise UncertainOutcome(error, attempts=len(journal)) from error
-        raise
-    finally:
-        _journal.reset(token)
+    def _raise_as_botocore_would(self, parsed: dict[str, Any], journal: list[_Attempt] | None) -> NoReturn:
+        """Raise the error botocore itself raises once it stops retrying: the modelled class, with RetryAttempts."""
+        parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = max(0, len(journal or ()) - 1)
+        code = parsed.get("Error", {}).get("Code", "")
+        error_class: type[ClientError] = self.client.exceptions.from_code(code)  # type: ignore[assignment]
+        raise error_class(parsed, "StartOutboundVoiceContact")  # type: ignore[arg-type]
 
 
 def requests_sent_by(error: Exception) -> int:

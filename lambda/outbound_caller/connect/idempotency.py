@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from outbound_caller.connect.calls import PlacedCall, UncertainOutcome, place_call
+from outbound_caller.connect.calls import ConnectCalls, PlacedCall, UncertainOutcome
 from outbound_caller.connect.placed_calls import (
     CALLING,
     PLACED,
@@ -81,8 +81,9 @@ class PendingCompletion:
 
 @dataclass
 class OncePerToken:
-    """place_call guarded by the ledger; without a ledger, the ClientToken alone guards against repeats."""
+    """Connect's call guarded by the ledger; without a ledger, the ClientToken alone guards against repeats."""
 
+    calls: ConnectCalls
     ledger: PlacedCallsLedger | None
     # Consulted only when Connect is about to be called: a replay answered by the ledger never counts again.
     guard: CallGuard | None = None
@@ -117,14 +118,14 @@ class OncePerToken:
         return self._call(ledger, params, token, claimed)
 
     def _guarded_call(self, params: dict[str, Any]) -> PlacedCall:
-        """place_call within the guard's count; a call Connect surely did not create is uncounted again."""
+        """The call within the guard's count; a call Connect surely did not create is uncounted again."""
         guard = self.guard
         if guard is None:
-            return place_call(params)
+            return self.calls.place(params)
         number, token = params["DestinationPhoneNumber"], params["ClientToken"]
         guard.reserve(number, token)
         try:
-            return place_call(params)
+            return self.calls.place(params)
         except UncertainOutcome:
             raise  # it may have rung: it keeps counting
         except Exception:

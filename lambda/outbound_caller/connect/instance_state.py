@@ -17,13 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from outbound_caller.clients import create_client
 from outbound_caller.names import INSTANCE_STATE_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
-from outbound_caller.timeouts import (
-    INSTANCE_STATE_ATTEMPTS,
-    INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
-    INSTANCE_STATE_READ_TIMEOUT_SECONDS,
-)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -100,15 +94,13 @@ def _with_version(state: InstanceState, version: int) -> InstanceState:
 class DynamoInstanceStateStore:
     """The state as one item of the placed-calls table, shared by every container of the deployment."""
 
-    def __init__(self, table_name: str, instance_id: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, table_name: str, instance_id: str, client: DynamoDBClient, clock: Callable[[], float] = time.time
+    ) -> None:
         self.clock = clock
-        # Its own client: one attempt and short timeouts, as a hint must never eat a record's time.
-        self.client: DynamoDBClient = create_client(
-            "dynamodb",
-            INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
-            INSTANCE_STATE_READ_TIMEOUT_SECONDS,
-            INSTANCE_STATE_ATTEMPTS,
-        )
+        # Its own client: one attempt and short timeouts (timeouts.INSTANCE_STATE_*), as a hint must never eat a
+        # record's time.
+        self.client = client
         self._table = table_name
         key = f"{INSTANCE_STATE_KEY_PREFIX}#{instance_id}"
         self._key: dict[str, AttributeValueTypeDef] = {PARTITION_KEY: {"S": key}}

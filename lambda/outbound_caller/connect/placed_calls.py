@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from outbound_caller.clients import create_client
 from outbound_caller.names import PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
-from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -96,13 +94,11 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
 class PlacedCallsLedger:
     """Claim, take over, complete, mark uncertain or release the call of one ClientToken."""
 
-    def __init__(self, table_name: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient, clock: Callable[[], float] = time.time) -> None:
         self.table_name = table_name
         self.clock = clock
         # Public so that tests can put faults in front of it, as they do for Connect.
-        self.client: DynamoDBClient = create_client(
-            "dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
-        )
+        self.client = client
 
     def now_ms(self) -> int:
         """Wall-clock milliseconds, as leases are stored."""

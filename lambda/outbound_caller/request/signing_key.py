@@ -7,10 +7,13 @@ records back to SQS (they are retried, with the reason logged), where a long wai
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from outbound_caller.clients import create_client
-from outbound_caller.timeouts import SECRETS_ATTEMPTS, SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 
 # How long a read secret is reused. Replacing the key takes effect within this long in every container.
 SIGNING_KEY_MAX_AGE_SECONDS = 300
@@ -23,18 +26,13 @@ class SigningKeyUnavailableError(Exception):
 class SigningKey:
     """The MAC key, read from its secret on first use and again once it is SIGNING_KEY_MAX_AGE_SECONDS old."""
 
-    def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
+    def __init__(self, secret_id: str, client: SecretsManagerClient) -> None:
         self._secret_id = secret_id
-        self._provider = provider
+        self._provider = SecretsProvider(boto3_client=client)
 
     def get(self) -> bytes:
         """The key's bytes (the secret's SecretString, UTF-8); SigningKeyUnavailableError when it cannot be read."""
         try:
-            if self._provider is None:
-                client = create_client(
-                    "secretsmanager", SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS, SECRETS_ATTEMPTS
-                )
-                self._provider = SecretsProvider(boto3_client=client)
             secret = self._provider.get(self._secret_id, max_age=SIGNING_KEY_MAX_AGE_SECONDS)
         except Exception as error:
             raise SigningKeyUnavailableError(type(error).__name__) from error

@@ -2,7 +2,7 @@
 
 The interface other handlers use (kept stable):
 
-    events = ResultEvents(events_client(), bus_name)   # bus_name: an event bus name or ARN
+    events = ResultEvents(client, bus_name)   # an EventBridge client (wiring.py); bus_name: a name or an ARN
     events.add(detail_type, detail)                      # buffer one event (never raises, never sends)
     failed = events.flush(context.get_remaining_time_in_millis)  # send all; never raises; returns how many failed
 
@@ -18,19 +18,14 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from outbound_caller.clients import create_client
 from outbound_caller.names import RESULT_EVENTS_FAILED, RESULT_EVENTS_PUBLISHED, RESULT_SOURCE
 from outbound_caller.observability import logger, metrics
 from outbound_caller.privacy import mask_token
 from outbound_caller.timeouts import (
-    EVENTS_ATTEMPTS,
-    EVENTS_CONNECT_TIMEOUT_SECONDS,
-    EVENTS_READ_TIMEOUT_SECONDS,
     SETTLE_SECONDS,
     WORST_CASE_PUT_EVENTS_SECONDS,
 )
@@ -53,15 +48,6 @@ PUBLISH_TIME_RESERVE_MS = SETTLE_SECONDS * 1000
 # (a throttled or failing bus rarely recovers within an invocation; the rest is counted, never retried forever).
 MAX_PUBLISH_ROUNDS = 4
 FIRST_BACKOFF_SECONDS = 0.1
-
-
-@cache
-def events_client() -> EventBridgeClient:
-    """The EventBridge client, made on first use (never when no result event bus is configured)."""
-    client: EventBridgeClient = create_client(
-        "events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS
-    )
-    return client
 
 
 @dataclass(frozen=True)

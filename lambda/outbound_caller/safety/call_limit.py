@@ -20,13 +20,9 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
-from outbound_caller.clients import create_client
 from outbound_caller.config.call_limits import CallLimit, duration_text
 from outbound_caller.names import DESTINATION_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.timeouts import (
-    CALL_LIMIT_ATTEMPTS,
-    CALL_LIMIT_CONNECT_TIMEOUT_SECONDS,
-    CALL_LIMIT_READ_TIMEOUT_SECONDS,
     CALL_LIMIT_WRITES,
 )
 
@@ -90,21 +86,21 @@ def _counted(item: dict[str, Any] | None) -> _Counted:
 class DestinationCallLimiter:
     """Count each call to a number against the limit before it is placed, and uncount one Connect surely refused."""
 
-    def __init__(self, table_name: str, limit: CallLimit, *, salt: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        limit: CallLimit,
+        client: DynamoDBClient,
+        *,
+        salt: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.table_name = table_name
         self.limit = limit
         self.clock = clock
         self._salt = salt
-        self._client: DynamoDBClient | None = None
-
-    @property
-    def client(self) -> DynamoDBClient:
-        """Its own client, made on first use (not at cold start): few attempts, short timeouts."""
-        if self._client is None:
-            self._client = create_client(
-                "dynamodb", CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
-            )
-        return self._client
+        # One attempt, short timeouts (timeouts.CALL_LIMIT_*): while the table cannot answer, no call is made.
+        self.client = client
 
     def reserve(self, number: str, client_token: str) -> None:
         """Count this token's call to the number, or raise DestinationCallLimitError; a token counts once."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
-from outbound_caller.clients import create_client
 from outbound_caller.decisions import Failure
 from outbound_caller.names import (
     CLIENT_TOKEN_ATTRIBUTE,
@@ -15,21 +13,19 @@ from outbound_caller.names import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 from outbound_caller.settling.outgoing import MessageTooLargeError, check_fits, outgoing_attributes
-from outbound_caller.timeouts import SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-@cache
-def sqs_client() -> SQSClient:
-    """The SQS client, made on first use and then reused: only a dead-letter or a deferral sends."""
-    client: SQSClient = create_client("sqs", SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS)
-    return client
-
-
 def dead_letter(
-    queue_url: str, body: str, failure: Failure, source_message_id: str, client_token: str, key: bytes | None
+    sqs: SQSClient,
+    queue_url: str,
+    body: str,
+    failure: Failure,
+    source_message_id: str,
+    client_token: str,
+    key: bytes | None,
 ) -> None:
     """Send the original body, unchanged, with ErrorCode, ErrorMessage, SourceMessageId and ClientToken attributes.
 
@@ -55,4 +51,4 @@ def dead_letter(
         values.pop(ERROR_MESSAGE_ATTRIBUTE)
         attributes = outgoing_attributes(body, values, key)
         check_fits(body, attributes)
-    sqs_client().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)

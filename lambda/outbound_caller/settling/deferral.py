@@ -13,6 +13,7 @@ arrival before that time is sent on again at once, with no Connect call.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import DEFERRAL_REASONS, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, Deferral, iso_utc
@@ -27,10 +28,12 @@ from outbound_caller.names import (
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
 from outbound_caller.request.contract import CallRequest
-from outbound_caller.request.envelopes import CallRequestRecord
+from outbound_caller.request.record import CallRequestRecord
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
-from outbound_caller.settling.dead_letter import sqs_client
 from outbound_caller.settling.outgoing import check_fits, outgoing_attributes
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 # SQS SendMessage: "DelaySeconds ... Valid values: 0 to 900" (15 minutes).
 SQS_MAX_DELAY_SECONDS = 900
@@ -64,17 +67,23 @@ def deferral_deadline_ms(record: CallRequestRecord, request: CallRequest | None,
     return record.first_arrival_ms + settings.max_deferral_seconds * 1000
 
 
-def source_queue_url(record: CallRequestRecord, settings: Settings) -> str:
+def source_queue_url(record: CallRequestRecord, settings: Settings, sqs: SQSClient) -> str:
     """The queue the record came from: SOURCE_QUEUE_URL, else the URL its eventSourceARN names."""
     if settings.source_queue_url is not None:
         return settings.source_queue_url
     # arn:aws:sqs:<region>:<account>:<name> -> <the SQS endpoint>/<account>/<name>
     _, _, _, _, account, name = record.eventSourceARN.split(":", 5)
-    return f"{sqs_client().meta.endpoint_url}/{account}/{name}"
+    return f"{sqs.meta.endpoint_url}/{account}/{name}"
 
 
 def defer(
-    queue_url: str, record: CallRequestRecord, deferral: Deferral, client_token: str, now_ms: int, key: bytes | None
+    sqs: SQSClient,
+    queue_url: str,
+    record: CallRequestRecord,
+    deferral: Deferral,
+    client_token: str,
+    now_ms: int,
+    key: bytes | None,
 ) -> int:
     """Send the record's body back to ``queue_url`` to arrive at ``deferral.until_ms``; return the delay in s."""
     delay = min(SQS_MAX_DELAY_SECONDS, max(0, math.ceil((deferral.until_ms - now_ms) / 1000)))
@@ -92,7 +101,5 @@ def defer(
         values[UNCERTAIN_ATTEMPT_ATTRIBUTE] = str(record.confirmed_attempt)
     attributes = outgoing_attributes(record.body, values, key)
     check_fits(record.body, attributes)
-    sqs_client().send_message(
-        QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes
-    )
+    sqs.send_message(QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes)
     return delay

@@ -36,8 +36,8 @@ from outbound_caller.decisions import (
     Failure,
 )
 from outbound_caller.privacy import redact_phone_numbers
-from outbound_caller.request.envelopes import InvalidDeliveryError
 from outbound_caller.request.problems import describe_validation_error
+from outbound_caller.request.record import InvalidDeliveryError
 from outbound_caller.request.signing_key import SigningKeyUnavailableError
 from outbound_caller.safety.call_limit import CallLimitUnavailableError, DestinationCallLimitError
 from outbound_caller.safety.calling_hours import NoCallingHoursError

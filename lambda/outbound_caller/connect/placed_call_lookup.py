@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from outbound_caller.clients import create_client
 from outbound_caller.names import CONTACT_ID_ATTRIBUTE, CONTACT_ID_INDEX_NAME, PARTITION_KEY, PLACED_CALL_KEY_PREFIX
-from outbound_caller.timeouts import DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,11 +22,9 @@ _HASH_PREFIX = f"{PLACED_CALL_KEY_PREFIX}#"
 class PlacedCallLookup:
     """Query the placed-calls table's ContactId index."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
-        self.client: DynamoDBClient = client or create_client(
-            "dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
-        )
+        self.client = client
 
     def client_token_sha256(self, contact_id: str) -> str | None:
         """The hex SHA-256 of the ClientToken whose call created this contact; None when the index has no such item."""

@@ -1,0 +1,182 @@
+"""The function's collaborators, built once from its settings: the one place that knows which client each one needs.
+
+A cold start builds them (handler.py); a test builds its own, with its own clock, pacer or settings, instead of
+patching module globals. Every AWS client is made here, by clients.create_client, with the timeouts and attempts its
+collaborator's time budget counts on (timeouts.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from outbound_caller.clients import create_client
+from outbound_caller.config.completion import CompletionSettings
+from outbound_caller.config.settings import Settings
+from outbound_caller.connect.back_pressure import BackPressure
+from outbound_caller.connect.calls import ConnectCalls
+from outbound_caller.connect.idempotency import OncePerToken
+from outbound_caller.connect.instance_state import (
+    DynamoInstanceStateStore,
+    InstanceStateStore,
+    MemoryInstanceStateStore,
+)
+from outbound_caller.connect.pacing import Pacer
+from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
+from outbound_caller.connect.placed_calls import PlacedCallsLedger
+from outbound_caller.request.signing_key import SigningKey
+from outbound_caller.results.publisher import ResultEvents
+from outbound_caller.safety.call_limit import DestinationCallLimiter
+from outbound_caller.timeouts import (
+    CALL_LIMIT_ATTEMPTS,
+    CALL_LIMIT_CONNECT_TIMEOUT_SECONDS,
+    CALL_LIMIT_READ_TIMEOUT_SECONDS,
+    CONNECT_CONNECT_TIMEOUT_SECONDS,
+    CONNECT_READ_TIMEOUT_SECONDS,
+    DYNAMODB_CONNECT_TIMEOUT_SECONDS,
+    DYNAMODB_READ_TIMEOUT_SECONDS,
+    EVENTS_ATTEMPTS,
+    EVENTS_CONNECT_TIMEOUT_SECONDS,
+    EVENTS_READ_TIMEOUT_SECONDS,
+    INSTANCE_STATE_ATTEMPTS,
+    INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
+    INSTANCE_STATE_READ_TIMEOUT_SECONDS,
+    SECRETS_ATTEMPTS,
+    SECRETS_CONNECT_TIMEOUT_SECONDS,
+    SECRETS_READ_TIMEOUT_SECONDS,
+    SQS_CONNECT_TIMEOUT_SECONDS,
+    SQS_READ_TIMEOUT_SECONDS,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_connect import ConnectClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+
+@dataclass(frozen=True)
+class CallerClients:
+    """The caller's AWS clients, each with the timeouts and attempts of its own time budget."""
+
+    connect: ConnectClient
+    sqs: SQSClient
+    # The placed-calls ledger: the standard attempts (a call is never placed while its record cannot be kept).
+    ledger: DynamoDBClient
+    # The busy-instance state and the per-number count: one attempt, short timeouts.
+    instance_state: DynamoDBClient
+    call_limit: DynamoDBClient
+    events: EventBridgeClient
+    secrets: SecretsManagerClient
+
+
+def caller_clients() -> CallerClients:
+    """Every client the caller may use, made once (a cold start's cost: each service's model is read once)."""
+    return CallerClients(
+        connect=create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS),
+        sqs=create_client("sqs", SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS),
+        ledger=create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS),
+        instance_state=create_client(
+            "dynamodb",
+            INSTANCE_STATE_CONNECT_TIMEOUT_SECONDS,
+            INSTANCE_STATE_READ_TIMEOUT_SECONDS,
+            INSTANCE_STATE_ATTEMPTS,
+        ),
+        call_limit=create_client(
+            "dynamodb", CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
+        ),
+        events=create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS),
+        secrets=create_client(
+            "secretsmanager", SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS, SECRETS_ATTEMPTS
+        ),
+    )
+
+
+@dataclass
+class Caller:
+    """Everything one container's caller needs, built once and handed to the record's journey."""
+
+    settings: Settings
+    clients: CallerClients
+    pacer: Pacer
+    once: OncePerToken
+    back_pressure: BackPressure
+    signing_key: SigningKey
+    # Each record's outcome, published once per invocation; None: no result bus.
+    results: ResultEvents | None
+    # Wall-clock seconds, as deferrals and ExpiresAt name times (a test moves it).
+    clock: Callable[[], float]
+
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds."""
+        return int(self.clock() * 1000)
+
+
+def build_caller(
+    settings: Settings,
+    *,
+    clients: CallerClients | None = None,
+    clock: Callable[[], float] = time.time,
+    pacer: Pacer | None = None,
+    results: ResultEvents | None = None,
+) -> Caller:
+    """The caller's collaborators from its settings; a test may hand in its own clients, clock, pacer or results."""
+    clients = clients or caller_clients()
+    ledger = (
+        PlacedCallsLedger(settings.idempotency_table_name, clients.ledger, clock=clock)
+        if settings.idempotency_table_name
+        else None
+    )
+    # Calls per destination, counted when Connect is about to be called (the ledger answers replays before that).
+    limiter = (
+        DestinationCallLimiter(
+            settings.destination_calls_table_name,
+            settings.destination_call_limit,
+            clients.call_limit,
+            salt=settings.instance_id,
+            clock=clock,
+        )
+        if settings.destination_call_limit is not None and settings.destination_calls_table_name is not None
+        else None
+    )
+    state: InstanceStateStore = (
+        DynamoInstanceStateStore(ledger.table_name, settings.instance_id, clients.instance_state, clock=clock)
+        if ledger is not None
+        else MemoryInstanceStateStore(clock=clock)
+    )
+    if results is None and settings.result_event_bus_name:
+        results = ResultEvents(clients.events, settings.result_event_bus_name)
+    return Caller(
+        settings=settings,
+        clients=clients,
+        pacer=pacer or Pacer(settings.calls_per_second_per_invocation, burst=settings.calls_burst_per_invocation),
+        once=OncePerToken(ConnectCalls(clients.connect), ledger, guard=limiter),
+        back_pressure=BackPressure(state, settings.concurrent_calls_limit),
+        signing_key=SigningKey(settings.message_signing_key_secret_id, clients.secrets),
+        results=results,
+        clock=clock,
+    )
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What the completion function needs: where placed calls are found, and where their completion is published."""
+
+    settings: CompletionSettings
+    lookup: PlacedCallLookup
+    events: EventBridgeClient
+
+
+def build_completion(settings: CompletionSettings) -> Completion:
+    """The completion's collaborators from its settings."""
+    return Completion(
+        settings=settings,
+        lookup=PlacedCallLookup(
+            settings.placed_calls_table_name,
+            create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS),
+        ),
+        events=create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS),
+    )
