@@ -13,6 +13,8 @@ CDK := node_modules/.bin/cdk
 # The function's dependencies, every one pinned with the hashes of its wheels for every platform: Lambda's arm64
 # Python 3.14 (bundling) and the development machine (the tests), so both get exactly the same packages.
 LOCK := lambda/requirements.lock
+# Everything for development (the stack, tests, lint), the function's packages at exactly LOCK's versions, hashed.
+DEV_LOCK := requirements.lock
 # The lowest Python the lock must serve: the dev venv's (pyproject.toml's requires-python); --universal covers the rest.
 LOCK_PYTHON_VERSION := 3.11
 
@@ -26,16 +28,13 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# The function's locked dependencies first, on their own (pip refuses to mix hashed and unhashed requirements), then
-# the development tools, constrained to the lock's pins so none of them can move a package the function ships with.
-# The constraints are the pins without their hashes: a hash in a constraints file, too, would demand one for every
-# development tool.
-$(PY_STAMP): requirements.txt lambda/requirements.txt $(LOCK)
+# Every dependency from the development lock, each checked against its hashes (the function's at the versions it ships
+# with), then this repo itself, editable, built by the locked setuptools: its packages import each other, no path
+# appended.
+$(PY_STAMP): requirements.txt lambda/requirements.txt $(LOCK) $(DEV_LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LOCK) > $(VENV)/lock-constraints.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c $(VENV)/lock-constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -44,10 +43,14 @@ $(NODE_STAMP): package.json package-lock.json
 
 dev: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules with everything for development
 
-lock: $(PY_STAMP) ## Regenerate lambda/requirements.lock from lambda/requirements.txt (after editing it)
+lock: $(PY_STAMP) ## Regenerate both locks after editing lambda/requirements.txt or requirements.txt
 	$(BIN)/uv pip compile lambda/requirements.txt --universal --python-version $(LOCK_PYTHON_VERSION) \
 		--generate-hashes --default-index https://pypi.org/simple --custom-compile-command "make lock" \
 		--quiet --output-file $(LOCK)
+	sed -n 's/^\([A-Za-z0-9][^ ]*==[^ \\]*\).*/\1/p' $(LOCK) > $(VENV)/function-pins.txt
+	$(BIN)/uv pip compile requirements.txt lambda/requirements.txt --constraint $(VENV)/function-pins.txt \
+		--universal --python-version $(LOCK_PYTHON_VERSION) --generate-hashes --default-index https://pypi.org/simple \
+		--custom-compile-command "make lock" --quiet --output-file $(DEV_LOCK)
 
 test: $(PY_STAMP) ## Run every test (unit, integration, infrastructure)
 	$(BIN)/python -m pytest
@@ -71,10 +74,10 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 schema: $(PY_STAMP) ## Regenerate the call request's JSON Schema from the model
-	PYTHONPATH=lambda $(BIN)/python -c "import json; from outbound_caller.request.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
+	$(BIN)/python -c "import json; from outbound_caller.request.contract import request_json_schema; print(json.dumps(request_json_schema(), indent=2, ensure_ascii=False))" > schema/call-request.schema.json
 
 send: $(PY_STAMP) ## Check a call request and send it: make send ARGS="request.json --queue-url URL [--dry-run]"
-	PYTHONPATH=lambda $(BIN)/python -m outbound_caller.cli send $(ARGS)
+	$(BIN)/python -m outbound_caller.cli send $(ARGS)
 
 demo: $(PY_STAMP) ## Run the whole system locally (no AWS account needed); knobs: python -m local demo --help
 	$(BIN)/python -m local demo

@@ -9,7 +9,6 @@ import difflib
 import json
 import math
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,23 @@ from typing import Any
 from phonenumbers import NumberParseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from infra.producers import check_principal
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON_PATH = REPO_ROOT / "cdk.json"
-
-# The function's own constants (pure modules: no AWS clients are created by importing them), so the
-# stack and the function agree on the quota defaults, the phone-number pattern and the time one record needs.
-if str(REPO_ROOT / "lambda") not in sys.path:
-    sys.path.append(str(REPO_ROOT / "lambda"))
-from infra.function_check import (  # noqa: E402
+from infra.function_check import (
     PLACEHOLDER_QUEUE_URL,
     PLACEHOLDER_SECRET_ARN,
     PLACEHOLDER_TABLE_NAME,
     function_refusals,
 )
-from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN  # noqa: E402
-from outbound_caller.config.call_limits import parse_call_limit  # noqa: E402
-from outbound_caller.config.calling_hours import parse_calling_hours  # noqa: E402
-from outbound_caller.config.destinations import (  # noqa: E402
+from infra.producers import check_principal
+from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN
+from outbound_caller.config.call_limits import parse_call_limit
+from outbound_caller.config.calling_hours import parse_calling_hours
+from outbound_caller.config.destinations import (
     DEFAULT_BLOCKED_NUMBER_TYPES,
     caller_id_region,
     parse_number_types,
     parse_region_codes,
 )
-from outbound_caller.config.settings import (  # noqa: E402
+from outbound_caller.config.settings import (
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
     DEFAULT_CONCURRENT_CALLS_LIMIT,
@@ -50,7 +41,7 @@ from outbound_caller.config.settings import (  # noqa: E402
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
-from outbound_caller.names import (  # noqa: E402
+from outbound_caller.names import (
     COMPLETED_EVENT,
     CONTACT_ID_ATTRIBUTE,
     CONTACT_ID_INDEX_NAME,
@@ -62,12 +53,15 @@ from outbound_caller.names import (  # noqa: E402
     REJECTED_EVENT,
     TTL_ATTRIBUTE,
 )
-from outbound_caller.names import RESULT_SOURCE as FUNCTION_RESULT_EVENT_SOURCE  # noqa: E402
-from outbound_caller.retention import (  # noqa: E402
+from outbound_caller.names import RESULT_SOURCE as FUNCTION_RESULT_EVENT_SOURCE
+from outbound_caller.retention import (
     DEAD_LETTER_QUEUE_RETENTION_DAYS,
     SOURCE_QUEUE_RETENTION_DAYS,
 )
-from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS  # noqa: E402
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 
 # A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
 PACING_HEADROOM_FACTOR = 2

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-# First: importing infra.settings puts lambda/ on sys.path, where the completion handler's modules below live.
 from infra.settings import RESULT_EVENT_SOURCE
 from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.connect_endpoint import LocalConnectInstance, PlacedCall
-from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.completion.report import completion_for
+from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.names import COMPLETED_EVENT
 from outbound_caller.observability import metrics
 from outbound_caller.results.publisher import ResultEvents

@@ -47,7 +47,7 @@ class ContactEventDetail(BaseModel):
         return (self.channel or "").upper() == VOICE
 
 
-class ContactEvent(EventBridgeModel):  # type: ignore[misc]
+class ContactEvent(EventBridgeModel):
     """One contact event as EventBridge delivers it to a Lambda target."""
 
     detail: ContactEventDetail

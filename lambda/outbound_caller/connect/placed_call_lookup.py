@@ -38,7 +38,7 @@ class PlacedCallLookup:
             Limit=1,
         )
         for item in response.get("Items", []):
-            key = item[PARTITION_KEY]["S"]  # type: ignore[typeddict-item]
+            key = item[PARTITION_KEY]["S"]
             if key.startswith(_HASH_PREFIX):
                 return key.removeprefix(_HASH_PREFIX)
         return None

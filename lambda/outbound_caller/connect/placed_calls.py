@@ -144,7 +144,7 @@ class PlacedCallsLedger:
             return entry.attempt if entry.claim_id == claim_id else entry
         except Exception as error:
             raise LedgerUnavailableError(str(error)) from error
-        return int(response["Attributes"]["attempt"]["N"])  # type: ignore[typeddict-item]
+        return int(response["Attributes"]["attempt"]["N"])
 
     def take_over(self, client_token: str, entry: LedgerEntry, lease_until_ms: int, claim_id: str) -> int:
         """Claim a token whose last attempt is uncertain, on an operator's confirmation; return the new attempt."""

@@ -43,7 +43,7 @@ class EventBridgeCallRequest(EventBridgeModel):
     account: str | None = None  # type: ignore[assignment]
     # Becomes the ClientToken when the request has none, so it must be a valid one.
     id: str = Field(pattern=DELIVERY_ID_PATTERN)
-    detail: CallRequest  # type: ignore[assignment]
+    detail: CallRequest
 
     @field_validator("replay_name")
     @classmethod
