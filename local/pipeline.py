@@ -39,7 +39,7 @@ from local.producers import (
     expected_outcomes,
     produce,
 )
-from local.results import ResultEventsSeen, ResultSink, create_result_sink, read_result_events
+from local.results import ResultEventsSeen, ResultSink, ResultSinkReader, create_result_sink
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -327,7 +327,9 @@ class LocalPipeline:
         self.connect = LocalConnectEndpoint(config.connect)
         self.intake: IntakeResources | None = None
         self.result_sink: ResultSink | None = None
-        # What the result sink received, read once the run has settled (every invocation has published by then).
+        self._result_reader: ResultSinkReader | None = None
+        # What the result sink received: read as the run goes, and to the end once it has settled (every
+        # invocation has published by then).
         self.result_events: ResultEventsSeen | None = None
         self.event_source: SqsEventSource | None = None
         self.function_log = FunctionLog(config.log_path)
@@ -358,6 +360,7 @@ class LocalPipeline:
         )
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
         self.result_sink = create_result_sink(config.settings)
+        self._result_reader = ResultSinkReader(self.result_sink) if self.result_sink is not None else None
         function_environment = config.settings.function_environment(
             self.intake.dead_letter_queue_url,
             self.intake.placed_calls_table_name,
@@ -426,8 +429,8 @@ class LocalPipeline:
             on_progress(progress)
         duration = time.monotonic() - started
         waiting = self.function_log.waiting_after(self._run_ends)  # reads the log to its end
-        if self.result_sink is not None:
-            self.result_events = read_result_events(self.result_sink)
+        if self._result_reader is not None:
+            self.result_events = self._result_reader.drain()
         return RunResult(
             requests=len(requests),
             produced=produced,
@@ -470,6 +473,8 @@ class LocalPipeline:
             raise event_source.init_error
         if on_progress is not None:
             on_progress(self._progress(sqs, started, requests))
+        if self._result_reader is not None:
+            self._result_reader.drain()
         time.sleep(poll_seconds)
         return self._progress(sqs, started, requests)
 
