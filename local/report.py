@@ -8,7 +8,15 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
@@ -43,6 +51,10 @@ WAITING_NOTES = {
     "OutsideCallingHours": "deferred to the next calling hours",
     "NotBefore": "deferred to its NotBefore",
 }
+
+
+# How often a long run's progress bar is redrawn (its figures change once per look at the queues, every second).
+REFRESHES_PER_SECOND = 2
 
 
 def display_path(path: Path) -> str:
@@ -90,6 +102,51 @@ class ProgressDisplay:
         )
         settled = min(self._total, progress.placed + progress.dead_lettered + progress.waiting)
         self._progress.update(self._task, completed=settled, description=description)
+
+
+class SettlingDisplay:
+    """A rich progress bar of the requests settled out of all those a long run sends, elapsed time, an estimate of
+    the time left, and the source queue beside it (`make reliability`).
+
+    Settled is counted from the source queue, not from calls and dead-letters: a request may be both placed and
+    dead-lettered (OutcomeUnknown), or dead-lettered twice, but it has a message on the queue until it settles.
+    """
+
+    def __init__(self, console: Console, total: int) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]settled"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=False,
+            # A look at the queues costs moto a scan of each: the bar is redrawn from the last one in between.
+            refresh_per_second=REFRESHES_PER_SECOND,
+        )
+        self._task = self._progress.add_task("starting", total=total)
+
+    def __enter__(self) -> SettlingDisplay:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def update(self, progress: PipelineProgress) -> None:
+        """Show one snapshot."""
+        queue = progress.queue
+        description = (
+            f"queue: waiting {queue.get('visible', 0)} in flight {queue.get('in_flight', 0)} "
+            f"delayed {queue.get('delayed', 0)}; running {progress.event_source.in_flight}; "
+            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/]"
+        )
+        self._progress.update(self._task, completed=progress.settled_requests, description=description)
 
 
 def _count(observed: int, expected: int | None = None, style: str = "") -> str:
