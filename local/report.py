@@ -17,7 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
 from local.pipeline import Progress as PipelineProgress
@@ -55,6 +55,10 @@ WAITING_NOTES = {
 
 # How often a long run's progress bar is redrawn (its figures change once per look at the queues, every second).
 REFRESHES_PER_SECOND = 2
+# The long run's bar, and the width of everything on its line but the queue's figures: the spinner, "settled", the
+# bar, "10000/10000", two times of 7 characters, "left", and the spaces between the eight columns.
+SETTLING_BAR_WIDTH = 20
+SETTLING_COLUMNS_WIDTH = 1 + 7 + SETTLING_BAR_WIDTH + 11 + 7 + 4 + 7 + 7
 
 
 def display_path(path: Path) -> str:
@@ -113,15 +117,17 @@ class SettlingDisplay:
     """
 
     def __init__(self, console: Console, total: int) -> None:
+        description_width = max(0, console.width - SETTLING_COLUMNS_WIDTH)
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]settled"),
-            BarColumn(bar_width=30),
+            BarColumn(bar_width=SETTLING_BAR_WIDTH),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("left"),
             TimeRemainingColumn(),
-            TextColumn("{task.description}"),
+            # On a narrow terminal only the queue's figures are cut short, never the counts or the times.
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, max_width=description_width)),
             console=console,
             transient=False,
             # A look at the queues costs moto a scan of each: the bar is redrawn from the last one in between.
@@ -142,9 +148,9 @@ class SettlingDisplay:
         """Show one snapshot."""
         queue = progress.queue
         description = (
-            f"queue: waiting {queue.get('visible', 0)} in flight {queue.get('in_flight', 0)} "
-            f"delayed {queue.get('delayed', 0)}; running {progress.event_source.in_flight}; "
-            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/]"
+            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/]; queue: waiting "
+            f"{queue.get('visible', 0)} in flight {queue.get('in_flight', 0)} delayed {queue.get('delayed', 0)}; "
+            f"running {progress.event_source.in_flight}"
         )
         self._progress.update(self._task, completed=progress.settled_requests, description=description)
 
