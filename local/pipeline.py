@@ -39,7 +39,7 @@ from local.producers import (
     expected_outcomes,
     produce,
 )
-from local.results import ResultEventsSeen, ResultSink, create_result_sink, read_result_events
+from local.results import ResultEventsSeen, ResultSink, ResultSinkReader, create_result_sink
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -118,6 +118,23 @@ class Progress:
     connect: ConnectStats
     active_calls: int
     waiting: int = 0  # requests deferred to a time after the run (their messages stay on the queue, delayed)
+    sent: int = 0  # requests the producers have sent so far
+
+    @property
+    def unsettled_on_queue(self) -> int:
+        """Messages of requests still to settle: visible, in flight or delayed, but for the waiting requests'."""
+        return max(0, sum(self.queue.values()) - self.waiting)
+
+    @property
+    def backlog(self) -> int:
+        """Messages waiting for a poller to receive them: neither in flight nor delayed."""
+        return self.queue.get("visible", 0)
+
+    @property
+    def settled_requests(self) -> int:
+        """Requests sent that have left the source queue for good (each has one message there until then), or wait
+        beyond the run; about, since a deferral sends its new message just before it deletes the old one."""
+        return min(self.requests, max(0, self.sent - self.unsettled_on_queue))
 
     @property
     def settled(self) -> bool:
@@ -327,12 +344,15 @@ class LocalPipeline:
         self.connect = LocalConnectEndpoint(config.connect)
         self.intake: IntakeResources | None = None
         self.result_sink: ResultSink | None = None
-        # What the result sink received, read once the run has settled (every invocation has published by then).
+        self._result_reader: ResultSinkReader | None = None
+        # What the result sink received: read as the run goes, and to the end once it has settled (every
+        # invocation has published by then).
         self.result_events: ResultEventsSeen | None = None
         self.event_source: SqsEventSource | None = None
         self.function_log = FunctionLog(config.log_path)
         # A request deferred to after this (the run's time limit) has settled for the run: it waits, as it should.
         self._run_ends = datetime.now(UTC)
+        self._sent = 0  # requests the producers have sent in this run
 
     def __enter__(self) -> LocalPipeline:
         try:
@@ -358,6 +378,7 @@ class LocalPipeline:
         )
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
         self.result_sink = create_result_sink(config.settings)
+        self._result_reader = ResultSinkReader(self.result_sink) if self.result_sink is not None else None
         function_environment = config.settings.function_environment(
             self.intake.dead_letter_queue_url,
             self.intake.placed_calls_table_name,
@@ -398,8 +419,9 @@ class LocalPipeline:
     ) -> RunResult:
         """Send the requests, wait until every one has settled (or the time limit), and count the outcomes.
 
-        ``backlog_limit``: send in chunks, keeping at most about that many messages waiting on the queue, as a
-        steady producer would; moto's queues scan every message on each receive, so a huge backlog slows it.
+        ``backlog_limit``: send in chunks of that many, each once the queue's backlog (messages waiting for a
+        poller, not those in flight or delayed) is down to it, as a steady producer would: the whole load sent at
+        once would sit on one queue.
         """
         intake, event_source = self._started()
         if self.config.queue_before_polling and backlog_limit is not None:
@@ -409,11 +431,14 @@ class LocalPipeline:
         self._run_ends = datetime.now(UTC) + timedelta(seconds=max_duration_seconds)
         chunk = backlog_limit or len(requests) or 1
         produced = ProducedCounts(via_sqs=0, via_eventbridge=0)
+        self._sent = 0
         progress = self._progress(sqs, started, len(requests))
         for first in range(0, len(requests), chunk):
-            while first and sum(progress.queue.values()) > chunk and progress.elapsed_seconds < max_duration_seconds:
+            # Only the backlog holds the producer back: messages in flight or delayed are the pollers' already.
+            while first and progress.backlog > chunk and progress.elapsed_seconds < max_duration_seconds:
                 progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)
             produced = produced + self._produce(requests[first : first + chunk], intake)
+            self._sent = produced.via_sqs + produced.via_eventbridge
             progress = self._progress(sqs, started, len(requests))
         if self.config.queue_before_polling:
             self._stack.enter_context(event_source)
@@ -426,8 +451,8 @@ class LocalPipeline:
             on_progress(progress)
         duration = time.monotonic() - started
         waiting = self.function_log.waiting_after(self._run_ends)  # reads the log to its end
-        if self.result_sink is not None:
-            self.result_events = read_result_events(self.result_sink)
+        if self._result_reader is not None:
+            self.result_events = self._result_reader.drain()
         return RunResult(
             requests=len(requests),
             produced=produced,
@@ -470,6 +495,8 @@ class LocalPipeline:
             raise event_source.init_error
         if on_progress is not None:
             on_progress(self._progress(sqs, started, requests))
+        if self._result_reader is not None:
+            self._result_reader.drain()
         time.sleep(poll_seconds)
         return self._progress(sqs, started, requests)
 
@@ -490,6 +517,7 @@ class LocalPipeline:
             connect=self.connect.instance.stats,
             active_calls=self.connect.instance.active_calls(),
             waiting=len(self.function_log.waiting_after(self._run_ends)),
+            sent=self._sent,
         )
 
     def _read_dead_letters(self, sqs: SQSClient) -> list[DeadLetter]:

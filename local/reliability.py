@@ -24,6 +24,7 @@ from local.event_source import DeliveryFaults
 from local.function_container import WorkerFaults
 from local.pipeline import DEFAULT_WORK_DIR, MOVED_BY_SQS, LocalPipeline, PipelineConfig, RunResult
 from local.producers import PLACED, Sample
+from local.report import SettlingDisplay
 
 # The load: 10,000 requests with 10% transient Connect faults, 1% permanent refusals, 2% invalid
 # bodies, 5% duplicate deliveries, 2% of placed calls followed by a killed invocation, and random kills.
@@ -65,9 +66,10 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
 }
 VISIBILITY_TIMEOUT_SECONDS = 20
 MAX_DURATION_SECONDS = 900.0
-# Requests waiting on the queue at most, as a steady producer keeps it (moto's receive scans the whole queue).
+# Requests waiting on the queue for a poller, about, as a steady producer keeps it: more than the 8 pollers take in
+# a look's time (8 x 10 records), so they never run dry; not the whole load at once.
 BACKLOG_LIMIT = 100
-# How often the run looks at the queues: every look scans each queue in moto, and there is no live display.
+# How often the run looks at the queues (each look scans them in moto) and the progress bar moves.
 POLL_SECONDS = 1.0
 # Fictional destinations that the local Connect places without scripted failures: +1 202 555 0100-0159 (the NANP
 # fiction range under Washington's area code, which libphonenumber places in the US, so calling safety allows it).
@@ -241,10 +243,14 @@ def run_reliability(options: ReliabilityOptions, console: Console) -> dict[str, 
         f"[bold]Reliability run[/]: {options.requests} requests through the local pipeline with faults injected "
         f"(seed {options.seed}); function logs in {config.log_path}."
     )
-    with LocalPipeline(config) as pipeline:
+    with LocalPipeline(config) as pipeline, SettlingDisplay(console, len(requests)) as display:
         samples = [sample for _, _, sample in requests]
         result = pipeline.run(
-            samples, options.max_duration_seconds, backlog_limit=BACKLOG_LIMIT, poll_seconds=POLL_SECONDS
+            samples,
+            options.max_duration_seconds,
+            on_progress=display.update,
+            backlog_limit=BACKLOG_LIMIT,
+            poll_seconds=POLL_SECONDS,
         )
         calls = Counter(call.attributes.get("request_id", "?") for call in pipeline.connect.instance.placed_calls)
     accounting = account(requests, result, calls)

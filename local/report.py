@@ -8,8 +8,16 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Column, Table
 
 from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
 from local.pipeline import Progress as PipelineProgress
@@ -43,6 +51,14 @@ WAITING_NOTES = {
     "OutsideCallingHours": "deferred to the next calling hours",
     "NotBefore": "deferred to its NotBefore",
 }
+
+
+# How often a long run's progress bar is redrawn (its figures change once per look at the queues, every second).
+REFRESHES_PER_SECOND = 2
+# The long run's bar, and the width of everything on its line but the queue's figures: the spinner, "settled", the
+# bar, "10000/10000", two times of 7 characters, "left", and the spaces between the eight columns.
+SETTLING_BAR_WIDTH = 20
+SETTLING_COLUMNS_WIDTH = 1 + 7 + SETTLING_BAR_WIDTH + 11 + 7 + 4 + 7 + 7
 
 
 def display_path(path: Path) -> str:
@@ -90,6 +106,53 @@ class ProgressDisplay:
         )
         settled = min(self._total, progress.placed + progress.dead_lettered + progress.waiting)
         self._progress.update(self._task, completed=settled, description=description)
+
+
+class SettlingDisplay:
+    """A rich progress bar of the requests settled out of all those a long run sends, elapsed time, an estimate of
+    the time left, and the source queue beside it (`make reliability`).
+
+    Settled is counted from the source queue, not from calls and dead-letters: a request may be both placed and
+    dead-lettered (OutcomeUnknown), or dead-lettered twice, but it has a message on the queue until it settles.
+    """
+
+    def __init__(self, console: Console, total: int) -> None:
+        description_width = max(0, console.width - SETTLING_COLUMNS_WIDTH)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]settled"),
+            BarColumn(bar_width=SETTLING_BAR_WIDTH),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            # On a narrow terminal only the queue's figures are cut short, never the counts or the times.
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, max_width=description_width)),
+            console=console,
+            transient=False,
+            # A look at the queues costs moto a scan of each: the bar is redrawn from the last one in between.
+            refresh_per_second=REFRESHES_PER_SECOND,
+        )
+        self._task = self._progress.add_task("starting", total=total)
+
+    def __enter__(self) -> SettlingDisplay:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def update(self, progress: PipelineProgress) -> None:
+        """Show one snapshot."""
+        queue = progress.queue
+        description = (
+            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/]; queue: waiting "
+            f"{queue.get('visible', 0)} in flight {queue.get('in_flight', 0)} delayed {queue.get('delayed', 0)}; "
+            f"running {progress.event_source.in_flight}"
+        )
+        self._progress.update(self._task, completed=progress.settled_requests, description=description)
 
 
 def _count(observed: int, expected: int | None = None, style: str = "") -> str:

@@ -20,9 +20,8 @@ if TYPE_CHECKING:
 LOCAL_RESULT_BUS_NAME = "connect-outbound-caller-results"
 RESULT_SINK_QUEUE_NAME = "connect-outbound-caller-results-sink"
 RESULT_SINK_RULE_NAME = "connect-outbound-caller-results-to-sink"
-# SQS ReceiveMessage returns at most 10 messages; a message read is hidden this long so it is counted once.
+# SQS ReceiveMessage returns at most 10 messages (and DeleteMessageBatch takes as many).
 SQS_MAX_MESSAGES_PER_RECEIVE = 10
-SINK_COUNTING_VISIBILITY_SECONDS = 600
 # How many events the demo shows in full, per detail-type.
 SHOWN_PER_DETAIL_TYPE = 2
 
@@ -72,26 +71,41 @@ def create_result_sink(settings: DeploymentSettings, name_suffix: str = "") -> R
     return ResultSink(bus_name=bus_name, queue_url=queue_url)
 
 
-def read_result_events(sink: ResultSink) -> ResultEventsSeen:
-    """Receive every event in the sink once and count it."""
-    sqs: SQSClient = boto3.client("sqs")
-    seen = ResultEventsSeen()
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=sink.queue_url,
-            MaxNumberOfMessages=SQS_MAX_MESSAGES_PER_RECEIVE,
-            VisibilityTimeout=SINK_COUNTING_VISIBILITY_SECONDS,
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not messages:
-            return seen
-        for message in messages:
-            event = json.loads(message["Body"])
-            detail_type, detail = event.get("detail-type", "?"), event.get("detail", {})
-            if seen.by_detail_type[detail_type] < SHOWN_PER_DETAIL_TYPE:
-                seen.examples.append({"detail-type": detail_type, "detail": detail})
-            seen.by_detail_type[detail_type] += 1
-            seen.by_kind[(detail_type, detail.get("ErrorCode") or detail.get("Reason") or "")] += 1
+class ResultSinkReader:
+    """Reads the sink's events as they arrive, counting each once and deleting it.
+
+    Read during the run, not once at its end: a queue in moto costs every send and receive a scan of all its
+    messages, so a sink left to grow by one message per outcome slowed every result event after it.
+    """
+
+    def __init__(self, sink: ResultSink) -> None:
+        """Call it inside scoped_environment(local_sdk_environment(...)), as create_result_sink."""
+        self.sink = sink
+        self.seen = ResultEventsSeen()
+        self._sqs: SQSClient = boto3.client("sqs")
+
+    def drain(self) -> ResultEventsSeen:
+        """Count and delete every event the sink holds now; return everything counted so far."""
+        while True:
+            messages = self._sqs.receive_message(
+                QueueUrl=self.sink.queue_url, MaxNumberOfMessages=SQS_MAX_MESSAGES_PER_RECEIVE, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return self.seen
+            for message in messages:
+                self._count(json.loads(message["Body"]))
+            self._sqs.delete_message_batch(
+                QueueUrl=self.sink.queue_url,
+                Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)],
+            )
+
+    def _count(self, event: dict[str, Any]) -> None:
+        seen = self.seen
+        detail_type, detail = event.get("detail-type", "?"), event.get("detail", {})
+        if seen.by_detail_type[detail_type] < SHOWN_PER_DETAIL_TYPE:
+            seen.examples.append({"detail-type": detail_type, "detail": detail})
+        seen.by_detail_type[detail_type] += 1
+        seen.by_kind[(detail_type, detail.get("ErrorCode") or detail.get("Reason") or "")] += 1
 
 
 def result_events_table(seen: ResultEventsSeen, sink: ResultSink) -> Table:
