@@ -64,10 +64,11 @@ integration: $(PY_STAMP) ## Run the integration tests
 infra-test: $(PY_STAMP) ## Run the infrastructure (CDK template and cdk-nag) tests
 	$(BIN)/python -m pytest tests/infra
 
-lint: $(PY_STAMP) ## ruff (lint and format check) and mypy
+lint: $(PY_STAMP) ## ruff (lint and format check), mypy (tests included) and the layering contract (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

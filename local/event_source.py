@@ -124,7 +124,7 @@ def sqs_event_record(message: MessageTypeDef, queue_arn: str) -> dict[str, Any]:
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": {
-            key: attributes[key]  # type: ignore[literal-required]
+            key: attributes[key]
             for key in (
                 "ApproximateReceiveCount",
                 "SentTimestamp",

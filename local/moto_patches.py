@@ -163,7 +163,7 @@ def dispatcher() -> Any:
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    class RememberingDispatcher(DomainDispatcherApplication):  # type: ignore[misc]
+    class RememberingDispatcher(DomainDispatcherApplication):
         def __init__(self) -> None:
             super().__init__(create_backend_app)
             self._backend_by_host: dict[str | None, Any] = {}

@@ -21,5 +21,5 @@ def find(template: Template, resource_type: str, props: Mapping[str, Any] | None
 
 def under(template: Template, resource_type: str, construct_id: str) -> dict[str, Any]:
     """The resources of one type that a construct of the stack holds (CDK starts their logical IDs with its ID)."""
-    found: dict[str, Any] = template.find_resources(resource_type)
+    found: dict[str, Any] = dict(template.find_resources(resource_type))
     return {key: value for key, value in found.items() if key.startswith(construct_id)}

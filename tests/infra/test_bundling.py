@@ -46,7 +46,7 @@ LOCK_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;
 
 def _lock_pins(lock: Path) -> dict[str, str]:
     """Canonical name -> version of every package the lock pins."""
-    pins = {}
+    pins: dict[str, str] = {}
     for line in lock.read_text(encoding="utf-8").splitlines():
         match = LOCK_PIN.match(line)
         if match:
@@ -103,7 +103,7 @@ def test_the_tests_run_against_the_locked_versions() -> None:
     # Given the lock
     pins = _lock_pins(CODE_ROOT / LOCK_FILE)
     # When the versions installed in this environment are read
-    installed = {}
+    installed: dict[str, str | None] = {}
     for name in pins:
         try:
             installed[name] = version(name)

@@ -62,7 +62,7 @@ def _searches(widget: dict[str, Any]) -> list[re.Match[str]]:
 
 
 def _queue_ids(template: Template) -> tuple[str, set[str]]:
-    queues: dict[str, Any] = template.find_resources("AWS::SQS::Queue")
+    queues: dict[str, Any] = dict(template.find_resources("AWS::SQS::Queue"))
     (source_id,) = [key for key, queue in queues.items() if "RedrivePolicy" in queue["Properties"]]
     return source_id, set(queues) - {source_id}
 

@@ -32,7 +32,7 @@ def _alarm_with_description(template: Template, start: str) -> dict[str, Any]:
         for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
         if alarm["Properties"]["AlarmDescription"].startswith(start)
     ]
-    return alarm
+    return dict(alarm)
 
 
 def _watched(alarm: dict[str, Any]) -> EmittedMetric:

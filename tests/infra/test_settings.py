@@ -207,7 +207,7 @@ def test_the_source_queue_url_is_required_and_only_by_name() -> None:
     with pytest.raises(TypeError, match="source_queue_url"):
         settings.function_environment(DLQ_URL, "placed-calls")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        settings.function_environment(DLQ_URL, "placed-calls", SOURCE_QUEUE_URL)  # type: ignore[misc]
+        settings.function_environment(DLQ_URL, "placed-calls", SOURCE_QUEUE_URL)  # type: ignore[call-arg]
 
 
 def test_the_function_reads_back_the_source_queue_the_stack_passes() -> None:
@@ -451,8 +451,8 @@ def test_any_accepted_settings_give_a_full_batch_time_within_lambdas_limit(
     settings = settings_from_context(context)
     # Then the derived timeouts fit a full batch with headroom (and one slow record's whole reserve, and the last
     # record's) and satisfy SQS's 6x rule
-    needed = pacing_seconds * 2 + 2 * RECORD_TIME_RESERVE_SECONDS
-    assert needed <= settings.function_timeout_seconds <= 900
+    needed_with_headroom = pacing_seconds * 2 + 2 * RECORD_TIME_RESERVE_SECONDS
+    assert needed_with_headroom <= settings.function_timeout_seconds <= 900
     assert settings.visibility_timeout_seconds >= 6 * settings.function_timeout_seconds + batching_window_seconds
 
 
@@ -502,7 +502,7 @@ def test_the_function_reads_back_the_calling_safety_settings_the_stack_passes() 
         )
     )
     # Then it holds the same rules: an empty list of blocked types blocks none (not the default two)
-    assert function_settings.allowed_destination_countries == {"CA", "US"}
+    assert function_settings.allowed_destination_countries == frozenset({"CA", "US"})
     assert function_settings.blocked_number_types == frozenset()
     assert str(function_settings.calling_hours) == "08:00-21:00"
     assert str(function_settings.destination_call_limit) == "3/24h"

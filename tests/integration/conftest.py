@@ -154,7 +154,7 @@ def invoke(function: FunctionUnderTest, connect: ConnectStub) -> Any:
 
     def _invoke(*records: dict[str, Any], context: FakeLambdaContext | None = None) -> dict[str, Any]:
         lambda_handler = handler_for(function.caller)
-        return lambda_handler(sqs_event(*records), context or FakeLambdaContext())  # type: ignore[arg-type,return-value]
+        return lambda_handler(sqs_event(*records), context or FakeLambdaContext())  # type: ignore[return-value]
 
     return _invoke
 
@@ -210,14 +210,15 @@ def deferred(aws: None) -> Any:
 def _drain(queue_url: str) -> list[dict[str, Any]]:
     """Every message waiting on a queue, delayed ones included (read from moto's backend: SQS hides those), with
     its attributes flattened and the delay it was sent with (``DelaySeconds``, rounded to whole seconds)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
     from moto.sqs.models import sqs_backends
 
     queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues[queue_url.rsplit("/", 1)[-1]]
     messages = []
     for message in queue._messages:
         attributes = {name: value["StringValue"] for name, value in message.message_attributes.items()}
-        delay = round((message.delayed_until - int(message.sent_timestamp)) / 1000) if message.delayed_until else 0
+        sent_ms = int(message.sent_timestamp or 0)
+        delay = round((message.delayed_until - sent_ms) / 1000) if message.delayed_until else 0
         messages.append(checked_signature({"body": message.body, "DelaySeconds": delay, **attributes}))
     return messages
 

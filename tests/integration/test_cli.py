@@ -59,7 +59,7 @@ def received(queue_url: str) -> dict[str, Any]:
     """The one message on the queue."""
     messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
-    return messages[0]
+    return dict(messages[0])
 
 
 def token_the_function_reads(body: str) -> str:

@@ -348,7 +348,7 @@ def test_other_operations_are_unknown(serve: Any) -> None:
 def test_impossible_behaviour_is_rejected(field: str, value: float) -> None:
     # Given / When a behaviour no instance can have / Then it is refused with the field's name
     with pytest.raises(ValueError, match=field.split("_")[0]):
-        ConnectBehaviour(**{field: value})  # type: ignore[arg-type]
+        ConnectBehaviour(**{field: value})
 
 
 @pytest.mark.parametrize(
@@ -361,4 +361,4 @@ def test_impossible_behaviour_is_rejected(field: str, value: float) -> None:
 def test_fault_rates_drawn_together_must_not_exceed_one(shares: dict[str, float]) -> None:
     # Given / When fault rates that are shares of one draw and add up to more than 1 / Then they are refused
     with pytest.raises(ValueError, match="must not exceed 1"):
-        ConnectBehaviour(**shares)  # type: ignore[arg-type]
+        ConnectBehaviour(**shares)

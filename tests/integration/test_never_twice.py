@@ -316,7 +316,11 @@ def test_a_lost_answer_is_not_retried_within_the_call(
     # Given Connect creating the contact and the answer being lost; a call can end within the seconds a read
     # timeout takes (a busy line, a rejected call), and Connect would then start a new call for the same token
     connect.fail_after_create(NUMBER, lost_answer)
-    connect.rules.append(lambda _body: (connect.hang_up_all(), None)[1])  # every retry would meet an ended call
+
+    def hang_up_then_go_on(_body: dict[str, Any]) -> None:
+        connect.hang_up_all()  # every retry would meet an ended call
+
+    connect.rules.append(hang_up_then_go_on)
     # When the request is handled
     invoke(sqs_record(body(), message_id="n-1"))
     # Then botocore does not retry it: one request, one call, and the request is dead-lettered as OutcomeUnknown

@@ -62,7 +62,7 @@ def test_the_accounting_catches_every_way_of_failing() -> None:
     def accounted(calls: dict[str, int], letters: list[tuple[str, str]], message: str = "") -> Any:
         # The accounting reads only a run's dead letters, each naming its request in the body
         result = SimpleNamespace(dead_letters=[DeadLetter(f"... {rid} ...", code, message) for rid, code in letters])
-        return account(chosen, result, Counter(calls))  # type: ignore[arg-type]
+        return account(chosen, result, Counter(calls))
 
     right = [(refused_id, "DestinationNotAllowedException"), (invalid_id, "ValidationError")]
     # Then the right outcomes pass, also a duplicate dead-letter and an honest OutcomeUnknown

@@ -91,9 +91,9 @@ def put_events_answers(function: FunctionUnderTest) -> Iterator[Callable[..., No
             entries = len(json.loads(params["body"])["Entries"])
             if kind == "error":
                 error = {"Error": {"Code": "InternalException", "Message": "stubbed"}, "ResponseMetadata": {}}
-                return AWSResponse(params["url"], 500, {}, None), error  # type: ignore[arg-type]
+                return AWSResponse(params["url"], 500, {}, None), error
             refused = [{"ErrorCode": "InternalFailure", "ErrorMessage": "stubbed"}] * entries
-            return AWSResponse(params["url"], 200, {}, None), {"FailedEntryCount": entries, "Entries": refused}  # type: ignore[arg-type]
+            return AWSResponse(params["url"], 200, {}, None), {"FailedEntryCount": entries, "Entries": refused}
 
         unique_id = f"answer-put-events-{len(registered)}"
         function.clients.events.meta.events.register_first(f"before-call.{PUT_EVENTS}", _handler, unique_id=unique_id)

@@ -141,7 +141,9 @@ class ConnectStub:
         token = body["ClientToken"]
         contact_id = self._live_by_token.get(token)
         if contact_id is None and self.max_live_calls is not None and self.live_calls >= self.max_live_calls:
-            return _answer(request, ConnectError("LimitExceededException", "The allowed limit has been exceeded"))
+            full = _answer(request, ConnectError("LimitExceededException", "The allowed limit has been exceeded"))
+            assert full is not None
+            return full
         if contact_id is None:
             contact_id = f"contact-{len(self.contacts) + 1:04d}"
             self.contacts.append(StubContact(contact_id, token, body["DestinationPhoneNumber"]))
@@ -151,7 +153,7 @@ class ConnectStub:
             if answered is not None:
                 return answered
         payload = json.dumps({"ContactId": contact_id}).encode()
-        return AWSResponse(request.url, 200, {"content-type": "application/json"}, _RawBody(payload))  # type: ignore[arg-type]
+        return AWSResponse(request.url, 200, {"content-type": "application/json"}, _RawBody(payload))
 
 
 def _answer(request: AWSPreparedRequest, answer: Answer) -> AWSResponse | None:
@@ -162,8 +164,8 @@ def _answer(request: AWSPreparedRequest, answer: Answer) -> AWSResponse | None:
         status = answer.status or ERROR_STATUS.get(answer.code, 400)
         payload = json.dumps({"Message": answer.message}).encode()
         headers = {"x-amzn-ErrorType": f"{answer.code}:http://internal.amazon.com/", "content-type": "application/json"}
-        return AWSResponse(request.url, status, {**headers, **answer.headers}, _RawBody(payload))  # type: ignore[arg-type]
+        return AWSResponse(request.url, status, {**headers, **answer.headers}, _RawBody(payload))
     if isinstance(answer, RawAnswer):
         headers = {"content-type": "application/json"}
-        return AWSResponse(request.url, answer.status, headers, _RawBody(json.dumps(answer.body).encode()))  # type: ignore[arg-type]
+        return AWSResponse(request.url, answer.status, headers, _RawBody(json.dumps(answer.body).encode()))
     return None

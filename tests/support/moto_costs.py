@@ -38,7 +38,8 @@ def measure(patched: bool) -> dict[str, int]:
     from moto.sqs.models import Message
 
     counts: Counter[str] = Counter()
-    Message.visible = property(_counting(counts, "visibility_checks", Message.visible.fget))
+    visible: property = Message.visible  # type: ignore[assignment]
+    Message.visible = property(_counting(counts, "visibility_checks", visible.fget))  # type: ignore[method-assign,assignment]
     parser = jsonpath_ng.ext.parser.ExtendedJsonPathParser
     parser.__init__ = _counting(counts, "parsers_built", parser.__init__)  # type: ignore[method-assign]
     with mock_aws():

@@ -61,7 +61,7 @@ def drain(requests: int, seed: int) -> Drained:
     turn = 0
     while due:
         clock[0] = max(clock[0], due[0][0])
-        batch = []
+        batch: list[int] = []
         while due and due[0][0] <= clock[0] and len(batch) < BATCH_SIZE:
             batch.append(heapq.heappop(due)[1])
         pressure = pressures[turn % INVOCATIONS]

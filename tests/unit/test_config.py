@@ -138,7 +138,7 @@ def test_calling_safety_variables_are_read_as_the_operator_wrote_them() -> None:
     # When the settings are loaded
     settings = load_settings(environment)
     # Then each is read exactly
-    assert settings.allowed_destination_countries == {"GB", "US"}
+    assert settings.allowed_destination_countries == frozenset({"GB", "US"})
     assert settings.blocked_number_types == {"PREMIUM_RATE", "PERSONAL_NUMBER"}
     assert str(settings.calling_hours) == "08:00-21:00"
     assert str(settings.destination_call_limit) == "3/24h"

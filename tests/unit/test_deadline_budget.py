@@ -59,7 +59,7 @@ def test_the_clients_retry_as_many_times_as_the_budget_assumes() -> None:
     # Given the botocore configuration every client of the function is built with
     config: Config = client_config(CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS)
     # Then standard mode with the budget's attempts, and the Connect call's timeouts are the budget's
-    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}  # type: ignore[attr-defined]
     assert (
         MAX_ATTEMPTS
         * (

@@ -47,7 +47,7 @@ def test_every_attribute_the_function_can_send_fits_its_reserve() -> None:
     body = "{}"
     attributes = outgoing_attributes(body, LONGEST, key=b"k" * 64)
     # When SQS counts them (name, data type and value of each, in UTF-8)
-    size = message_bytes(body, attributes) - len(body)  # type: ignore[arg-type]
+    size = message_bytes(body, attributes) - len(body)
     # Then they fit in the room kept for them
     assert size <= FUNCTION_ATTRIBUTES_MAX_BYTES
 
