@@ -7,6 +7,7 @@ import os
 # moto must be imported before any boto3 client is created, so that its request interception is
 # registered on the function's module-level clients too.
 import moto  # noqa: F401
+from hypothesis import settings
 
 from tests.support.environment import FUNCTION_ENVIRONMENT
 
@@ -26,3 +27,10 @@ os.environ.update(
 )
 for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CONNECT", "AWS_ENDPOINT_URL_SQS"):
     os.environ.pop(name, None)
+
+# Hypothesis profiles: `make test` runs "default" (every property test within the tier's time budget, examples
+# reproducible across runs and machines); HYPOTHESIS_PROFILE=thorough runs ten times as many, for a search before a
+# release or after a change to the journey. The property tests through the handler name no example count of their own.
+settings.register_profile("default", max_examples=40, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("thorough", max_examples=400, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

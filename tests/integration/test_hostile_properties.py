@@ -122,7 +122,7 @@ def _digits_leaked(text: str) -> list[str]:
     return [number for number in PHONE_NUMBERS if any(re.sub(r"\D", "", number)[:-4] in run for run in runs)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(st.tuples(bodies, attributes, presentations, connect_answers), min_size=1, max_size=6))
 def test_every_hostile_record_ends_with_one_outcome_and_leaks_no_number(
     invoke: Any,

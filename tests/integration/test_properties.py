@@ -56,7 +56,7 @@ connect_answers = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(st.tuples(bodies, connect_answers), min_size=1, max_size=8))
 def test_every_record_ends_placed_dead_lettered_deferred_or_retried(
     invoke: Any, connect: ConnectStub, no_backoff: None, deferred: Any, batch: list[tuple[str, str | None]]
