@@ -29,6 +29,10 @@ OUTCOME_UNKNOWN = "OutcomeUnknown"
 DESTINATION_NOT_ALLOWED_BY_POLICY = "DestinationNotAllowedByPolicy"
 # The number had all the calls DESTINATION_CALL_LIMIT allows in its window.
 DESTINATION_CALL_LIMIT = "DestinationCallLimit"
+# The destination is on the suppression list: no call, no dead-letter (announced as Rejected with this code).
+DESTINATION_SUPPRESSED = "DestinationSuppressed"
+# The suppression list (its table or its key) could not be read: no call, the record is retried.
+SUPPRESSION_LIST_UNAVAILABLE = "SuppressionListUnavailable"
 # The message-signing key could not be read: the invocation's records are handed back.
 SIGNING_KEY_UNAVAILABLE = "SigningKeyUnavailable"
 # The function timeout cannot hold one record's time reserve: the invocation's records are handed back.
@@ -41,11 +45,13 @@ INSTANCE_AT_CAPACITY = "InstanceAtCapacity"  # Connect answered LimitExceededExc
 THROTTLED = "Throttled"  # Connect throttled the call beyond botocore's in-call retries
 INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to place the call safely
 NOT_BEFORE = "NotBefore"  # the request's NotBefore has not come yet
-OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # CALLING_HOURS are closed in the callee's time zones
+OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # closed in the callee's time zones: hours, holidays, blackout dates
+SOURCE_CALL_LIMIT = "SourceCallLimit"  # the caller ID had all the calls SOURCE_CALL_LIMIT allows for now
 # Deferrals the request may not be tried before: past its bound it can never be placed. The others are waits the
 # function chose (back-pressure), after which the request is tried once more at its bound.
 BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS})
-DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, *BINDING_REASONS})
+# A caller ID over its limit waits for a slot, but may be tried at its bound: it is the function's choice, not binding.
+DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, SOURCE_CALL_LIMIT, *BINDING_REASONS})
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class OutcomeKind(StrEnum):
     DEFERRED = "deferred"
     DEAD_LETTERED = "dead_lettered"
     RETRIED = "retried"
+    # The destination is on the suppression list: acknowledged with no call and no dead-letter (contract v3).
+    SUPPRESSED = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -103,3 +111,12 @@ class Outcome:
     contact_id: str | None = None  # placed
     # False for a deferral that only hops on towards a time already announced: no second Deferred event.
     announced: bool = True
+
+
+class DeferralRequired(Exception):  # noqa: N818 - an answer, not a bug: "a deferral is required"
+    """A lower layer's answer that the request must wait (its caller ID at its limit, no agent free for it): the
+    journey defers it. Raised, like a refusal, so that whatever was claimed for the call is released on the way."""
+
+    def __init__(self, deferral: Deferral) -> None:
+        super().__init__(deferral.reason)
+        self.deferral = deferral

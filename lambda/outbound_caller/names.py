@@ -34,6 +34,7 @@ TTL_ATTRIBUTE = "expiration"
 PLACED_CALL_KEY_PREFIX = "connect-outbound-caller#call"
 INSTANCE_STATE_KEY_PREFIX = "connect-outbound-caller#instance"
 DESTINATION_KEY_PREFIX = "connect-outbound-caller#destination"
+SOURCE_KEY_PREFIX = "connect-outbound-caller#source"
 # A placed call's ContactId, and the sparse index on it through which the completion finds the call of a contact.
 CONTACT_ID_ATTRIBUTE = "contact_id"
 CONTACT_ID_INDEX_NAME = "by-contact-id"
@@ -47,6 +48,8 @@ CALLS_PLACED = "CallsPlaced"
 CALLS_DEAD_LETTERED = "CallsDeadLettered"
 CALLS_RETRIED = "CallsRetried"
 CALLS_DEFERRED = "CallsDeferred"
+# Requests whose destination is on the suppression list: no call, no dead-letter.
+CALLS_SUPPRESSED = "CallsSuppressed"
 # Placed calls whose placed-calls record is still to be completed (they are never dialled again meanwhile).
 PLACED_CALL_RECORDS_PENDING = "PlacedCallRecordsPending"
 # Invocations whose function timeout cannot hold one record's time reserve: every record is handed back.

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from outbound_caller.names import (
     CALLS_DEFERRED,
     CALLS_PLACED,
+    CALLS_SUPPRESSED,
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
     ERROR_CODE_DIMENSION,
@@ -33,6 +34,11 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 # function's own log level is.
 for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def count_suppressed() -> None:
+    """Count a request whose destination is on the suppression list."""
+    metrics.add_metric(name=CALLS_SUPPRESSED, unit=MetricUnit.Count, value=1)
 
 
 def count_placed() -> None:

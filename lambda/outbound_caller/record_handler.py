@@ -20,6 +20,7 @@ from outbound_caller.decisions import (
     INVOCATION_ENDING,
     UNEXPECTED_ERROR,
     Deferral,
+    DeferralRequired,
     Failure,
     Outcome,
     OutcomeKind,
@@ -89,6 +90,8 @@ def _journey(
         return settle.failure(refusal)
     try:
         return _steps(record, lambda_context, caller, settle, key)
+    except DeferralRequired as waiting:
+        return settle.deferral(waiting.deferral, caller.now_ms())
     except Exception as error:  # noqa: BLE001 - the one place an exception becomes an outcome
         reason = back_pressure_reason(error)
         if reason == INSTANCE_AT_CAPACITY:
@@ -107,6 +110,9 @@ def _steps(
     delivery = parse_delivery(record, settings)
     settle.know(delivery)
     callee = allowed_destination(delivery.request.DestinationPhoneNumber, settings)
+    # Before anything is waited for or spent: a number that asked not to be called is not, whenever it arrives.
+    if caller.suppression is not None and caller.suppression.is_listed(delivery.request.DestinationPhoneNumber):
+        return settle.suppressed()
     now_ms = caller.now_ms()
     not_now = _not_now(settle, record, delivery, callee, caller, now_ms, hop=True)
     if not_now is not None:

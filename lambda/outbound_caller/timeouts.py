@@ -62,7 +62,10 @@ CALL_LIMIT_READ_TIMEOUT_SECONDS = 1
 # (another container counted a call to the same number between our read and our write).
 CALL_LIMIT_WRITES = 3
 # A reserve and a release each read once and write at most CALL_LIMIT_WRITES times.
-CALL_LIMIT_CALLS_PER_RECORD = 2 * (1 + CALL_LIMIT_WRITES)
+# A call is counted under two keys at most: its destination (DESTINATION_CALL_LIMIT) and its caller ID
+# (SOURCE_CALL_LIMIT, safety/call_guard.py); each key is reserved and, when Connect surely created nothing, released.
+CALL_LIMIT_KEYS_PER_CALL = 2
+CALL_LIMIT_CALLS_PER_RECORD = CALL_LIMIT_KEYS_PER_CALL * 2 * (1 + CALL_LIMIT_WRITES)
 WORST_CASE_CALL_LIMIT_SECONDS = CALL_LIMIT_CALLS_PER_RECORD * worst_case_seconds(
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
 )
@@ -79,6 +82,11 @@ WORST_CASE_PUT_EVENTS_SECONDS = worst_case_seconds(
 SECRETS_CONNECT_TIMEOUT_SECONDS = 1
 SECRETS_READ_TIMEOUT_SECONDS = 2
 SECRETS_ATTEMPTS = 1
+# The suppression list (safety/suppression.py): one GetItem per record on the call-limit client's settings, and its
+# key's secret read at most once (then kept for minutes), one attempt each.
+WORST_CASE_SUPPRESSION_SECONDS = worst_case_seconds(
+    CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
+) + worst_case_seconds(SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS, SECRETS_ATTEMPTS)
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
 # A record is only started when everything it may do still fits: a function timeout mid-batch would leave
@@ -88,6 +96,7 @@ RECORD_TIME_RESERVE_SECONDS = (
     + WORST_CASE_LEDGER_SECONDS
     + WORST_CASE_INSTANCE_STATE_SECONDS
     + WORST_CASE_CALL_LIMIT_SECONDS
+    + WORST_CASE_SUPPRESSION_SECONDS
     + WORST_CASE_DEAD_LETTER_SECONDS
     # The last record started leaves time for one PutEvents of the invocation's result events after it.
     + WORST_CASE_PUT_EVENTS_SECONDS

@@ -28,7 +28,9 @@ from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.request.signing_key import SigningKey
 from outbound_caller.results.publisher import ResultEvents
-from outbound_caller.safety.call_limit import DestinationCallLimiter
+from outbound_caller.safety.call_guard import CallLimitGuard
+from outbound_caller.safety.call_limit import CallCounter
+from outbound_caller.safety.suppression import SuppressionList
 from outbound_caller.timeouts import (
     CALL_LIMIT_ATTEMPTS,
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS,
@@ -66,7 +68,7 @@ class CallerClients:
     sqs: SQSClient
     # The placed-calls ledger: the standard attempts (a call is never placed while its record cannot be kept).
     ledger: DynamoDBClient
-    # The busy-instance state and the per-number count: one attempt, short timeouts.
+    # The busy-instance state, and the counts and the suppression list that gate a call: one attempt, short timeouts.
     instance_state: DynamoDBClient
     call_limit: DynamoDBClient
     events: EventBridgeClient
@@ -105,6 +107,8 @@ class Caller:
     once: OncePerToken
     back_pressure: BackPressure
     signing_key: SigningKey
+    # The do-not-call list, checked before every attempt; None: no list.
+    suppression: SuppressionList | None
     # Each record's outcome, published once per invocation; None: no result bus.
     results: ResultEvents | None
     # Wall-clock seconds, as deferrals and ExpiresAt name times (a test moves it).
@@ -130,16 +134,17 @@ def build_caller(
         if settings.idempotency_table_name
         else None
     )
-    # Calls per destination, counted when Connect is about to be called (the ledger answers replays before that).
-    limiter = (
-        DestinationCallLimiter(
-            settings.destination_calls_table_name,
-            settings.destination_call_limit,
-            clients.call_limit,
+    # Calls per destination and per caller ID, counted when Connect is about to be called (the ledger answers replays
+    # before that).
+    guard = (
+        CallLimitGuard(
+            CallCounter(settings.destination_calls_table_name, clients.call_limit, clock=clock),
             salt=settings.instance_id,
-            clock=clock,
+            destination_limits=settings.destination_call_limit,
+            source_limits=settings.source_call_limit,
         )
-        if settings.destination_call_limit is not None and settings.destination_calls_table_name is not None
+        if settings.destination_calls_table_name is not None
+        and (settings.destination_call_limit is not None or settings.source_call_limit is not None)
         else None
     )
     state: InstanceStateStore = (
@@ -153,9 +158,16 @@ def build_caller(
         settings=settings,
         clients=clients,
         pacer=pacer or Pacer(settings.calls_per_second_per_invocation, burst=settings.calls_burst_per_invocation),
-        once=OncePerToken(ConnectCalls(clients.connect), ledger, guard=limiter),
+        once=OncePerToken(ConnectCalls(clients.connect), ledger, guard=guard),
         back_pressure=BackPressure(state, settings.concurrent_calls_limit),
         signing_key=SigningKey(settings.message_signing_key_secret_id, clients.secrets),
+        suppression=(
+            SuppressionList(
+                settings.suppression_table_name, clients.call_limit, settings.suppression_key_secret_id, clients.secrets
+            )
+            if settings.suppression_table_name is not None and settings.suppression_key_secret_id is not None
+            else None
+        ),
         results=results,
         clock=clock,
     )

@@ -12,19 +12,33 @@ from moto import mock_aws
 from moto.core.models import botocore_stubber
 
 from outbound_caller.clients import create_client
-from outbound_caller.config.call_limits import parse_call_limit
-from outbound_caller.safety.call_limit import (
-    CallLimitUnavailableError,
-    DestinationCallLimiter,
-    DestinationCallLimitError,
-    destination_key,
-)
+from outbound_caller.config.call_limits import parse_call_limits
+from outbound_caller.safety.call_guard import CallLimitGuard, DestinationCallLimitError
+from outbound_caller.safety.call_limit import CallCounter, CallLimitUnavailableError, destination_key
 from outbound_caller.timeouts import CALL_LIMIT_WRITES, DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS
 from outbound_caller.wiring import caller_clients
 from tests.support.environment import IDEMPOTENCY_TABLE, INSTANCE_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class DestinationCallLimiter:
+    """The per-destination limit as one container holds it: the function's guard with DESTINATION_CALL_LIMIT only,
+    counting a number's calls by token."""
+
+    def __init__(self, table: str, limit: str, client: DynamoDBClient, clock: Callable[[], float]) -> None:
+        self.client = client
+        self.guard = CallLimitGuard(
+            CallCounter(table, client, clock=clock), salt=INSTANCE_ID, destination_limits=parse_call_limits(limit)
+        )
+
+    def reserve(self, number: str, token: str) -> None:
+        self.guard.reserve({"ClientToken": token, "DestinationPhoneNumber": number})
+
+    def release(self, number: str, token: str) -> None:
+        self.guard.release({"ClientToken": token, "DestinationPhoneNumber": number})
+
 
 NUMBER = "+14155550123"
 OTHER_NUMBER = "+442071838750"
@@ -72,7 +86,7 @@ def make_limiter(dynamodb: DynamoDBClient, clock: Clock) -> Callable[..., Destin
 
     def _make(limit: str = "3/1h", table: str = IDEMPOTENCY_TABLE) -> DestinationCallLimiter:
         client = caller_clients().call_limit
-        return DestinationCallLimiter(table, parse_call_limit(limit), client, salt=INSTANCE_ID, clock=clock)
+        return DestinationCallLimiter(table, limit, client, clock)
 
     return _make
 
@@ -423,3 +437,41 @@ def test_one_line_written_two_ways_shares_one_count(make_limiter: Callable[..., 
     # Then it is refused: the count is of the line, not of the text
     with pytest.raises(DestinationCallLimitError):
         limiter.reserve("+4402079460123", "call-2")
+
+
+def test_several_windows_all_hold_and_the_tighter_one_refuses_first(
+    make_limiter: Callable[..., DestinationCallLimiter], clock: Clock
+) -> None:
+    # Given 1 call per hour and 2 per day
+    limiter = make_limiter("1/1h,2/24h")
+    # When calls come an hour and a bit apart
+    limiter.reserve(NUMBER, "call-1")
+    with pytest.raises(DestinationCallLimitError, match="in the last 1h"):
+        limiter.reserve(NUMBER, "call-2")
+    clock.now += 3_601
+    limiter.reserve(NUMBER, "call-3")
+    clock.now += 3_601
+    # Then the hourly limit allows a third, but the daily one does not
+    with pytest.raises(DestinationCallLimitError, match="in the last 24h; DESTINATION_CALL_LIMIT allows 2"):
+        limiter.reserve(NUMBER, "call-4")
+
+
+def test_two_containers_racing_under_several_windows_let_exactly_one_through(
+    make_limiter: Callable[..., DestinationCallLimiter], counted: Callable[..., dict[str, int]]
+) -> None:
+    # Given two containers with 2 per hour and 2 per 14 days, one call already counted
+    first, second = make_limiter("2/1h,2/14d"), make_limiter("2/1h,2/14d")
+    first.reserve(NUMBER, "call-0")
+    raced: list[None] = []
+
+    def first_counts_meanwhile(**_: Any) -> None:
+        if not raced:
+            raced.append(None)
+            first.reserve(NUMBER, "call-a")
+
+    before_send(second, "UpdateItem", first_counts_meanwhile)
+    # When the first takes the last slot between the second's read and write
+    # Then the second decides again on what the first wrote, and is refused by both windows' count
+    with pytest.raises(DestinationCallLimitError):
+        second.reserve(NUMBER, "call-b")
+    assert len(counted()) == 2

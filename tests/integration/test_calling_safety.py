@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from outbound_caller.connect.pacing import Pacer
-from outbound_caller.safety.call_limit import DestinationCallLimiter
+from outbound_caller.safety.call_guard import CallLimitGuard
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS
 from outbound_caller.settling.deferral import SQS_MAX_DELAY_SECONDS
 from tests.integration.conftest import FunctionUnderTest, came_back, failed_ids
@@ -62,7 +62,7 @@ def configure(function: FunctionUnderTest) -> Callable[..., None]:
 
 
 @pytest.fixture
-def call_limit(function: FunctionUnderTest) -> Callable[[str], DestinationCallLimiter]:
+def call_limit(function: FunctionUnderTest) -> Callable[[str], CallLimitGuard]:
     """Count calls per destination in a table of their own (moto), as the stack does when a limit is set."""
     boto3.client("dynamodb").create_table(
         TableName=CALLS_TABLE,
@@ -71,9 +71,9 @@ def call_limit(function: FunctionUnderTest) -> Callable[[str], DestinationCallLi
         BillingMode="PAY_PER_REQUEST",
     )
 
-    def _limit(text: str) -> DestinationCallLimiter:
+    def _limit(text: str) -> CallLimitGuard:
         caller = function.configure(DESTINATION_CALL_LIMIT=text, DESTINATION_CALLS_TABLE_NAME=CALLS_TABLE)
-        assert isinstance(caller.once.guard, DestinationCallLimiter)
+        assert isinstance(caller.once.guard, CallLimitGuard)
         return caller.once.guard
 
     return _limit
@@ -273,7 +273,7 @@ def test_while_the_count_cannot_be_kept_no_call_is_placed_and_the_record_is_retr
     def unreachable(request: Any, **_: Any) -> None:
         raise EndpointConnectionError(endpoint_url=request.url)
 
-    limiter.client.meta.events.register_first("before-send.dynamodb.GetItem", unreachable)
+    limiter.counter.client.meta.events.register_first("before-send.dynamodb.GetItem", unreachable)
     # When a request arrives
     response = invoke(sqs_record(request(), message_id="uncounted"))
     # Then no call is placed, and SQS is asked to deliver it again

@@ -10,7 +10,8 @@ from outbound_caller.config.call_limits import (
     CallLimit,
     parse_call_limit,
 )
-from outbound_caller.safety.call_limit import DestinationCallLimitError
+from outbound_caller.safety.call_guard import DestinationCallLimitError
+from outbound_caller.safety.call_limit import LimitReachedError
 
 
 @pytest.mark.parametrize(
@@ -105,6 +106,6 @@ def test_a_limit_prints_as_the_canonical_text_that_reads_back_the_same(text: str
 def test_the_refusal_says_how_many_calls_in_which_window_and_never_the_number() -> None:
     # Given a number that had all its calls
     # When the refusal is described
-    message = str(DestinationCallLimitError(parse_call_limit("3/24h"), 3))
+    message = str(DestinationCallLimitError(LimitReachedError(parse_call_limit("3/24h"), 3, frees_at_ms=0)))
     # Then it says how many calls and what the limit allows, without the number (it is never given one)
     assert message == "the destination was called 3 times in the last 24h; DESTINATION_CALL_LIMIT allows 3"

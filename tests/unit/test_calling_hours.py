@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from outbound_caller.config.calling_hours import CallingHours, parse_calling_hours
+from outbound_caller.config.calling_hours import CallingHours, Window, parse_calling_hours
 from outbound_caller.safety.calling_hours import (
     OPENING_SPREAD_SECONDS,
     NoCallingHoursError,
@@ -47,14 +47,18 @@ def opening(number: str, hours: CallingHours, now: str) -> Opening | None:
     return next_opening(hours, zones(number), ms(now))
 
 
+def every_day(window: Window) -> CallingHours:
+    return CallingHours(tuple((window,) for _ in range(7)))
+
+
 def test_calling_hours_are_read_and_written_as_hh_mm() -> None:
     # Given calling hours written with and without spaces, across midnight, and to the end of the day
     # When they are parsed
     # Then they are minutes after midnight, and print back as written
-    assert parse_calling_hours("08:00-21:00") == CallingHours(start=480, end=1260)
-    assert parse_calling_hours(" 08:30 - 21:15 ") == CallingHours(start=510, end=1275)
-    assert parse_calling_hours("22:00-06:00") == CallingHours(start=1320, end=360)
-    assert parse_calling_hours("00:00-24:00") == CallingHours(start=0, end=1440)
+    assert parse_calling_hours("08:00-21:00") == every_day(Window(start=480, end=1260))
+    assert parse_calling_hours(" 08:30 - 21:15 ") == every_day(Window(start=510, end=1275))
+    assert parse_calling_hours("22:00-06:00") == every_day(Window(start=1320, end=360))
+    assert parse_calling_hours("00:00-24:00") == every_day(Window(start=0, end=1440))
     assert str(parse_calling_hours("22:00 -06:00")) == "22:00-06:00"
     assert str(parse_calling_hours("00:00-24:00")) == "00:00-24:00"
 

@@ -238,7 +238,8 @@ def test_a_request_outside_calling_hours_is_sent_with_a_note_that_it_will_be_def
     result = run(inline(DestinationPhoneNumber=NEW_YORK_NUMBER), *QUEUE, "--dry-run", environ=environ)
     # Then it would be sent all the same, with a note that the function will defer it to the opening
     assert result.code == 0, result.stderr
-    assert "outside CALLING_HOURS in the callee's time zone now: the function will defer it to " in result.stderr
+    assert "outside CALLING_HOURS (or on a closed day) in the callee's time zone now:" in result.stderr
+    assert "the function will defer it to " in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -62,3 +62,31 @@ def parse_call_limit(text: str) -> CallLimit:
     if problem:
         raise ValueError(f"{text!r} is not a usable call limit: {problem}")
     return CallLimit(calls, window_seconds)
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """Several limits at once (``2/24h,6/14d``): a call must fit every one."""
+
+    limits: tuple[CallLimit, ...]
+
+    def __str__(self) -> str:
+        return ",".join(map(str, self.limits))
+
+    @property
+    def longest_window_seconds(self) -> int:
+        """The window whose calls must all be remembered: a call older than it counts against no limit."""
+        return max(limit.window_seconds for limit in self.limits)
+
+
+def parse_call_limits(text: str) -> CallLimits:
+    """DESTINATION_CALL_LIMIT or SOURCE_CALL_LIMIT, e.g. ``3/24h`` or ``2/24h,6/14d``; ValueError names the part at
+    fault and the form expected."""
+    parts = [part for part in text.split(",") if part.strip()]
+    if not parts:
+        raise ValueError(f"{text!r} is not a call limit {_FORM}")
+    limits = tuple(parse_call_limit(part) for part in parts)
+    windows = [limit.window_seconds for limit in limits]
+    if len(set(windows)) != len(windows):
+        raise ValueError(f"{text!r} names one window twice; give each window one limit")
+    return CallLimits(limits)

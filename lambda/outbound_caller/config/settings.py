@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from outbound_caller.api_limits import CONTACT_FLOW_ID_MAX_LENGTH, E164_PATTERN, INSTANCE_ID_MAX_LENGTH
-from outbound_caller.config.call_limits import CallLimit, parse_call_limit
+from outbound_caller.config.call_limits import CallLimits, parse_call_limits
 from outbound_caller.config.calling_hours import CallingHours, parse_calling_hours
+from outbound_caller.config.closed_days import parse_blackout_dates, parse_holidays
 from outbound_caller.config.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 
@@ -32,6 +34,8 @@ MAX_MAX_CONCURRENCY = 1000
 RESULT_EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$"
 
 
+# DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
+TABLE_NAME_PATTERN = r"^[A-Za-z0-9_.-]{3,255}$"
 # Secrets Manager's SecretId: a name or an ARN of 1 to 2,048 characters.
 SECRET_ID_MAX_LENGTH = 2048
 
@@ -60,9 +64,7 @@ class Settings(BaseModel):
     # Where deferred requests are sent back; unset: derived from each record's eventSourceARN.
     source_queue_url: str | None = Field(alias="SOURCE_QUEUE_URL", default=None, pattern=r"^https?://\S+$")
     # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
-    idempotency_table_name: str | None = Field(
-        alias="IDEMPOTENCY_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
-    )
+    idempotency_table_name: str | None = Field(alias="IDEMPOTENCY_TABLE_NAME", default=None, pattern=TABLE_NAME_PATTERN)
     calls_per_second: float = Field(
         alias="CALLS_PER_SECOND", default=DEFAULT_CALLS_PER_SECOND, gt=0, allow_inf_nan=False
     )
@@ -86,9 +88,19 @@ class Settings(BaseModel):
     # When: a daily window in the callee's local time (unset: any time). How often: calls per number per window,
     # counted in their own table.
     calling_hours: CallingHours | None = Field(alias="CALLING_HOURS", default=None)
-    destination_call_limit: CallLimit | None = Field(alias="DESTINATION_CALL_LIMIT", default=None)
+    # Whole local days with no call: the callee country's public holidays ("national"), and blackout dates.
+    calling_holidays: str | None = Field(alias="CALLING_HOLIDAYS", default=None)
+    calling_blackout_dates: frozenset[date] = Field(alias="CALLING_BLACKOUT_DATES", default=frozenset())
+    destination_call_limit: CallLimits | None = Field(alias="DESTINATION_CALL_LIMIT", default=None)
+    # Calls per caller ID (the call's SourcePhoneNumber, else its queue), so carriers do not label it as spam.
+    source_call_limit: CallLimits | None = Field(alias="SOURCE_CALL_LIMIT", default=None)
     destination_calls_table_name: str | None = Field(
-        alias="DESTINATION_CALLS_TABLE_NAME", default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$"
+        alias="DESTINATION_CALLS_TABLE_NAME", default=None, pattern=TABLE_NAME_PATTERN
+    )
+    # The suppression (do-not-call) list: its table, and the secret whose SecretString keys its HMAC of each number.
+    suppression_table_name: str | None = Field(alias="SUPPRESSION_TABLE_NAME", default=None, pattern=TABLE_NAME_PATTERN)
+    suppression_key_secret_id: str | None = Field(
+        alias="SUPPRESSION_KEY_SECRET_ID", default=None, min_length=1, max_length=SECRET_ID_MAX_LENGTH, pattern=r"^\S+$"
     )
     # The Secrets Manager secret (name or ARN) whose SecretString keys the MAC the function puts on every message it
     # sends (deferrals, dead-letters): the attributes that steer a request are trusted only under that MAC.
@@ -115,8 +127,12 @@ class Settings(BaseModel):
         "source_queue_url",
         "allowed_destination_countries",
         "calling_hours",
+        "calling_holidays",
         "destination_call_limit",
+        "source_call_limit",
         "destination_calls_table_name",
+        "suppression_table_name",
+        "suppression_key_secret_id",
         "result_event_bus_name",
         mode="before",
     )
@@ -141,17 +157,31 @@ class Settings(BaseModel):
     def _calling_hours(cls, value: object) -> object:
         return parse_calling_hours(value) if isinstance(value, str) and value.strip() else value
 
-    @field_validator("destination_call_limit", mode="before")
+    @field_validator("destination_call_limit", "source_call_limit", mode="before")
     @classmethod
-    def _call_limit(cls, value: object) -> object:
-        return parse_call_limit(value) if isinstance(value, str) and value.strip() else value
+    def _call_limits(cls, value: object) -> object:
+        return parse_call_limits(value) if isinstance(value, str) and value.strip() else value
+
+    @field_validator("calling_holidays", mode="before")
+    @classmethod
+    def _holidays(cls, value: object) -> object:
+        return parse_holidays(value) if isinstance(value, str) and value.strip() else value
+
+    @field_validator("calling_blackout_dates", mode="before")
+    @classmethod
+    def _blackout_dates(cls, value: object) -> object:
+        return parse_blackout_dates(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _call_limit_has_a_table(self) -> Settings:
-        if self.destination_call_limit is not None and self.destination_calls_table_name is None:
-            raise ValueError(
-                "DESTINATION_CALL_LIMIT is set: DESTINATION_CALLS_TABLE_NAME must name the table counting it"
-            )
+        for name, limit in (
+            ("DESTINATION_CALL_LIMIT", self.destination_call_limit),
+            ("SOURCE_CALL_LIMIT", self.source_call_limit),
+        ):
+            if limit is not None and self.destination_calls_table_name is None:
+                raise ValueError(f"{name} is set: DESTINATION_CALLS_TABLE_NAME must name the table counting it")
+        if (self.suppression_table_name is None) != (self.suppression_key_secret_id is None):
+            raise ValueError("SUPPRESSION_TABLE_NAME and SUPPRESSION_KEY_SECRET_ID are set together, or neither")
         return self
 
     @field_validator("extra_contact_flow_ids")

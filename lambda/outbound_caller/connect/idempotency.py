@@ -61,13 +61,13 @@ class OutcomeUnknownError(Exception):
 
 
 class CallGuard(Protocol):
-    """A count a call must fit in (the per-destination call limit), taken just before Connect is called."""
+    """Counts a call must fit in (per destination, per caller ID), taken just before Connect is called."""
 
-    def reserve(self, number: str, client_token: str) -> None:
-        """Count the token's call to the number, or raise to refuse it; counting one token twice is a no-op."""
+    def reserve(self, params: dict[str, Any]) -> None:
+        """Count the call of ``params``, or raise to refuse or defer it; counting one token twice is a no-op."""
 
-    def release(self, number: str, client_token: str) -> None:
-        """Uncount the token's call: Connect surely created no contact for it."""
+    def release(self, params: dict[str, Any]) -> None:
+        """Uncount the call of ``params``: Connect surely created no contact for it."""
 
 
 @dataclass(frozen=True)
@@ -122,15 +122,14 @@ class OncePerToken:
         guard = self.guard
         if guard is None:
             return self.calls.place(params)
-        number, token = params["DestinationPhoneNumber"], params["ClientToken"]
-        guard.reserve(number, token)
+        guard.reserve(params)
         try:
             return self.calls.place(params)
         except UncertainOutcome:
             raise  # it may have rung: it keeps counting
         except Exception:
             # Best effort: a count left taken only ever refuses a call, never places one.
-            _best_effort(lambda: guard.release(number, token))
+            _best_effort(lambda: guard.release(params))
             raise
 
     def _call(self, ledger: PlacedCallsLedger, params: dict[str, Any], token: str, attempt: int) -> PlacedCall:

@@ -22,7 +22,9 @@ from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.contract import CallRequest
 from outbound_caller.request.problems import validation_problems
 from outbound_caller.safety.calling_hours import NoCallingHoursError, next_opening
+from outbound_caller.safety.closed_days import closed_days
 from outbound_caller.safety.destinations import DestinationNotAllowedError, allowed_destination
+from outbound_caller.safety.policy import calling_hours_of
 
 # Exit codes, one per way a send can fail, so that a script can tell them apart. 2 is argparse's usage error.
 EXIT_USAGE = 2
@@ -149,9 +151,12 @@ def check_calling_safety(request: CallRequest, settings: Settings, now: datetime
     """Refuse a destination the deployment never calls (ProducerError); else a note if calling hours defer it."""
     try:
         destination = allowed_destination(request.DestinationPhoneNumber, settings)
+        hours = calling_hours_of(settings)
         opening = (
-            next_opening(settings.calling_hours, destination.time_zones, int(now.timestamp() * 1000))
-            if settings.calling_hours is not None
+            next_opening(
+                hours, destination.time_zones, int(now.timestamp() * 1000), closed_days(settings, destination.region)
+            )
+            if hours is not None
             else None
         )
     except (DestinationNotAllowedError, NoCallingHoursError) as error:
@@ -163,7 +168,10 @@ def check_calling_safety(request: CallRequest, settings: Settings, now: datetime
     if opening is None:
         return []
     start = datetime.fromtimestamp(opening.start_ms / 1000, UTC).isoformat(timespec="minutes")
-    return [f"outside CALLING_HOURS in the callee's time zone now: the function will defer it to {start}"]
+    return [
+        "outside CALLING_HOURS (or on a closed day) in the callee's time zone now:"
+        f" the function will defer it to {start}"
+    ]
 
 
 def timing_notes(request: CallRequest, now: datetime) -> list[str]:

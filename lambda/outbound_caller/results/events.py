@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outbound_caller.decisions import Outcome, OutcomeKind
+from outbound_caller.decisions import DESTINATION_SUPPRESSED, Outcome, OutcomeKind
 from outbound_caller.names import DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT
 
 ResultEvent = tuple[str, dict[str, Any]]
@@ -40,6 +40,8 @@ def event_for(outcome: Outcome) -> ResultEvent | None:
     """The result event an outcome announces; None for a retry (nothing settled) or a hop already announced."""
     if outcome.kind is OutcomeKind.PLACED and outcome.contact_id is not None:
         return placed(outcome.contact_id, outcome.client_token, outcome.source_message_id)
+    if outcome.kind is OutcomeKind.SUPPRESSED:
+        return rejected(DESTINATION_SUPPRESSED, outcome.client_token, outcome.source_message_id)
     if outcome.kind is OutcomeKind.DEAD_LETTERED and outcome.failure is not None:
         return rejected(outcome.failure.code, outcome.client_token, outcome.source_message_id)
     if outcome.kind is OutcomeKind.DEFERRED and outcome.deferral is not None and outcome.announced:

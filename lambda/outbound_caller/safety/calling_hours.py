@@ -1,4 +1,4 @@
-"""When a number may be called: a daily window of calling hours in the callee's local time.
+"""When a number may be called: weekly windows of calling hours, and closed days, in the callee's local time.
 
 Regulators and decency bound when a business may ring someone (the US TCPA rules allow telephone solicitation
 from 8 a.m. to 9 p.m., 47 CFR 64.1200(c)(1)), and the bound is the callee's clock, not the caller's. The callee's
@@ -9,7 +9,8 @@ of them at once; a number with no known zone, or whose zones share no open hour,
 Whether the window holds is decided per instant, exactly: the instant's wall-clock time in each zone. The next
 opening is searched among the few instants where that answer can change (a zone's clock reaching the window's
 start or end, or jumping over it at a daylight-saving change), so a call is never placed early however the
-clocks move. There are no weekday rules: a window holds on Saturdays and Sundays too.
+clocks move. Windows are per weekday (CALLING_HOURS may name some days only), and whole local days can be closed: the
+callee country's public holidays (CALLING_HOLIDAYS, closures.py) and blackout dates (CALLING_BLACKOUT_DATES).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -40,6 +41,14 @@ OPENING_SPREAD_SECONDS = 1800
 # A deferral aims this long before its deadline at the latest, so it is still placeable when it arrives: SQS delays
 # in whole seconds, the event source polls, and the record may wait for its pacing turn.
 DEADLINE_MARGIN_MS = 30_000
+
+
+# Days closed for calls (holidays, blackout dates) can push the next opening past the weekly horizon: a further week is
+# searched, beyond any deferral's bound (at most retention.MAX_DEFERRAL_DAYS, 7), so a request that could wait for it
+# finds it, and one that could not expires.
+CLOSED_DAYS_HORIZON_DAYS = 7
+# Whether a local calendar date is closed for calls.
+ClosedDays = Callable[[date], bool]
 
 
 class NoCallingHoursError(Exception):
@@ -68,14 +77,21 @@ def _epoch_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // _ONE_MS
 
 
-def _holds(hours: CallingHours, zone: ZoneInfo, instant_ms: int) -> bool:
+def _holds(hours: CallingHours, zone: ZoneInfo, instant_ms: int, closed: ClosedDays) -> bool:
     local = _local(instant_ms, zone)
-    return hours.holds_at(((local.hour * 60 + local.minute) * 60 + local.second) * 1000 + local.microsecond // 1000)
+    ms_of_day = ((local.hour * 60 + local.minute) * 60 + local.second) * 1000 + local.microsecond // 1000
+    today = local.date()
+    return hours.holds_at(
+        local.weekday(),
+        ms_of_day,
+        today_open=not closed(today),
+        yesterday_open=not closed(today - timedelta(days=1)),
+    )
 
 
-def _holds_everywhere(hours: CallingHours, zones: list[ZoneInfo], instant_ms: int) -> bool:
+def _holds_everywhere(hours: CallingHours, zones: list[ZoneInfo], instant_ms: int, closed: ClosedDays) -> bool:
     for position, zone in enumerate(zones):
-        if not _holds(hours, zone, instant_ms):
+        if not _holds(hours, zone, instant_ms, closed):
             # The zone that refused is asked first next time: the next instant is usually refused by it too.
             zones.insert(0, zones.pop(position))
             return False
@@ -115,7 +131,9 @@ def _changes(hours: CallingHours, zone: ZoneInfo, now_ms: int) -> Iterator[int]:
     day = _local(now_ms, zone).date() - timedelta(days=1)
     pending: list[int] = []
     while True:
-        fresh = _crossings(zone, day, hours.start) + _crossings(zone, day, hours.end)
+        fresh = [
+            instant for minute in hours.minutes_of_change(day.weekday()) for instant in _crossings(zone, day, minute)
+        ]
         # Clocks going back can show a time of one day after the next day's first crossing: what is later than
         # that waits until the next day has been seen.
         settled = min(fresh)
@@ -124,25 +142,52 @@ def _changes(hours: CallingHours, zone: ZoneInfo, now_ms: int) -> Iterator[int]:
         day += timedelta(days=1)
 
 
-def next_opening(hours: CallingHours, time_zones: tuple[str, ...], now_ms: int) -> Opening | None:
-    """None if the window holds now in every zone; else the next span in which it holds in all of them."""
+def never_closed(_day: date) -> bool:
+    """No day is closed: no holidays, no blackout dates."""
+    return False
+
+
+def next_opening(
+    hours: CallingHours, time_zones: tuple[str, ...], now_ms: int, closed: ClosedDays = never_closed
+) -> Opening | None:
+    """None if the hours hold now in every zone; else the next span in which they hold in all of them.
+
+    ``closed`` names the days on which no call is made at all (the callee's holidays, blackout dates), in each zone's
+    own calendar. Raises NoCallingHoursError when the zones are unknown, or share no open hour of the weekly hours in
+    the next HORIZON_DAYS; hours closed only by such days past the horizon give an opening at the horizon's end,
+    later than any request may wait (a deferral then expires).
+    """
     if not time_zones:
         raise NoCallingHoursError("its time zone is unknown, so CALLING_HOURS cannot be kept")
     zones = [_zone(name) for name in dict.fromkeys(time_zones)]
-    if _holds_everywhere(hours, zones, now_ms):
+    if _holds_everywhere(hours, zones, now_ms, closed):
         return None
+    horizon_ms = now_ms + (HORIZON_DAYS + CLOSED_DAYS_HORIZON_DAYS) * _MS_PER_DAY
+    opening = _search(hours, zones, now_ms, closed, horizon_ms)
+    if opening is not None:
+        return opening
+    if closed is not never_closed and _search(hours, zones, now_ms, never_closed, now_ms + HORIZON_DAYS * _MS_PER_DAY):
+        return Opening(horizon_ms, horizon_ms + _MS_PER_DAY)  # open weekly, closed by its days for longer than a wait
+    raise NoCallingHoursError(f"its time zones share no time within {hours} in the next {HORIZON_DAYS} days")
+
+
+def _search(
+    hours: CallingHours, zones: list[ZoneInfo], now_ms: int, closed: ClosedDays, horizon_ms: int
+) -> Opening | None:
+    """The first span after now_ms and before horizon_ms in which the hours hold in every zone, else None."""
     # Each zone's crossings are worked out a day at a time, only as far as the search needs: about 20 time-zone
     # conversions for a one-zone number, 75 for a UK one (four names, one clock); the 42 zones of a +1 toll-free
     # number take some 700, and 2,000 (about 10 ms) to find that they share no hour in the horizon.
     # The answer can change only where some zone's answer does; zones that are one zone under two names
     # (Europe/London and Europe/Jersey) give the same instants, asked once.
     changes = (instant for instant, _ in itertools.groupby(heapq.merge(*(_changes(hours, z, now_ms) for z in zones))))
-    horizon_ms = now_ms + HORIZON_DAYS * _MS_PER_DAY
-    start_ms = next(i for i in changes if i > horizon_ms or _holds_everywhere(hours, zones, i))
+    start_ms = next(i for i in changes if i > horizon_ms or _holds_everywhere(hours, zones, i, closed))
     if start_ms > horizon_ms:
-        raise NoCallingHoursError(f"its time zones share no time within {hours} in the next {HORIZON_DAYS} days")
-    # Every zone's window closes within a day of opening, so this ends.
-    end_ms = next(i for i in changes if not _holds_everywhere(hours, zones, i))
+        return None
+    # An open span ends within a week (the week's last window closes), unless the hours hold at every hour: a span that
+    # has not closed after the horizon is reported as lasting that long (only its start and first minutes matter).
+    span_limit_ms = start_ms + HORIZON_DAYS * _MS_PER_DAY
+    end_ms = next(i for i in changes if i > span_limit_ms or not _holds_everywhere(hours, zones, i, closed))
     return Opening(start_ms, end_ms)
 
 

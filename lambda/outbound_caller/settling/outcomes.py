@@ -30,6 +30,7 @@ from outbound_caller.decisions import (
     OUTCOME_UNKNOWN,
     RETRIES_EXHAUSTED,
     SIGNING_KEY_UNAVAILABLE,
+    SUPPRESSION_LIST_UNAVAILABLE,
     TIMEOUT,
     UNEXPECTED_ERROR,
     VALIDATION_ERROR,
@@ -39,9 +40,11 @@ from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.problems import describe_validation_error
 from outbound_caller.request.record import InvalidDeliveryError
 from outbound_caller.request.signing_key import SigningKeyUnavailableError
-from outbound_caller.safety.call_limit import CallLimitUnavailableError, DestinationCallLimitError
+from outbound_caller.safety.call_guard import DestinationCallLimitError
+from outbound_caller.safety.call_limit import CallLimitUnavailableError
 from outbound_caller.safety.calling_hours import NoCallingHoursError
 from outbound_caller.safety.destinations import DestinationNotAllowedError
+from outbound_caller.safety.suppression import SuppressionListUnavailableError
 from outbound_caller.settling.outgoing import MessageTooLargeError
 
 # The contract's permanent Connect errors: retrying the same request cannot make them pass.
@@ -115,6 +118,9 @@ def classify(error: BaseException) -> Failure:
     if isinstance(error, LedgerUnavailableError):
         # The call is not made while its record cannot be kept: retrying is safe, calling twice is not.
         return Failure(IDEMPOTENCY_STORE_ERROR, "the placed-calls table could not be read or written", permanent=False)
+    if isinstance(error, SuppressionListUnavailableError):
+        # Like the ledger: no call is made while the list cannot be read.
+        return Failure(SUPPRESSION_LIST_UNAVAILABLE, "the suppression list could not be read", permanent=False)
     if isinstance(error, SigningKeyUnavailableError):
         return Failure(SIGNING_KEY_UNAVAILABLE, "the message-signing key could not be read", permanent=False)
     if isinstance(error, MessageTooLargeError):

@@ -16,6 +16,7 @@ from outbound_caller.connect.calls import PlacedCall
 from outbound_caller.decisions import (
     DEAD_LETTER_SEND_FAILED,
     DEFERRAL_SEND_FAILED,
+    DESTINATION_SUPPRESSED,
     EXPIRED,
     Deferral,
     Failure,
@@ -23,7 +24,7 @@ from outbound_caller.decisions import (
     OutcomeKind,
 )
 from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.observability import count_by_error_code, count_deferred, count_placed, logger
+from outbound_caller.observability import count_by_error_code, count_deferred, count_placed, count_suppressed, logger
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, unparsed_token
 from outbound_caller.request.record import CallRequestRecord
@@ -90,6 +91,15 @@ class Settle:
         )
         count_placed()
         return self._outcome(OutcomeKind.PLACED, contact_id=call.contact_id)
+
+    def suppressed(self) -> Outcome:
+        """The destination is on the suppression list: no call, no dead-letter (nothing for an operator to do)."""
+        logger.info(
+            "Call request suppressed",
+            extra={"outcome": OutcomeKind.SUPPRESSED.value, "error_code": DESTINATION_SUPPRESSED, **self._identity()},
+        )
+        count_suppressed()
+        return self._outcome(OutcomeKind.SUPPRESSED)
 
     def failure(self, failure: Failure) -> Outcome:
         """Dead-letter a permanent failure (or a retryable one on its last receive); leave the others to SQS."""
