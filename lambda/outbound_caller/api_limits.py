@@ -33,3 +33,7 @@ REFERENCES_MAX_BYTES = 4096
 REFERENCE_ARN_MIN_LENGTH = 20
 REFERENCE_ARN_MAX_LENGTH = 256
 REFERENCE_STATUS_REASON_MAX_LENGTH = 100
+# The opt-out function's own: the most numbers one direct invocation takes (the operators' `suppress` command sends
+# batches of it). Lambda's 6 MB synchronous payload holds far more; the invocation's time (one write and one
+# announcement per number) is what bounds a batch.
+MAX_NUMBERS_PER_INVOCATION = 500

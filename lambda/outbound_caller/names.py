@@ -60,6 +60,8 @@ RESULT_EVENTS_FAILED = "ResultEventsFailed"
 # The completion: Completed events published, and contacts the placed-calls ledger did not (yet) hold.
 CALLS_COMPLETED = "CallsCompleted"
 COMPLETIONS_WITHOUT_PLACED_CALL = "CompletionsWithoutPlacedCall"
+# Numbers added to or removed from the suppression list (the opt-out function).
+SUPPRESSION_CHANGES = "SuppressionListChanges"
 # Powertools names the service dimension so, on every metric it emits.
 SERVICE_DIMENSION = "service"
 # The dimension of CallsDeadLettered and CallsRetried: the record's ErrorCode (decisions.py).
@@ -83,3 +85,6 @@ PLACED_EVENT = "Outbound Call Placed"
 REJECTED_EVENT = "Outbound Call Rejected"
 DEFERRED_EVENT = "Outbound Call Deferred"
 COMPLETED_EVENT = "Outbound Call Completed"
+# Opt-out and opt-in: asked for on the intake bus with these detail-types, announced on the result bus with them.
+OPT_OUT_EVENT = "Outbound Call Opt Out"
+OPT_IN_EVENT = "Outbound Call Opt In"

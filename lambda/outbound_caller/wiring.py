@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from outbound_caller.clients import create_client
 from outbound_caller.config.completion import CompletionSettings
+from outbound_caller.config.optout import OptOutSettings
 from outbound_caller.config.settings import Settings
 from outbound_caller.connect.back_pressure import BackPressure
 from outbound_caller.connect.calls import ConnectCalls
@@ -191,4 +192,30 @@ def build_completion(settings: CompletionSettings) -> Completion:
             create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS),
         ),
         events=create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS),
+    )
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """What the opt-out function needs: the suppression list it changes, and where each change is announced."""
+
+    settings: OptOutSettings
+    suppression: SuppressionList
+    # A fresh buffer per invocation is not needed: flush empties it. None: no result bus.
+    results: ResultEvents | None
+
+
+def build_optout(settings: OptOutSettings) -> OptOut:
+    """The opt-out function's collaborators from its settings."""
+    secrets = create_client(
+        "secretsmanager", SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS, SECRETS_ATTEMPTS
+    )
+    table = create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
+    events = create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS)
+    return OptOut(
+        settings=settings,
+        suppression=SuppressionList(
+            settings.suppression_table_name, table, settings.suppression_key_secret_id, secrets
+        ),
+        results=ResultEvents(events, settings.result_event_bus_name) if settings.result_event_bus_name else None,
     )

@@ -20,6 +20,7 @@ from moto import mock_aws
 from infra.settings import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
 from outbound_caller.cli import main
+from outbound_caller.cli_clients import AwsClients
 from outbound_caller.config.settings import load_settings
 from outbound_caller.producer.checks import (
     EXIT_EVENT_NOT_ACCEPTED,
@@ -27,7 +28,6 @@ from outbound_caller.producer.checks import (
     EXIT_SEND_FAILED,
     EXIT_SETTINGS_UNAVAILABLE,
 )
-from outbound_caller.producer.sending import AwsClients
 from outbound_caller.request.envelopes import parse_delivery
 from outbound_caller.request.record import CallRequestRecord
 from tests.infra.synthesis import cdk_json_context

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from outbound_caller.cli_clients import AwsClients
 from outbound_caller.privacy import mask_phone_number, redact_phone_numbers
 
 if TYPE_CHECKING:
-    from botocore.exceptions import BotoCoreError, ClientError
+    pass
 
 # The detail-type the stack's rule matches by default (infra/settings.py DEFAULT_EVENT_DETAIL_TYPE; a test keeps
 # them equal, since the function's package never imports the infrastructure's).
@@ -66,25 +64,6 @@ def shown_request(document: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-class AwsClients:
-    """boto3 clients for one profile, Region and endpoint, made on first use: importing this creates none."""
-
-    def __init__(self, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None) -> None:
-        self.profile = profile
-        self.region = region
-        self.endpoint_url = endpoint_url
-
-    @cache  # noqa: B019 - one per instance and service, for the life of the command
-    def session(self) -> boto3.Session:
-        """The boto3 session of the profile and Region asked for (else boto3's defaults)."""
-        return boto3.Session(profile_name=self.profile, region_name=self.region)
-
-    @cache  # noqa: B019 - one per instance and service, for the life of the command
-    def client(self, service: str) -> Any:
-        """The service's client, at the endpoint asked for (else the standard one, or AWS_ENDPOINT_URL_*)."""
-        return self.session().client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
-
-
 def send(clients: AwsClients, target: Target, body: str) -> str:
     """Send the body to the target; the SQS MessageId or the EventBridge event id.
 
@@ -109,14 +88,3 @@ class EventNotAcceptedError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {redact_phone_numbers(message)}" if message else code)
         self.code = code
-
-
-def aws_error(error: ClientError | BotoCoreError) -> str:
-    """An AWS error in a line: its code and message (ClientError) or botocore's own words, numbers masked."""
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        details = response.get("Error", {})
-        code = details.get("Code") or "UnknownError"
-        message = details.get("Message") or ""
-        return f"{code}: {redact_phone_numbers(message)}" if message else code
-    return redact_phone_numbers(str(error))

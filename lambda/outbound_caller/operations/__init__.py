@@ -1,0 +1,1 @@
+"""Operators' commands: the suppression list, and pausing and resuming the caller."""
