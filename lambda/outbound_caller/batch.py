@@ -14,7 +14,7 @@ from outbound_caller.decisions import FUNCTION_TIMEOUT_TOO_SHORT, Failure, Outco
 from outbound_caller.observability import count_function_timeout_too_short, count_pending_records, logger
 from outbound_caller.record_handler import RECORD_TIME_RESERVE_MS, settle_record
 from outbound_caller.request.signing_key import SigningKeyUnavailableError
-from outbound_caller.results.events import event_for
+from outbound_caller.results.events import events_for
 from outbound_caller.settling.outcomes import classify
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS, SETTLE_SECONDS, WORST_CASE_LEDGER_WRITE_SECONDS
 from outbound_caller.wiring import Caller
@@ -66,9 +66,9 @@ def _settle(
     """Powertools' record (a data class over Lambda's dict) through the journey; its outcome announced, and a retry
     raised so that Powertools lists it in batchItemFailures."""
     outcome = settle_record(record.raw_event, lambda_context, caller, signing_key=signing_key, refusal=refusal)
-    event = event_for(outcome)
-    if event is not None and caller.results is not None:
-        caller.results.add(*event)
+    if caller.results is not None:
+        for event in events_for(outcome):
+            caller.results.add(*event)
     if outcome.kind is OutcomeKind.RETRIED and outcome.failure is not None:
         raise RetryableRecordError(outcome.failure)
     return outcome.kind.value

@@ -47,9 +47,10 @@ INVOCATION_ENDING = "InvocationEnding"  # too little invocation time was left to
 NOT_BEFORE = "NotBefore"  # the request's NotBefore has not come yet
 OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # closed in the callee's time zones: hours, holidays, blackout dates
 SOURCE_CALL_LIMIT = "SourceCallLimit"  # the caller ID had all the calls SOURCE_CALL_LIMIT allows for now
+REDIAL = "Redial"  # a redialled request's next attempt, or its previous attempt's outcome, has not come yet
 # Deferrals the request may not be tried before: past its bound it can never be placed. The others are waits the
 # function chose (back-pressure), after which the request is tried once more at its bound.
-BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS})
+BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS, REDIAL})
 # A caller ID over its limit waits for a slot, but may be tried at its bound: it is the function's choice, not binding.
 DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, SOURCE_CALL_LIMIT, *BINDING_REASONS})
 
@@ -111,6 +112,12 @@ class Outcome:
     contact_id: str | None = None  # placed
     # False for a deferral that only hops on towards a time already announced: no second Deferred event.
     announced: bool = True
+    # Which attempt of a redialled request the outcome is for (the deferral's: the next one, when it is a redial).
+    attempt: int = 1
+    # A placed call followed by a wait for its redial (the request sent back as well as acknowledged): until when, and
+    # for which attempt (this one, whose outcome it awaits, unannounced; or the next, announced as Deferred).
+    then: Deferral | None = None
+    then_attempt: int | None = None
 
 
 class DeferralRequired(Exception):  # noqa: N818 - an answer, not a bug: "a deferral is required"

@@ -18,6 +18,7 @@ from outbound_caller.decisions import (
     EXPIRED,
     INSTANCE_AT_CAPACITY,
     INVOCATION_ENDING,
+    REDIAL,
     UNEXPECTED_ERROR,
     Deferral,
     DeferralRequired,
@@ -31,8 +32,10 @@ from outbound_caller.request.envelopes import CallDelivery, parse_delivery
 from outbound_caller.request.record import CallRequestRecord
 from outbound_caller.safety.destinations import Destination, allowed_destination
 from outbound_caller.safety.policy import not_yet
+from outbound_caller.safety.redial import Dial
 from outbound_caller.settling.deferral import deferral_deadline_ms, still_deferred
 from outbound_caller.settling.outcomes import classify
+from outbound_caller.settling.redial import redial_after_placed, redial_after_placing
 from outbound_caller.settling.settlement import Settle
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 from outbound_caller.wiring import Caller
@@ -113,6 +116,13 @@ def _steps(
     # Before anything is waited for or spent: a number that asked not to be called is not, whenever it arrives.
     if caller.suppression is not None and caller.suppression.is_listed(delivery.request.DestinationPhoneNumber):
         return settle.suppressed()
+    # Each attempt of a redialled request is its own call, with its own token (the first keeps the request's).
+    policy = delivery.request.redial_policy(settings)
+    token = delivery.token.for_attempt(record.attempt)
+    if policy.redials and record.deferral_reason == REDIAL:
+        after = redial_after_placed(settle, caller.once.ledger, token.value, caller.now_ms())
+        if after is not None:
+            return after
     now_ms = caller.now_ms()
     not_now = _not_now(settle, record, delivery, callee, caller, now_ms, hop=True)
     if not_now is not None:
@@ -128,7 +138,15 @@ def _steps(
     not_now = _not_now(settle, record, delivery, callee, caller, caller.now_ms(), hop=False)
     if not_now is not None:
         return not_now
-    return settle.placed(_call(record, delivery, lambda_context, caller))
+    dial = (
+        Dial(record.attempt, policy, deferral_deadline_ms(record, delivery.request, settings), caller.now_ms())
+        if policy.redials
+        else None
+    )
+    placed = _call(record, delivery, lambda_context, caller, token.value, dial)
+    if dial is None:
+        return settle.placed(placed, caller.now_ms())
+    return redial_after_placing(settle, caller.once.ledger, placed, token.value, dial, caller.now_ms())
 
 
 def _not_now(
@@ -161,14 +179,20 @@ def _not_now(
 
 
 def _call(
-    record: CallRequestRecord, delivery: CallDelivery, lambda_context: LambdaContext, caller: Caller
+    record: CallRequestRecord,
+    delivery: CallDelivery,
+    lambda_context: LambdaContext,
+    caller: Caller,
+    token: str,
+    dial: Dial | None,
 ) -> PlacedCall:
     """Place the call once per token; bill the pacer for every request botocore sent, answered or not."""
     try:
         placed = caller.once.place(
-            delivery.request.to_api_params(caller.settings, delivery.token.value),
+            delivery.request.to_api_params(caller.settings, token),
             confirmed_attempt=record.confirmed_attempt,
             remaining_ms=lambda_context.get_remaining_time_in_millis(),
+            dial=dial,
         )
     except Exception as error:
         caller.pacer.charge(requests_sent_by(error))

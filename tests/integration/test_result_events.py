@@ -123,6 +123,7 @@ def test_a_placed_call_publishes_one_placed_event(invoke: Any, connect: ConnectS
         "ContactId": "contact-0001",
         "ClientToken": mask_token("m-placed"),
         "SourceMessageId": "m-placed",
+        "Attempt": 1,
     }
 
 
@@ -137,7 +138,12 @@ def test_a_redelivery_the_ledger_answers_publishes_placed_again(
     # Then one call was placed, and each delivery published Placed with the same contact (at-least-once):
     # the producer's own token masked as the function's logs show it
     assert connect.calls_per_token() == {"crm-42": 1}
-    expected = {"ContactId": "contact-0001", "ClientToken": mask_token("crm-42"), "SourceMessageId": "m-twice"}
+    expected = {
+        "ContactId": "contact-0001",
+        "ClientToken": mask_token("crm-42"),
+        "SourceMessageId": "m-twice",
+        "Attempt": 1,
+    }
     assert details(results(), PLACED_EVENT) == [expected, expected]
 
 

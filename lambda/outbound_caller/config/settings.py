@@ -14,6 +14,16 @@ from outbound_caller.config.call_limits import CallLimits, parse_call_limits
 from outbound_caller.config.calling_hours import CallingHours, parse_calling_hours
 from outbound_caller.config.closed_days import parse_blackout_dates, parse_holidays
 from outbound_caller.config.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
+from outbound_caller.config.redial import (
+    DEFAULT_REDIAL_ATTEMPTS,
+    DEFAULT_REDIAL_INTERVAL_SECONDS,
+    DEFAULT_REDIAL_OUTCOME_WAIT_SECONDS,
+    MAX_REDIAL_ATTEMPTS,
+    MAX_REDIAL_OUTCOME_WAIT_SECONDS,
+    MIN_REDIAL_INTERVAL_SECONDS,
+    RedialPolicy,
+    parse_outcomes,
+)
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 
 # Connect's default StartOutboundVoiceContact quota is 2 requests/s with a burst of 5, per account and Region.
@@ -107,6 +117,21 @@ class Settings(BaseModel):
     message_signing_key_secret_id: str = Field(
         alias="MESSAGE_SIGNING_KEY_SECRET_ID", min_length=1, max_length=SECRET_ID_MAX_LENGTH, pattern=r"^\S+$"
     )
+    # The redial policy (config/redial.py): outcomes that earn another attempt, attempts in all, their interval, and how
+    # long an attempt's outcome may take to be known.
+    redial_on: frozenset[str] = Field(alias="REDIAL_ON", default=frozenset())
+    redial_max_attempts: int = Field(
+        alias="REDIAL_MAX_ATTEMPTS", default=DEFAULT_REDIAL_ATTEMPTS, ge=1, le=MAX_REDIAL_ATTEMPTS
+    )
+    redial_interval_seconds: int = Field(
+        alias="REDIAL_INTERVAL_SECONDS", default=DEFAULT_REDIAL_INTERVAL_SECONDS, ge=MIN_REDIAL_INTERVAL_SECONDS
+    )
+    redial_outcome_wait_seconds: int = Field(
+        alias="REDIAL_OUTCOME_WAIT_SECONDS",
+        default=DEFAULT_REDIAL_OUTCOME_WAIT_SECONDS,
+        ge=MIN_REDIAL_INTERVAL_SECONDS,
+        le=MAX_REDIAL_OUTCOME_WAIT_SECONDS,
+    )
     # Where each record's outcome is published (results/); unset: no result events, and no EventBridge client.
     result_event_bus_name: str | None = Field(
         alias="RESULT_EVENT_BUS_NAME", default=None, pattern=RESULT_EVENT_BUS_PATTERN
@@ -162,6 +187,11 @@ class Settings(BaseModel):
     def _call_limits(cls, value: object) -> object:
         return parse_call_limits(value) if isinstance(value, str) and value.strip() else value
 
+    @field_validator("redial_on", mode="before")
+    @classmethod
+    def _redial_on(cls, value: object) -> object:
+        return parse_outcomes(value) if isinstance(value, str) else value
+
     @field_validator("calling_holidays", mode="before")
     @classmethod
     def _holidays(cls, value: object) -> object:
@@ -180,6 +210,8 @@ class Settings(BaseModel):
         ):
             if limit is not None and self.destination_calls_table_name is None:
                 raise ValueError(f"{name} is set: DESTINATION_CALLS_TABLE_NAME must name the table counting it")
+        if self.redial_policy.redials and self.idempotency_table_name is None:
+            raise ValueError("REDIAL_MAX_ATTEMPTS and REDIAL_ON redial: IDEMPOTENCY_TABLE_NAME must name the ledger")
         if (self.suppression_table_name is None) != (self.suppression_key_secret_id is None):
             raise ValueError("SUPPRESSION_TABLE_NAME and SUPPRESSION_KEY_SECRET_ID are set together, or neither")
         return self
@@ -197,6 +229,16 @@ class Settings(BaseModel):
         if any(not re.fullmatch(E164_PATTERN, number) for number in value):
             raise ValueError("every caller ID must be an E.164 number like +15555550100")
         return value
+
+    @property
+    def redial_policy(self) -> RedialPolicy:
+        """The deployment's redial policy, which a request may narrow."""
+        return RedialPolicy(
+            on=self.redial_on,
+            max_attempts=self.redial_max_attempts,
+            interval_seconds=self.redial_interval_seconds,
+            outcome_wait_seconds=self.redial_outcome_wait_seconds,
+        )
 
     @property
     def allowed_source_phone_numbers(self) -> frozenset[str]:

@@ -35,6 +35,7 @@ from outbound_caller.connect.placed_calls import (
     new_claim_id,
 )
 from outbound_caller.safety.call_limit import CallLimitUnavailableError
+from outbound_caller.safety.redial import Dial
 
 # How long past the invocation's deadline a claim stays "in progress": Lambda has ended the invocation by then.
 LEASE_MARGIN_MS = 1000
@@ -89,12 +90,14 @@ class OncePerToken:
     guard: CallGuard | None = None
     pending: list[PendingCompletion] = field(default_factory=list)
 
-    def place(self, params: dict[str, Any], *, confirmed_attempt: int | None, remaining_ms: int) -> PlacedCall:
+    def place(
+        self, params: dict[str, Any], *, confirmed_attempt: int | None, remaining_ms: int, dial: Dial | None = None
+    ) -> PlacedCall:
         """Place the call of params['ClientToken'] unless the ledger says it was, or may have been, placed.
 
         ``confirmed_attempt``: the uncertain attempt an operator confirmed by redriving its dead-letter, else
         None. ``remaining_ms``: the invocation's time left, after which a claim it leaves behind can only mean
-        the invocation died.
+        the invocation died. ``dial``: the request's redial facts for this attempt, recorded with the call.
         """
         ledger = self.ledger
         if ledger is None:
@@ -106,13 +109,13 @@ class OncePerToken:
         lease_until_ms = ledger.now_ms() + remaining_ms + LEASE_MARGIN_MS
         claim_id = new_claim_id()
         fingerprint = call_fingerprint(params)
-        claimed = ledger.claim(token, fingerprint, lease_until_ms, claim_id)
+        claimed = ledger.claim(token, fingerprint, lease_until_ms, claim_id, dial)
         if isinstance(claimed, LedgerEntry):
             replay = _settled_by(claimed, fingerprint, confirmed_attempt, ledger.now_ms())
             if replay is not None:
                 return replay
             try:
-                claimed = ledger.take_over(token, claimed, lease_until_ms, claim_id)
+                claimed = ledger.take_over(token, claimed, lease_until_ms, claim_id, dial)
             except ClaimLostError as error:
                 raise CallInProgressError("another delivery claimed this call first") from error
         return self._call(ledger, params, token, claimed)

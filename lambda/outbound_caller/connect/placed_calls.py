@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from outbound_caller.connect.dial_record import ENDED_AT, OUTCOME, OUTCOME_AT, dial_assignments, dial_of
 from outbound_caller.names import PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
+from outbound_caller.safety.redial import Dial
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -104,20 +106,25 @@ class PlacedCallsLedger:
         """Wall-clock milliseconds, as leases are stored."""
         return int(self.clock() * 1000)
 
-    def claim(self, client_token: str, fingerprint: str, lease_until_ms: int, claim_id: str) -> int | LedgerEntry:
+    def claim(
+        self, client_token: str, fingerprint: str, lease_until_ms: int, claim_id: str, dial: Dial | None = None
+    ) -> int | LedgerEntry:
         """Claim the token for a call now: the attempt number when claimed, else what the ledger holds for it.
 
         A token is free when it has no item, an expired one (DynamoDB's TTL deletes only eventually), or one
-        released by a call Connect surely did not place, for this same call.
+        released by a call Connect surely did not place, for this same call. ``dial``: the redial facts of the
+        request's attempt this call is, kept with it.
         """
         now = int(self.clock())
+        dial_clauses, dial_values = dial_assignments(dial) if dial is not None else ("", {})
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
                 Key={PARTITION_KEY: {"S": token_key(client_token)}},
                 UpdateExpression=(
                     "SET #status = :calling, fingerprint = :fingerprint, lease_until_ms = :lease, claim_id = :claim,"
-                    " #expiration = :expiration, attempt = if_not_exists(attempt, :zero) + :one REMOVE contact_id"
+                    " #expiration = :expiration, attempt = if_not_exists(attempt, :zero) + :one"
+                    f"{dial_clauses} REMOVE contact_id"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(#id) OR #expiration < :now"
@@ -134,6 +141,7 @@ class PlacedCallsLedger:
                     ":now": {"N": str(now)},
                     ":zero": {"N": "0"},
                     ":one": {"N": "1"},
+                    **dial_values,
                 },
                 ReturnValues="UPDATED_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -146,12 +154,16 @@ class PlacedCallsLedger:
             raise LedgerUnavailableError(str(error)) from error
         return int(response["Attributes"]["attempt"]["N"])
 
-    def take_over(self, client_token: str, entry: LedgerEntry, lease_until_ms: int, claim_id: str) -> int:
+    def take_over(
+        self, client_token: str, entry: LedgerEntry, lease_until_ms: int, claim_id: str, dial: Dial | None = None
+    ) -> int:
         """Claim a token whose last attempt is uncertain, on an operator's confirmation; return the new attempt."""
         attempt = entry.attempt + 1
+        dial_clauses, dial_values = dial_assignments(dial) if dial is not None else ("", {})
         self._update(
             client_token,
-            "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease, claim_id = :claim REMOVE contact_id",
+            "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease, claim_id = :claim"
+            f"{dial_clauses} REMOVE contact_id",
             condition="attempt = :previous AND #status = :previous_status",
             values={
                 ":calling": {"S": CALLING},
@@ -160,10 +172,49 @@ class PlacedCallsLedger:
                 ":claim": {"S": claim_id},
                 ":previous": {"N": str(entry.attempt)},
                 ":previous_status": {"S": entry.status},
+                **dial_values,
             },
             claim_id=claim_id,
         )
         return attempt
+
+    def dial(self, client_token: str) -> Dial | None:
+        """The redial facts of the token's placed call, its outcome once known; None: not placed, or no redial."""
+        try:
+            item = self.client.get_item(
+                TableName=self.table_name, Key={PARTITION_KEY: {"S": token_key(client_token)}}, ConsistentRead=True
+            ).get("Item")
+        except Exception as error:
+            raise LedgerUnavailableError(str(error)) from error
+        if not item or item.get("status", {}).get("S") != PLACED:
+            return None
+        return dial_of(item)
+
+    def record_outcome(self, token_sha256: str, outcome: str, ended_at_ms: int, outcome_at_ms: int) -> Dial | None:
+        """Record a placed call's outcome (the completion), once: a late or repeated event finds the first one kept.
+        Returns the call's redial facts with its outcome; None when its item holds none (no redial asked)."""
+        key = {PARTITION_KEY: {"S": f"{PLACED_CALL_KEY_PREFIX}#{token_sha256}"}}
+        try:
+            answer = self.client.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression=f"SET {OUTCOME} = :outcome, {ENDED_AT} = :ended, {OUTCOME_AT} = :known",
+                ConditionExpression=f"attribute_exists(#id) AND attribute_not_exists({OUTCOME})",
+                ExpressionAttributeNames={"#id": PARTITION_KEY},
+                ExpressionAttributeValues={
+                    ":outcome": {"S": outcome},
+                    ":ended": {"N": str(ended_at_ms)},
+                    ":known": {"N": str(outcome_at_ms)},
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            kept = error.response.get("Item")
+            return dial_of(kept) if kept else None  # type: ignore[arg-type]
+        except Exception as error:
+            raise LedgerUnavailableError(str(error)) from error
+        return dial_of(answer["Attributes"])
 
     def complete(self, client_token: str, attempt: int, contact_id: str) -> None:
         """Record the ContactId of the attempt's placed call."""

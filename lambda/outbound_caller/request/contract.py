@@ -33,6 +33,7 @@ from outbound_caller.api_limits import (
     RING_TIMEOUT_MAX_SECONDS,
     RING_TIMEOUT_MIN_SECONDS,
 )
+from outbound_caller.config.redial import MAX_REDIAL_ATTEMPTS, MIN_REDIAL_INTERVAL_SECONDS, RedialPolicy
 from outbound_caller.config.settings import Settings
 
 PhoneNumber = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
@@ -46,7 +47,9 @@ ReferenceStatus = Literal["AVAILABLE", "DELETED", "APPROVED", "REJECTED", "PROCE
 
 _STRICT_NO_EXTRAS = ConfigDict(extra="forbid", strict=True, frozen=True)
 # Request members that say when to call, not how: the function reads them, Connect never sees them.
-SCHEDULING_MEMBERS = frozenset({"NotBefore", "ExpiresAt"})
+SCHEDULING_MEMBERS = frozenset({"NotBefore", "ExpiresAt", "Redial"})
+# The outcomes a request may name in Redial.On (Answered never earns another attempt).
+RedialOutcome = Literal["Voicemail", "NoAnswer", "Busy", "InvalidNumber", "Failed", "Unknown"]
 _ISO_8601_EXAMPLE = "2026-11-21T18:00:00+01:00"
 
 
@@ -84,6 +87,17 @@ class Reference(BaseModel):
         return _utf8_size(self.Type, self.Value, self.Status, self.Arn, self.StatusReason)
 
 
+class RedialRequest(BaseModel):
+    """A request's own redial wishes, within the deployment's policy: fewer attempts, a longer interval, fewer outcomes.
+    ``{"MaxAttempts": 1}`` turns redial off for the request."""
+
+    model_config = _STRICT_NO_EXTRAS
+
+    MaxAttempts: int | None = Field(default=None, ge=1, le=MAX_REDIAL_ATTEMPTS)
+    IntervalSeconds: int | None = Field(default=None, ge=MIN_REDIAL_INTERVAL_SECONDS)
+    On: list[RedialOutcome] | None = None
+
+
 class CallRequest(BaseModel):
     """One outbound call, named exactly as StartOutboundVoiceContact's request members.
 
@@ -113,6 +127,8 @@ class CallRequest(BaseModel):
     # ExpiresAt is dead-lettered as Expired, never dialled.
     NotBefore: AwareDatetime | None = Field(default=None, strict=False)
     ExpiresAt: AwareDatetime | None = Field(default=None, strict=False)
+    # Redial wishes, never sent to Connect: within the deployment's policy only (a wider one is refused).
+    Redial: RedialRequest | None = None
 
     @field_validator("NotBefore", "ExpiresAt", mode="before")
     @classmethod
@@ -168,11 +184,23 @@ class CallRequest(BaseModel):
             raise ValueError("QueueId is neither the default queue nor one of CONNECT_ALLOWED_QUEUE_IDS")
         if self.RelatedContactId is not None and not settings.allow_related_contact:
             raise ValueError("RelatedContactId is not accepted unless ALLOW_RELATED_CONTACT is true")
+        if self.Redial is not None:
+            # Raises ValueError naming what the request asks beyond the deployment's policy.
+            self.redial_policy(settings)
         if not (self.SourcePhoneNumber or self.QueueId or settings.source_phone_number or settings.queue_id):
             raise ValueError(
                 "a call needs a SourcePhoneNumber or a QueueId, in the request or as the function's default"
             )
         return self
+
+    def redial_policy(self, settings: Settings) -> RedialPolicy:
+        """The redial policy for this request: the deployment's, narrowed by the request's own Redial member."""
+        wished = self.Redial
+        if wished is None:
+            return settings.redial_policy
+        return settings.redial_policy.narrowed(
+            frozenset(wished.On) if wished.On is not None else None, wished.MaxAttempts, wished.IntervalSeconds
+        )
 
     def to_api_params(self, settings: Settings, client_token: str) -> dict[str, Any]:
         """The StartOutboundVoiceContact arguments: this request with the deployment's defaults filled in."""
@@ -199,6 +227,7 @@ def request_json_schema() -> dict[str, Any]:
         "CAMPAIGN; ContactFlowId, SourcePhoneNumber and QueueId must be the deployment's defaults or allow-listed; "
         "InstanceId must be the deployment's instance; RelatedContactId only where the deployment allows it; a "
         "SourcePhoneNumber or QueueId is needed unless the deployment sets a default; NotBefore must be before "
-        "ExpiresAt."
+        "ExpiresAt; Redial may only narrow the deployment's redial policy (fewer attempts, a longer interval, fewer"
+        " outcomes)."
     )
     return schema

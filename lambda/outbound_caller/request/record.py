@@ -12,8 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import PrivateAttr
 
 from outbound_caller.api_limits import CLIENT_TOKEN_MAX_LENGTH
+from outbound_caller.config.redial import MAX_REDIAL_ATTEMPTS
 from outbound_caller.decisions import OUTCOME_UNKNOWN
 from outbound_caller.names import (
+    ATTEMPT_ATTRIBUTE,
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
     DEFERRAL_REASON_ATTRIBUTE,
@@ -81,6 +83,8 @@ class Steering:
     deferred_until_ms: int | None = None
     error_code: str | None = None
     uncertain_attempt: int | None = None
+    # Which attempt of a redialled request the message is for (1: the first, or no redial).
+    attempt: int = 1
 
 
 def read_steering(attributes: Mapping[str, str]) -> Steering:
@@ -97,7 +101,17 @@ def read_steering(attributes: Mapping[str, str]) -> Steering:
         deferred_until_ms=_epoch_ms(DEFERRED_UNTIL_ATTRIBUTE, attributes.get(DEFERRED_UNTIL_ATTRIBUTE)),
         error_code=attributes.get(ERROR_CODE_ATTRIBUTE),
         uncertain_attempt=_count(UNCERTAIN_ATTEMPT_ATTRIBUTE, attributes.get(UNCERTAIN_ATTEMPT_ATTRIBUTE)),
+        attempt=_attempt(attributes.get(ATTEMPT_ATTRIBUTE)),
     )
+
+
+def _attempt(text: str | None) -> int:
+    attempt = _count(ATTEMPT_ATTRIBUTE, text)
+    if attempt is None:
+        return 1
+    if not 1 <= attempt <= MAX_REDIAL_ATTEMPTS:
+        raise SteeringAttributeError(f"{ATTEMPT_ATTRIBUTE} is not an attempt from 1 to {MAX_REDIAL_ATTEMPTS}")
+    return attempt
 
 
 class CallRequestRecord(SqsRecordModel):
@@ -162,6 +176,11 @@ class CallRequestRecord(SqsRecordModel):
         """When the request first reached the source queue: a deferral says so, else this message was sent then."""
         carried = self._steering.first_arrival_ms
         return carried if carried is not None else int(self.attributes.SentTimestamp.timestamp() * 1000)
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt of a redialled request this message is for (1 unless the function sent it for a later one)."""
+        return self._steering.attempt
 
     @property
     def deferral_count(self) -> int:

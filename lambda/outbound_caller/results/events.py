@@ -16,9 +16,14 @@ from outbound_caller.names import DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT
 ResultEvent = tuple[str, dict[str, Any]]
 
 
-def placed(contact_id: str, client_token: str, source_message_id: str) -> ResultEvent:
-    """A call Connect placed, now or for an earlier delivery of the same token."""
-    return PLACED_EVENT, {"ContactId": contact_id, "ClientToken": client_token, "SourceMessageId": source_message_id}
+def placed(contact_id: str, client_token: str, source_message_id: str, attempt: int = 1) -> ResultEvent:
+    """A call Connect placed, now or for an earlier delivery of the same token; which attempt of the request it is."""
+    return PLACED_EVENT, {
+        "ContactId": contact_id,
+        "ClientToken": client_token,
+        "SourceMessageId": source_message_id,
+        "Attempt": attempt,
+    }
 
 
 def rejected(error_code: str, client_token: str, source_message_id: str) -> ResultEvent:
@@ -26,25 +31,35 @@ def rejected(error_code: str, client_token: str, source_message_id: str) -> Resu
     return REJECTED_EVENT, {"ErrorCode": error_code, "ClientToken": client_token, "SourceMessageId": source_message_id}
 
 
-def deferred(reason: str, until: str, client_token: str, source_message_id: str) -> ResultEvent:
-    """A request sent back to its queue, to be tried again no earlier than ``until`` (ISO 8601, UTC)."""
+def deferred(reason: str, until: str, client_token: str, source_message_id: str, attempt: int = 1) -> ResultEvent:
+    """A request sent back to its queue, to be tried again no earlier than ``until`` (ISO 8601, UTC), for its
+    ``attempt`` (a redial's next one)."""
     return DEFERRED_EVENT, {
         "Reason": reason,
         "Until": until,
         "ClientToken": client_token,
         "SourceMessageId": source_message_id,
+        "Attempt": attempt,
     }
 
 
-def event_for(outcome: Outcome) -> ResultEvent | None:
-    """The result event an outcome announces; None for a retry (nothing settled) or a hop already announced."""
-    if outcome.kind is OutcomeKind.PLACED and outcome.contact_id is not None:
-        return placed(outcome.contact_id, outcome.client_token, outcome.source_message_id)
+def events_for(outcome: Outcome) -> list[ResultEvent]:
+    """The result events an outcome announces: none for a retry (nothing settled) or a hop already announced; a placed
+    call then sent back for its redial announces both."""
+    token, source = outcome.client_token, outcome.source_message_id
+    if outcome.kind is OutcomeKind.PLACED:
+        events = []
+        if outcome.contact_id is not None and outcome.announced:
+            events.append(placed(outcome.contact_id, token, source, outcome.attempt))
+        then, next_attempt = outcome.then, outcome.then_attempt
+        if then is not None and next_attempt is not None and next_attempt > outcome.attempt:
+            events.append(deferred(then.reason, then.until_iso, token, source, next_attempt))
+        return events
     if outcome.kind is OutcomeKind.SUPPRESSED:
-        return rejected(DESTINATION_SUPPRESSED, outcome.client_token, outcome.source_message_id)
+        return [rejected(DESTINATION_SUPPRESSED, token, source)]
     if outcome.kind is OutcomeKind.DEAD_LETTERED and outcome.failure is not None:
-        return rejected(outcome.failure.code, outcome.client_token, outcome.source_message_id)
+        return [rejected(outcome.failure.code, token, source)]
     if outcome.kind is OutcomeKind.DEFERRED and outcome.deferral is not None and outcome.announced:
         deferral = outcome.deferral
-        return deferred(deferral.reason, deferral.until_iso, outcome.client_token, outcome.source_message_id)
-    return None
+        return [deferred(deferral.reason, deferral.until_iso, token, source, outcome.attempt)]
+    return []

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from outbound_caller.decisions import Failure
 from outbound_caller.names import (
+    ATTEMPT_ATTRIBUTE,
     CLIENT_TOKEN_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     ERROR_MESSAGE_ATTRIBUTE,
@@ -26,6 +27,7 @@ def dead_letter(
     source_message_id: str,
     client_token: str,
     key: bytes | None,
+    attempt: int = 1,
 ) -> None:
     """Send the original body, unchanged, with ErrorCode, ErrorMessage, SourceMessageId and ClientToken attributes.
 
@@ -43,6 +45,9 @@ def dead_letter(
     }
     if failure.attempt is not None:
         values[UNCERTAIN_ATTEMPT_ATTRIBUTE] = str(failure.attempt)
+    if attempt > 1:
+        # A redial's later attempt: a redrive calls that attempt again, with its own token.
+        values[ATTEMPT_ATTRIBUTE] = str(attempt)
     attributes = outgoing_attributes(body, values, key)
     try:
         check_fits(body, attributes)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from outbound_caller.config.settings import Settings
 from outbound_caller.decisions import DEFERRAL_REASONS, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, Deferral, iso_utc
 from outbound_caller.names import (
+    ATTEMPT_ATTRIBUTE,
     CLIENT_TOKEN_ATTRIBUTE,
     DEFERRAL_COUNT_ATTRIBUTE,
     DEFERRAL_REASON_ATTRIBUTE,
@@ -84,8 +85,10 @@ def defer(
     client_token: str,
     now_ms: int,
     key: bytes | None,
+    attempt: int = 1,
 ) -> int:
-    """Send the record's body back to ``queue_url`` to arrive at ``deferral.until_ms``; return the delay in s."""
+    """Send the record's body back to ``queue_url`` to arrive at ``deferral.until_ms``, for the request's ``attempt``
+    (a redial's next attempt, or the one whose outcome it awaits); return the delay in s."""
     delay = min(SQS_MAX_DELAY_SECONDS, max(0, math.ceil((deferral.until_ms - now_ms) / 1000)))
     values = {
         CLIENT_TOKEN_ATTRIBUTE: client_token,
@@ -95,8 +98,11 @@ def defer(
         DEFERRAL_REASON_ATTRIBUTE: deferral.reason,
         DEFERRED_UNTIL_ATTRIBUTE: iso_utc(deferral.until_ms),
     }
-    if record.confirmed_attempt is not None:
-        # An operator's confirmation of an uncertain call stays with the request until it is used.
+    if attempt > 1:
+        values[ATTEMPT_ATTRIBUTE] = str(attempt)
+    if record.confirmed_attempt is not None and attempt == record.attempt:
+        # An operator's confirmation of an uncertain call stays with the request until it is used (for its own attempt
+        # only: the next attempt is another call, with its own token).
         values[ERROR_CODE_ATTRIBUTE] = OUTCOME_UNKNOWN
         values[UNCERTAIN_ATTEMPT_ATTRIBUTE] = str(record.confirmed_attempt)
     attributes = outgoing_attributes(record.body, values, key)

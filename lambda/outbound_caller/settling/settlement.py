@@ -60,6 +60,8 @@ class Settle:
         self._key = signing_key
         self._delivery: CallDelivery | None = None
         self._token: RecordToken | None = None
+        # Which attempt of a redialled request the record is for.
+        self.attempt = record.attempt
 
     def know(self, delivery: CallDelivery) -> None:
         """The record's request is valid: from now on its token and destination are the delivery's."""
@@ -72,8 +74,14 @@ class Settle:
             self._token = unparsed_token(self._record)
         return self._token
 
-    def placed(self, call: PlacedCall) -> Outcome:
-        """Log and count a placed call (also one an earlier delivery placed: events are at least once)."""
+    def placed(
+        self, call: PlacedCall, now_ms: int, then: Deferral | None = None, then_attempt: int | None = None
+    ) -> Outcome:
+        """Log and count a placed call (also one an earlier delivery placed: events are at least once).
+
+        ``then``: the request waits on for its redial, sent back for ``then_attempt`` (this attempt, whose outcome it
+        awaits; or the next). Should that send fail the record is retried: its redelivery finds the call placed.
+        """
         assert self._delivery is not None  # noqa: S101 - only a valid request is placed
         logger.info(
             "Call placed",
@@ -86,11 +94,25 @@ class Settle:
                 "recorded": call.recorded,
                 "token_source": self.token.source,
                 "envelope": self._delivery.envelope,
+                "attempt": self.attempt,
                 **self._identity(),
             },
         )
         count_placed()
-        return self._outcome(OutcomeKind.PLACED, contact_id=call.contact_id)
+        if then is not None:
+            not_sent = self._send_deferral(then, now_ms, then_attempt or self.attempt)
+            if not_sent is not None:
+                return not_sent
+        return self._outcome(OutcomeKind.PLACED, contact_id=call.contact_id, then=then, then_attempt=then_attempt)
+
+    def redial_ended(self, reason: str) -> Outcome:
+        """The request's last attempt was placed earlier and nothing follows it: it ends here, with nothing to announce
+        (its Outbound Call Completed says Final)."""
+        logger.info(
+            "Call request ended: no further attempt",
+            extra={"outcome": OutcomeKind.PLACED.value, "reason": reason, "attempt": self.attempt, **self._identity()},
+        )
+        return self._outcome(OutcomeKind.PLACED, announced=False)
 
     def suppressed(self) -> Outcome:
         """The destination is on the suppression list: no call, no dead-letter (nothing for an operator to do)."""
@@ -124,6 +146,7 @@ class Settle:
                 record.source_message_id,
                 travelling,
                 self._key,
+                self.attempt,
             ),
             DEAD_LETTER_SEND_FAILED,
             f"{failure.code}; dead-letter",
@@ -142,11 +165,13 @@ class Settle:
         count_by_error_code(CALLS_DEAD_LETTERED, failure.code)
         return self._outcome(OutcomeKind.DEAD_LETTERED, failure=failure)
 
-    def deferral(self, deferral: Deferral, now_ms: int, *, hop: bool = False) -> Outcome:
+    def deferral(self, deferral: Deferral, now_ms: int, *, hop: bool = False, attempt: int | None = None) -> Outcome:
         """Send the request back to its queue for later, within its bound; past the bound, dead-letter it Expired.
 
         ``hop``: the request only hops on towards a time already announced, so no new Deferred event is published.
+        ``attempt``: the attempt it comes back for (a redial's next one), else this record's.
         """
+        attempt = attempt or self.attempt
         request = self._delivery.request if self._delivery else None
         deadline_ms = deferral_deadline_ms(self._record, request, self._settings)
         if now_ms >= deadline_ms:
@@ -156,13 +181,22 @@ class Settle:
             # It may not be called before until_ms, and may not wait that long: it can never be placed.
             return self.failure(Failure(EXPIRED, f"deferred ({deferral.reason}) beyond its deferral bound", True))
         deferral = Deferral(deferral.reason, min(deferral.until_ms, deadline_ms))
+        not_sent = self._send_deferral(deferral, now_ms, attempt)
+        if not_sent is not None:
+            return not_sent
+        return self._outcome(OutcomeKind.DEFERRED, deferral=deferral, announced=not hop, attempt=attempt)
+
+    def _send_deferral(self, deferral: Deferral, now_ms: int, attempt: int) -> Outcome | None:
+        """Send the request back to its queue, logged and counted; None once sent, else the record's retry."""
         if self._context.get_remaining_time_in_millis() < SEND_TIME_RESERVE_MS:
             return self.retry(Failure(deferral.reason, "too little invocation time left to defer the request", False))
         queue_url = source_queue_url(self._record, self._settings, self._sqs)
         travelling = self.token.travelling
         delays: list[int] = []
         not_sent = self._send(
-            lambda: delays.append(defer(self._sqs, queue_url, self._record, deferral, travelling, now_ms, self._key)),
+            lambda: delays.append(
+                defer(self._sqs, queue_url, self._record, deferral, travelling, now_ms, self._key, attempt)
+            ),
             DEFERRAL_SEND_FAILED,
             f"{deferral.reason}; deferral",
         )
@@ -177,11 +211,12 @@ class Settle:
                 # When it may be called: a deferral hops every 15 minutes, so delay_seconds alone cannot say.
                 "deferred_until": deferral.until_iso,
                 "deferral_count": self._record.deferral_count + 1,
+                "attempt": attempt,
                 **self._identity(),
             },
         )
         count_deferred(deferral.reason)
-        return self._outcome(OutcomeKind.DEFERRED, deferral=deferral, announced=not hop)
+        return None
 
     def retry(self, failure: Failure) -> Outcome:
         """Leave the record in batchItemFailures: SQS delivers it again, and the receive counts."""
@@ -207,6 +242,7 @@ class Settle:
         return None
 
     def _outcome(self, kind: OutcomeKind, **details: object) -> Outcome:
+        details.setdefault("attempt", self.attempt)
         return Outcome(kind, self.token.in_results, self._record.source_message_id, **details)  # type: ignore[arg-type]
 
     def _identity(self) -> dict[str, object]:
