@@ -8,8 +8,9 @@ from typing import Any
 from aws_cdk import App, Tags
 
 from infra.nag import enable_nag_checks
-from infra.settings import POWERTOOLS_SERVICE_NAME, STACK_NAME, settings_from_context
+from infra.settings import STACK_NAME, settings_from_context
 from infra.stack import OutboundCallerStack
+from outbound_caller.names import DEFAULT_SERVICE_NAME
 
 __all__ = ["STACK_NAME", "build_app"]
 
@@ -25,6 +26,6 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         settings=settings,
         description="Amazon Connect outbound calls from an SQS queue and an EventBridge rule (connect-outbound-caller)",
     )
-    Tags.of(stack).add("project", POWERTOOLS_SERVICE_NAME)
+    Tags.of(stack).add("project", DEFAULT_SERVICE_NAME)
     enable_nag_checks(app)
     return app

@@ -15,13 +15,17 @@ from infra.caller import LOG_RETENTION, RUNTIME
 from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, dead_letter_queue_of
 from infra.queue_senders import deny_other_iam_senders
 from infra.results import ResultEventBus
-from infra.settings import (
-    PLACED_CALLS_CONTACT_ID_INDEX,
-    POWERTOOLS_METRICS_NAMESPACE,
-    POWERTOOLS_SERVICE_NAME,
-    DeploymentSettings,
+from infra.settings import DeploymentSettings
+from outbound_caller.names import (
+    API_INITIATED,
+    CONTACT_EVENT_DETAIL_TYPE,
+    CONTACT_EVENT_SOURCE,
+    CONTACT_ID_INDEX_NAME,
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
+    DISCONNECTED,
+    VOICE,
 )
-from outbound_caller.names import API_INITIATED, CONTACT_EVENT_DETAIL_TYPE, CONTACT_EVENT_SOURCE, DISCONNECTED, VOICE
 
 HANDLER = "outbound_caller.completion.handler.lambda_handler"
 # One query and one PutEvents per invocation: the smallest memory is plenty, and 30 s covers both with every retry
@@ -77,8 +81,8 @@ class CallCompletion(Construct):
                 "IDEMPOTENCY_TABLE_NAME": placed_calls.table_name,
                 # The ARN, as the caller gets it: PutEvents takes it as EventBusName, and it names an imported bus too.
                 "RESULT_EVENT_BUS_NAME": result_event_bus.bus.event_bus_arn,
-                "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+                "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
             },
             log_group=self.log_group,
             role=self.role,
@@ -90,7 +94,7 @@ class CallCompletion(Construct):
             iam.PolicyStatement(
                 sid="FindPlacedCallsByContactId",
                 actions=["dynamodb:Query"],
-                resources=[f"{placed_calls.table_arn}/index/{PLACED_CALLS_CONTACT_ID_INDEX}"],
+                resources=[f"{placed_calls.table_arn}/index/{CONTACT_ID_INDEX_NAME}"],
             )
         )
         # PutEvents on the result bus alone, with the contract's source alone.

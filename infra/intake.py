@@ -17,8 +17,8 @@ from constructs import Construct
 from infra.event_bus import CallRequestBus
 from infra.producers import call_request_event_pattern, split_principals
 from infra.queue_senders import SEND_MESSAGE, deny_other_iam_senders, not_named
-from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
+from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS
 
 # EventBridge's maximum retry policy: an undeliverable event is retried for up to 24 hours / 185 attempts before
 # going to the rule's dead-letter queue. Staleness of a request is the producer's call (the request's ExpiresAt).
@@ -62,7 +62,7 @@ def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> 
     queue = secure_queue(
         scope,
         construct_id,
-        retention_period=Duration.days(DLQ_RETENTION_DAYS),
+        retention_period=Duration.days(DEAD_LETTER_QUEUE_RETENTION_DAYS),
         max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         # No SQS queue's redrive target: SQS's default lets any queue of the account name it as its dead-letter queue,
         # and SQS's own moves there carry no principal the queue policy could deny.
@@ -99,7 +99,7 @@ class CallRequestIntake(Construct):
         self.dead_letter_queue = secure_queue(
             self,
             "DeadLetterQueue",
-            retention_period=Duration.days(DLQ_RETENTION_DAYS),
+            retention_period=Duration.days(DEAD_LETTER_QUEUE_RETENTION_DAYS),
             max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         )
         # Smaller than SQS's maximum by the most the function's attributes take: a body accepted here always fits
@@ -108,7 +108,7 @@ class CallRequestIntake(Construct):
             self,
             "Queue",
             visibility_timeout=visibility_timeout,
-            retention_period=Duration.days(SOURCE_RETENTION_DAYS),
+            retention_period=Duration.days(SOURCE_QUEUE_RETENTION_DAYS),
             max_message_size_bytes=SOURCE_QUEUE_MAX_MESSAGE_BYTES,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )

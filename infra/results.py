@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 # The contract's source of every result event (the function's own constant, so the two cannot drift).
-from infra.settings import RESULT_EVENT_SOURCE
+from outbound_caller.names import RESULT_SOURCE
 
 PUT_EVENTS = "events:PutEvents"
 
@@ -62,7 +62,7 @@ class ResultEventBus(Construct):
                 actions=[PUT_EVENTS],
                 resources=[self.bus.event_bus_arn],
                 # EventBridge's events:source condition key: the role cannot impersonate another producer on the bus.
-                conditions={"StringEquals": {"events:source": RESULT_EVENT_SOURCE}},
+                conditions={"StringEquals": {"events:source": RESULT_SOURCE}},
             )
         )
         self._publishers.roles.append(role)

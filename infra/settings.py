@@ -43,20 +43,12 @@ from outbound_caller.config.settings import (
 )
 from outbound_caller.names import (
     COMPLETED_EVENT,
-    CONTACT_ID_ATTRIBUTE,
-    CONTACT_ID_INDEX_NAME,
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
     DEFERRED_EVENT,
-    PARTITION_KEY,
     PLACED_EVENT,
     REJECTED_EVENT,
-    TTL_ATTRIBUTE,
-)
-from outbound_caller.names import RESULT_SOURCE as FUNCTION_RESULT_EVENT_SOURCE
-from outbound_caller.retention import (
-    DEAD_LETTER_QUEUE_RETENTION_DAYS,
-    SOURCE_QUEUE_RETENTION_DAYS,
+    RESULT_SOURCE,
 )
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
@@ -75,17 +67,6 @@ MIN_FUNCTION_TIMEOUT_SECONDS = 60
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
 # SQS guidance for Lambda event sources: visibility timeout >= 6 x function timeout + batching window.
 VISIBILITY_TIMEOUT_FACTOR = 6
-# The queues' retentions: the placed-calls ledger remembers a call as long as its request can come back.
-DLQ_RETENTION_DAYS = DEAD_LETTER_QUEUE_RETENTION_DAYS
-DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
-SOURCE_RETENTION_DAYS = SOURCE_QUEUE_RETENTION_DAYS
-# The tables' layout, as the function reads and writes it: partition key and TTL attribute (the call limit's table
-# has the placed-calls ledger's: safety/call_limit.py imports them from it).
-PLACED_CALLS_PARTITION_KEY = PARTITION_KEY
-PLACED_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
-# The placed-calls ledger's index by ContactId, through which the completion handler finds a contact's call.
-PLACED_CALLS_CONTACT_ID_ATTRIBUTE = CONTACT_ID_ATTRIBUTE
-PLACED_CALLS_CONTACT_ID_INDEX = CONTACT_ID_INDEX_NAME
 # Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
 # a batch size above 10 requires a batching window of at least 1 s.
 MAX_BATCH_SIZE = 10_000
@@ -106,8 +87,7 @@ STACK_BLOCKED_NUMBER_TYPES = tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES | {"UNKNO
 # allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
 ANY_COUNTRY = "*"
 
-# The source of the function's result events: infra/results.py scopes the publish grant to it.
-RESULT_EVENT_SOURCE = FUNCTION_RESULT_EVENT_SOURCE
+# The result events' detail-types, which the intake rule must not match when both share a bus.
 RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
 
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
@@ -115,9 +95,6 @@ PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 
 # The CloudFormation stack the app deploys; `python -m preflight` looks it up by this name.
 STACK_NAME = "ConnectOutboundCaller"
-
-POWERTOOLS_SERVICE_NAME = DEFAULT_SERVICE_NAME
-POWERTOOLS_METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE
 
 # The patterns below are applied with fullmatch: re.match's "$" also matches before a trailing newline.
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -451,7 +428,7 @@ class DeploymentSettings(BaseModel):
         # Unset eventBusName: the intake rule is on a bus the stack creates, which a name given here cannot be.
         if self.event_bus_name is None or self.result_event_bus_name.split(":event-bus/")[-1] != self.event_bus_name:
             return False
-        sources_match = not self.event_sources or RESULT_EVENT_SOURCE in self.event_sources
+        sources_match = not self.event_sources or RESULT_SOURCE in self.event_sources
         types_match = not self.event_detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(self.event_detail_types))
         return sources_match and types_match
 
@@ -546,8 +523,8 @@ class DeploymentSettings(BaseModel):
             "MAX_DEFERRAL_SECONDS": str(self.max_deferral_seconds),
             # Always written, also when empty (block no type), so the function never falls back to its own default.
             "BLOCKED_NUMBER_TYPES": ",".join(self.blocked_number_types),
-            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+            "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
         }
         if self.destination_countries is not None:
             environment["ALLOWED_DESTINATION_COUNTRIES"] = ",".join(self.destination_countries)

@@ -6,12 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra.settings import (
-    PLACED_CALLS_CONTACT_ID_ATTRIBUTE,
-    PLACED_CALLS_CONTACT_ID_INDEX,
-    PLACED_CALLS_PARTITION_KEY,
-    PLACED_CALLS_TTL_ATTRIBUTE,
-)
+from outbound_caller.names import CONTACT_ID_ATTRIBUTE, CONTACT_ID_INDEX_NAME, PARTITION_KEY, TTL_ATTRIBUTE
 
 
 class ExpiringTable(Construct):
@@ -28,9 +23,9 @@ class ExpiringTable(Construct):
         self.table = dynamodb.Table(
             self,
             "Table",
-            partition_key=dynamodb.Attribute(name=PLACED_CALLS_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=PLACED_CALLS_TTL_ATTRIBUTE,
+            time_to_live_attribute=TTL_ATTRIBUTE,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -42,9 +37,7 @@ class ExpiringTable(Construct):
             # PLACED items hold one) and KEYS_ONLY: the key is the token's hash, all a completion needs, so the index
             # holds no fingerprint and costs little.
             self.table.add_global_secondary_index(
-                index_name=PLACED_CALLS_CONTACT_ID_INDEX,
-                partition_key=dynamodb.Attribute(
-                    name=PLACED_CALLS_CONTACT_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING
-                ),
+                index_name=CONTACT_ID_INDEX_NAME,
+                partition_key=dynamodb.Attribute(name=CONTACT_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.KEYS_ONLY,
             )

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
+from infra.queue_retention import DEAD_LETTER_QUEUE_RETENTION_SECONDS
+from infra.settings import VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
 from outbound_caller.message_size import (
     FUNCTION_ATTRIBUTES_MAX_BYTES,
     SOURCE_QUEUE_MAX_MESSAGE_BYTES,
@@ -103,7 +104,7 @@ def test_dead_letter_queues_keep_messages_for_fourteen_days(template: Template) 
         queues[_rule_dead_letter_queue_id(template)]["Properties"]["MessageRetentionPeriod"],
     }
     # Then it is SQS's maximum, 14 days
-    assert retentions == {DLQ_RETENTION_SECONDS} == {1_209_600}
+    assert retentions == {DEAD_LETTER_QUEUE_RETENTION_SECONDS} == {1_209_600}
 
 
 def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template: Template) -> None:
@@ -112,7 +113,7 @@ def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template:
     # When the source queue's retention is compared with the dead-letter queue's
     source = queues[_source_queue_id(template)]["Properties"]["MessageRetentionPeriod"]
     # Then a redriven message (which keeps its enqueue time) still has time left in the dead-letter queue
-    assert source < DLQ_RETENTION_SECONDS
+    assert source < DEAD_LETTER_QUEUE_RETENTION_SECONDS
 
 
 def test_a_body_the_source_queue_accepts_fits_with_the_functions_attributes_wherever_it_sends_it(
