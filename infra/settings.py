@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +15,16 @@ from typing import Any
 from phonenumbers import NumberParseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infra.batch_timing import (
+    MAX_BATCH_SIZE,
+    MAX_BATCHING_WINDOW_SECONDS,
+    MAX_FUNCTION_TIMEOUT_SECONDS,
+    MAX_UNWINDOWED_BATCH_SIZE,
+    PACING_HEADROOM_FACTOR,
+    SLOW_RECORD_HEADROOM_SECONDS,
+    InvocationPacing,
+    visibility_timeout_seconds,
+)
 from infra.function_check import (
     PLACEHOLDER_QUEUE_URL,
     PLACEHOLDER_SECRET_ARN,
@@ -55,23 +64,6 @@ from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 
-# A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
-PACING_HEADROOM_FACTOR = 2
-# And one slow record on top: a record may spend its whole reserve (its Connect call, its ledger writes and a
-# dead-letter send, each through every timeout and backoff), not just its call, and that must not eat into the
-# reserve the next healthy records need, or they would be handed back unplaced.
-SLOW_RECORD_HEADROOM_SECONDS = RECORD_TIME_RESERVE_SECONDS
-# Floor for the function timeout: a cold start plus one slow call must always fit.
-MIN_FUNCTION_TIMEOUT_SECONDS = 60
-# Lambda's maximum function timeout (Lambda quotas: "Function timeout 900 seconds (15 minutes)").
-MAX_FUNCTION_TIMEOUT_SECONDS = 900
-# SQS guidance for Lambda event sources: visibility timeout >= 6 x function timeout + batching window.
-VISIBILITY_TIMEOUT_FACTOR = 6
-# Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
-# a batch size above 10 requires a batching window of at least 1 s.
-MAX_BATCH_SIZE = 10_000
-MAX_UNWINDOWED_BATCH_SIZE = 10
-MAX_BATCHING_WINDOW_SECONDS = 300
 DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
 # Lambda SQS event source default batch size.
 DEFAULT_BATCH_SIZE = 10
@@ -402,9 +394,10 @@ class DeploymentSettings(BaseModel):
                 f"eventBusProducerPrincipals applies to the bus the stack creates; eventBusName={self.event_bus_name!r}"
                 " is an existing bus whose policy is its owner's: unset one of them"
             )
-        needed = self._timeout_for(self.batch_size)
+        pacing = self.pacing
+        needed = pacing.function_timeout_seconds(self.batch_size)
         if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
-            largest = self.max_batch_size
+            largest = pacing.max_batch_size
             remedy = (
                 f"lower batchSize to at most {largest} or raise callsPerSecond"
                 if largest >= 1
@@ -412,9 +405,9 @@ class DeploymentSettings(BaseModel):
             )
             raise ValueError(
                 f"a full batch (batchSize={self.batch_size}) at callsPerSecond={self.calls_per_second:g} /"
-                f" maxConcurrency={self.max_concurrency} = {self.per_invocation_calls_per_second:g} calls/s per"
+                f" maxConcurrency={self.max_concurrency} = {pacing.calls_per_second:g} calls/s per"
                 f" invocation needs a {needed} s function timeout ({PACING_HEADROOM_FACTOR} x"
-                f" {self._pacing_seconds(self.batch_size):g} s of pacing, {SLOW_RECORD_HEADROOM_SECONDS} s for one"
+                f" {pacing.pacing_seconds(self.batch_size):g} s of pacing, {SLOW_RECORD_HEADROOM_SECONDS} s for one"
                 f" slow record and {RECORD_TIME_RESERVE_SECONDS} s reserved for the last), above Lambda's"
                 f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
             )
@@ -449,35 +442,19 @@ class DeploymentSettings(BaseModel):
         return self.allowed_destination_countries is None
 
     @property
-    def per_invocation_calls_per_second(self) -> float:
-        """The share of callsPerSecond one concurrent invocation may use."""
-        return self.calls_per_second / self.max_concurrency
-
-    def _pacing_seconds(self, batch_size: int) -> float:
-        return batch_size / self.per_invocation_calls_per_second
-
-    def _timeout_for(self, batch_size: int) -> int:
-        paced_batch = math.ceil(self._pacing_seconds(batch_size) * PACING_HEADROOM_FACTOR)
-        return max(
-            MIN_FUNCTION_TIMEOUT_SECONDS, paced_batch + SLOW_RECORD_HEADROOM_SECONDS + RECORD_TIME_RESERVE_SECONDS
-        )
-
-    @property
-    def max_batch_size(self) -> int:
-        """The largest batch that fits in Lambda's maximum timeout at the per-invocation rate."""
-        spare = MAX_FUNCTION_TIMEOUT_SECONDS - RECORD_TIME_RESERVE_SECONDS - SLOW_RECORD_HEADROOM_SECONDS
-        budget = spare / PACING_HEADROOM_FACTOR
-        return max(0, min(MAX_BATCH_SIZE, math.floor(budget * self.per_invocation_calls_per_second)))
+    def pacing(self) -> InvocationPacing:
+        """One concurrent invocation's share of callsPerSecond, and the time a batch takes at it."""
+        return InvocationPacing.share_of(self.calls_per_second, self.max_concurrency)
 
     @property
     def function_timeout_seconds(self) -> int:
         """Function timeout: a full batch at the per-invocation rate, with headroom, plus one slow record's reserve."""
-        return self._timeout_for(self.batch_size)
+        return self.pacing.function_timeout_seconds(self.batch_size)
 
     @property
     def visibility_timeout_seconds(self) -> int:
         """Source queue visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
-        return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.batching_window_seconds
+        return visibility_timeout_seconds(self.function_timeout_seconds, self.batching_window_seconds)
 
     def function_environment(
         self,
