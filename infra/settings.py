@@ -31,6 +31,7 @@ from infra.function_check import (
     PLACEHOLDER_TABLE_NAME,
     function_refusals,
 )
+from infra.function_environment import FunctionConfiguration, StackResources
 from infra.producers import check_principal
 from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN
 from outbound_caller.config.call_limits import parse_call_limit
@@ -52,8 +53,6 @@ from outbound_caller.config.settings import (
 )
 from outbound_caller.names import (
     COMPLETED_EVENT,
-    DEFAULT_METRICS_NAMESPACE,
-    DEFAULT_SERVICE_NAME,
     DEFERRED_EVENT,
     PLACED_EVENT,
     REJECTED_EVENT,
@@ -456,6 +455,30 @@ class DeploymentSettings(BaseModel):
         """Source queue visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
         return visibility_timeout_seconds(self.function_timeout_seconds, self.batching_window_seconds)
 
+    @property
+    def function_configuration(self) -> FunctionConfiguration:
+        """What these settings configure the function with (the caller construct's environment comes from it)."""
+        return FunctionConfiguration(
+            instance_id=self.instance_id,
+            contact_flow_id=self.contact_flow_id,
+            allowed_contact_flow_ids=self.allowed_contact_flow_ids,
+            source_phone_number=self.source_phone_number,
+            queue_id=self.queue_id,
+            allowed_source_phone_numbers=self.allowed_source_phone_numbers,
+            allowed_queue_ids=self.allowed_queue_ids,
+            allow_related_contact=self.allow_related_contact,
+            calls_per_second=self.calls_per_second,
+            calls_burst=self.calls_burst,
+            max_concurrency=self.max_concurrency,
+            concurrent_calls_limit=self.concurrent_calls_limit,
+            max_receive_count=self.max_receive_count,
+            max_deferral_seconds=self.max_deferral_seconds,
+            blocked_number_types=self.blocked_number_types,
+            destination_countries=self.destination_countries,
+            calling_hours=self.calling_hours,
+            destination_call_limit=self.destination_call_limit,
+        )
+
     def function_environment(
         self,
         dead_letter_queue_url: str,
@@ -466,55 +489,17 @@ class DeploymentSettings(BaseModel):
         destination_calls_table_name: str | None = None,
         result_event_bus_name: str | None = None,
     ) -> dict[str, str]:
-        """The function's environment variables, exactly as the contract names them."""
-        environment = {
-            "CONNECT_INSTANCE_ID": self.instance_id,
-            "CONNECT_CONTACT_FLOW_ID": self.contact_flow_id,
-        }
-        if self.allowed_contact_flow_ids:
-            environment["CONNECT_ALLOWED_CONTACT_FLOW_IDS"] = ",".join(self.allowed_contact_flow_ids)
-        if self.source_phone_number is not None:
-            environment["CONNECT_SOURCE_PHONE_NUMBER"] = self.source_phone_number
-        if self.queue_id is not None:
-            environment["CONNECT_QUEUE_ID"] = self.queue_id
-        if self.allowed_source_phone_numbers:
-            environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] = ",".join(self.allowed_source_phone_numbers)
-        if self.allowed_queue_ids:
-            environment["CONNECT_ALLOWED_QUEUE_IDS"] = ",".join(self.allowed_queue_ids)
-        if self.allow_related_contact:
-            environment["ALLOW_RELATED_CONTACT"] = "true"
-        environment |= {
-            "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
-            # Where deferred requests go back: the queue the function reads, named rather than rebuilt from each
-            # record's eventSourceARN, which would mean guessing the SQS endpoint (partition, local stand-ins).
-            "SOURCE_QUEUE_URL": source_queue_url,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
-            # The key of the MAC on the function's own message attributes: only those it signed steer a request.
-            "MESSAGE_SIGNING_KEY_SECRET_ID": message_signing_key_secret_id,
-            "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
-            "CALLS_BURST": f"{self.calls_burst:g}",
-            "MAX_CONCURRENCY": str(self.max_concurrency),
-            "CONCURRENT_CALLS_LIMIT": str(self.concurrent_calls_limit),
-            # The redrive policy's own maxReceiveCount, so the function dead-letters the last receive with a reason.
-            "MAX_RECEIVE_COUNT": str(self.max_receive_count),
-            "MAX_DEFERRAL_SECONDS": str(self.max_deferral_seconds),
-            # Always written, also when empty (block no type), so the function never falls back to its own default.
-            "BLOCKED_NUMBER_TYPES": ",".join(self.blocked_number_types),
-            "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
-        }
-        if self.destination_countries is not None:
-            environment["ALLOWED_DESTINATION_COUNTRIES"] = ",".join(self.destination_countries)
-        if self.calling_hours is not None:
-            environment["CALLING_HOURS"] = self.calling_hours
-        if self.destination_call_limit is not None:
-            if destination_calls_table_name is None:
-                raise ValueError("destinationCallLimit is set: the stack must pass the table that counts it")
-            environment["DESTINATION_CALL_LIMIT"] = self.destination_call_limit
-            environment["DESTINATION_CALLS_TABLE_NAME"] = destination_calls_table_name
-        if result_event_bus_name is not None:
-            environment["RESULT_EVENT_BUS_NAME"] = result_event_bus_name
-        return environment
+        """The function's environment variables with these resources (the local pipeline's function gets these)."""
+        return self.function_configuration.environment(
+            StackResources(
+                dead_letter_queue_url=dead_letter_queue_url,
+                source_queue_url=source_queue_url,
+                idempotency_table_name=idempotency_table_name,
+                message_signing_key_secret_id=message_signing_key_secret_id,
+                destination_calls_table_name=destination_calls_table_name,
+                result_event_bus_name=result_event_bus_name,
+            )
+        )
 
 
 CONTEXT_KEYS: tuple[str, ...] = tuple(
