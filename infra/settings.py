@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from phonenumbers import NumberParseException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from infra.batch_timing import (
     MAX_BATCH_SIZE,
@@ -25,6 +24,26 @@ from infra.batch_timing import (
     InvocationPacing,
     visibility_timeout_seconds,
 )
+from infra.context_values import (
+    ANY_COUNTRY,
+    STACK_BLOCKED_NUMBER_TYPES,
+    BlockedNumberTypes,
+    ConnectId,
+    ConnectIds,
+    OptionalCallingHours,
+    OptionalCallLimit,
+    OptionalConnectId,
+    OptionalE164Number,
+    OptionalEmailAddress,
+    OptionalEventBusName,
+    OptionalEventBusNameOrArn,
+    OptionalRegionCodes,
+    OptionalSnsTopicArn,
+    PatternValues,
+    PhoneNumbers,
+    Principals,
+    SnsTopicArns,
+)
 from infra.function_check import (
     PLACEHOLDER_QUEUE_URL,
     PLACEHOLDER_SECRET_ARN,
@@ -32,15 +51,8 @@ from infra.function_check import (
     function_refusals,
 )
 from infra.function_environment import FunctionConfiguration, StackResources
-from infra.producers import check_principal
-from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN
-from outbound_caller.config.call_limits import parse_call_limit
-from outbound_caller.config.calling_hours import parse_calling_hours
 from outbound_caller.config.destinations import (
-    DEFAULT_BLOCKED_NUMBER_TYPES,
     caller_id_region,
-    parse_number_types,
-    parse_region_codes,
 )
 from outbound_caller.config.settings import (
     DEFAULT_CALLS_BURST,
@@ -71,13 +83,6 @@ DEFAULT_EVENT_DETAIL_TYPE = "Outbound Call Requested"
 # A call request waiting longer than this is stale for an outbound call: alarm on it.
 DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
 
-# The stack's blocked number types: the contract's default pair, and numbers libphonenumber cannot validate (UNKNOWN):
-# a premium-rate number with a digit too many is UNKNOWN to it, and open numbering plans (Germany, Austria) may still
-# connect it. Secure by default, like the countries; an operator who needs such numbers removes UNKNOWN.
-STACK_BLOCKED_NUMBER_TYPES = tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES | {"UNKNOWN"}))
-# allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
-ANY_COUNTRY = "*"
-
 # The result events' detail-types, which the intake rule must not match when both share a bus.
 RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
 
@@ -87,58 +92,9 @@ PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 # The CloudFormation stack the app deploys; `python -m preflight` looks it up by this name.
 STACK_NAME = "ConnectOutboundCaller"
 
-# The patterns below are applied with fullmatch: re.match's "$" also matches before a trailing newline.
-UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# E.164: '+', first digit 1-9, at most 15 digits in all.
-E164_PATTERN = re.compile(FUNCTION_E164_PATTERN)
-# EventBridge event bus names: 1-256 of letters, digits, '.', '-', '_', '/'.
-EVENT_BUS_NAME_PATTERN = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
-EVENT_BUS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics, and a FIFO topic can only deliver to FIFO
-# queues, which the source queue is not) SNS topic ARNs.
-SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-
-_UNSET_STRINGS = frozenset({"", "null", "none"})
-
 
 class InvalidDeploymentSettings(ValueError):  # noqa: N818 - the name local/ and app.py import
     """A context value is missing or invalid; the message names the context key."""
-
-
-def _blank_to_none(value: Any) -> Any:
-    """Treat '', 'null' and 'none' (as `-c key=` gives them) as unset."""
-    if isinstance(value, str) and value.strip().lower() in _UNSET_STRINGS:
-        return None
-    return value
-
-
-def _to_tuple(value: Any) -> Any:
-    """Accept a list, a JSON list string or a comma-separated string (as `-c key=a,b` gives it)."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"is not a valid JSON list ({error.msg})") from error
-        else:
-            return tuple(item.strip() for item in text.split(",") if item.strip())
-    if isinstance(value, list | tuple):
-        return tuple(item.strip() if isinstance(item, str) else item for item in value)
-    return value
-
-
-def _uuid(value: str) -> str:
-    """Return a Connect resource ID normalised to lower case, or raise naming the problem."""
-    normalised = value.strip().lower()
-    if normalised.startswith("arn:"):
-        raise ValueError(f"must be the ID (a UUID), not an ARN: got {value!r}")
-    if not UUID_PATTERN.fullmatch(normalised):
-        raise ValueError(f"must be a UUID like 12345678-abcd-4ef0-9876-0123456789ab, got {value!r}")
-    return normalised
 
 
 class DeploymentSettings(BaseModel):
@@ -146,13 +102,13 @@ class DeploymentSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    instance_id: str = Field(alias="connectInstanceId")
-    contact_flow_id: str = Field(alias="connectContactFlowId")
-    allowed_contact_flow_ids: tuple[str, ...] = Field(default=(), alias="allowedContactFlowIds")
-    source_phone_number: str | None = Field(default=None, alias="sourcePhoneNumber")
-    queue_id: str | None = Field(default=None, alias="connectQueueId")
-    allowed_source_phone_numbers: tuple[str, ...] = Field(default=(), alias="allowedSourcePhoneNumbers")
-    allowed_queue_ids: tuple[str, ...] = Field(default=(), alias="allowedQueueIds")
+    instance_id: ConnectId = Field(alias="connectInstanceId")
+    contact_flow_id: ConnectId = Field(alias="connectContactFlowId")
+    allowed_contact_flow_ids: ConnectIds = Field(default=(), alias="allowedContactFlowIds")
+    source_phone_number: OptionalE164Number = Field(default=None, alias="sourcePhoneNumber")
+    queue_id: OptionalConnectId = Field(default=None, alias="connectQueueId")
+    allowed_source_phone_numbers: PhoneNumbers = Field(default=(), alias="allowedSourcePhoneNumbers")
+    allowed_queue_ids: ConnectIds = Field(default=(), alias="allowedQueueIds")
     allow_related_contact: bool = Field(default=False, alias="allowRelatedContact")
     calls_per_second: float = Field(default=DEFAULT_CALLS_PER_SECOND, alias="callsPerSecond", gt=0, allow_inf_nan=False)
     # The share of the quota's burst, summed over concurrent invocations like callsPerSecond. Its range, like those of
@@ -172,181 +128,31 @@ class DeploymentSettings(BaseModel):
     # How long a request may keep being deferred from its first arrival (its ExpiresAt aside); capped because the
     # placed-calls ledger must outlive the longest deferral (outbound_caller.retention); the function checks the cap.
     max_deferral_seconds: int = Field(default=DEFAULT_MAX_DEFERRAL_SECONDS, alias="maxDeferralSeconds")
-    event_bus_name: str | None = Field(default=None, alias="eventBusName")
-    event_detail_types: tuple[str, ...] = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
-    event_sources: tuple[str, ...] = Field(default=(), alias="eventSources")
+    event_bus_name: OptionalEventBusName = Field(default=None, alias="eventBusName")
+    event_detail_types: PatternValues = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
+    event_sources: PatternValues = Field(default=(), alias="eventSources")
     # Who may put events on the bus the stack creates (unset: this account only), who may send to the queue directly
     # (unset: whoever IAM allows; set: nobody else), and the topics whose notifications the queue takes.
-    event_bus_producer_principals: tuple[str, ...] = Field(default=(), alias="eventBusProducerPrincipals")
-    queue_producer_principals: tuple[str, ...] = Field(default=(), alias="queueProducerPrincipals")
+    event_bus_producer_principals: Principals = Field(default=(), alias="eventBusProducerPrincipals")
+    queue_producer_principals: Principals = Field(default=(), alias="queueProducerPrincipals")
     # Who may send to the dead-letter queues besides the stack's own senders, and to the source queue when
     # queueProducerPrincipals restricts it (a redrive sends with the rights of whoever starts it). Unset: nobody else.
-    operator_principals: tuple[str, ...] = Field(default=(), alias="operatorPrincipals")
-    sns_topic_arns: tuple[str, ...] = Field(default=(), alias="snsTopicArns")
-    alarm_email: str | None = Field(default=None, alias="alarmEmail")
-    alarm_topic_arn: str | None = Field(default=None, alias="alarmTopicArn")
+    operator_principals: Principals = Field(default=(), alias="operatorPrincipals")
+    sns_topic_arns: SnsTopicArns = Field(default=(), alias="snsTopicArns")
+    alarm_email: OptionalEmailAddress = Field(default=None, alias="alarmEmail")
+    alarm_topic_arn: OptionalSnsTopicArn = Field(default=None, alias="alarmTopicArn")
     oldest_request_age_alarm_seconds: int = Field(
         default=DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS, alias="oldestRequestAgeAlarmSeconds", ge=60
     )
     # Calling safety, validated with the function's own parsers. Unset countries: the caller ID's country only
     # (ANY_COUNTRY opens them all); the others as the contract's defaults.
-    allowed_destination_countries: tuple[str, ...] | None = Field(default=None, alias="allowedDestinationCountries")
-    blocked_number_types: tuple[str, ...] = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
-    calling_hours: str | None = Field(default=None, alias="callingHours")
-    destination_call_limit: str | None = Field(default=None, alias="destinationCallLimit")
+    allowed_destination_countries: OptionalRegionCodes = Field(default=None, alias="allowedDestinationCountries")
+    blocked_number_types: BlockedNumberTypes = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
+    calling_hours: OptionalCallingHours = Field(default=None, alias="callingHours")
+    destination_call_limit: OptionalCallLimit = Field(default=None, alias="destinationCallLimit")
     # Result events: on by default, to a bus the stack creates; resultEventBusName names an existing bus instead.
     result_events: bool = Field(default=True, alias="resultEvents")
-    result_event_bus_name: str | None = Field(default=None, alias="resultEventBusName")
-
-    @field_validator(
-        "source_phone_number",
-        "queue_id",
-        "event_bus_name",
-        "alarm_email",
-        "alarm_topic_arn",
-        "calling_hours",
-        "destination_call_limit",
-        "result_event_bus_name",
-        mode="before",
-    )
-    @classmethod
-    def _optional_text(cls, value: Any) -> Any:
-        return _blank_to_none(value)
-
-    @field_validator(
-        "allowed_contact_flow_ids",
-        "allowed_source_phone_numbers",
-        "allowed_queue_ids",
-        "event_detail_types",
-        "event_sources",
-        "event_bus_producer_principals",
-        "queue_producer_principals",
-        "operator_principals",
-        "sns_topic_arns",
-        mode="before",
-    )
-    @classmethod
-    def _list_values(cls, value: Any) -> Any:
-        return _to_tuple(value)
-
-    @field_validator("blocked_number_types", mode="before")
-    @classmethod
-    def _blocked_types_or_default(cls, value: Any) -> Any:
-        # Unset (null, as cdk.json says "the default", or `-c blockedNumberTypes=`) keeps the default: it must never
-        # switch the toll-fraud guard off. Only an explicit empty list blocks no type.
-        value = _blank_to_none(value)
-        return STACK_BLOCKED_NUMBER_TYPES if value is None else _to_tuple(value)
-
-    @field_validator("allowed_destination_countries", mode="before")
-    @classmethod
-    def _optional_list(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        return None if value is None else _to_tuple(value)
-
-    @field_validator("allowed_destination_countries")
-    @classmethod
-    def _region_codes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None or value == (ANY_COUNTRY,):
-            return value
-        if ANY_COUNTRY in value:
-            raise ValueError(f"{ANY_COUNTRY!r} (any country) cannot be combined with region codes, got {list(value)!r}")
-        if not value:
-            raise ValueError(f"must name at least one region code, or {ANY_COUNTRY!r} for any country")
-        return tuple(sorted(parse_region_codes(",".join(value))))
-
-    @field_validator("blocked_number_types")
-    @classmethod
-    def _number_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(sorted(parse_number_types(",".join(value))))
-
-    @field_validator("calling_hours")
-    @classmethod
-    def _calling_hours(cls, value: str | None) -> str | None:
-        return None if value is None else str(parse_calling_hours(value))
-
-    @field_validator("destination_call_limit")
-    @classmethod
-    def _call_limit(cls, value: str | None) -> str | None:
-        return None if value is None else str(parse_call_limit(value))
-
-    @field_validator("instance_id", "contact_flow_id", "queue_id")
-    @classmethod
-    def _connect_id(cls, value: str | None) -> str | None:
-        return None if value is None else _uuid(value)
-
-    @field_validator("allowed_contact_flow_ids", "allowed_queue_ids")
-    @classmethod
-    def _connect_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(_uuid(item) for item in value))
-
-    @field_validator("allowed_source_phone_numbers")
-    @classmethod
-    def _unique_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(value))
-
-    @field_validator("source_phone_number")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164_PATTERN.fullmatch(value):
-            raise ValueError(f"must be an E.164 number like +15555550100, got {value!r}")
-        return value
-
-    @field_validator("event_bus_name")
-    @classmethod
-    def _bus_name(cls, value: str | None) -> str | None:
-        # Unset: the stack creates a bus of its own. A name (also "default") is an existing bus others share.
-        if value is None:
-            return None
-        if not EVENT_BUS_NAME_PATTERN.fullmatch(value):
-            raise ValueError(f"must be an event bus name (not an ARN), got {value!r}")
-        return value
-
-    @field_validator("result_event_bus_name")
-    @classmethod
-    def _result_bus(cls, value: str | None) -> str | None:
-        if value is not None and not any(
-            pattern.fullmatch(value) for pattern in (EVENT_BUS_NAME_PATTERN, EVENT_BUS_ARN_PATTERN)
-        ):
-            raise ValueError(
-                f"must be an event bus name or ARN (arn:aws:events:<region>:<account>:event-bus/<name>), got {value!r}"
-            )
-        return value
-
-    @field_validator("event_detail_types", "event_sources")
-    @classmethod
-    def _non_empty_items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not item for item in value):
-            raise ValueError("must not contain empty strings")
-        return value
-
-    @field_validator("event_bus_producer_principals", "queue_producer_principals", "operator_principals")
-    @classmethod
-    def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(check_principal(item) for item in value))
-
-    @field_validator("sns_topic_arns")
-    @classmethod
-    def _topic_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for arn in value:
-            if not SNS_TOPIC_ARN_PATTERN.fullmatch(arn):
-                raise ValueError(
-                    f"must hold standard SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>), got {arn!r}"
-                )
-        return tuple(dict.fromkeys(value))
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL_PATTERN.fullmatch(value):
-            raise ValueError(f"must be an email address, got {value!r}")
-        return value
-
-    @field_validator("alarm_topic_arn")
-    @classmethod
-    def _topic_arn(cls, value: str | None) -> str | None:
-        if value is not None and not SNS_TOPIC_ARN_PATTERN.fullmatch(value):
-            raise ValueError(f"must be a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got {value!r}")
-        return value
+    result_event_bus_name: OptionalEventBusNameOrArn = Field(default=None, alias="resultEventBusName")
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentSettings:
