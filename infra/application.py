@@ -7,12 +7,11 @@ from typing import Any
 
 from aws_cdk import App, Tags
 
+from infra.context_loading import settings_from_context
+from infra.deployment import STACK_NAME
 from infra.nag import enable_nag_checks
-from infra.settings import STACK_NAME, settings_from_context
 from infra.stack import OutboundCallerStack
 from outbound_caller.names import DEFAULT_SERVICE_NAME
-
-__all__ = ["STACK_NAME", "build_app"]
 
 
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> App:

@@ -64,3 +64,25 @@ class InvocationPacing:
 def visibility_timeout_seconds(function_timeout_seconds: int, batching_window_seconds: int) -> int:
     """The source queue's visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
     return VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds + batching_window_seconds
+
+
+def oversized_batch_refusal(batch_size: int, calls_per_second: float, max_concurrency: int) -> str | None:
+    """Why a full batch at this rate cannot fit in Lambda's maximum timeout, naming the context keys (None: it fits)."""
+    pacing = InvocationPacing.share_of(calls_per_second, max_concurrency)
+    needed = pacing.function_timeout_seconds(batch_size)
+    if needed <= MAX_FUNCTION_TIMEOUT_SECONDS:
+        return None
+    largest = pacing.max_batch_size
+    remedy = (
+        f"lower batchSize to at most {largest} or raise callsPerSecond"
+        if largest >= 1
+        else "raise callsPerSecond or lower maxConcurrency: not even a batch of 1 fits"
+    )
+    return (
+        f"a full batch (batchSize={batch_size}) at callsPerSecond={calls_per_second:g} /"
+        f" maxConcurrency={max_concurrency} = {pacing.calls_per_second:g} calls/s per"
+        f" invocation needs a {needed} s function timeout ({PACING_HEADROOM_FACTOR} x"
+        f" {pacing.pacing_seconds(batch_size):g} s of pacing, {SLOW_RECORD_HEADROOM_SECONDS} s for one"
+        f" slow record and {RECORD_TIME_RESERVE_SECONDS} s reserved for the last), above Lambda's"
+        f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
+    )

@@ -1,27 +1,22 @@
-"""Deployment settings: the CDK context values, validated, and the numbers derived from them.
+"""The deployment's settings: the CDK context values (cdk.json, `-c key=value`) each typed, checked together, with
+the defaults a deployment gets and what the stack reads from them.
 
-Pure pydantic (no aws_cdk import) so the local pipeline can share the same validation and derivations.
+Each kind of value is read by infra/context_values.py, the timeouts come from infra/batch_timing.py, the function's
+environment from infra/function_environment.py; infra/context_loading.py builds the settings from a context.
+Pure pydantic (no aws_cdk import), so the local pipeline, the bench and preflight share them.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 from phonenumbers import NumberParseException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from infra.batch_timing import (
     MAX_BATCH_SIZE,
     MAX_BATCHING_WINDOW_SECONDS,
-    MAX_FUNCTION_TIMEOUT_SECONDS,
     MAX_UNWINDOWED_BATCH_SIZE,
-    PACING_HEADROOM_FACTOR,
-    SLOW_RECORD_HEADROOM_SECONDS,
     InvocationPacing,
+    oversized_batch_refusal,
     visibility_timeout_seconds,
 )
 from infra.context_values import (
@@ -44,16 +39,9 @@ from infra.context_values import (
     Principals,
     SnsTopicArns,
 )
-from infra.function_check import (
-    PLACEHOLDER_QUEUE_URL,
-    PLACEHOLDER_SECRET_ARN,
-    PLACEHOLDER_TABLE_NAME,
-    function_refusals,
-)
 from infra.function_environment import FunctionConfiguration, StackResources
-from outbound_caller.config.destinations import (
-    caller_id_region,
-)
+from infra.producers import pattern_matches_result_events
+from outbound_caller.config.destinations import caller_id_region
 from outbound_caller.config.settings import (
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -63,17 +51,6 @@ from outbound_caller.config.settings import (
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
-from outbound_caller.names import (
-    COMPLETED_EVENT,
-    DEFERRED_EVENT,
-    PLACED_EVENT,
-    REJECTED_EVENT,
-    RESULT_SOURCE,
-)
-from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON_PATH = REPO_ROOT / "cdk.json"
 
 DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
 # Lambda SQS event source default batch size.
@@ -83,18 +60,8 @@ DEFAULT_EVENT_DETAIL_TYPE = "Outbound Call Requested"
 # A call request waiting longer than this is stale for an outbound call: alarm on it.
 DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
 
-# The result events' detail-types, which the intake rule must not match when both share a bus.
-RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
-
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
-
-# The CloudFormation stack the app deploys; `python -m preflight` looks it up by this name.
-STACK_NAME = "ConnectOutboundCaller"
-
-
-class InvalidDeploymentSettings(ValueError):  # noqa: N818 - the name local/ and app.py import
-    """A context value is missing or invalid; the message names the context key."""
 
 
 class DeploymentSettings(BaseModel):
@@ -199,23 +166,9 @@ class DeploymentSettings(BaseModel):
                 f"eventBusProducerPrincipals applies to the bus the stack creates; eventBusName={self.event_bus_name!r}"
                 " is an existing bus whose policy is its owner's: unset one of them"
             )
-        pacing = self.pacing
-        needed = pacing.function_timeout_seconds(self.batch_size)
-        if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
-            largest = pacing.max_batch_size
-            remedy = (
-                f"lower batchSize to at most {largest} or raise callsPerSecond"
-                if largest >= 1
-                else "raise callsPerSecond or lower maxConcurrency: not even a batch of 1 fits"
-            )
-            raise ValueError(
-                f"a full batch (batchSize={self.batch_size}) at callsPerSecond={self.calls_per_second:g} /"
-                f" maxConcurrency={self.max_concurrency} = {pacing.calls_per_second:g} calls/s per"
-                f" invocation needs a {needed} s function timeout ({PACING_HEADROOM_FACTOR} x"
-                f" {pacing.pacing_seconds(self.batch_size):g} s of pacing, {SLOW_RECORD_HEADROOM_SECONDS} s for one"
-                f" slow record and {RECORD_TIME_RESERVE_SECONDS} s reserved for the last), above Lambda's"
-                f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
-            )
+        refusal = oversized_batch_refusal(self.batch_size, self.calls_per_second, self.max_concurrency)
+        if refusal is not None:
+            raise ValueError(refusal)
         return self
 
     @property
@@ -226,9 +179,7 @@ class DeploymentSettings(BaseModel):
         # Unset eventBusName: the intake rule is on a bus the stack creates, which a name given here cannot be.
         if self.event_bus_name is None or self.result_event_bus_name.split(":event-bus/")[-1] != self.event_bus_name:
             return False
-        sources_match = not self.event_sources or RESULT_SOURCE in self.event_sources
-        types_match = not self.event_detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(self.event_detail_types))
-        return sources_match and types_match
+        return pattern_matches_result_events(self.event_detail_types, self.event_sources)
 
     @property
     def destination_countries(self) -> tuple[str, ...] | None:
@@ -306,64 +257,3 @@ class DeploymentSettings(BaseModel):
                 result_event_bus_name=result_event_bus_name,
             )
         )
-
-
-CONTEXT_KEYS: tuple[str, ...] = tuple(
-    field.alias for field in DeploymentSettings.model_fields.values() if field.alias is not None
-)
-
-
-def _describe(error: Any) -> str:
-    location = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not location:
-        return message
-    if error["type"] == "missing":
-        return f"context value {location!r} is required: set it in cdk.json or with -c {location}=..."
-    if error["type"] == "extra_forbidden":
-        return f"context key {location!r} is not a setting of this app"
-    message = message[0].lower() + message[1:]
-    return f"context value {location!r}: {message}" + ("" if "got " in message else f" (got {error.get('input')!r})")
-
-
-def _misspelt_keys(context: Mapping[str, Any]) -> list[str]:
-    """Context keys that are not settings but look like a typo of one (CDK's own keys contain ':' or '@')."""
-    problems = []
-    for key in context:
-        if key in CONTEXT_KEYS or ":" in key or key.startswith("@"):
-            continue
-        close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.85)
-        if close:
-            problems.append(f"context key {key!r} is not a setting; did you mean {close[0]!r}?")
-    return problems
-
-
-def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
-    """Validate the app's context values; raise InvalidDeploymentSettings naming each bad key."""
-    problems = _misspelt_keys(context)
-    settings = None
-    try:
-        settings = DeploymentSettings.model_validate({key: context[key] for key in CONTEXT_KEYS if key in context})
-    except ValidationError as error:
-        problems.extend(_describe(detail) for detail in error.errors())
-    if settings is not None:
-        # The function's own check, on the environment the stack would give it: what it would refuse at every cold
-        # start fails synth instead, naming the context key.
-        environment = settings.function_environment(
-            PLACEHOLDER_QUEUE_URL,
-            PLACEHOLDER_TABLE_NAME,
-            source_queue_url=PLACEHOLDER_QUEUE_URL,
-            message_signing_key_secret_id=PLACEHOLDER_SECRET_ARN,
-            destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
-            # A bus the stack creates is its own ARN; a named one is the context value, checked as the function does.
-            result_event_bus_name=settings.result_event_bus_name if settings.result_events else None,
-        )
-        problems.extend(function_refusals(environment))
-    if problems or settings is None:
-        raise InvalidDeploymentSettings("Invalid deployment settings:\n  - " + "\n  - ".join(problems))
-    return settings
-
-
-def load_cdk_json_settings(path: Path = CDK_JSON_PATH) -> DeploymentSettings:
-    """Read and validate the context values committed in cdk.json."""
-    return settings_from_context(json.loads(path.read_text(encoding="utf-8")).get("context", {}))

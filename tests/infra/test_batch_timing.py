@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.batch_timing import MAX_FUNCTION_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_FACTOR
-from infra.settings import InvalidDeploymentSettings, settings_from_context
+from infra.context_loading import InvalidDeploymentSettings, settings_from_context
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 from tests.infra.contexts import MINIMAL
 

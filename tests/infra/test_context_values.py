@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.settings import InvalidDeploymentSettings, settings_from_context
+from infra.context_loading import InvalidDeploymentSettings, settings_from_context
 from outbound_caller.config.settings import load_settings
 from tests.infra.contexts import DLQ_URL, MINIMAL, SIGNING_KEY, SOURCE_QUEUE_URL
 from tests.infra.synthesis import cdk_json_context

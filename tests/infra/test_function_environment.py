@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from infra.context_loading import CONTEXT_KEYS, settings_from_context
 from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES
-from infra.settings import CONTEXT_KEYS, settings_from_context
 from outbound_caller.config.settings import MAX_CONCURRENT_CALLS_LIMIT, load_settings
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.contexts import DLQ_URL, FLOW, INSTANCE, MINIMAL, SIGNING_KEY, SOURCE_QUEUE_URL

@@ -8,8 +8,8 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.batch_timing import VISIBILITY_TIMEOUT_FACTOR
+from infra.context_loading import InvalidDeploymentSettings
 from infra.queue_retention import DEAD_LETTER_QUEUE_RETENTION_SECONDS
-from infra.settings import InvalidDeploymentSettings
 from outbound_caller.message_size import (
     FUNCTION_ATTRIBUTES_MAX_BYTES,
     SOURCE_QUEUE_MAX_MESSAGE_BYTES,

@@ -9,8 +9,8 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match, Template
 
+from infra.context_loading import InvalidDeploymentSettings, settings_from_context
 from infra.results import ResultEventBus
-from infra.settings import InvalidDeploymentSettings, settings_from_context
 from outbound_caller.names import RESULT_SOURCE
 from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, find, under
 from tests.infra.synthesis import app_with, cdk_json_context, stack_of

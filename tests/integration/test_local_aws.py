@@ -7,7 +7,7 @@ from pathlib import Path
 
 import boto3
 
-from infra.settings import settings_from_context
+from infra.context_loading import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 from outbound_caller.names import TTL_ATTRIBUTE
