@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 import jsii
@@ -14,6 +15,14 @@ from constructs import Construct
 from outbound_caller.names import RESULT_SOURCE
 
 PUT_EVENTS = "events:PutEvents"
+
+
+@dataclass(frozen=True)
+class ResultEventBusProps:
+    """A bus of the stack's own by default, only the granted publishers may put events on; or an existing one."""
+
+    # An existing bus's name or ARN, whose policy is its owner's.
+    existing_bus: str | None = None
 
 
 @jsii.implements(IListProducer)
@@ -37,8 +46,9 @@ class ResultEventBus(Construct):
     account may put one there. An existing bus's policy is its owner's: the stack says so at synth.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, existing_bus: str | None = None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ResultEventBusProps) -> None:
         super().__init__(scope, construct_id)
+        existing_bus = props.existing_bus
         self.bus: events.IEventBus
         self.owned = existing_bus is None
         self._publishers = _RoleArns()

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from outbound_caller.names import CONTACT_ID_ATTRIBUTE, CONTACT_ID_INDEX_NAME, PARTITION_KEY, TTL_ATTRIBUTE
+
+
+@dataclass(frozen=True)
+class ExpiringTableProps:
+    """What differs between the function's tables: whether the completion handler looks items up by ContactId."""
+
+    contact_id_index: bool = False
 
 
 class ExpiringTable(Construct):
@@ -18,7 +27,7 @@ class ExpiringTable(Construct):
     both only remember what the stack's own queues delivered, so they go with it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, contact_id_index: bool = False) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ExpiringTableProps) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
@@ -32,7 +41,7 @@ class ExpiringTable(Construct):
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        if contact_id_index:
+        if props.contact_id_index:
             # The placed-calls ledger's: the completion handler finds a contact's call by its ContactId. Sparse (only
             # PLACED items hold one) and KEYS_ONLY: the key is the token's hash, all a completion needs, so the index
             # holds no fingerprint and costs little.
