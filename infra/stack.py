@@ -11,8 +11,8 @@ from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.alarms import OperationalAlarms
-from infra.caller import OutboundCaller
-from infra.completion import CallCompletion
+from infra.caller import OutboundCaller, OutboundCallerProps
+from infra.completion import CallCompletion, CallCompletionProps
 from infra.dashboard import OperationsDashboard
 from infra.event_bus import CallRequestBusProps
 from infra.intake import CallRequestIntake, CallRequestIntakeProps
@@ -58,12 +58,17 @@ class OutboundCallerStack(Stack):
         caller = OutboundCaller(
             self,
             "Caller",
-            settings=settings,
-            queue=intake.queue,
-            dead_letter_queue=intake.dead_letter_queue,
-            placed_calls=placed_calls.table,
-            destination_calls=destination_calls.table if destination_calls is not None else None,
-            result_event_bus=results,
+            OutboundCallerProps(
+                configuration=settings.function_configuration,
+                timeout=Duration.seconds(settings.function_timeout_seconds),
+                batch_size=settings.batch_size,
+                batching_window_seconds=settings.batching_window_seconds,
+                queue=intake.queue,
+                dead_letter_queue=intake.dead_letter_queue,
+                placed_calls=placed_calls.table,
+                destination_calls=destination_calls.table if destination_calls is not None else None,
+                result_event_bus=results,
+            ),
         )
         completion = None
         if results is not None:
@@ -71,10 +76,13 @@ class OutboundCallerStack(Stack):
             completion = CallCompletion(
                 self,
                 "Completion",
-                settings=settings,
-                code=caller.code,
-                placed_calls=placed_calls.table,
-                result_event_bus=results,
+                CallCompletionProps(
+                    instance_id=settings.instance_id,
+                    code=caller.code,
+                    placed_calls=placed_calls.table,
+                    result_event_bus=results,
+                    operator_principals=settings.operator_principals,
+                ),
             )
         intake.admit_only(own_senders=[caller.role])
         # Always, whoever may send to the source queue: a message planted in a dead-letter queue is redriven into the
