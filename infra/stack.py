@@ -10,10 +10,10 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from constructs import Construct
 
-from infra.alarms import OperationalAlarms
+from infra.alarms import OperationalAlarms, OperationalAlarmsProps
 from infra.caller import OutboundCaller, OutboundCallerProps
 from infra.completion import CallCompletion, CallCompletionProps
-from infra.dashboard import OperationsDashboard
+from infra.dashboard import OperationsDashboard, OperationsDashboardProps
 from infra.event_bus import CallRequestBusProps
 from infra.intake import CallRequestIntake, CallRequestIntakeProps
 from infra.results import ResultEventBus, ResultEventBusProps
@@ -98,22 +98,26 @@ class OutboundCallerStack(Stack):
         alarms = OperationalAlarms(
             self,
             "Alarms",
-            queue=intake.queue,
-            dead_letter_queues=dead_letter_queues,
-            function=caller.function,
-            oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
-            alarm_email=settings.alarm_email,
-            alarm_topic_arn=settings.alarm_topic_arn,
-            result_events=results is not None,
+            OperationalAlarmsProps(
+                queue=intake.queue,
+                dead_letter_queues=dead_letter_queues,
+                function=caller.function,
+                oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
+                alarm_email=settings.alarm_email,
+                alarm_topic_arn=settings.alarm_topic_arn,
+                result_events=results is not None,
+            ),
         )
         dashboard = OperationsDashboard(
             self,
             "Operations",
-            queue=intake.queue,
-            dead_letter_queues=dead_letter_queues,
-            function=caller.function,
-            instance_id=settings.instance_id,
-            alarms=alarms.alarms,
+            OperationsDashboardProps(
+                queue=intake.queue,
+                dead_letter_queues=dead_letter_queues,
+                function=caller.function,
+                instance_id=settings.instance_id,
+                alarms=tuple(alarms.alarms),
+            ),
         )
 
         outputs = {
