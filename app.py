@@ -4,7 +4,7 @@
 import sys
 
 from infra.application import build_app
-from infra.settings import InvalidDeploymentSettings
+from infra.context_loading import InvalidDeploymentSettings
 
 
 def main() -> int:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.baseline import Side
-from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
+from infra.context_loading import settings_from_context
+from infra.repository import CDK_JSON_PATH
+from infra.settings import DeploymentSettings
 from local.connect_endpoint import ConnectBehaviour, PlacedCall
 from local.connect_timeline import Answer
 from local.demo import DEMO_LATENCY_SECONDS

@@ -9,6 +9,7 @@ one alarm period is one notification.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -37,28 +38,33 @@ ARRIVAL_EVALUATION_PERIODS = 2
 ARRIVAL_DATAPOINTS_TO_ALARM = 1
 
 
+@dataclass(frozen=True)
+class OperationalAlarmsProps:
+    """What the alarms watch, how old a waiting request may get, and whom they notify."""
+
+    queue: sqs.IQueue
+    # Each dead-letter queue by the name its alarm takes.
+    dead_letter_queues: Mapping[str, sqs.IQueue]
+    function: lambda_.IFunction
+    # A waiting request older than this alarms: calls are not keeping up.
+    oldest_request_age_seconds: int
+    # An email subscribed to a topic the alarms create, and an existing topic to notify; neither: no notification.
+    alarm_email: str | None = None
+    alarm_topic_arn: str | None = None
+    # Whether the functions publish result events, so that failing to is worth an alarm.
+    result_events: bool = False
+    function_metrics: FunctionMetrics = field(default_factory=FunctionMetrics)
+
+
 class OperationalAlarms(Construct):
     """CloudWatch alarms on the queues and the function, optionally notifying an SNS topic."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        queue: sqs.IQueue,
-        dead_letter_queues: Mapping[str, sqs.IQueue],
-        function: lambda_.IFunction,
-        oldest_request_age_seconds: int,
-        alarm_email: str | None,
-        alarm_topic_arn: str | None,
-        result_events: bool = False,
-        function_metrics: FunctionMetrics | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: OperationalAlarmsProps) -> None:
         super().__init__(scope, construct_id)
-        function_metrics = function_metrics or FunctionMetrics()
+        function_metrics, function = props.function_metrics, props.function
 
         self.alarms: list[cloudwatch.Alarm] = []
-        for name, dead_letter_queue in dead_letter_queues.items():
+        for name, dead_letter_queue in props.dead_letter_queues.items():
             self._alarm(
                 f"{name}NewMessages",
                 f"{name}: messages arrived in the last 10 minutes; their attributes say why (docs/deploy.md,"
@@ -103,7 +109,7 @@ class OperationalAlarms(Construct):
             function_metrics.records_pending(period=OUTCOME_METRIC_PERIOD),
             threshold=0,
         )
-        if result_events:
+        if props.result_events:
             self._alarm(
                 "ResultEventsFailed",
                 "Result events could not be published (both functions retry within their time): producers missed"
@@ -112,11 +118,12 @@ class OperationalAlarms(Construct):
                 function_metrics.metric(RESULT_EVENTS_FAILED, period=OUTCOME_METRIC_PERIOD),
                 threshold=0,
             )
+        oldest_seconds = props.oldest_request_age_seconds
         self._alarm(
             "OldestRequestTooOld",
-            f"The oldest call request has waited more than {oldest_request_age_seconds} s: calls are not keeping up",
-            queue.metric_approximate_age_of_oldest_message(period=QUEUE_METRIC_PERIOD, statistic="Maximum"),
-            threshold=oldest_request_age_seconds,
+            f"The oldest call request has waited more than {oldest_seconds} s: calls are not keeping up",
+            props.queue.metric_approximate_age_of_oldest_message(period=QUEUE_METRIC_PERIOD, statistic="Maximum"),
+            threshold=oldest_seconds,
         )
         self._alarm(
             "FunctionErrors",
@@ -140,11 +147,11 @@ class OperationalAlarms(Construct):
 
         self.topic: sns.ITopic | None = None
         topics: list[sns.ITopic] = []
-        if alarm_email is not None:
-            self.topic = self._email_topic(alarm_email)
+        if props.alarm_email is not None:
+            self.topic = self._email_topic(props.alarm_email)
             topics.append(self.topic)
-        if alarm_topic_arn is not None:
-            topics.append(sns.Topic.from_topic_arn(self, "ExistingTopic", alarm_topic_arn))
+        if props.alarm_topic_arn is not None:
+            topics.append(sns.Topic.from_topic_arn(self, "ExistingTopic", props.alarm_topic_arn))
         for topic in topics:
             action = cloudwatch_actions.SnsAction(topic)
             for alarm in self.alarms:

@@ -7,11 +7,11 @@ from typing import Any
 
 from aws_cdk import App, Tags
 
+from infra.context_loading import settings_from_context
+from infra.deployment import STACK_NAME
 from infra.nag import enable_nag_checks
-from infra.settings import POWERTOOLS_SERVICE_NAME, STACK_NAME, settings_from_context
 from infra.stack import OutboundCallerStack
-
-__all__ = ["STACK_NAME", "build_app"]
+from outbound_caller.names import DEFAULT_SERVICE_NAME
 
 
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> App:
@@ -25,6 +25,6 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         settings=settings,
         description="Amazon Connect outbound calls from an SQS queue and an EventBridge rule (connect-outbound-caller)",
     )
-    Tags.of(stack).add("project", POWERTOOLS_SERVICE_NAME)
+    Tags.of(stack).add("project", DEFAULT_SERVICE_NAME)
     enable_nag_checks(app)
     return app

@@ -13,7 +13,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from infra.settings import REPO_ROOT
+from infra.repository import REPO_ROOT
 
 CODE_ROOT = REPO_ROOT / "lambda"
 REQUIREMENTS_FILE = "requirements.txt"

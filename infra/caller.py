@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -13,8 +15,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.bundling import function_code
+from infra.function_environment import FunctionConfiguration, StackResources
 from infra.results import ResultEventBus
-from infra.settings import DeploymentSettings
 
 # The newest Python runtime this aws-cdk-lib offers; lambda/requirements.txt has cp314 aarch64 wheels for it.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -29,22 +31,31 @@ SIGNING_KEY_LENGTH = 64
 CONTACTS_ARN_FINDING = "arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:instance/{instance}/contact/*"
 
 
+@dataclass(frozen=True)
+class OutboundCallerProps:
+    """What the caller function is configured with, how its batches come, and the resources it reads and writes."""
+
+    configuration: FunctionConfiguration
+    # A full batch's pacing with headroom (infra/batch_timing.py).
+    timeout: Duration
+    batch_size: int
+    # 0: no batching window.
+    batching_window_seconds: int
+    queue: sqs.IQueue
+    dead_letter_queue: sqs.IQueue
+    placed_calls: dynamodb.ITable
+    # Only with destinationCallLimit: the calls counted per destination.
+    destination_calls: dynamodb.ITable | None = None
+    # Only with result events on: the bus each settled request's outcome goes to.
+    result_event_bus: ResultEventBus | None = None
+
+
 class OutboundCaller(Construct):
     """The function that places calls, fed by the source queue and allowed only what it needs."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: DeploymentSettings,
-        queue: sqs.IQueue,
-        dead_letter_queue: sqs.IQueue,
-        placed_calls: dynamodb.ITable,
-        destination_calls: dynamodb.ITable | None = None,
-        result_event_bus: ResultEventBus | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: OutboundCallerProps) -> None:
         super().__init__(scope, construct_id)
+        configuration = props.configuration
 
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         # A role of our own instead of AWSLambdaBasicExecutionRole, so logging is scoped to this log group.
@@ -89,15 +100,21 @@ class OutboundCaller(Construct):
             handler=HANDLER,
             code=self.code,
             memory_size=MEMORY_SIZE_MB,
-            timeout=Duration.seconds(settings.function_timeout_seconds),
-            environment=settings.function_environment(
-                dead_letter_queue.queue_url,
-                placed_calls.table_name,
-                source_queue_url=queue.queue_url,
-                message_signing_key_secret_id=self.signing_key.secret_arn,
-                destination_calls_table_name=destination_calls.table_name if destination_calls is not None else None,
-                # The ARN: PutEvents takes it as EventBusName, and it names an imported bus wherever it lives.
-                result_event_bus_name=result_event_bus.bus.event_bus_arn if result_event_bus is not None else None,
+            timeout=props.timeout,
+            environment=configuration.environment(
+                StackResources(
+                    dead_letter_queue_url=props.dead_letter_queue.queue_url,
+                    source_queue_url=props.queue.queue_url,
+                    idempotency_table_name=props.placed_calls.table_name,
+                    message_signing_key_secret_id=self.signing_key.secret_arn,
+                    destination_calls_table_name=(
+                        props.destination_calls.table_name if props.destination_calls is not None else None
+                    ),
+                    # The ARN: PutEvents takes it as EventBusName, and it names an imported bus wherever it lives.
+                    result_event_bus_name=(
+                        props.result_event_bus.bus.event_bus_arn if props.result_event_bus is not None else None
+                    ),
+                )
             ),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
@@ -105,13 +122,14 @@ class OutboundCaller(Construct):
         )
         self.function.add_event_source(
             event_sources.SqsEventSource(
-                queue,
-                batch_size=settings.batch_size,
+                props.queue,
+                batch_size=props.batch_size,
                 max_batching_window=(
-                    Duration.seconds(settings.batching_window_seconds) if settings.batching_window_seconds else None
+                    Duration.seconds(props.batching_window_seconds) if props.batching_window_seconds else None
                 ),
                 report_batch_item_failures=True,
-                max_concurrency=settings.max_concurrency,
+                # The same concurrency the function divides callsPerSecond by (its MAX_CONCURRENCY).
+                max_concurrency=configuration.max_concurrency,
             )
         )
 
@@ -119,7 +137,7 @@ class OutboundCaller(Construct):
             iam.PolicyStatement(
                 sid="PlaceCallsOnTheConfiguredInstanceOnly",
                 actions=["connect:StartOutboundVoiceContact"],
-                resources=connect_resource_arns(Stack.of(self), settings),
+                resources=connect_resource_arns(Stack.of(self), configuration.instance_id),
             )
         )
         # Only SendMessage, and one statement per queue so each grant says what it is for: the function knows both
@@ -128,7 +146,7 @@ class OutboundCaller(Construct):
             iam.PolicyStatement(
                 sid="DeadLetterPermanentFailures",
                 actions=["sqs:SendMessage"],
-                resources=[dead_letter_queue.queue_arn],
+                resources=[props.dead_letter_queue.queue_arn],
             )
         )
         # A request that cannot be placed yet (instance full, throttled, out of time) is sent back to the queue the
@@ -137,7 +155,7 @@ class OutboundCaller(Construct):
             iam.PolicyStatement(
                 sid="DeferToTheSourceQueue",
                 actions=["sqs:SendMessage"],
-                resources=[queue.queue_arn],
+                resources=[props.queue.queue_arn],
             )
         )
         # The placed-calls ledger changes items only by conditional UpdateItem (claim, take over, complete, mark,
@@ -147,21 +165,21 @@ class OutboundCaller(Construct):
             iam.PolicyStatement(
                 sid="RecordPlacedCallsAndInstanceState",
                 actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                resources=[placed_calls.table_arn],
+                resources=[props.placed_calls.table_arn],
             )
         )
-        if destination_calls is not None:
+        if props.destination_calls is not None:
             # The per-destination call limit: read the count (consistent GetItem), change it by conditional UpdateItem.
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="CountCallsPerDestination",
                     actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    resources=[destination_calls.table_arn],
+                    resources=[props.destination_calls.table_arn],
                 )
             )
-        if result_event_bus is not None:
+        if props.result_event_bus is not None:
             # Each settled request's outcome (results/): PutEvents on the result bus only.
-            result_event_bus.grant_publish(self.role)
+            props.result_event_bus.grant_publish(self.role)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -171,7 +189,7 @@ class OutboundCaller(Construct):
         )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{CONTACTS_ARN_FINDING.format(instance=settings.instance_id)}]",
+                id=f"AwsSolutions-IAM5[Resource::{CONTACTS_ARN_FINDING.format(instance=configuration.instance_id)}]",
                 reason="StartOutboundVoiceContact is authorized on the contact it creates (its only resource type in"
                 " the Service Authorization Reference), whose ID only exists once the call is placed: the configured"
                 " instance's contacts are the narrowest resource IAM can name. Which flow, queue and caller ID a call"
@@ -180,7 +198,7 @@ class OutboundCaller(Construct):
         )
 
 
-def connect_resource_arns(stack: Stack, settings: DeploymentSettings) -> list[str]:
+def connect_resource_arns(stack: Stack, instance_id: str) -> list[str]:
     """The one resource StartOutboundVoiceContact is authorized on: the configured instance's contacts."""
     # The Service Authorization Reference lists one resource type for the action, `contact`:
     # instance/${InstanceId}/contact/*. A call's contact does not exist before the call, so its ID cannot be named: the
@@ -193,7 +211,7 @@ def connect_resource_arns(stack: Stack, settings: DeploymentSettings) -> list[st
         stack.format_arn(
             service="connect",
             resource="instance",
-            resource_name=f"{settings.instance_id}/contact/*",
+            resource_name=f"{instance_id}/contact/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -15,13 +17,16 @@ from infra.caller import LOG_RETENTION, RUNTIME
 from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, dead_letter_queue_of
 from infra.queue_senders import deny_other_iam_senders
 from infra.results import ResultEventBus
-from infra.settings import (
-    PLACED_CALLS_CONTACT_ID_INDEX,
-    POWERTOOLS_METRICS_NAMESPACE,
-    POWERTOOLS_SERVICE_NAME,
-    DeploymentSettings,
+from outbound_caller.names import (
+    API_INITIATED,
+    CONTACT_EVENT_DETAIL_TYPE,
+    CONTACT_EVENT_SOURCE,
+    CONTACT_ID_INDEX_NAME,
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
+    DISCONNECTED,
+    VOICE,
 )
-from outbound_caller.names import API_INITIATED, CONTACT_EVENT_DETAIL_TYPE, CONTACT_EVENT_SOURCE, DISCONNECTED, VOICE
 
 HANDLER = "outbound_caller.completion.handler.lambda_handler"
 # One query and one PutEvents per invocation: the smallest memory is plenty, and 30 s covers both with every retry
@@ -32,19 +37,24 @@ TIMEOUT_SECONDS = 30
 ASYNC_RETRY_ATTEMPTS = 2
 
 
+@dataclass(frozen=True)
+class CallCompletionProps:
+    """Whose contacts to follow, the code to run, where placed calls are found and completions published."""
+
+    # The Connect instance whose contacts' ends the rule matches.
+    instance_id: str
+    # The caller's own asset (outbound_caller.completion is in it), bundled once.
+    code: lambda_.Code
+    placed_calls: dynamodb.ITable
+    result_event_bus: ResultEventBus
+    # Who may send to the dead-letter queue besides EventBridge and the function (a redrive sends as its starter).
+    operator_principals: tuple[str, ...] = ()
+
+
 class CallCompletion(Construct):
     """A rule for this instance's API-started voice contacts ending, and the function that reports each one."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: DeploymentSettings,
-        code: lambda_.Code,
-        placed_calls: dynamodb.ITable,
-        result_event_bus: ResultEventBus,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: CallCompletionProps) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
@@ -70,15 +80,15 @@ class CallCompletion(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=code,
+            code=props.code,
             memory_size=MEMORY_SIZE_MB,
             timeout=Duration.seconds(TIMEOUT_SECONDS),
             environment={
-                "IDEMPOTENCY_TABLE_NAME": placed_calls.table_name,
+                "IDEMPOTENCY_TABLE_NAME": props.placed_calls.table_name,
                 # The ARN, as the caller gets it: PutEvents takes it as EventBusName, and it names an imported bus too.
-                "RESULT_EVENT_BUS_NAME": result_event_bus.bus.event_bus_arn,
-                "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+                "RESULT_EVENT_BUS_NAME": props.result_event_bus.bus.event_bus_arn,
+                "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
             },
             log_group=self.log_group,
             role=self.role,
@@ -90,16 +100,16 @@ class CallCompletion(Construct):
             iam.PolicyStatement(
                 sid="FindPlacedCallsByContactId",
                 actions=["dynamodb:Query"],
-                resources=[f"{placed_calls.table_arn}/index/{PLACED_CALLS_CONTACT_ID_INDEX}"],
+                resources=[f"{props.placed_calls.table_arn}/index/{CONTACT_ID_INDEX_NAME}"],
             )
         )
         # PutEvents on the result bus alone, with the contract's source alone.
-        result_event_bus.grant_publish(self.role, sid="PublishCompletedEvents")
+        props.result_event_bus.grant_publish(self.role, sid="PublishCompletedEvents")
 
         instance_arn = stack.format_arn(
             service="connect",
             resource="instance",
-            resource_name=settings.instance_id,
+            resource_name=props.instance_id,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         # On the default bus, where Connect publishes; only this instance's voice contacts started through the API.
@@ -132,7 +142,7 @@ class CallCompletion(Construct):
         deny_other_iam_senders(
             self.dead_letter_queue,
             sid="OnlyTheCompletionAndOperatorsMayDeadLetter",
-            principals=settings.operator_principals,
+            principals=props.operator_principals,
             roles=[self.role],
             on_behalf_of=[self.rule.rule_arn],
         )

@@ -4,6 +4,7 @@ throttling and concurrent calls; the queues; the function."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -31,23 +32,26 @@ GRAPH_HEIGHT = 6
 DASHBOARD_WIDTH = 24
 
 
+@dataclass(frozen=True)
+class OperationsDashboardProps:
+    """What the dashboard graphs: the queues, the function, the Connect instance, and the alarms' states."""
+
+    queue: sqs.IQueue
+    # Each dead-letter queue by the name its graphs are labelled with.
+    dead_letter_queues: Mapping[str, sqs.IQueue]
+    function: lambda_.IFunction
+    # The Connect instance whose metrics (throttles, concurrent calls) are graphed.
+    instance_id: str
+    alarms: tuple[cloudwatch.IAlarm, ...]
+    function_metrics: FunctionMetrics = field(default_factory=FunctionMetrics)
+
+
 class OperationsDashboard(Construct):
     """One dashboard with the alarms' states on top and a graph for each question an operator asks."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        queue: sqs.IQueue,
-        dead_letter_queues: Mapping[str, sqs.IQueue],
-        function: lambda_.IFunction,
-        instance_id: str,
-        alarms: Sequence[cloudwatch.IAlarm],
-        function_metrics: FunctionMetrics | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: OperationsDashboardProps) -> None:
         super().__init__(scope, construct_id)
-        calls = function_metrics or FunctionMetrics()
+        calls, queue, function = props.function_metrics, props.queue, props.function
 
         def graph(
             title: str, left: Sequence[cloudwatch.IMetric], right: Sequence[cloudwatch.IMetric] = ()
@@ -57,10 +61,10 @@ class OperationsDashboard(Construct):
             )
 
         def connect(name: str, statistic: str) -> cloudwatch.Metric:
-            return connect_metric(name, instance_id, statistic=statistic, period=CONNECT_PERIOD)
+            return connect_metric(name, props.instance_id, statistic=statistic, period=CONNECT_PERIOD)
 
         dead_letter_graphs: list[cloudwatch.IMetric] = []
-        for name, dead_letter_queue in dead_letter_queues.items():
+        for name, dead_letter_queue in props.dead_letter_queues.items():
             dead_letter_graphs += [
                 dead_letter_queue.metric_approximate_number_of_messages_visible(
                     period=GRAPH_PERIOD, statistic="Maximum", label=f"{name}: messages held"
@@ -75,7 +79,7 @@ class OperationsDashboard(Construct):
             "Dashboard",
             default_interval=Duration.hours(24),
             widgets=[
-                [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=DASHBOARD_WIDTH)],
+                [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(props.alarms), width=DASHBOARD_WIDTH)],
                 [
                     graph("Calls placed", [calls.placed(period=GRAPH_PERIOD)]),
                     graph("Calls deferred, by reason", [calls.search_by_reason(CALLS_DEFERRED, period=GRAPH_PERIOD)]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Stack
 from aws_cdk import aws_events as events
@@ -14,6 +14,16 @@ from infra.producers import split_principals
 PUT_EVENTS = "events:PutEvents"
 
 
+@dataclass(frozen=True)
+class CallRequestBusProps:
+    """A bus of the stack's own by default, admitting this account only; or an existing bus others share."""
+
+    # Unset: the stack creates the bus and owns its policy. Set: an existing bus by name, routed from, not owned.
+    shared_bus_name: str | None = None
+    # Who may put events on the stack's own bus (account IDs or IAM principal ARNs); unset: this account only.
+    producer_principals: tuple[str, ...] = ()
+
+
 class CallRequestBus(Construct):
     """A dedicated bus admitting only the named producers (default: this account), or an existing bus by name.
 
@@ -22,19 +32,17 @@ class CallRequestBus(Construct):
     it. On a bus of its own the stack writes the whole policy, and producers in other accounts are admitted there.
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, shared_bus_name: str | None, producer_principals: Sequence[str]
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: CallRequestBusProps) -> None:
         super().__init__(scope, construct_id)
         self.bus: events.IEventBus
-        if shared_bus_name is not None:
+        if props.shared_bus_name is not None:
             # Routed from, not owned: the rule must then name the sources it accepts (settings refuse it otherwise).
-            self.bus = events.EventBus.from_event_bus_name(self, "Shared", shared_bus_name)
+            self.bus = events.EventBus.from_event_bus_name(self, "Shared", props.shared_bus_name)
             return
         bus = events.EventBus(self, "Bus", description="Outbound call requests, from the producers named in its policy")
         self.bus = bus
-        accounts, arns = split_principals(producer_principals)
-        if not producer_principals:
+        accounts, arns = split_principals(props.producer_principals)
+        if not props.producer_principals:
             accounts = [Stack.of(self).account]
         principals: list[iam.IPrincipal] = [
             *(iam.AccountPrincipal(account) for account in accounts),

@@ -1,6 +1,6 @@
 """The function's own configuration check on the environment the stack builds: synth fails where a cold start would.
 
-Pure pydantic (no aws_cdk import), like infra/settings.py, which calls it.
+Pure pydantic (no aws_cdk import), like infra/context_loading.py, which calls it.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from infra.settings import POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from outbound_caller.names import (
     CALLS_PLACED,
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
     ERROR_CODE_DIMENSION,
     FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
@@ -36,7 +37,7 @@ CONNECT_CONCURRENT_CALLS_PERCENTAGE = "ConcurrentCallsPercentage"
 class FunctionMetrics:
     """The function's own metrics, in its namespace and under its service name."""
 
-    def __init__(self, namespace: str = POWERTOOLS_METRICS_NAMESPACE, service: str = POWERTOOLS_SERVICE_NAME) -> None:
+    def __init__(self, namespace: str = DEFAULT_METRICS_NAMESPACE, service: str = DEFAULT_SERVICE_NAME) -> None:
         self.namespace = namespace
         self.service = service
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 from aws_cdk import Acknowledgment, Duration, Validations
@@ -14,11 +15,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.event_bus import CallRequestBus
+from infra.event_bus import CallRequestBus, CallRequestBusProps
 from infra.producers import call_request_event_pattern, split_principals
 from infra.queue_senders import SEND_MESSAGE, deny_other_iam_senders, not_named
-from infra.settings import DLQ_RETENTION_DAYS, SOURCE_RETENTION_DAYS
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
+from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS
 
 # EventBridge's maximum retry policy: an undeliverable event is retried for up to 24 hours / 185 attempts before
 # going to the rule's dead-letter queue. Staleness of a request is the producer's call (the request's ExpiresAt).
@@ -62,7 +63,7 @@ def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> 
     queue = secure_queue(
         scope,
         construct_id,
-        retention_period=Duration.days(DLQ_RETENTION_DAYS),
+        retention_period=Duration.days(DEAD_LETTER_QUEUE_RETENTION_DAYS),
         max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         # No SQS queue's redrive target: SQS's default lets any queue of the account name it as its dead-letter queue,
         # and SQS's own moves there carry no principal the queue policy could deny.
@@ -78,28 +79,37 @@ def dead_letter_queue_of(scope: Construct, construct_id: str, *, whose: str) -> 
     return queue
 
 
+@dataclass(frozen=True)
+class CallRequestIntakeProps:
+    """How call requests arrive: the queue's timing, the rule's pattern, the bus, topics, who else may send."""
+
+    # As long as the function may hold a batch (infra/batch_timing.py).
+    visibility_timeout: Duration
+    # Receives before SQS moves a request to the dead-letter queue; the function dead-letters the last with a reason.
+    max_receive_count: int
+    # The intake rule's event pattern; an empty list matches any.
+    event_detail_types: tuple[str, ...]
+    event_sources: tuple[str, ...] = ()
+    event_bus: CallRequestBusProps = field(default_factory=CallRequestBusProps)
+    # Topics whose notifications the queue takes.
+    sns_topic_arns: tuple[str, ...] = ()
+    # Who may send to the source queue directly; unset: whoever IAM allows, set: nobody else (admit_only).
+    queue_producer_principals: tuple[str, ...] = ()
+    # Who may send to the dead-letter queues (and the source queue, when restricted) besides the stack's own senders.
+    operator_principals: tuple[str, ...] = ()
+
+
 class CallRequestIntake(Construct):
     """The source queue with redrive to the dead-letter queue, the bus and rule that target it, and SNS topics."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        visibility_timeout: Duration,
-        max_receive_count: int,
-        event_bus_name: str | None,
-        event_detail_types: Sequence[str],
-        event_sources: Sequence[str],
-        event_bus_producer_principals: Sequence[str] = (),
-        sns_topic_arns: Sequence[str] = (),
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: CallRequestIntakeProps) -> None:
         super().__init__(scope, construct_id)
+        self._props = props
 
         self.dead_letter_queue = secure_queue(
             self,
             "DeadLetterQueue",
-            retention_period=Duration.days(DLQ_RETENTION_DAYS),
+            retention_period=Duration.days(DEAD_LETTER_QUEUE_RETENTION_DAYS),
             max_message_size_bytes=DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         )
         # Smaller than SQS's maximum by the most the function's attributes take: a body accepted here always fits
@@ -107,15 +117,15 @@ class CallRequestIntake(Construct):
         self.queue = secure_queue(
             self,
             "Queue",
-            visibility_timeout=visibility_timeout,
-            retention_period=Duration.days(SOURCE_RETENTION_DAYS),
+            visibility_timeout=props.visibility_timeout,
+            retention_period=Duration.days(SOURCE_QUEUE_RETENTION_DAYS),
             max_message_size_bytes=SOURCE_QUEUE_MAX_MESSAGE_BYTES,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=props.max_receive_count
+            ),
         )
 
-        self.event_bus = CallRequestBus(
-            self, "EventBus", shared_bus_name=event_bus_name, producer_principals=event_bus_producer_principals
-        ).bus
+        self.event_bus = CallRequestBus(self, "EventBus", props.event_bus).bus
         # Events the rule could not deliver to the source queue after its retry policy.
         self.rule_dead_letter_queue = dead_letter_queue_of(
             self, "RuleDeadLetterQueue", whose="the EventBridge rule target's DeadLetterConfig"
@@ -126,15 +136,15 @@ class CallRequestIntake(Construct):
             description="Routes outbound call requests to the outbound caller's queue",
             event_bus=self.event_bus,
             event_pattern=events.EventPattern(
-                detail_type=list(event_detail_types) or None,
-                source=list(event_sources) or None,
+                detail_type=list(props.event_detail_types) or None,
+                source=list(props.event_sources) or None,
             ),
         )
         # EventPattern has no field for `replay-name`: the whole pattern is written from the one definition the local
         # pipeline uses too.
         rule_resource = cast(events.CfnRule, self.rule.node.default_child)
         rule_resource.add_property_override(
-            "EventPattern", call_request_event_pattern(event_detail_types, event_sources)
+            "EventPattern", call_request_event_pattern(props.event_detail_types, props.event_sources)
         )
         # The target also writes the queue policy: events.amazonaws.com may send only with aws:SourceArn equal to
         # this rule's ARN (CDK adds that condition because the queue has no KMS key), and the same for the
@@ -151,17 +161,15 @@ class CallRequestIntake(Construct):
         # SNS to SQS without raw delivery: the function reads the notification's Message (CONTRACT.md). The
         # subscription also writes the queue policy: sns.amazonaws.com may send only with aws:SourceArn equal to the
         # topic. The queue's SQS-managed encryption needs no key policy for SNS, also from a KMS-encrypted topic.
-        self.sns_topic_arns = tuple(sns_topic_arns)
-        for index, topic_arn in enumerate(self.sns_topic_arns):
+        for index, topic_arn in enumerate(props.sns_topic_arns):
             topic = sns.Topic.from_topic_arn(self, f"Topic{index}", topic_arn)
             topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=False))
 
-    def admit_only(
-        self, producer_principals: Sequence[str], *, own_senders: Sequence[iam.IRole], operators: Sequence[str] = ()
-    ) -> None:
+    def admit_only(self, own_senders: Sequence[iam.IRole]) -> None:
         """Let the named producers send to the queue and deny every other principal but the rule, the topics, the
         stack's own senders (the function sends deferrals back to the queue) and the operators (a redrive sends with
-        the rights of whoever starts it)."""
+        the rights of whoever starts it). No producers named: the queue's policy leaves senders to IAM."""
+        producer_principals = self._props.queue_producer_principals
         if not producer_principals:
             return
         accounts, arns = split_principals(producer_principals)
@@ -186,26 +194,26 @@ class CallRequestIntake(Construct):
                 resources=[self.queue.queue_arn],
                 principals=[iam.AnyPrincipal()],
                 conditions=not_named(
-                    [*producer_principals, *operators],
+                    [*producer_principals, *self._props.operator_principals],
                     roles=own_senders,
-                    on_behalf_of=[self.rule.rule_arn, *self.sns_topic_arns],
+                    on_behalf_of=[self.rule.rule_arn, *self._props.sns_topic_arns],
                 ),
             )
         )
 
-    def admit_dead_letters_only_from(self, dead_letterers: Sequence[iam.IRole], operators: Sequence[str]) -> None:
+    def admit_dead_letters_only_from(self, dead_letterers: Sequence[iam.IRole]) -> None:
         """Deny sending to both dead-letter queues to every IAM principal but the roles that dead-letter requests and
         the operators; EventBridge still delivers on behalf of the rule. A request planted there would be redriven
         into the source queue with the operator's trust."""
         deny_other_iam_senders(
             self.dead_letter_queue,
             sid="OnlyTheCallerAndOperatorsMayDeadLetter",
-            principals=operators,
+            principals=self._props.operator_principals,
             roles=dead_letterers,
         )
         deny_other_iam_senders(
             self.rule_dead_letter_queue,
             sid="OnlyTheRuleAndOperatorsMayDeadLetter",
-            principals=operators,
+            principals=self._props.operator_principals,
             on_behalf_of=[self.rule.rule_arn],
         )

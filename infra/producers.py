@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from outbound_caller.names import COMPLETED_EVENT, DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT, RESULT_SOURCE
+
 # EventBridge adds a top-level `replay-name` (the replay's name) to every event it re-sends from an archive, and
 # matches `"exists": false` on it: the EventBridge user guide, "Archiving and replaying events", section "Preventing
 # replayed events from being delivered to an archive" (docs.aws.amazon.com/eventbridge/latest/userguide/
@@ -26,6 +28,9 @@ REPLAY_NAME_ABSENT: list[dict[str, bool]] = [{"exists": False}]
 ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
 IAM_PRINCIPAL_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
 
+# The result events' detail-types, which the intake rule must not match when both share a bus.
+RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
+
 
 def call_request_event_pattern(detail_types: Sequence[str], sources: Sequence[str]) -> dict[str, Any]:
     """The intake rule's event pattern: the configured detail types and sources, and never an archive replay."""
@@ -36,6 +41,13 @@ def call_request_event_pattern(detail_types: Sequence[str], sources: Sequence[st
         pattern["source"] = list(sources)
     pattern[REPLAY_NAME] = REPLAY_NAME_ABSENT
     return pattern
+
+
+def pattern_matches_result_events(detail_types: Sequence[str], sources: Sequence[str]) -> bool:
+    """Whether the intake rule's pattern would match the stack's own result events (an empty list matches any)."""
+    sources_match = not sources or RESULT_SOURCE in sources
+    types_match = not detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(detail_types))
+    return sources_match and types_match
 
 
 def check_principal(value: str) -> str:

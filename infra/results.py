@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 import jsii
@@ -11,9 +12,17 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 # The contract's source of every result event (the function's own constant, so the two cannot drift).
-from infra.settings import RESULT_EVENT_SOURCE
+from outbound_caller.names import RESULT_SOURCE
 
 PUT_EVENTS = "events:PutEvents"
+
+
+@dataclass(frozen=True)
+class ResultEventBusProps:
+    """A bus of the stack's own by default, only the granted publishers may put events on; or an existing one."""
+
+    # An existing bus's name or ARN, whose policy is its owner's.
+    existing_bus: str | None = None
 
 
 @jsii.implements(IListProducer)
@@ -37,8 +46,9 @@ class ResultEventBus(Construct):
     account may put one there. An existing bus's policy is its owner's: the stack says so at synth.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, existing_bus: str | None = None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ResultEventBusProps) -> None:
         super().__init__(scope, construct_id)
+        existing_bus = props.existing_bus
         self.bus: events.IEventBus
         self.owned = existing_bus is None
         self._publishers = _RoleArns()
@@ -62,7 +72,7 @@ class ResultEventBus(Construct):
                 actions=[PUT_EVENTS],
                 resources=[self.bus.event_bus_arn],
                 # EventBridge's events:source condition key: the role cannot impersonate another producer on the bus.
-                conditions={"StringEquals": {"events:source": RESULT_EVENT_SOURCE}},
+                conditions={"StringEquals": {"events:source": RESULT_SOURCE}},
             )
         )
         self._publishers.roles.append(role)

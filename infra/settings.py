@@ -1,37 +1,47 @@
-"""Deployment settings: the CDK context values, validated, and the numbers derived from them.
+"""The deployment's settings: the CDK context values (cdk.json, `-c key=value`) each typed, checked together, with
+the defaults a deployment gets and what the stack reads from them.
 
-Pure pydantic (no aws_cdk import) so the local pipeline can share the same validation and derivations.
+Each kind of value is read by infra/context_values.py, the timeouts come from infra/batch_timing.py, the function's
+environment from infra/function_environment.py; infra/context_loading.py builds the settings from a context.
+Pure pydantic (no aws_cdk import), so the local pipeline, the bench and preflight share them.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
-import re
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 from phonenumbers import NumberParseException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from infra.function_check import (
-    PLACEHOLDER_QUEUE_URL,
-    PLACEHOLDER_SECRET_ARN,
-    PLACEHOLDER_TABLE_NAME,
-    function_refusals,
+from infra.batch_timing import (
+    MAX_BATCH_SIZE,
+    MAX_BATCHING_WINDOW_SECONDS,
+    MAX_UNWINDOWED_BATCH_SIZE,
+    InvocationPacing,
+    oversized_batch_refusal,
+    visibility_timeout_seconds,
 )
-from infra.producers import check_principal
-from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN
-from outbound_caller.config.call_limits import parse_call_limit
-from outbound_caller.config.calling_hours import parse_calling_hours
-from outbound_caller.config.destinations import (
-    DEFAULT_BLOCKED_NUMBER_TYPES,
-    caller_id_region,
-    parse_number_types,
-    parse_region_codes,
+from infra.context_values import (
+    ANY_COUNTRY,
+    STACK_BLOCKED_NUMBER_TYPES,
+    BlockedNumberTypes,
+    ConnectId,
+    ConnectIds,
+    OptionalCallingHours,
+    OptionalCallLimit,
+    OptionalConnectId,
+    OptionalE164Number,
+    OptionalEmailAddress,
+    OptionalEventBusName,
+    OptionalEventBusNameOrArn,
+    OptionalRegionCodes,
+    OptionalSnsTopicArn,
+    PatternValues,
+    PhoneNumbers,
+    Principals,
+    SnsTopicArns,
 )
+from infra.function_environment import FunctionConfiguration, StackResources
+from infra.producers import pattern_matches_result_events
+from outbound_caller.config.destinations import caller_id_region
 from outbound_caller.config.settings import (
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -41,56 +51,7 @@ from outbound_caller.config.settings import (
     MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
-from outbound_caller.names import (
-    COMPLETED_EVENT,
-    CONTACT_ID_ATTRIBUTE,
-    CONTACT_ID_INDEX_NAME,
-    DEFAULT_METRICS_NAMESPACE,
-    DEFAULT_SERVICE_NAME,
-    DEFERRED_EVENT,
-    PARTITION_KEY,
-    PLACED_EVENT,
-    REJECTED_EVENT,
-    TTL_ATTRIBUTE,
-)
-from outbound_caller.names import RESULT_SOURCE as FUNCTION_RESULT_EVENT_SOURCE
-from outbound_caller.retention import (
-    DEAD_LETTER_QUEUE_RETENTION_DAYS,
-    SOURCE_QUEUE_RETENTION_DAYS,
-)
-from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON_PATH = REPO_ROOT / "cdk.json"
-
-# A full batch is budgeted twice the time its pacing alone needs, so Connect latency and cold starts fit.
-PACING_HEADROOM_FACTOR = 2
-# And one slow record on top: a record may spend its whole reserve (its Connect call, its ledger writes and a
-# dead-letter send, each through every timeout and backoff), not just its call, and that must not eat into the
-# reserve the next healthy records need, or they would be handed back unplaced.
-SLOW_RECORD_HEADROOM_SECONDS = RECORD_TIME_RESERVE_SECONDS
-# Floor for the function timeout: a cold start plus one slow call must always fit.
-MIN_FUNCTION_TIMEOUT_SECONDS = 60
-# Lambda's maximum function timeout (Lambda quotas: "Function timeout 900 seconds (15 minutes)").
-MAX_FUNCTION_TIMEOUT_SECONDS = 900
-# SQS guidance for Lambda event sources: visibility timeout >= 6 x function timeout + batching window.
-VISIBILITY_TIMEOUT_FACTOR = 6
-# The queues' retentions: the placed-calls ledger remembers a call as long as its request can come back.
-DLQ_RETENTION_DAYS = DEAD_LETTER_QUEUE_RETENTION_DAYS
-DLQ_RETENTION_SECONDS = DLQ_RETENTION_DAYS * 24 * 60 * 60
-SOURCE_RETENTION_DAYS = SOURCE_QUEUE_RETENTION_DAYS
-# The tables' layout, as the function reads and writes it: partition key and TTL attribute (the call limit's table
-# has the placed-calls ledger's: safety/call_limit.py imports them from it).
-PLACED_CALLS_PARTITION_KEY = PARTITION_KEY
-PLACED_CALLS_TTL_ATTRIBUTE = TTL_ATTRIBUTE
-# The placed-calls ledger's index by ContactId, through which the completion handler finds a contact's call.
-PLACED_CALLS_CONTACT_ID_ATTRIBUTE = CONTACT_ID_ATTRIBUTE
-PLACED_CALLS_CONTACT_ID_INDEX = CONTACT_ID_INDEX_NAME
-# Event source mapping limits for standard SQS queues: batch size 1..10,000, batching window 0..300 s;
-# a batch size above 10 requires a batching window of at least 1 s.
-MAX_BATCH_SIZE = 10_000
-MAX_UNWINDOWED_BATCH_SIZE = 10
-MAX_BATCHING_WINDOW_SECONDS = 300
 DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
 # Lambda SQS event source default batch size.
 DEFAULT_BATCH_SIZE = 10
@@ -99,78 +60,8 @@ DEFAULT_EVENT_DETAIL_TYPE = "Outbound Call Requested"
 # A call request waiting longer than this is stale for an outbound call: alarm on it.
 DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS = 900
 
-# The stack's blocked number types: the contract's default pair, and numbers libphonenumber cannot validate (UNKNOWN):
-# a premium-rate number with a digit too many is UNKNOWN to it, and open numbering plans (Germany, Austria) may still
-# connect it. Secure by default, like the countries; an operator who needs such numbers removes UNKNOWN.
-STACK_BLOCKED_NUMBER_TYPES = tuple(sorted(DEFAULT_BLOCKED_NUMBER_TYPES | {"UNKNOWN"}))
-# allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
-ANY_COUNTRY = "*"
-
-# The source of the function's result events: infra/results.py scopes the publish grant to it.
-RESULT_EVENT_SOURCE = FUNCTION_RESULT_EVENT_SOURCE
-RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
-
 # The obviously-fake instance ID committed in cdk.json so `make synth` works before any configuration.
 PLACEHOLDER_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
-
-# The CloudFormation stack the app deploys; `python -m preflight` looks it up by this name.
-STACK_NAME = "ConnectOutboundCaller"
-
-POWERTOOLS_SERVICE_NAME = DEFAULT_SERVICE_NAME
-POWERTOOLS_METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE
-
-# The patterns below are applied with fullmatch: re.match's "$" also matches before a trailing newline.
-UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# E.164: '+', first digit 1-9, at most 15 digits in all.
-E164_PATTERN = re.compile(FUNCTION_E164_PATTERN)
-# EventBridge event bus names: 1-256 of letters, digits, '.', '-', '_', '/'.
-EVENT_BUS_NAME_PATTERN = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
-EVENT_BUS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics, and a FIFO topic can only deliver to FIFO
-# queues, which the source queue is not) SNS topic ARNs.
-SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-
-_UNSET_STRINGS = frozenset({"", "null", "none"})
-
-
-class InvalidDeploymentSettings(ValueError):  # noqa: N818 - the name local/ and app.py import
-    """A context value is missing or invalid; the message names the context key."""
-
-
-def _blank_to_none(value: Any) -> Any:
-    """Treat '', 'null' and 'none' (as `-c key=` gives them) as unset."""
-    if isinstance(value, str) and value.strip().lower() in _UNSET_STRINGS:
-        return None
-    return value
-
-
-def _to_tuple(value: Any) -> Any:
-    """Accept a list, a JSON list string or a comma-separated string (as `-c key=a,b` gives it)."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"is not a valid JSON list ({error.msg})") from error
-        else:
-            return tuple(item.strip() for item in text.split(",") if item.strip())
-    if isinstance(value, list | tuple):
-        return tuple(item.strip() if isinstance(item, str) else item for item in value)
-    return value
-
-
-def _uuid(value: str) -> str:
-    """Return a Connect resource ID normalised to lower case, or raise naming the problem."""
-    normalised = value.strip().lower()
-    if normalised.startswith("arn:"):
-        raise ValueError(f"must be the ID (a UUID), not an ARN: got {value!r}")
-    if not UUID_PATTERN.fullmatch(normalised):
-        raise ValueError(f"must be a UUID like 12345678-abcd-4ef0-9876-0123456789ab, got {value!r}")
-    return normalised
 
 
 class DeploymentSettings(BaseModel):
@@ -178,13 +69,13 @@ class DeploymentSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    instance_id: str = Field(alias="connectInstanceId")
-    contact_flow_id: str = Field(alias="connectContactFlowId")
-    allowed_contact_flow_ids: tuple[str, ...] = Field(default=(), alias="allowedContactFlowIds")
-    source_phone_number: str | None = Field(default=None, alias="sourcePhoneNumber")
-    queue_id: str | None = Field(default=None, alias="connectQueueId")
-    allowed_source_phone_numbers: tuple[str, ...] = Field(default=(), alias="allowedSourcePhoneNumbers")
-    allowed_queue_ids: tuple[str, ...] = Field(default=(), alias="allowedQueueIds")
+    instance_id: ConnectId = Field(alias="connectInstanceId")
+    contact_flow_id: ConnectId = Field(alias="connectContactFlowId")
+    allowed_contact_flow_ids: ConnectIds = Field(default=(), alias="allowedContactFlowIds")
+    source_phone_number: OptionalE164Number = Field(default=None, alias="sourcePhoneNumber")
+    queue_id: OptionalConnectId = Field(default=None, alias="connectQueueId")
+    allowed_source_phone_numbers: PhoneNumbers = Field(default=(), alias="allowedSourcePhoneNumbers")
+    allowed_queue_ids: ConnectIds = Field(default=(), alias="allowedQueueIds")
     allow_related_contact: bool = Field(default=False, alias="allowRelatedContact")
     calls_per_second: float = Field(default=DEFAULT_CALLS_PER_SECOND, alias="callsPerSecond", gt=0, allow_inf_nan=False)
     # The share of the quota's burst, summed over concurrent invocations like callsPerSecond. Its range, like those of
@@ -204,181 +95,31 @@ class DeploymentSettings(BaseModel):
     # How long a request may keep being deferred from its first arrival (its ExpiresAt aside); capped because the
     # placed-calls ledger must outlive the longest deferral (outbound_caller.retention); the function checks the cap.
     max_deferral_seconds: int = Field(default=DEFAULT_MAX_DEFERRAL_SECONDS, alias="maxDeferralSeconds")
-    event_bus_name: str | None = Field(default=None, alias="eventBusName")
-    event_detail_types: tuple[str, ...] = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
-    event_sources: tuple[str, ...] = Field(default=(), alias="eventSources")
+    event_bus_name: OptionalEventBusName = Field(default=None, alias="eventBusName")
+    event_detail_types: PatternValues = Field(default=(DEFAULT_EVENT_DETAIL_TYPE,), alias="eventDetailTypes")
+    event_sources: PatternValues = Field(default=(), alias="eventSources")
     # Who may put events on the bus the stack creates (unset: this account only), who may send to the queue directly
     # (unset: whoever IAM allows; set: nobody else), and the topics whose notifications the queue takes.
-    event_bus_producer_principals: tuple[str, ...] = Field(default=(), alias="eventBusProducerPrincipals")
-    queue_producer_principals: tuple[str, ...] = Field(default=(), alias="queueProducerPrincipals")
+    event_bus_producer_principals: Principals = Field(default=(), alias="eventBusProducerPrincipals")
+    queue_producer_principals: Principals = Field(default=(), alias="queueProducerPrincipals")
     # Who may send to the dead-letter queues besides the stack's own senders, and to the source queue when
     # queueProducerPrincipals restricts it (a redrive sends with the rights of whoever starts it). Unset: nobody else.
-    operator_principals: tuple[str, ...] = Field(default=(), alias="operatorPrincipals")
-    sns_topic_arns: tuple[str, ...] = Field(default=(), alias="snsTopicArns")
-    alarm_email: str | None = Field(default=None, alias="alarmEmail")
-    alarm_topic_arn: str | None = Field(default=None, alias="alarmTopicArn")
+    operator_principals: Principals = Field(default=(), alias="operatorPrincipals")
+    sns_topic_arns: SnsTopicArns = Field(default=(), alias="snsTopicArns")
+    alarm_email: OptionalEmailAddress = Field(default=None, alias="alarmEmail")
+    alarm_topic_arn: OptionalSnsTopicArn = Field(default=None, alias="alarmTopicArn")
     oldest_request_age_alarm_seconds: int = Field(
         default=DEFAULT_OLDEST_REQUEST_AGE_ALARM_SECONDS, alias="oldestRequestAgeAlarmSeconds", ge=60
     )
     # Calling safety, validated with the function's own parsers. Unset countries: the caller ID's country only
     # (ANY_COUNTRY opens them all); the others as the contract's defaults.
-    allowed_destination_countries: tuple[str, ...] | None = Field(default=None, alias="allowedDestinationCountries")
-    blocked_number_types: tuple[str, ...] = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
-    calling_hours: str | None = Field(default=None, alias="callingHours")
-    destination_call_limit: str | None = Field(default=None, alias="destinationCallLimit")
+    allowed_destination_countries: OptionalRegionCodes = Field(default=None, alias="allowedDestinationCountries")
+    blocked_number_types: BlockedNumberTypes = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
+    calling_hours: OptionalCallingHours = Field(default=None, alias="callingHours")
+    destination_call_limit: OptionalCallLimit = Field(default=None, alias="destinationCallLimit")
     # Result events: on by default, to a bus the stack creates; resultEventBusName names an existing bus instead.
     result_events: bool = Field(default=True, alias="resultEvents")
-    result_event_bus_name: str | None = Field(default=None, alias="resultEventBusName")
-
-    @field_validator(
-        "source_phone_number",
-        "queue_id",
-        "event_bus_name",
-        "alarm_email",
-        "alarm_topic_arn",
-        "calling_hours",
-        "destination_call_limit",
-        "result_event_bus_name",
-        mode="before",
-    )
-    @classmethod
-    def _optional_text(cls, value: Any) -> Any:
-        return _blank_to_none(value)
-
-    @field_validator(
-        "allowed_contact_flow_ids",
-        "allowed_source_phone_numbers",
-        "allowed_queue_ids",
-        "event_detail_types",
-        "event_sources",
-        "event_bus_producer_principals",
-        "queue_producer_principals",
-        "operator_principals",
-        "sns_topic_arns",
-        mode="before",
-    )
-    @classmethod
-    def _list_values(cls, value: Any) -> Any:
-        return _to_tuple(value)
-
-    @field_validator("blocked_number_types", mode="before")
-    @classmethod
-    def _blocked_types_or_default(cls, value: Any) -> Any:
-        # Unset (null, as cdk.json says "the default", or `-c blockedNumberTypes=`) keeps the default: it must never
-        # switch the toll-fraud guard off. Only an explicit empty list blocks no type.
-        value = _blank_to_none(value)
-        return STACK_BLOCKED_NUMBER_TYPES if value is None else _to_tuple(value)
-
-    @field_validator("allowed_destination_countries", mode="before")
-    @classmethod
-    def _optional_list(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        return None if value is None else _to_tuple(value)
-
-    @field_validator("allowed_destination_countries")
-    @classmethod
-    def _region_codes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None or value == (ANY_COUNTRY,):
-            return value
-        if ANY_COUNTRY in value:
-            raise ValueError(f"{ANY_COUNTRY!r} (any country) cannot be combined with region codes, got {list(value)!r}")
-        if not value:
-            raise ValueError(f"must name at least one region code, or {ANY_COUNTRY!r} for any country")
-        return tuple(sorted(parse_region_codes(",".join(value))))
-
-    @field_validator("blocked_number_types")
-    @classmethod
-    def _number_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(sorted(parse_number_types(",".join(value))))
-
-    @field_validator("calling_hours")
-    @classmethod
-    def _calling_hours(cls, value: str | None) -> str | None:
-        return None if value is None else str(parse_calling_hours(value))
-
-    @field_validator("destination_call_limit")
-    @classmethod
-    def _call_limit(cls, value: str | None) -> str | None:
-        return None if value is None else str(parse_call_limit(value))
-
-    @field_validator("instance_id", "contact_flow_id", "queue_id")
-    @classmethod
-    def _connect_id(cls, value: str | None) -> str | None:
-        return None if value is None else _uuid(value)
-
-    @field_validator("allowed_contact_flow_ids", "allowed_queue_ids")
-    @classmethod
-    def _connect_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(_uuid(item) for item in value))
-
-    @field_validator("allowed_source_phone_numbers")
-    @classmethod
-    def _unique_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(value))
-
-    @field_validator("source_phone_number")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164_PATTERN.fullmatch(value):
-            raise ValueError(f"must be an E.164 number like +15555550100, got {value!r}")
-        return value
-
-    @field_validator("event_bus_name")
-    @classmethod
-    def _bus_name(cls, value: str | None) -> str | None:
-        # Unset: the stack creates a bus of its own. A name (also "default") is an existing bus others share.
-        if value is None:
-            return None
-        if not EVENT_BUS_NAME_PATTERN.fullmatch(value):
-            raise ValueError(f"must be an event bus name (not an ARN), got {value!r}")
-        return value
-
-    @field_validator("result_event_bus_name")
-    @classmethod
-    def _result_bus(cls, value: str | None) -> str | None:
-        if value is not None and not any(
-            pattern.fullmatch(value) for pattern in (EVENT_BUS_NAME_PATTERN, EVENT_BUS_ARN_PATTERN)
-        ):
-            raise ValueError(
-                f"must be an event bus name or ARN (arn:aws:events:<region>:<account>:event-bus/<name>), got {value!r}"
-            )
-        return value
-
-    @field_validator("event_detail_types", "event_sources")
-    @classmethod
-    def _non_empty_items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not item for item in value):
-            raise ValueError("must not contain empty strings")
-        return value
-
-    @field_validator("event_bus_producer_principals", "queue_producer_principals", "operator_principals")
-    @classmethod
-    def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(check_principal(item) for item in value))
-
-    @field_validator("sns_topic_arns")
-    @classmethod
-    def _topic_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for arn in value:
-            if not SNS_TOPIC_ARN_PATTERN.fullmatch(arn):
-                raise ValueError(
-                    f"must hold standard SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>), got {arn!r}"
-                )
-        return tuple(dict.fromkeys(value))
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL_PATTERN.fullmatch(value):
-            raise ValueError(f"must be an email address, got {value!r}")
-        return value
-
-    @field_validator("alarm_topic_arn")
-    @classmethod
-    def _topic_arn(cls, value: str | None) -> str | None:
-        if value is not None and not SNS_TOPIC_ARN_PATTERN.fullmatch(value):
-            raise ValueError(f"must be a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got {value!r}")
-        return value
+    result_event_bus_name: OptionalEventBusNameOrArn = Field(default=None, alias="resultEventBusName")
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentSettings:
@@ -425,22 +166,9 @@ class DeploymentSettings(BaseModel):
                 f"eventBusProducerPrincipals applies to the bus the stack creates; eventBusName={self.event_bus_name!r}"
                 " is an existing bus whose policy is its owner's: unset one of them"
             )
-        needed = self._timeout_for(self.batch_size)
-        if needed > MAX_FUNCTION_TIMEOUT_SECONDS:
-            largest = self.max_batch_size
-            remedy = (
-                f"lower batchSize to at most {largest} or raise callsPerSecond"
-                if largest >= 1
-                else "raise callsPerSecond or lower maxConcurrency: not even a batch of 1 fits"
-            )
-            raise ValueError(
-                f"a full batch (batchSize={self.batch_size}) at callsPerSecond={self.calls_per_second:g} /"
-                f" maxConcurrency={self.max_concurrency} = {self.per_invocation_calls_per_second:g} calls/s per"
-                f" invocation needs a {needed} s function timeout ({PACING_HEADROOM_FACTOR} x"
-                f" {self._pacing_seconds(self.batch_size):g} s of pacing, {SLOW_RECORD_HEADROOM_SECONDS} s for one"
-                f" slow record and {RECORD_TIME_RESERVE_SECONDS} s reserved for the last), above Lambda's"
-                f" {MAX_FUNCTION_TIMEOUT_SECONDS} s; {remedy}"
-            )
+        refusal = oversized_batch_refusal(self.batch_size, self.calls_per_second, self.max_concurrency)
+        if refusal is not None:
+            raise ValueError(refusal)
         return self
 
     @property
@@ -451,9 +179,7 @@ class DeploymentSettings(BaseModel):
         # Unset eventBusName: the intake rule is on a bus the stack creates, which a name given here cannot be.
         if self.event_bus_name is None or self.result_event_bus_name.split(":event-bus/")[-1] != self.event_bus_name:
             return False
-        sources_match = not self.event_sources or RESULT_EVENT_SOURCE in self.event_sources
-        types_match = not self.event_detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(self.event_detail_types))
-        return sources_match and types_match
+        return pattern_matches_result_events(self.event_detail_types, self.event_sources)
 
     @property
     def destination_countries(self) -> tuple[str, ...] | None:
@@ -472,35 +198,43 @@ class DeploymentSettings(BaseModel):
         return self.allowed_destination_countries is None
 
     @property
-    def per_invocation_calls_per_second(self) -> float:
-        """The share of callsPerSecond one concurrent invocation may use."""
-        return self.calls_per_second / self.max_concurrency
-
-    def _pacing_seconds(self, batch_size: int) -> float:
-        return batch_size / self.per_invocation_calls_per_second
-
-    def _timeout_for(self, batch_size: int) -> int:
-        paced_batch = math.ceil(self._pacing_seconds(batch_size) * PACING_HEADROOM_FACTOR)
-        return max(
-            MIN_FUNCTION_TIMEOUT_SECONDS, paced_batch + SLOW_RECORD_HEADROOM_SECONDS + RECORD_TIME_RESERVE_SECONDS
-        )
-
-    @property
-    def max_batch_size(self) -> int:
-        """The largest batch that fits in Lambda's maximum timeout at the per-invocation rate."""
-        spare = MAX_FUNCTION_TIMEOUT_SECONDS - RECORD_TIME_RESERVE_SECONDS - SLOW_RECORD_HEADROOM_SECONDS
-        budget = spare / PACING_HEADROOM_FACTOR
-        return max(0, min(MAX_BATCH_SIZE, math.floor(budget * self.per_invocation_calls_per_second)))
+    def pacing(self) -> InvocationPacing:
+        """One concurrent invocation's share of callsPerSecond, and the time a batch takes at it."""
+        return InvocationPacing.share_of(self.calls_per_second, self.max_concurrency)
 
     @property
     def function_timeout_seconds(self) -> int:
         """Function timeout: a full batch at the per-invocation rate, with headroom, plus one slow record's reserve."""
-        return self._timeout_for(self.batch_size)
+        return self.pacing.function_timeout_seconds(self.batch_size)
 
     @property
     def visibility_timeout_seconds(self) -> int:
         """Source queue visibility timeout: 6 x the function timeout plus the batching window (SQS guidance)."""
-        return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.batching_window_seconds
+        return visibility_timeout_seconds(self.function_timeout_seconds, self.batching_window_seconds)
+
+    @property
+    def function_configuration(self) -> FunctionConfiguration:
+        """What these settings configure the function with (the caller construct's environment comes from it)."""
+        return FunctionConfiguration(
+            instance_id=self.instance_id,
+            contact_flow_id=self.contact_flow_id,
+            allowed_contact_flow_ids=self.allowed_contact_flow_ids,
+            source_phone_number=self.source_phone_number,
+            queue_id=self.queue_id,
+            allowed_source_phone_numbers=self.allowed_source_phone_numbers,
+            allowed_queue_ids=self.allowed_queue_ids,
+            allow_related_contact=self.allow_related_contact,
+            calls_per_second=self.calls_per_second,
+            calls_burst=self.calls_burst,
+            max_concurrency=self.max_concurrency,
+            concurrent_calls_limit=self.concurrent_calls_limit,
+            max_receive_count=self.max_receive_count,
+            max_deferral_seconds=self.max_deferral_seconds,
+            blocked_number_types=self.blocked_number_types,
+            destination_countries=self.destination_countries,
+            calling_hours=self.calling_hours,
+            destination_call_limit=self.destination_call_limit,
+        )
 
     def function_environment(
         self,
@@ -512,113 +246,14 @@ class DeploymentSettings(BaseModel):
         destination_calls_table_name: str | None = None,
         result_event_bus_name: str | None = None,
     ) -> dict[str, str]:
-        """The function's environment variables, exactly as the contract names them."""
-        environment = {
-            "CONNECT_INSTANCE_ID": self.instance_id,
-            "CONNECT_CONTACT_FLOW_ID": self.contact_flow_id,
-        }
-        if self.allowed_contact_flow_ids:
-            environment["CONNECT_ALLOWED_CONTACT_FLOW_IDS"] = ",".join(self.allowed_contact_flow_ids)
-        if self.source_phone_number is not None:
-            environment["CONNECT_SOURCE_PHONE_NUMBER"] = self.source_phone_number
-        if self.queue_id is not None:
-            environment["CONNECT_QUEUE_ID"] = self.queue_id
-        if self.allowed_source_phone_numbers:
-            environment["CONNECT_ALLOWED_SOURCE_PHONE_NUMBERS"] = ",".join(self.allowed_source_phone_numbers)
-        if self.allowed_queue_ids:
-            environment["CONNECT_ALLOWED_QUEUE_IDS"] = ",".join(self.allowed_queue_ids)
-        if self.allow_related_contact:
-            environment["ALLOW_RELATED_CONTACT"] = "true"
-        environment |= {
-            "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
-            # Where deferred requests go back: the queue the function reads, named rather than rebuilt from each
-            # record's eventSourceARN, which would mean guessing the SQS endpoint (partition, local stand-ins).
-            "SOURCE_QUEUE_URL": source_queue_url,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table_name,
-            # The key of the MAC on the function's own message attributes: only those it signed steer a request.
-            "MESSAGE_SIGNING_KEY_SECRET_ID": message_signing_key_secret_id,
-            "CALLS_PER_SECOND": f"{self.calls_per_second:g}",
-            "CALLS_BURST": f"{self.calls_burst:g}",
-            "MAX_CONCURRENCY": str(self.max_concurrency),
-            "CONCURRENT_CALLS_LIMIT": str(self.concurrent_calls_limit),
-            # The redrive policy's own maxReceiveCount, so the function dead-letters the last receive with a reason.
-            "MAX_RECEIVE_COUNT": str(self.max_receive_count),
-            "MAX_DEFERRAL_SECONDS": str(self.max_deferral_seconds),
-            # Always written, also when empty (block no type), so the function never falls back to its own default.
-            "BLOCKED_NUMBER_TYPES": ",".join(self.blocked_number_types),
-            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
-        }
-        if self.destination_countries is not None:
-            environment["ALLOWED_DESTINATION_COUNTRIES"] = ",".join(self.destination_countries)
-        if self.calling_hours is not None:
-            environment["CALLING_HOURS"] = self.calling_hours
-        if self.destination_call_limit is not None:
-            if destination_calls_table_name is None:
-                raise ValueError("destinationCallLimit is set: the stack must pass the table that counts it")
-            environment["DESTINATION_CALL_LIMIT"] = self.destination_call_limit
-            environment["DESTINATION_CALLS_TABLE_NAME"] = destination_calls_table_name
-        if result_event_bus_name is not None:
-            environment["RESULT_EVENT_BUS_NAME"] = result_event_bus_name
-        return environment
-
-
-CONTEXT_KEYS: tuple[str, ...] = tuple(
-    field.alias for field in DeploymentSettings.model_fields.values() if field.alias is not None
-)
-
-
-def _describe(error: Any) -> str:
-    location = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not location:
-        return message
-    if error["type"] == "missing":
-        return f"context value {location!r} is required: set it in cdk.json or with -c {location}=..."
-    if error["type"] == "extra_forbidden":
-        return f"context key {location!r} is not a setting of this app"
-    message = message[0].lower() + message[1:]
-    return f"context value {location!r}: {message}" + ("" if "got " in message else f" (got {error.get('input')!r})")
-
-
-def _misspelt_keys(context: Mapping[str, Any]) -> list[str]:
-    """Context keys that are not settings but look like a typo of one (CDK's own keys contain ':' or '@')."""
-    problems = []
-    for key in context:
-        if key in CONTEXT_KEYS or ":" in key or key.startswith("@"):
-            continue
-        close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.85)
-        if close:
-            problems.append(f"context key {key!r} is not a setting; did you mean {close[0]!r}?")
-    return problems
-
-
-def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
-    """Validate the app's context values; raise InvalidDeploymentSettings naming each bad key."""
-    problems = _misspelt_keys(context)
-    settings = None
-    try:
-        settings = DeploymentSettings.model_validate({key: context[key] for key in CONTEXT_KEYS if key in context})
-    except ValidationError as error:
-        problems.extend(_describe(detail) for detail in error.errors())
-    if settings is not None:
-        # The function's own check, on the environment the stack would give it: what it would refuse at every cold
-        # start fails synth instead, naming the context key.
-        environment = settings.function_environment(
-            PLACEHOLDER_QUEUE_URL,
-            PLACEHOLDER_TABLE_NAME,
-            source_queue_url=PLACEHOLDER_QUEUE_URL,
-            message_signing_key_secret_id=PLACEHOLDER_SECRET_ARN,
-            destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
-            # A bus the stack creates is its own ARN; a named one is the context value, checked as the function does.
-            result_event_bus_name=settings.result_event_bus_name if settings.result_events else None,
+        """The function's environment variables with these resources (the local pipeline's function gets these)."""
+        return self.function_configuration.environment(
+            StackResources(
+                dead_letter_queue_url=dead_letter_queue_url,
+                source_queue_url=source_queue_url,
+                idempotency_table_name=idempotency_table_name,
+                message_signing_key_secret_id=message_signing_key_secret_id,
+                destination_calls_table_name=destination_calls_table_name,
+                result_event_bus_name=result_event_bus_name,
+            )
         )
-        problems.extend(function_refusals(environment))
-    if problems or settings is None:
-        raise InvalidDeploymentSettings("Invalid deployment settings:\n  - " + "\n  - ".join(problems))
-    return settings
-
-
-def load_cdk_json_settings(path: Path = CDK_JSON_PATH) -> DeploymentSettings:
-    """Read and validate the context values committed in cdk.json."""
-    return settings_from_context(json.loads(path.read_text(encoding="utf-8")).get("context", {}))

@@ -1,4 +1,7 @@
-"""The stack: intake, caller, alarms and dashboard wired together, with the outputs producers need."""
+"""The stack: intake, caller, alarms and dashboard wired together, with the outputs producers need.
+
+The one place that reads the deployment's settings: each construct gets typed props naming what it needs.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,15 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from constructs import Construct
 
-from infra.alarms import OperationalAlarms
-from infra.caller import OutboundCaller
-from infra.completion import CallCompletion
-from infra.dashboard import OperationsDashboard
-from infra.intake import CallRequestIntake
-from infra.results import ResultEventBus
+from infra.alarms import OperationalAlarms, OperationalAlarmsProps
+from infra.caller import OutboundCaller, OutboundCallerProps
+from infra.completion import CallCompletion, CallCompletionProps
+from infra.dashboard import OperationsDashboard, OperationsDashboardProps
+from infra.event_bus import CallRequestBusProps
+from infra.intake import CallRequestIntake, CallRequestIntakeProps
+from infra.results import ResultEventBus, ResultEventBusProps
 from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
-from infra.tables import ExpiringTable
+from infra.tables import ExpiringTable, ExpiringTableProps
 
 
 class OutboundCallerStack(Stack):
@@ -26,33 +30,45 @@ class OutboundCallerStack(Stack):
         intake = CallRequestIntake(
             self,
             "Intake",
-            visibility_timeout=Duration.seconds(settings.visibility_timeout_seconds),
-            max_receive_count=settings.max_receive_count,
-            event_bus_name=settings.event_bus_name,
-            event_detail_types=settings.event_detail_types,
-            event_sources=settings.event_sources,
-            event_bus_producer_principals=settings.event_bus_producer_principals,
-            sns_topic_arns=settings.sns_topic_arns,
+            CallRequestIntakeProps(
+                visibility_timeout=Duration.seconds(settings.visibility_timeout_seconds),
+                max_receive_count=settings.max_receive_count,
+                event_detail_types=settings.event_detail_types,
+                event_sources=settings.event_sources,
+                event_bus=CallRequestBusProps(
+                    shared_bus_name=settings.event_bus_name, producer_principals=settings.event_bus_producer_principals
+                ),
+                sns_topic_arns=settings.sns_topic_arns,
+                queue_producer_principals=settings.queue_producer_principals,
+                operator_principals=settings.operator_principals,
+            ),
         )
-        placed_calls = ExpiringTable(self, "PlacedCalls", contact_id_index=True)
+        placed_calls = ExpiringTable(self, "PlacedCalls", ExpiringTableProps(contact_id_index=True))
         # Only when a limit is set: no table, no grant, no cost otherwise.
         destination_calls = (
-            ExpiringTable(self, "DestinationCalls") if settings.destination_call_limit is not None else None
+            ExpiringTable(self, "DestinationCalls", ExpiringTableProps())
+            if settings.destination_call_limit is not None
+            else None
         )
         results = (
-            ResultEventBus(self, "Results", existing_bus=settings.result_event_bus_name)
+            ResultEventBus(self, "Results", ResultEventBusProps(existing_bus=settings.result_event_bus_name))
             if settings.result_events
             else None
         )
         caller = OutboundCaller(
             self,
             "Caller",
-            settings=settings,
-            queue=intake.queue,
-            dead_letter_queue=intake.dead_letter_queue,
-            placed_calls=placed_calls.table,
-            destination_calls=destination_calls.table if destination_calls is not None else None,
-            result_event_bus=results,
+            OutboundCallerProps(
+                configuration=settings.function_configuration,
+                timeout=Duration.seconds(settings.function_timeout_seconds),
+                batch_size=settings.batch_size,
+                batching_window_seconds=settings.batching_window_seconds,
+                queue=intake.queue,
+                dead_letter_queue=intake.dead_letter_queue,
+                placed_calls=placed_calls.table,
+                destination_calls=destination_calls.table if destination_calls is not None else None,
+                result_event_bus=results,
+            ),
         )
         completion = None
         if results is not None:
@@ -60,17 +76,18 @@ class OutboundCallerStack(Stack):
             completion = CallCompletion(
                 self,
                 "Completion",
-                settings=settings,
-                code=caller.code,
-                placed_calls=placed_calls.table,
-                result_event_bus=results,
+                CallCompletionProps(
+                    instance_id=settings.instance_id,
+                    code=caller.code,
+                    placed_calls=placed_calls.table,
+                    result_event_bus=results,
+                    operator_principals=settings.operator_principals,
+                ),
             )
-        intake.admit_only(
-            settings.queue_producer_principals, own_senders=[caller.role], operators=settings.operator_principals
-        )
+        intake.admit_only(own_senders=[caller.role])
         # Always, whoever may send to the source queue: a message planted in a dead-letter queue is redriven into the
         # source queue by an operator, with the trust a redrive carries.
-        intake.admit_dead_letters_only_from([caller.role], settings.operator_principals)
+        intake.admit_dead_letters_only_from([caller.role])
         dead_letter_queues = {
             "DeadLetterQueue": intake.dead_letter_queue,
             "RuleDeadLetterQueue": intake.rule_dead_letter_queue,
@@ -81,22 +98,26 @@ class OutboundCallerStack(Stack):
         alarms = OperationalAlarms(
             self,
             "Alarms",
-            queue=intake.queue,
-            dead_letter_queues=dead_letter_queues,
-            function=caller.function,
-            oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
-            alarm_email=settings.alarm_email,
-            alarm_topic_arn=settings.alarm_topic_arn,
-            result_events=results is not None,
+            OperationalAlarmsProps(
+                queue=intake.queue,
+                dead_letter_queues=dead_letter_queues,
+                function=caller.function,
+                oldest_request_age_seconds=settings.oldest_request_age_alarm_seconds,
+                alarm_email=settings.alarm_email,
+                alarm_topic_arn=settings.alarm_topic_arn,
+                result_events=results is not None,
+            ),
         )
         dashboard = OperationsDashboard(
             self,
             "Operations",
-            queue=intake.queue,
-            dead_letter_queues=dead_letter_queues,
-            function=caller.function,
-            instance_id=settings.instance_id,
-            alarms=alarms.alarms,
+            OperationsDashboardProps(
+                queue=intake.queue,
+                dead_letter_queues=dead_letter_queues,
+                function=caller.function,
+                instance_id=settings.instance_id,
+                alarms=tuple(alarms.alarms),
+            ),
         )
 
         outputs = {

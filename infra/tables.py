@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra.settings import (
-    PLACED_CALLS_CONTACT_ID_ATTRIBUTE,
-    PLACED_CALLS_CONTACT_ID_INDEX,
-    PLACED_CALLS_PARTITION_KEY,
-    PLACED_CALLS_TTL_ATTRIBUTE,
-)
+from outbound_caller.names import CONTACT_ID_ATTRIBUTE, CONTACT_ID_INDEX_NAME, PARTITION_KEY, TTL_ATTRIBUTE
+
+
+@dataclass(frozen=True)
+class ExpiringTableProps:
+    """What differs between the function's tables: whether the completion handler looks items up by ContactId."""
+
+    contact_id_index: bool = False
 
 
 class ExpiringTable(Construct):
@@ -23,28 +27,26 @@ class ExpiringTable(Construct):
     both only remember what the stack's own queues delivered, so they go with it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, contact_id_index: bool = False) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ExpiringTableProps) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
             "Table",
-            partition_key=dynamodb.Attribute(name=PLACED_CALLS_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=PLACED_CALLS_TTL_ATTRIBUTE,
+            time_to_live_attribute=TTL_ATTRIBUTE,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        if contact_id_index:
+        if props.contact_id_index:
             # The placed-calls ledger's: the completion handler finds a contact's call by its ContactId. Sparse (only
             # PLACED items hold one) and KEYS_ONLY: the key is the token's hash, all a completion needs, so the index
             # holds no fingerprint and costs little.
             self.table.add_global_secondary_index(
-                index_name=PLACED_CALLS_CONTACT_ID_INDEX,
-                partition_key=dynamodb.Attribute(
-                    name=PLACED_CALLS_CONTACT_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING
-                ),
+                index_name=CONTACT_ID_INDEX_NAME,
+                partition_key=dynamodb.Attribute(name=CONTACT_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.KEYS_ONLY,
             )

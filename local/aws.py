@@ -20,17 +20,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.producers import call_request_event_pattern
-from infra.settings import (
-    DLQ_RETENTION_SECONDS,
-    PLACED_CALLS_CONTACT_ID_ATTRIBUTE,
-    PLACED_CALLS_CONTACT_ID_INDEX,
-    PLACED_CALLS_PARTITION_KEY,
-    PLACED_CALLS_TTL_ATTRIBUTE,
-    DeploymentSettings,
-)
+from infra.queue_retention import DEAD_LETTER_QUEUE_RETENTION_SECONDS as DLQ_RETENTION_SECONDS
+from infra.settings import DeploymentSettings
 from local.account import LOCAL_HOST, LOCAL_REGION
 from local.moto_process import READY_PREFIX
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
+from outbound_caller.names import CONTACT_ID_ATTRIBUTE as PLACED_CALLS_CONTACT_ID_ATTRIBUTE
+from outbound_caller.names import CONTACT_ID_INDEX_NAME as PLACED_CALLS_CONTACT_ID_INDEX
+from outbound_caller.names import PARTITION_KEY as PLACED_CALLS_PARTITION_KEY
+from outbound_caller.names import TTL_ATTRIBUTE as PLACED_CALLS_TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.settings import RESULT_EVENT_SOURCE
 from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.connect_endpoint import LocalConnectInstance, PlacedCall
 from outbound_caller.completion.report import completion_for
 from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.names import COMPLETED_EVENT
+from outbound_caller.names import RESULT_SOURCE as RESULT_EVENT_SOURCE
 from outbound_caller.observability import metrics
 from outbound_caller.results.publisher import ResultEvents
 

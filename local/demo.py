@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
+from infra.context_loading import settings_from_context
+from infra.repository import CDK_JSON_PATH
+from infra.settings import DeploymentSettings
 from local.completions import CompletionRelay, completion_summary
 from local.connect_endpoint import (
     DEFAULT_BURST,

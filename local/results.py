@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from rich.table import Table
 
-from infra.settings import RESULT_EVENT_SOURCE, DeploymentSettings
+from infra.settings import DeploymentSettings
+from outbound_caller.names import RESULT_SOURCE as RESULT_EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

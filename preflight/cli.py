@@ -13,7 +13,8 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError
 
-from infra.settings import CDK_JSON_PATH, InvalidDeploymentSettings, settings_from_context
+from infra.context_loading import InvalidDeploymentSettings, settings_from_context
+from infra.repository import CDK_JSON_PATH
 from preflight.checks import CHECKS, run_checks
 from preflight.result import CheckResult, Status
 from preflight.target import Clients, Target, TargetUnavailable, region_of, resolve_target

@@ -10,7 +10,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from mypy_boto3_connect import ConnectClient
 
-from infra.settings import STACK_NAME, DeploymentSettings
+from infra.deployment import STACK_NAME
+from infra.settings import DeploymentSettings
 
 # Read-only calls an operator makes once: a few quick attempts, not the function's tuned budget.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)

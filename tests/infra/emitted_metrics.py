@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from infra.settings import REPO_ROOT
+from infra.repository import REPO_ROOT
 from tests.infra.scopes import under
 
 # Every way the function counts an outcome, as settlement, the record handler and the handler call them.

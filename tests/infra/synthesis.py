@@ -13,8 +13,9 @@ os.environ["CDK_DOCKER"] = "docker-must-not-be-used"
 
 from aws_cdk import App, Stack
 
-from infra.application import STACK_NAME, build_app
-from infra.settings import CDK_JSON_PATH
+from infra.application import build_app
+from infra.deployment import STACK_NAME
+from infra.repository import CDK_JSON_PATH
 
 # CDK skips asset bundling for the stacks listed here; an empty list skips it for all (the asset keeps a hash).
 SKIP_BUNDLING: Mapping[str, Any] = {"aws:cdk:bundling-stacks": []}

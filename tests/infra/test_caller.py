@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from infra.caller import RUNTIME
-from infra.settings import load_cdk_json_settings
+from infra.context_loading import load_cdk_json_settings
 from outbound_caller.config.settings import (
     DEFAULT_CALLS_BURST,
     DEFAULT_CONCURRENT_CALLS_LIMIT,

@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.application import build_app
-from infra.settings import PLACED_CALLS_PARTITION_KEY, PLACED_CALLS_TTL_ATTRIBUTE
+from outbound_caller.names import PARTITION_KEY, TTL_ATTRIBUTE
 from tests.infra.scopes import find
 from tests.infra.synthesis import SKIP_BUNDLING, cdk_json_context, stack_of
 
@@ -79,8 +79,8 @@ def test_a_call_limit_brings_its_own_encrypted_expiring_table_and_a_grant_on_it_
     table_id = variables["DESTINATION_CALLS_TABLE_NAME"]["Ref"]
     assert variables["DESTINATION_CALL_LIMIT"] == "3/24h"
     table = find(template, "AWS::DynamoDB::Table")[table_id]["Properties"]
-    assert table["KeySchema"] == [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": PLACED_CALLS_TTL_ATTRIBUTE, "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     # And may only read and update single items of it, in a statement of its own

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 
 from infra.caller import HANDLER as CALLER_HANDLER
 from infra.completion import HANDLER
-from infra.settings import load_cdk_json_settings
+from infra.context_loading import load_cdk_json_settings
 from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, under
 
 

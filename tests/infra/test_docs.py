@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings import CONTEXT_KEYS, REPO_ROOT
+from infra.context_loading import CONTEXT_KEYS
+from infra.repository import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 DEPLOY_GUIDE = REPO_ROOT / "docs" / "deploy.md"

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk import App, Duration, Stack
 from aws_cdk.assertions import Annotations, Match, Template
 
-from infra.settings import DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR, InvalidDeploymentSettings
+from infra.batch_timing import VISIBILITY_TIMEOUT_FACTOR
+from infra.context_loading import InvalidDeploymentSettings
+from infra.intake import CallRequestIntake, CallRequestIntakeProps
+from infra.queue_retention import DEAD_LETTER_QUEUE_RETENTION_SECONDS
 from outbound_caller.message_size import (
     FUNCTION_ATTRIBUTES_MAX_BYTES,
     SOURCE_QUEUE_MAX_MESSAGE_BYTES,
@@ -103,7 +107,7 @@ def test_dead_letter_queues_keep_messages_for_fourteen_days(template: Template) 
         queues[_rule_dead_letter_queue_id(template)]["Properties"]["MessageRetentionPeriod"],
     }
     # Then it is SQS's maximum, 14 days
-    assert retentions == {DLQ_RETENTION_SECONDS} == {1_209_600}
+    assert retentions == {DEAD_LETTER_QUEUE_RETENTION_SECONDS} == {1_209_600}
 
 
 def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template: Template) -> None:
@@ -112,7 +116,7 @@ def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template:
     # When the source queue's retention is compared with the dead-letter queue's
     source = queues[_source_queue_id(template)]["Properties"]["MessageRetentionPeriod"]
     # Then a redriven message (which keeps its enqueue time) still has time left in the dead-letter queue
-    assert source < DLQ_RETENTION_SECONDS
+    assert source < DEAD_LETTER_QUEUE_RETENTION_SECONDS
 
 
 def test_a_body_the_source_queue_accepts_fits_with_the_functions_attributes_wherever_it_sends_it(
@@ -273,3 +277,29 @@ def test_on_a_shared_bus_synth_warns_that_sources_do_not_decide_who_can_dial() -
     Template.from_stack(stack)
     # Then synth warns that a source is text any sender may choose: the bus's policy and IAM decide who can dial
     Annotations.from_stack(stack).has_warning("*", SHARED_BUS_WARNING)
+
+
+def test_the_intake_stands_alone_on_its_props_secure_by_default() -> None:
+    # Given a bare stack, no deployment settings, and the intake's props with only what has no default
+    stack = Stack(App(), "Bare")
+    props = CallRequestIntakeProps(
+        visibility_timeout=Duration.seconds(360), max_receive_count=5, event_detail_types=("Outbound Call Requested",)
+    )
+    # When the intake is built from them alone
+    CallRequestIntake(stack, "Intake", props)
+    template = Template.from_stack(stack)
+    # Then its three queues are encrypted and refuse plain HTTP, the source queue redrives to its dead-letter queue,
+    # and the bus it creates denies PutEvents to every other account
+    queues = _resources(template, "AWS::SQS::Queue")
+    assert len(queues) == 3
+    assert all(queue["Properties"].get("SqsManagedSseEnabled") is True for queue in queues.values())
+    for queue_id in queues:
+        assert any(
+            statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for statement in _queue_policy(template, queue_id)
+        )
+    assert queues[_source_queue_id(template)]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    template.has_resource_properties(
+        "AWS::Events::EventBusPolicy",
+        {"StatementId": "cdk-NobodyElseMayPutEvents", "Statement": Match.object_like({"Effect": "Deny"})},
+    )

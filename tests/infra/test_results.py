@@ -9,8 +9,9 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match, Template
 
+from infra.context_loading import InvalidDeploymentSettings, settings_from_context
 from infra.results import ResultEventBus
-from infra.settings import RESULT_EVENT_SOURCE, InvalidDeploymentSettings, settings_from_context
+from outbound_caller.names import RESULT_SOURCE
 from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, find, under
 from tests.infra.synthesis import app_with, cdk_json_context, stack_of
 
@@ -46,7 +47,7 @@ def test_by_default_the_stack_creates_the_bus_and_grants_put_events_on_it_only(t
     assert _put_events_statements(template) == [
         {
             "Action": "events:PutEvents",
-            "Condition": {"StringEquals": {"events:source": RESULT_EVENT_SOURCE}},
+            "Condition": {"StringEquals": {"events:source": RESULT_SOURCE}},
             "Effect": "Allow",
             "Resource": bus_arn,
             "Sid": "PublishResultEvents",

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from infra.settings import settings_from_context
+from infra.context_loading import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
 from outbound_caller.cli import main
 from outbound_caller.cli_clients import AwsClients

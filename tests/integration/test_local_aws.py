@@ -7,9 +7,10 @@ from pathlib import Path
 
 import boto3
 
-from infra.settings import PLACED_CALLS_TTL_ATTRIBUTE, settings_from_context
+from infra.context_loading import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
+from outbound_caller.names import TTL_ATTRIBUTE
 from tests.infra.synthesis import cdk_json_context
 
 SENDERS, DELETERS, MESSAGES_PER_SENDER = 4, 6, 400
@@ -67,7 +68,7 @@ def test_a_destination_call_limit_gets_its_table_locally_as_in_the_stack(tmp_pat
         assert without_limit.destination_calls_table_name is None
         assert with_limit.destination_calls_table_name is not None
         ttl = boto3.client("dynamodb").describe_time_to_live(TableName=with_limit.destination_calls_table_name)
-        assert ttl["TimeToLiveDescription"]["AttributeName"] == PLACED_CALLS_TTL_ATTRIBUTE
+        assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
         # and the function is told its name, as the stack tells it
         environment = limited.function_environment(
             with_limit.dead_letter_queue_url,

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
-from infra.settings import settings_from_context
+from infra.context_loading import settings_from_context
 from local.aws import IntakeResources, LocalAws, create_intake, local_sdk_environment, scoped_environment
 from local.event_source import (
     LATE_DUPLICATE_DELAY_SECONDS,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import boto3
 
-from infra.settings import RESULT_EVENT_SOURCE
 from local.aws import LocalAws, local_sdk_environment, queue_depth, scoped_environment
 from local.demo import demo_settings
 from local.results import ResultSink, ResultSinkReader, create_result_sink
+from outbound_caller.names import RESULT_SOURCE
 
 # More than one receive's worth, so that a drain has to read the sink several times.
 FIRST_EVENTS, LATER_EVENTS = 23, 4
@@ -23,7 +23,7 @@ def _publish(sink: ResultSink, detail_type: str, count: int, error_code: str | N
         events.put_events(
             Entries=[
                 {
-                    "Source": RESULT_EVENT_SOURCE,
+                    "Source": RESULT_SOURCE,
                     "DetailType": detail_type,
                     "Detail": json.dumps(detail),
                     "EventBusName": sink.bus_name,

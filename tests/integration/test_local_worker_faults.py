@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.settings import settings_from_context
+from infra.context_loading import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
 from local.connect_endpoint import ConnectBehaviour, LocalConnectEndpoint
 from local.event_source import EventSourceMappingSpec, SqsEventSource

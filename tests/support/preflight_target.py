@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from infra.settings import CDK_JSON_PATH, settings_from_context
+from infra.context_loading import settings_from_context
+from infra.repository import CDK_JSON_PATH
 from preflight.target import Clients, Target
 
 ACCOUNT = "123456789012"  # moto's default account, so moto-made ARNs and the target's agree

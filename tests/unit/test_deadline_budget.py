@@ -9,7 +9,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 
-from infra.settings import settings_from_context
+from infra.context_loading import settings_from_context
 from outbound_caller.clients import client_config
 from outbound_caller.timeouts import (
     CONNECT_CONNECT_TIMEOUT_SECONDS,
