@@ -18,6 +18,7 @@ from outbound_caller.config.optout import OptOutSettings
 from outbound_caller.config.settings import Settings
 from outbound_caller.connect.back_pressure import BackPressure
 from outbound_caller.connect.calls import ConnectCalls
+from outbound_caller.connect.contacts import ContactReader
 from outbound_caller.connect.idempotency import OncePerToken
 from outbound_caller.connect.instance_state import (
     DynamoInstanceStateStore,
@@ -176,22 +177,34 @@ def build_caller(
 
 @dataclass(frozen=True)
 class Completion:
-    """What the completion function needs: where placed calls are found, and where their completion is published."""
+    """What the completion function needs: where placed calls are found and their outcome recorded, what Connect says
+    of an ended contact, and where the completion is published."""
 
     settings: CompletionSettings
     lookup: PlacedCallLookup
+    ledger: PlacedCallsLedger
+    contacts: ContactReader
     events: EventBridgeClient
+    clock: Callable[[], float] = time.time
+
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds."""
+        return int(self.clock() * 1000)
 
 
-def build_completion(settings: CompletionSettings) -> Completion:
+def build_completion(settings: CompletionSettings, *, clock: Callable[[], float] = time.time) -> Completion:
     """The completion's collaborators from its settings."""
+    table = create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
     return Completion(
         settings=settings,
-        lookup=PlacedCallLookup(
-            settings.placed_calls_table_name,
-            create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS),
+        lookup=PlacedCallLookup(settings.placed_calls_table_name, table),
+        ledger=PlacedCallsLedger(settings.placed_calls_table_name, table, clock=clock),
+        contacts=ContactReader(
+            create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS),
+            settings.instance_id,
         ),
         events=create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS),
+        clock=clock,
     )
 
 

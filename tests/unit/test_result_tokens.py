@@ -29,7 +29,7 @@ TOKENS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_s
 def _completed_token(client_token: str) -> str:
     """What Outbound Call Completed names for the call placed with this token: the ledger holds only its key."""
     key = token_key(client_token).removeprefix(f"{PLACED_CALL_KEY_PREFIX}#")
-    return str(completed_detail(contact_event_detail(contact_event(ANSWERED)), key)["ClientToken"])
+    return str(completed_detail(contact_event_detail(contact_event(ANSWERED)), key, outcome="Answered")["ClientToken"])
 
 
 @given(own_token=TOKENS)

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from outbound_caller.completion.contact_event import ContactEventDetail
+from outbound_caller.connect.contacts import DescribedContact
+from outbound_caller.decisions import iso_utc
 from outbound_caller.privacy import TOKEN_HASH_DIGITS
+from outbound_caller.safety.redial import Dial, NextAttempt, Step
 
 # Connect's disconnect reasons are upper-case codes (CUSTOMER_DISCONNECT, TELECOM_PROBLEM, ...) from a set that
 # grows; anything else is not passed on, so no free text ever reaches the result bus.
@@ -16,30 +19,53 @@ _REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 DURATION_DECIMALS = 3
 
 
-def completed_detail(detail: ContactEventDetail, client_token_sha256: str | None) -> dict[str, Any]:
+def completed_detail(
+    detail: ContactEventDetail,
+    client_token_sha256: str | None,
+    *,
+    outcome: str,
+    described: DescribedContact | None = None,
+    dial: Dial | None = None,
+    step: Step | None = None,
+) -> dict[str, Any]:
     """The Completed event's detail for one DISCONNECTED contact event; never a phone number or attribute value.
 
-    - Connected: Connect reported connectedToSystemTimestamp, "the date and time the customer endpoint connected to
-      Amazon Connect": the callee's line answered (a person, voicemail or another machine).
-    - DurationSeconds: from that connection to disconnectTimestamp, the time the callee was on the line; 0 for a call
+    - Connected: Connect reported the callee's line connected ("the date and time the customer endpoint connected to
+      Amazon Connect"): answered by a person, voicemail or another machine. Outcome says which, where Connect knows.
+    - DurationSeconds: from that connection to the disconnection, the time the callee was on the line; 0 for a call
       never connected. The ring time is InitiatedAt to ConnectedAt (or to DisconnectedAt).
+    - DisconnectReason and AnsweringMachineDetectionStatus: Connect's own codes, from the event or DescribeContact.
     - ClientToken: when the placed-calls ledger holds the contact, the call's token as the function's logs show a
       producer's own token, ``sha256:`` and the first hex digits of its SHA-256 (the ledger keeps only the hash).
+    - Attempt, Final, NextAttemptAt: which attempt of its request the call was, and whether another follows and when.
     """
-    connected = detail.connected_to_system_timestamp is not None
-    body: dict[str, Any] = {"ContactId": detail.contact_id, "Connected": connected}
+    connected_at = detail.connected_to_system_timestamp or (described.connected_at if described else None)
+    body: dict[str, Any] = {
+        "ContactId": detail.contact_id,
+        "Attempt": dial.attempt if dial is not None else 1,
+        "Outcome": outcome,
+        "Connected": connected_at is not None,
+        "AgentConnected": bool(described and described.agent_connected),
+        "Final": not isinstance(step, NextAttempt),
+    }
     if client_token_sha256 is not None:
         body["ClientToken"] = shown_token(client_token_sha256)
-    if detail.disconnect_reason is not None and _REASON_CODE.fullmatch(detail.disconnect_reason):
-        body["DisconnectReason"] = detail.disconnect_reason
-    body["DurationSeconds"] = connected_seconds(detail)
+    for name, code in (
+        ("DisconnectReason", (described.disconnect_reason if described else None) or detail.disconnect_reason),
+        ("AnsweringMachineDetectionStatus", described.detection_status if described else None),
+    ):
+        if code is not None and _REASON_CODE.fullmatch(code):
+            body[name] = code
+    body["DurationSeconds"] = _seconds_between(connected_at, detail.disconnect_timestamp)
     for name, moment in (
         ("InitiatedAt", detail.initiation_timestamp),
-        ("ConnectedAt", detail.connected_to_system_timestamp),
+        ("ConnectedAt", connected_at),
         ("DisconnectedAt", detail.disconnect_timestamp),
     ):
         if moment is not None:
             body[name] = _iso(moment)
+    if isinstance(step, NextAttempt):
+        body["NextAttemptAt"] = iso_utc(step.at_ms)
     return body
 
 
@@ -50,7 +76,10 @@ def shown_token(client_token_sha256: str) -> str:
 
 def connected_seconds(detail: ContactEventDetail) -> float:
     """Seconds from the callee's connection to the disconnection; 0 when never connected or either time is missing."""
-    start, end = detail.connected_to_system_timestamp, detail.disconnect_timestamp
+    return _seconds_between(detail.connected_to_system_timestamp, detail.disconnect_timestamp)
+
+
+def _seconds_between(start: datetime | None, end: datetime | None) -> float:
     if start is None or end is None:
         return 0.0
     return max(0.0, round((end - start).total_seconds(), DURATION_DECIMALS))

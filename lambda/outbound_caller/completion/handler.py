@@ -43,7 +43,9 @@ def handler_for(completion: Completion) -> Handler:
 
 def complete(event: dict[str, Any], context: LambdaContext, completion: Completion) -> dict[str, Any] | None:
     """Publish the completion of the call a DISCONNECTED contact event reports; return the event's detail."""
-    report = completion_for(event, completion.lookup)
+    report = completion_for(
+        event, completion.lookup, completion.contacts, completion.ledger, now_ms=completion.now_ms()
+    )
     if report is None:
         # The stack's rule sends only voice DISCONNECTED events; anything else was routed here by mistake.
         logger.warning("Not a voice call's DISCONNECTED event: ignored")
@@ -64,6 +66,9 @@ def complete(event: dict[str, Any], context: LambdaContext, completion: Completi
             "connected": detail["Connected"],
             "duration_seconds": detail["DurationSeconds"],
             "disconnect_reason": detail.get("DisconnectReason"),
+            "outcome": detail["Outcome"],
+            "attempt": detail["Attempt"],
+            "final": detail["Final"],
         },
     )
     return detail

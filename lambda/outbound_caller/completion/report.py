@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +9,12 @@ from pydantic import ValidationError
 
 from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.contact_event import ContactEvent, ContactEventDetail
+from outbound_caller.completion.outcomes import outcome_of
+from outbound_caller.connect.contacts import ContactReader
 from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
+from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.names import DISCONNECTED
+from outbound_caller.safety.redial import next_step
 
 # How long after a contact ended the ledger may still not show it: the caller records a call right after Connect
 # answers, and the ContactId index is eventually consistent (usually within a second). A contact not found sooner
@@ -37,24 +40,49 @@ class Completion:
 
 
 def completion_for(
-    event: dict[str, Any], lookup: PlacedCallLookup, *, catch_up_seconds: float = LEDGER_CATCH_UP_SECONDS
+    event: dict[str, Any],
+    lookup: PlacedCallLookup,
+    contacts: ContactReader,
+    ledger: PlacedCallsLedger,
+    *,
+    now_ms: int,
+    catch_up_seconds: float = LEDGER_CATCH_UP_SECONDS,
 ) -> Completion | None:
     """The completion a contact event reports; None for anything but a voice call's DISCONNECTED event.
 
     A contact the ledger does not hold within ``catch_up_seconds`` of its end raises ContactNotRecordedYetError; after
-    that it is reported without a ClientToken (not placed by this deployment): a consumer matches by ContactId.
+    that it is reported without a ClientToken (not placed by this deployment): a consumer matches by ContactId. A call
+    the ledger holds gets its outcome recorded there (once: a repeated or late event finds the first one), which the
+    caller reads to redial, and Final and NextAttemptAt say what the same rule decides.
     """
     detail = contact_event_detail(event)
     if detail.event_type != DISCONNECTED or not detail.is_voice:
         return None
     token_hash = lookup.client_token_sha256(detail.contact_id)
     ended = detail.disconnect_timestamp
-    if token_hash is None and ended is not None and time.time() - ended.timestamp() < catch_up_seconds:
+    if token_hash is None and ended is not None and now_ms / 1000 - ended.timestamp() < catch_up_seconds:
         raise ContactNotRecordedYetError(
-            f"contact {detail.contact_id} ended {time.time() - ended.timestamp():.0f} s ago and the placed-calls"
+            f"contact {detail.contact_id} ended {now_ms / 1000 - ended.timestamp():.0f} s ago and the placed-calls"
             " ledger does not show it yet: failing so that Lambda tries again"
         )
-    return Completion(completed_detail(detail, token_hash), found=token_hash is not None)
+    described = contacts.describe(detail.contact_id)
+    connected = detail.connected_to_system_timestamp is not None or (
+        described is not None and described.connected_at is not None
+    )
+    outcome = outcome_of(
+        described.detection_status if described else None,
+        (described.disconnect_reason if described else None) or detail.disconnect_reason,
+        connected,
+    )
+    ended_at = ended or (described.disconnected_at if described else None)
+    ended_at_ms = int(ended_at.timestamp() * 1000) if ended_at is not None else now_ms
+    dial = ledger.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash is not None else None
+    if dial is not None and dial.outcome is not None:
+        # A repeated or late event: what the ledger kept first is what the caller redials by, and what is reported.
+        outcome = dial.outcome
+    step = next_step(dial, now_ms) if dial is not None else None
+    body = completed_detail(detail, token_hash, described=described, outcome=outcome, dial=dial, step=step)
+    return Completion(body, found=token_hash is not None)
 
 
 def contact_event_detail(event: dict[str, Any]) -> ContactEventDetail:

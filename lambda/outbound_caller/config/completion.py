@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from outbound_caller.api_limits import INSTANCE_ID_MAX_LENGTH
 from outbound_caller.config.settings import RESULT_EVENT_BUS_PATTERN, ConfigurationError
 
 # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
@@ -18,6 +19,8 @@ class CompletionSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+    # The instance whose contacts ended (DescribeContact names it), as the caller function knows it.
+    instance_id: str = Field(alias="CONNECT_INSTANCE_ID", min_length=1, max_length=INSTANCE_ID_MAX_LENGTH)
     # The placed-calls ledger, under the name the caller function knows it by.
     placed_calls_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", pattern=_TABLE_NAME)
     result_event_bus_name: str = Field(alias="RESULT_EVENT_BUS_NAME", pattern=RESULT_EVENT_BUS_PATTERN)

@@ -60,8 +60,12 @@ class Settle:
         self._key = signing_key
         self._delivery: CallDelivery | None = None
         self._token: RecordToken | None = None
-        # Which attempt of a redialled request the record is for.
-        self.attempt = record.attempt
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt of a redialled request the record is for: read when needed, as the record's signed
+        attributes (its Attempt among them) are trusted only once verified, after this Settle is made."""
+        return self._record.attempt
 
     def know(self, delivery: CallDelivery) -> None:
         """The record's request is valid: from now on its token and destination are the delivery's."""

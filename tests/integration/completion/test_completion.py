@@ -1,81 +1,25 @@
-"""The completion handler end to end: moto DynamoDB holds the placed-calls ledger with its ContactId index, and the
-Completed event is read where a producer would read it, from an SQS queue behind a rule on the result bus."""
+"""The completion handler end to end (its world is conftest.py's): which contact it reports, with which token, and
+when it fails so that Lambda tries again."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from local.aws import expiring_table_definition
 from outbound_caller.completion.report import ContactNotRecordedYetError
-from outbound_caller.config.completion import load_completion_settings
-from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.privacy import mask_token
-from outbound_caller.wiring import build_completion
+from tests.integration.completion.conftest import RESULT_BUS, Wall, place, received
 from tests.support.contact_events import ANSWERED, UNANSWERED, contact_event
-from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE
-from tests.support.lambda_events import FakeLambdaContext
+from tests.support.environment import IDEMPOTENCY_TABLE
 
-RESULT_BUS = "outbound-call-results"
-SINK_QUEUE = "completed-events-sink"
 TOKEN = "jane.doe@example.com-order-7"
 CONTACT_ID = "33333333-3333-4333-8333-333333333333"
-
-
-@pytest.fixture
-def sink() -> Iterator[str]:
-    """moto's ledger table (as local/aws.py and the stack lay it out) and a result bus whose events reach a queue."""
-    with mock_aws():
-        boto3.client("dynamodb").create_table(**expiring_table_definition(IDEMPOTENCY_TABLE, contact_id_index=True))
-        sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(QueueName=SINK_QUEUE)["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events = boto3.client("events")
-        events.create_event_bus(Name=RESULT_BUS)
-        events.put_rule(
-            Name="completed", EventBusName=RESULT_BUS, EventPattern=json.dumps({"source": ["connect-outbound-caller"]})
-        )
-        events.put_targets(Rule="completed", EventBusName=RESULT_BUS, Targets=[{"Id": "sink", "Arn": queue_arn}])
-        yield queue_url
-
-
-@pytest.fixture
-def handle(sink: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Invoke the real completion handler with one contact event."""
-    # Set before the handler module is first imported: it builds its collaborators from the environment, as at a cold
-    # start; the test's own are built from the same variables.
-    monkeypatch.setenv("RESULT_EVENT_BUS_NAME", RESULT_BUS)
-    from outbound_caller.completion.handler import handler_for
-
-    settings = load_completion_settings({**FUNCTION_ENVIRONMENT, "RESULT_EVENT_BUS_NAME": RESULT_BUS})
-    lambda_handler = handler_for(build_completion(settings))
-
-    def _handle(event: dict[str, Any]) -> Any:
-        return lambda_handler(event, FakeLambdaContext(function_name="completion"))
-
-    return _handle
-
-
-def received(queue_url: str) -> list[dict[str, Any]]:
-    """Every event the sink queue holds."""
-    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(message["Body"]) for message in messages]
-
-
-def place(token: str, contact_id: str) -> None:
-    """Record a placed call in the ledger exactly as the caller function does: claim, then complete."""
-    ledger = PlacedCallsLedger(IDEMPOTENCY_TABLE, boto3.client("dynamodb"))
-    attempt = ledger.claim(token, "fingerprint", lease_until_ms=0, claim_id=new_claim_id())
-    assert isinstance(attempt, int)
-    ledger.complete(token, attempt, contact_id)
 
 
 def test_a_placed_call_that_ended_is_reported_with_its_token(handle: Any, sink: str) -> None:
@@ -104,10 +48,10 @@ def test_a_contact_the_ledger_does_not_hold_is_still_reported_without_a_token(ha
 
 
 def test_a_contact_ended_moments_ago_that_the_ledger_does_not_show_yet_is_retried_not_published(
-    handle: Any, sink: str
+    handle: Any, sink: str, wall: Wall
 ) -> None:
     # Given a contact that ended a second ago, which the eventually consistent index does not show (yet)
-    now = datetime.now(UTC)
+    now = datetime.fromtimestamp(wall.now, UTC)
     event = contact_event(
         UNANSWERED,
         initiationTimestamp=_iso(now - timedelta(seconds=31)),
