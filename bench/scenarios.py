@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.baseline import Side
 from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
-from local.connect_endpoint import ConnectBehaviour, PlacedCall
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_rules import PlacedCall
 from local.connect_timeline import Answer
 from local.demo import DEMO_LATENCY_SECONDS
 from local.pipeline import LocalPipeline, PipelineConfig, Progress, RunResult

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from infra.settings import InvalidDeploymentSettings
-from local.connect_endpoint import E164_PATTERN
+from local.connect_rules import E164_PATTERN
 from local.demo import (
     BUSY_CALL_DURATION_SECONDS,
     BUSY_REQUESTS,

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from infra.settings import CDK_JSON_PATH, DeploymentSettings, settings_from_context
 from local.completions import CompletionRelay, completion_summary
-from local.connect_endpoint import (
+from local.connect_behaviour import (
     DEFAULT_BURST,
     DEFAULT_CALLS_PER_SECOND,
     DEFAULT_MAX_CONCURRENT_CALLS,

@@ -27,7 +27,9 @@ from local.aws import (
     queue_depth,
     scoped_environment,
 )
-from local.connect_endpoint import ConnectBehaviour, ConnectStats, LocalConnectEndpoint
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_endpoint import LocalConnectEndpoint
+from local.connect_instance import ConnectStats
 from local.event_source import DeliveryFaults, EventSourceMappingSpec, EventSourceStats, SqsEventSource
 from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec, WorkerFaults
 from local.producers import (

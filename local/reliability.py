@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from local.connect_endpoint import DEFAULT_REFUSED_DESTINATION_PREFIXES, ConnectBehaviour
+from local.connect_behaviour import DEFAULT_REFUSED_DESTINATION_PREFIXES, ConnectBehaviour
 from local.demo import demo_settings
 from local.event_source import DeliveryFaults
 from local.function_container import WorkerFaults

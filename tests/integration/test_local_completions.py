@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from local.aws import expiring_table_definition
 from local.completions import CompletionRelay, completion_summary, contact_event
-from local.connect_endpoint import PlacedCall
+from local.connect_rules import PlacedCall
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.privacy import mask_token

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from local.connect_endpoint import ConnectBehaviour, ConnectStats
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_instance import ConnectStats
 from local.demo import demo_settings
 from local.event_source import EventSourceStats
 from local.pipeline import LocalPipeline, PipelineConfig, Progress

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.connect_endpoint import ConnectBehaviour
+from local.connect_behaviour import ConnectBehaviour
 from local.demo import demo_settings
 from local.pipeline import LocalPipeline, PipelineConfig
 from local.producers import PLACED, Sample

@@ -19,7 +19,8 @@ import pytest
 
 from infra.settings import settings_from_context
 from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
-from local.connect_endpoint import ConnectBehaviour, LocalConnectEndpoint
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_endpoint import LocalConnectEndpoint
 from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import (
     CRASHED,
