@@ -30,8 +30,10 @@ from local.aws import (
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
 from local.connect_instance import ConnectStats
-from local.event_source import DeliveryFaults, EventSourceMappingSpec, EventSourceStats, SqsEventSource
-from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec, WorkerFaults
+from local.delivery_faults import DeliveryFaults
+from local.event_source import EventSourceMappingSpec, SqsEventSource
+from local.event_source_stats import EventSourceStats
+from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec
 from local.producers import (
     DEFERRED_PREFIX,
     DEMO_EVENT_SOURCE,
@@ -42,6 +44,7 @@ from local.producers import (
     produce,
 )
 from local.results import ResultEventsSeen, ResultSink, ResultSinkReader, create_result_sink
+from local.worker_faults import WorkerFaults
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

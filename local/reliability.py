@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from local.connect_behaviour import DEFAULT_REFUSED_DESTINATION_PREFIXES, ConnectBehaviour
+from local.delivery_faults import DeliveryFaults
 from local.demo import demo_settings
-from local.event_source import DeliveryFaults
-from local.function_container import WorkerFaults
 from local.pipeline import DEFAULT_WORK_DIR, MOVED_BY_SQS, LocalPipeline, PipelineConfig, RunResult
 from local.producers import PLACED, Sample
 from local.report import SettlingDisplay
+from local.worker_faults import WorkerFaults
 
 # The load: 10,000 requests with 10% transient Connect faults, 1% permanent refusals, 2% invalid
 # bodies, 5% duplicate deliveries, 2% of placed calls followed by a killed invocation, and random kills.

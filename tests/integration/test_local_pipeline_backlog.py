@@ -15,7 +15,7 @@ from rich.console import Console
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_instance import ConnectStats
 from local.demo import demo_settings
-from local.event_source import EventSourceStats
+from local.event_source_stats import EventSourceStats
 from local.pipeline import LocalPipeline, PipelineConfig, Progress
 from local.producers import PLACED, Sample
 from local.report import SettlingDisplay

@@ -27,9 +27,8 @@ from local.function_container import (
     SUCCEEDED,
     FunctionContainer,
     FunctionSpec,
-    WorkerFaults,
-    container_random,
 )
+from local.worker_faults import WorkerFaults, container_random
 from tests.support.lambda_events import sqs_event, sqs_record
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
