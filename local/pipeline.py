@@ -19,14 +19,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.settings import DeploymentSettings
-from local.aws import (
-    IntakeResources,
-    LocalAws,
-    create_intake,
-    local_sdk_environment,
-    queue_depth,
-    scoped_environment,
-)
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
 from local.connect_instance import ConnectStats
@@ -34,6 +26,8 @@ from local.delivery_faults import DeliveryFaults
 from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.event_source_stats import EventSourceStats
 from local.function_container import DEFAULT_CODE_ROOT, DEFAULT_HANDLER, FunctionSpec
+from local.intake import IntakeResources, create_intake
+from local.moto_servers import LocalAws
 from local.producers import (
     DEFERRED_PREFIX,
     DEMO_EVENT_SOURCE,
@@ -43,7 +37,9 @@ from local.producers import (
     expected_outcomes,
     produce,
 )
+from local.queue_reading import queue_depth
 from local.results import ResultEventsSeen, ResultSink, ResultSinkReader, create_result_sink
+from local.sdk_environment import local_sdk_environment, scoped_environment
 from local.worker_faults import WorkerFaults
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from local.aws import expiring_table_definition
+from local.intake import expiring_table_definition
 from outbound_caller.completion.report import ContactNotRecordedYetError
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
@@ -32,7 +32,7 @@ CONTACT_ID = "33333333-3333-4333-8333-333333333333"
 
 @pytest.fixture
 def sink() -> Iterator[str]:
-    """moto's ledger table (as local/aws.py and the stack lay it out) and a result bus whose events reach a queue."""
+    """moto's ledger table (as local/intake.py and the stack lay it out) and a result bus whose events reach a queue."""
     with mock_aws():
         boto3.client("dynamodb").create_table(**expiring_table_definition(IDEMPOTENCY_TABLE, contact_id_index=True))
         sqs = boto3.client("sqs")

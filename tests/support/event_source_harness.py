@@ -14,10 +14,12 @@ from typing import Any
 import boto3
 
 from infra.settings import settings_from_context
-from local.aws import IntakeResources, LocalAws, create_intake, local_sdk_environment, scoped_environment
 from local.delivery_faults import DeliveryFaults
 from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import FunctionSpec
+from local.intake import IntakeResources, create_intake
+from local.moto_servers import LocalAws
+from local.sdk_environment import local_sdk_environment, scoped_environment
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
 UNUSED_CONNECT_URL = "http://127.0.0.1:9"  # the stub never calls Connect

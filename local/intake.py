@@ -1,0 +1,159 @@
+"""The intake resources the stack deploys, created in local AWS: the queue, its dead-letter queue with the redrive
+policy, the bus rule targeting the queue, the function's tables and its message-signing key.
+
+They are created from the same DeploymentSettings the CDK stack is built from, so the queue, the dead-letter queue,
+the redrive policy and the event rule cannot drift from the deployed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from infra.producers import call_request_event_pattern
+from infra.settings import (
+    DLQ_RETENTION_SECONDS,
+    PLACED_CALLS_CONTACT_ID_ATTRIBUTE,
+    PLACED_CALLS_CONTACT_ID_INDEX,
+    PLACED_CALLS_PARTITION_KEY,
+    PLACED_CALLS_TTL_ATTRIBUTE,
+    DeploymentSettings,
+)
+from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+DEFAULT_EVENT_BUS_NAME = "default"
+# The bus the stack creates when eventBusName is unset (moto has no bus policies to mirror, so only the bus).
+EVENT_BUS_NAME = "connect-outbound-caller-requests"
+QUEUE_NAME = "connect-outbound-caller-requests"
+DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-dead-letters"
+RULE_NAME = "connect-outbound-caller-requests"
+PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
+DESTINATION_CALLS_TABLE_NAME = "connect-outbound-caller-destination-calls"
+SIGNING_SECRET_NAME = "connect-outbound-caller-message-signing-key"  # noqa: S105 - a name, not a secret
+SIGNING_KEY_BYTES = 48
+
+
+def event_pattern(settings: DeploymentSettings) -> dict[str, Any]:
+    """The intake rule's event pattern, as the stack writes it: detail types, sources when set, no replays."""
+    return call_request_event_pattern(settings.event_detail_types, settings.event_sources)
+
+
+@dataclass(frozen=True)
+class IntakeResources:
+    """The queue, dead-letter queue and event bus created for one local run."""
+
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+    event_bus_name: str
+    visibility_timeout_seconds: int
+    placed_calls_table_name: str
+    destination_calls_table_name: str | None  # only when a destination call limit is set, as in the stack
+    message_signing_key_secret_id: str  # the secret keying the MAC on the function's own message attributes
+
+
+def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def create_intake(
+    settings: DeploymentSettings, visibility_timeout_seconds: int, name_suffix: str = ""
+) -> IntakeResources:
+    """Create the queue, its dead-letter queue with the redrive policy, the bus rule targeting the queue, and the
+    placed-calls table the function records its calls in.
+
+    Uses the clients' standard endpoint variables, so call it inside scoped_environment(local_sdk_environment(...)).
+    """
+    sqs: SQSClient = boto3.client("sqs")
+    events: EventBridgeClient = boto3.client("events")
+    dead_letter_queue_url = sqs.create_queue(
+        QueueName=DEAD_LETTER_QUEUE_NAME + name_suffix,
+        Attributes={
+            "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
+            "MaximumMessageSize": str(SQS_MAX_MESSAGE_BYTES),
+            "SqsManagedSseEnabled": "true",
+        },
+    )["QueueUrl"]
+    dead_letter_queue_arn = _queue_arn(sqs, dead_letter_queue_url)
+    redrive_policy = {"deadLetterTargetArn": dead_letter_queue_arn, "maxReceiveCount": settings.max_receive_count}
+    queue_url = sqs.create_queue(
+        QueueName=QUEUE_NAME + name_suffix,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(redrive_policy),
+            # As the stack's (infra/intake.py): a body accepted here fits with the function's attributes.
+            "MaximumMessageSize": str(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
+            "SqsManagedSseEnabled": "true",
+        },
+    )["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
+    # A named bus is shared and exists already, except here, where moto starts empty (but for its default bus).
+    bus_name = settings.event_bus_name or EVENT_BUS_NAME + name_suffix
+    if bus_name != DEFAULT_EVENT_BUS_NAME:
+        events.create_event_bus(Name=bus_name)
+    rule_name = RULE_NAME + name_suffix
+    events.put_rule(Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(event_pattern(settings)))
+    events.put_targets(Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "CallRequestQueue", "Arn": queue_arn}])
+    table_name = PLACED_CALLS_TABLE_NAME + name_suffix
+    dynamodb = boto3.client("dynamodb")
+    _create_expiring_table(dynamodb, table_name, contact_id_index=True)
+    destination_calls_table_name = None
+    if settings.destination_call_limit is not None:
+        destination_calls_table_name = DESTINATION_CALLS_TABLE_NAME + name_suffix
+        _create_expiring_table(dynamodb, destination_calls_table_name)
+    # As the stack's generated key: only the function reads it.
+    signing_secret_arn = boto3.client("secretsmanager").create_secret(
+        Name=SIGNING_SECRET_NAME + name_suffix, SecretString=secrets.token_urlsafe(SIGNING_KEY_BYTES)
+    )["ARN"]
+    return IntakeResources(
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dead_letter_queue_url=dead_letter_queue_url,
+        dead_letter_queue_arn=dead_letter_queue_arn,
+        event_bus_name=bus_name,
+        visibility_timeout_seconds=visibility_timeout_seconds,
+        placed_calls_table_name=table_name,
+        destination_calls_table_name=destination_calls_table_name,
+        message_signing_key_secret_id=signing_secret_arn,
+    )
+
+
+def _create_expiring_table(dynamodb: DynamoDBClient, name: str, contact_id_index: bool = False) -> None:
+    """A table laid out as the stack's (infra/tables.py): on demand, keyed by one hash, expiring through TTL; the
+    placed-calls ledger's with its index by ContactId."""
+    dynamodb.create_table(**expiring_table_definition(name, contact_id_index))
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": PLACED_CALLS_TTL_ATTRIBUTE}
+    )
+
+
+def expiring_table_definition(name: str, contact_id_index: bool = False) -> dict[str, Any]:
+    """CreateTable's arguments for a table laid out as the stack's (infra/tables.py)."""
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if contact_id_index:
+        definition["AttributeDefinitions"].append(
+            {"AttributeName": PLACED_CALLS_CONTACT_ID_ATTRIBUTE, "AttributeType": "S"}
+        )
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": PLACED_CALLS_CONTACT_ID_INDEX,
+                "KeySchema": [{"AttributeName": PLACED_CALLS_CONTACT_ID_ATTRIBUTE, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ]
+    return definition
