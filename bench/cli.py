@@ -31,7 +31,7 @@ from bench.scenarios import (
 )
 from bench.summary import summary_table
 from local.function_container import FunctionInitError
-from local.pipeline import DEFAULT_WORK_DIR
+from local.pipeline_config import DEFAULT_WORK_DIR
 
 OUTPUT_DIR = Path(__file__).resolve().parent
 RESULTS_JSON = "results.json"

@@ -25,7 +25,8 @@ from bench.scenarios import SHORT_CALL_SECONDS, bench_settings, build_requests
 from local.account import LOCAL_ACCOUNT_ID
 from local.connect_behaviour import ConnectBehaviour
 from local.function_container import SUCCEEDED, FunctionContainer, FunctionSpec
-from local.pipeline import LocalPipeline, PipelineConfig
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
 from local.sqs_event import sqs_event_record
 
 if TYPE_CHECKING:

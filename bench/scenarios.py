@@ -20,9 +20,12 @@ from local.connect_behaviour import ConnectBehaviour
 from local.connect_rules import PlacedCall
 from local.connect_timeline import Answer
 from local.demo import DEMO_LATENCY_SECONDS
-from local.pipeline import LocalPipeline, PipelineConfig, Progress, RunResult
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
 from local.producers import PLACED, Sample
 from local.reliability import PLACEABLE_NUMBERS
+from local.run_progress import Progress
+from local.run_result import RunResult
 
 # The quota both loads run against (the "busy Connect instance"): 10 StartOutboundVoiceContact requests per
 # second with a burst of 5, a raised quota as a busy contact centre has.

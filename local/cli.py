@@ -24,7 +24,7 @@ from local.demo import (
     run_demo,
 )
 from local.function_container import FunctionInitError
-from local.pipeline import DEFAULT_WORK_DIR
+from local.pipeline_config import DEFAULT_WORK_DIR
 from local.reliability import ReliabilityOptions, run_reliability
 
 DEFAULTS = DemoOptions()

@@ -22,10 +22,12 @@ from local.connect_behaviour import (
     ConnectBehaviour,
 )
 from local.function_container import FunctionInitError
-from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunResult
+from local.pipeline import LocalPipeline
+from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
 from local.report import ProgressDisplay, display_path, summary_table, write_report
 from local.results import result_events_table
+from local.run_result import RunResult
 
 # Three passes over the 27 samples: enough calls to see the quota at work, done in about a minute.
 DEMO_REQUESTS = 81

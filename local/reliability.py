@@ -21,9 +21,12 @@ from rich.table import Table
 from local.connect_behaviour import DEFAULT_REFUSED_DESTINATION_PREFIXES, ConnectBehaviour
 from local.delivery_faults import DeliveryFaults
 from local.demo import demo_settings
-from local.pipeline import DEFAULT_WORK_DIR, MOVED_BY_SQS, LocalPipeline, PipelineConfig, RunResult
+from local.pipeline import LocalPipeline
+from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
 from local.producers import PLACED, Sample
+from local.queue_reading import MOVED_BY_SQS
 from local.report import SettlingDisplay
+from local.run_result import RunResult
 from local.worker_faults import WorkerFaults
 
 # The load: 10,000 requests with 10% transient Connect faults, 1% permanent refusals, 2% invalid

@@ -19,9 +19,11 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
-from local.pipeline import Progress as PipelineProgress
+from local.pipeline_config import REPO_ROOT
 from local.producers import DEFERRED_PREFIX, PLACED
+from local.queue_reading import MOVED_BY_SQS
+from local.run_progress import Progress as PipelineProgress
+from local.run_result import PEAK_WINDOW_SECONDS, RunResult
 
 # What each dead-letter reason means, for the summary table.
 REASON_NOTES = {

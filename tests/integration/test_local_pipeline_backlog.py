@@ -16,9 +16,11 @@ from local.connect_behaviour import ConnectBehaviour
 from local.connect_instance import ConnectStats
 from local.demo import demo_settings
 from local.event_source_stats import EventSourceStats
-from local.pipeline import LocalPipeline, PipelineConfig, Progress
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
 from local.producers import PLACED, Sample
 from local.report import SettlingDisplay
+from local.run_progress import Progress
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
 # The demo's 2 pollers take 5 records each: a backlog of 5 is less than they hold in flight.

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from local.pipeline import MOVED_BY_SQS, DeadLetter
 from local.producers import PLACED
+from local.queue_reading import MOVED_BY_SQS, DeadLetter
 from local.reliability import INVALID, REFUSED, VALID, ReliabilityOptions, account, build_requests, run_reliability
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 
