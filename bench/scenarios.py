@@ -23,7 +23,7 @@ from local.demo import DEMO_LATENCY_SECONDS
 from local.pipeline import LocalPipeline
 from local.pipeline_config import PipelineConfig
 from local.producers import PLACED, Sample
-from local.reliability import PLACEABLE_NUMBERS
+from local.reliability_load import PLACEABLE_NUMBERS
 from local.run_progress import Progress
 from local.run_result import RunResult
 

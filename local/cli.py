@@ -25,7 +25,8 @@ from local.demo import (
 )
 from local.function_container import FunctionInitError
 from local.pipeline_config import DEFAULT_WORK_DIR
-from local.reliability import ReliabilityOptions, run_reliability
+from local.reliability import run_reliability
+from local.reliability_load import ReliabilityOptions
 
 DEFAULTS = DemoOptions()
 RELIABILITY_DEFAULTS = ReliabilityOptions()
