@@ -25,7 +25,8 @@ from local.function_container import FunctionInitError
 from local.pipeline import LocalPipeline
 from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
-from local.report import ProgressDisplay, display_path, summary_table, write_report
+from local.progress_bars import ProgressDisplay
+from local.report import display_path, summary_table, write_report
 from local.results import result_events_table
 from local.run_result import RunResult
 

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from local.pipeline import LocalPipeline
+from local.progress_bars import SettlingDisplay
 from local.queue_reading import MOVED_BY_SQS
 from local.reliability_accounting import Accounting, account
 from local.reliability_load import ReliabilityOptions, build_requests, pipeline_config
-from local.report import SettlingDisplay
 from local.run_result import RunResult
 
 # Requests waiting on the queue for a poller, about, as a steady producer keeps it: more than the 8 pollers take in
