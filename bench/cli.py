@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             loads[scenario] = {}
             for side in SIDES:
                 console.print(f"[bold]{scenario.title}[/]: {side.title} (cap {scenario.max_duration_seconds:.0f} s)")
-                loads[scenario][side.name] = run_side(scenario, side, options.work_dir, say=console.print)
+                loads[scenario][side.name] = run_side(scenario, side, options.work_dir, console)
         costs = None
         if FUNCTION_PART in parts:
             console.print("[bold]The function[/]: cold init and time per record, against a minimal handler")
