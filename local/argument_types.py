@@ -1,5 +1,5 @@
-"""The argument types of the local pipeline's command line: bounded numbers, the start of an E.164 number, and
-`cdk -c`'s KEY=VALUE; and a help formatter that shows only the defaults worth showing.
+"""How the local pipeline's command line reads its arguments: bounded numbers, the start of an E.164 number, `cdk -c`'s
+KEY=VALUE, with help that shows only the defaults worth showing.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The errors the local Connect answers with, named and given their HTTP status as the API model has them, and the
-connection it closes without an answer.
+"""The errors the local Connect answers with, each with its HTTP status from the API model, besides the connection it
+closes without an answer.
 
 A leaf: the instance's rules raise these, the instance counts them, the HTTP server renders them.
 """

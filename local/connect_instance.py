@@ -1,5 +1,5 @@
-"""One local Connect instance: it answers requests by its rules (local/connect_rules.py), the faults after create
-included, and keeps the record of a run: the contacts it created, its counts, and its timeline.
+"""One local Connect instance answering requests by its rules (local/connect_rules.py), faults after create included,
+with its record of a run: the contacts it created, its counts, its timeline.
 
 The timeline (local/connect_timeline.py) says when each request was answered, for charts of a run; the counts
 (ConnectStats) say how often, for reports and assertions.

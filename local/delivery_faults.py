@@ -1,6 +1,5 @@
 """Misbehaviour of SQS and Lambda injected on purpose (DeliveryFaults, seeded), as they really misbehave: a message
-delivered a second time (standard queues are at-least-once), and busy containers killed at random, as a dying
-sandbox.
+delivered a second time (standard queues are at-least-once); busy containers killed at random, as a dying sandbox.
 """
 
 from __future__ import annotations

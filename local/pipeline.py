@@ -1,5 +1,5 @@
-"""The whole system on one machine: local AWS, local Connect, the event source runner and the real function, started
-for one run, sent its requests and watched until they settle.
+"""One run of the whole system on one machine (local AWS, local Connect, the event source runner, the real function):
+started, sent its requests, watched until they settle.
 
 Outcomes are counted from their effects, not from logs (local/run_result.py): the contacts the local Connect
 created, the messages in the dead-letter queue with their ErrorCode attributes, and the partial batch responses the

@@ -1,6 +1,6 @@
-"""`make reliability`: thousands of requests through the local pipeline while Connect, SQS and Lambda misbehave
-(local/reliability_load.py), then every request accounted for (local/reliability_accounting.py) and the verdict
-printed: one JSON line, a table, and reliability.json.
+"""`make reliability`: the load (local/reliability_load.py) sent through the local pipeline while Connect, SQS and
+Lambda misbehave, every request accounted for (local/reliability_accounting.py), the verdict printed as one JSON line,
+a table, reliability.json.
 """
 
 from __future__ import annotations

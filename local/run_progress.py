@@ -1,5 +1,6 @@
-"""Where a run stands while its requests settle: a snapshot of the queue, the event source and the local Connect,
-taken at each look, and whether the run has settled."""
+"""Where a run stands while its requests settle: a snapshot of the queue, the event source, the local Connect, taken at
+each look; whether the run has settled.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What a local run achieved, counted from its effects: calls placed, dead-letters by reason, deferrals, requests
-waiting, result events, and the counts of the event source and the local Connect; and the report's JSON of it."""
+"""What a local run achieved, counted from its effects (calls placed, dead-letters by reason, deferrals, requests
+waiting, result events, the event source's and the local Connect's counts), as the report's JSON too.
+"""
 
 from __future__ import annotations
 

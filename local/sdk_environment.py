@@ -1,5 +1,5 @@
-"""The environment that points every boto3 client at the local endpoints, and nowhere else: fake credentials, no
-profile, no ~/.aws files, no instance metadata; applied to os.environ for a block and restored exactly after.
+"""The environment that points every boto3 client at the local endpoints, nowhere else (fake credentials, no profile,
+no ~/.aws files, no instance metadata), applied to os.environ for a block, restored exactly after.
 
 The function has no local-only code path: boto3 honours the standard endpoint variables by itself.
 """

@@ -1,5 +1,5 @@
 """Lambda's SQS event, as the event source mapping builds it and reads its answer: the record for each message
-received, and the messages a partial batch response lists as failed.
+received, the messages a partial batch response lists as failed.
 """
 
 from __future__ import annotations
