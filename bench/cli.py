@@ -31,7 +31,7 @@ from bench.scenarios import (
 )
 from bench.summary import summary_table
 from local.function_container import FunctionInitError
-from local.pipeline import DEFAULT_WORK_DIR
+from local.pipeline_config import DEFAULT_WORK_DIR
 
 OUTPUT_DIR = Path(__file__).resolve().parent
 RESULTS_JSON = "results.json"
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             loads[scenario] = {}
             for side in SIDES:
                 console.print(f"[bold]{scenario.title}[/]: {side.title} (cap {scenario.max_duration_seconds:.0f} s)")
-                loads[scenario][side.name] = run_side(scenario, side, options.work_dir, say=console.print)
+                loads[scenario][side.name] = run_side(scenario, side, options.work_dir, console)
         costs = None
         if FUNCTION_PART in parts:
             console.print("[bold]The function[/]: cold init and time per record, against a minimal handler")

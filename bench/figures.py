@@ -15,7 +15,7 @@ from bench.scenarios import (
     SideRun,
 )
 from bench.series import LIMIT_EXCEEDED, THROTTLED
-from local.connect_endpoint import PlacedCall
+from local.connect_rules import PlacedCall
 
 # The targets for our function ("A busy Connect instance", Measure it).
 QUOTA_MIN_IDEAL_OVER_ACTUAL = 0.97

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 from bench.baseline import MINIMAL, OURS, Side
 from bench.scenarios import SHORT_CALL_SECONDS, bench_settings, build_requests
 from local.account import LOCAL_ACCOUNT_ID
-from local.connect_endpoint import ConnectBehaviour
-from local.event_source import sqs_event_record
+from local.connect_behaviour import ConnectBehaviour
 from local.function_container import SUCCEEDED, FunctionContainer, FunctionSpec
-from local.pipeline import LocalPipeline, PipelineConfig
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
+from local.sqs_event import sqs_event_record
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef

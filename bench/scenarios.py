@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
 
 from bench.baseline import Side
 from infra.context_loading import settings_from_context
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
-from local.connect_endpoint import ConnectBehaviour, PlacedCall
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_rules import PlacedCall
 from local.connect_timeline import Answer
 from local.demo import DEMO_LATENCY_SECONDS
-from local.pipeline import LocalPipeline, PipelineConfig, Progress, RunResult
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
 from local.producers import PLACED, Sample
-from local.reliability import PLACEABLE_NUMBERS
+from local.progress_bars import SettlingDisplay
+from local.reliability_load import PLACEABLE_NUMBERS
+from local.run_result import RunResult
 
 # The quota both loads run against (the issue's "busy Connect instance"): 10 StartOutboundVoiceContact requests per
 # second with a burst of 5, a raised quota as a busy contact centre has.
@@ -61,8 +66,6 @@ VISIBILITY_TIMEOUT_SECONDS = 20
 CONNECT_SEED = 11
 # The attribute each request carries its ID in, which the local Connect records with the contact.
 REQUEST_ID_ATTRIBUTE = "request_id"
-# How often a run prints a line of progress.
-PROGRESS_EVERY_SECONDS = 15.0
 
 QUOTA_BOUND = "quota"
 CAPACITY_BOUND = "concurrent calls"
@@ -188,22 +191,14 @@ def build_requests(count: int) -> list[Sample]:
     ]
 
 
-def run_side(scenario: Scenario, side: Side, work_dir: Path, say: Callable[[str], None] = print) -> SideRun:
-    """Queue the load's requests, let the side's function drain them (or the cap pass), and keep what happened."""
+def run_side(scenario: Scenario, side: Side, work_dir: Path, console: Console) -> SideRun:
+    """Queue the load's requests, let the side's function drain them (or the cap pass) under a bar of the requests
+    settled and the time left, and keep what happened."""
     config = pipeline_config(scenario, side, work_dir)
-    last_said = [0.0]
-
-    def progress(snapshot: Progress) -> None:
-        if snapshot.elapsed_seconds - last_said[0] >= PROGRESS_EVERY_SECONDS:
-            last_said[0] = snapshot.elapsed_seconds
-            say(
-                f"    {snapshot.elapsed_seconds:4.0f} s: {snapshot.placed} calls placed, "
-                f"{snapshot.dead_lettered} dead-lettered, {sum(snapshot.queue.values())} on the queue, "
-                f"{snapshot.active_calls} calls in progress"
-            )
-
-    with LocalPipeline(config) as pipeline:
-        result = pipeline.run(build_requests(scenario.requests), scenario.max_duration_seconds, on_progress=progress)
+    with LocalPipeline(config) as pipeline, SettlingDisplay(console, scenario.requests) as display:
+        result = pipeline.run(
+            build_requests(scenario.requests), scenario.max_duration_seconds, on_progress=display.update
+        )
         if pipeline.event_source is None or pipeline.event_source.started_at is None:
             raise RuntimeError("the event source never started")
         instance = pipeline.connect.instance

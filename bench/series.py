@@ -6,7 +6,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from local.connect_endpoint import PLACED
+from local.connect_rules import PLACED
 from local.connect_timeline import Answer
 
 # The quota's answers (the token bucket's, and the service's own "too many requests"), and the full instance's.

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from infra.context_loading import InvalidDeploymentSettings
-from local.connect_endpoint import E164_PATTERN
+from local.argument_types import HelpFormatter, bounded_number, context_pair, e164_prefix
 from local.demo import (
     BUSY_CALL_DURATION_SECONDS,
     BUSY_REQUESTS,
@@ -24,8 +22,9 @@ from local.demo import (
     run_demo,
 )
 from local.function_container import FunctionInitError
-from local.pipeline import DEFAULT_WORK_DIR
-from local.reliability import ReliabilityOptions, run_reliability
+from local.pipeline_config import DEFAULT_WORK_DIR
+from local.reliability import run_reliability
+from local.reliability_load import ReliabilityOptions
 
 DEFAULTS = DemoOptions()
 RELIABILITY_DEFAULTS = ReliabilityOptions()
@@ -33,54 +32,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the run did not settle, or outcomes differ from the samples' expectations
 EXIT_USAGE = 2  # argparse's own code for bad arguments
 EXIT_INTERRUPTED = 130
-
-
-def _number(kind: Callable[[str], Any], minimum: float, maximum: float = math.inf, inclusive_min: bool = True) -> Any:
-    """An argparse type: a finite number of `kind` within [minimum, maximum] (or above minimum when exclusive)."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            expected = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        too_low = value < minimum if inclusive_min else value <= minimum
-        if too_low or value > maximum:
-            low = f">= {minimum:g}" if inclusive_min else f"> {minimum:g}"
-            bound = low if maximum == math.inf else f"between {minimum:g} and {maximum:g}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
-        return value
-
-    return parse
-
-
-def _prefix(text: str) -> str:
-    """An argparse type: the start of an E.164 number, e.g. +4420794609."""
-    if not E164_PATTERN.match(text + "0" * max(0, 2 - len(text))) or len(text) < 2:
-        raise argparse.ArgumentTypeError(f"must be the start of an E.164 number such as +4420794609, got {text!r}")
-    return text
-
-
-def _context_pair(text: str) -> tuple[str, Any]:
-    """An argparse type: KEY=VALUE as `cdk -c` takes it; JSON values are decoded, anything else stays a string."""
-    key, separator, value = text.partition("=")
-    if not separator or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows a default only when there is one worth showing."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, [], False) or isinstance(action.default, Path):
-            return action.help
-        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,12 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
             "function place them against a local Connect, and summarise what happened. Deployment settings come from "
             "cdk.json (the same values the CDK stack is built from) with the demo's documented overrides."
         ),
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    positive_int = _number(int, 1)
-    rate = _number(float, 0.0, 1.0)
-    non_negative = _number(float, 0.0)
-    positive = _number(float, 0.0, inclusive_min=False)
+    positive_int = bounded_number(int, 1)
+    rate = bounded_number(float, 0.0, 1.0)
+    non_negative = bounded_number(float, 0.0)
+    positive = bounded_number(float, 0.0, inclusive_min=False)
 
     scenario = demo.add_argument_group("scenario")
     scenario.add_argument(
@@ -149,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connect.add_argument(
         "--refuse-prefix",
-        type=_prefix,
+        type=e164_prefix,
         action="append",
         default=None,
         help="destinations refused with DestinationNotAllowedException (repeatable; default "
@@ -162,12 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--calls-per-second", type=positive, help="the function's share of the quota (callsPerSecond)"
     )
     deployment.add_argument(
-        "--concurrency", type=_number(int, 2), help="event source maximum concurrency (maxConcurrency)"
+        "--concurrency", type=bounded_number(int, 2), help="event source maximum concurrency (maxConcurrency)"
     )
     deployment.add_argument("--batch-size", type=positive_int, help="event source batch size (batchSize)")
     deployment.add_argument(
         "--batching-window",
-        type=_number(int, 0),
+        type=bounded_number(int, 0),
         help="event source batching window in seconds (batchingWindowSeconds)",
     )
     deployment.add_argument(
@@ -176,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     deployment.add_argument(
         "-c",
         "--context",
-        type=_context_pair,
+        type=context_pair,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -210,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
             "exactly once, rung twice, lost, or dead-lettered with its reason. Exits 1 unless nobody was rung twice, "
             "nothing was lost and every dead-letter has its reason."
         ),
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     reliability.add_argument(
         "--requests", type=positive_int, default=RELIABILITY_DEFAULTS.requests, help="call requests to send"

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
-from local.connect_endpoint import LocalConnectInstance, PlacedCall
+from local.connect_instance import LocalConnectInstance
+from local.connect_rules import PlacedCall
 from outbound_caller.completion.report import completion_for
 from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.names import COMPLETED_EVENT

@@ -16,7 +16,7 @@ from infra.context_loading import settings_from_context
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
 from local.completions import CompletionRelay, completion_summary
-from local.connect_endpoint import (
+from local.connect_behaviour import (
     DEFAULT_BURST,
     DEFAULT_CALLS_PER_SECOND,
     DEFAULT_MAX_CONCURRENT_CALLS,
@@ -24,10 +24,13 @@ from local.connect_endpoint import (
     ConnectBehaviour,
 )
 from local.function_container import FunctionInitError
-from local.pipeline import DEFAULT_WORK_DIR, LocalPipeline, PipelineConfig, RunResult
+from local.pipeline import LocalPipeline
+from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
-from local.report import ProgressDisplay, display_path, summary_table, write_report
+from local.progress_bars import ProgressDisplay
+from local.report import display_path, summary_table, write_report
 from local.results import result_events_table
+from local.run_result import RunResult
 
 # Three passes over the 27 samples: enough calls to see the quota at work, done in about a minute.
 DEMO_REQUESTS = 81

@@ -1,4 +1,4 @@
-"""A local stand-in for Lambda's SQS event source mapping and the function containers it invokes.
+"""A local stand-in for Lambda's SQS event source mapping: pollers that gather batches and invoke the function.
 
 Faithful where it shows: pollers long-poll the queue and gather a batch up to the batch size or the batching
 window; at most `max_concurrency` invocations run at once, each in its own process that imports the handler
@@ -7,34 +7,33 @@ honoured (succeeded records deleted, failed ones left to reappear after the visi
 that outlives the function timeout is killed with its container and its whole batch left on the queue. Moving
 messages to the dead-letter queue after maxReceiveCount is SQS's job (its redrive policy), not this runner's.
 
-On request (DeliveryFaults) it also misbehaves as SQS and Lambda really do: it delivers a message a second time
-(standard queues are at-least-once), and it kills busy containers at random, as a dying sandbox would.
+The event is built as Lambda builds it (local/sqs_event.py). On request (local/delivery_faults.py) it also
+misbehaves as SQS and Lambda really do: it delivers a message a second time, and it kills busy containers at random.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
 import multiprocessing
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
 
-from local.account import LOCAL_REGION
+from local.delivery_faults import DeliveryFaults, DuplicateDeliveries, kill_busy_containers
+from local.event_source_stats import EventSourceStats
 from local.function_container import (
-    CRASHED,
     INVALID_RESPONSE,
     SUCCEEDED,
     FunctionContainer,
     FunctionInitError,
     FunctionSpec,
 )
+from local.sqs_event import failed_message_ids, sqs_event_record
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -48,13 +47,6 @@ POLL_WAIT_SECONDS = 1
 MAX_EVENT_PAYLOAD_BYTES = 6 * 1024 * 1024
 # Delete calls accept at most 10 entries (SQS DeleteMessageBatch).
 SQS_MAX_BATCH_ENTRIES = 10
-# SQS promises neither when nor to whom a duplicate comes. By default half go to another invocation while the
-# original runs, and the rest arrive this many seconds later: long enough to land after the original invocation
-# (and its delete) in a test run, short enough that a run does not wait on them.
-DEFAULT_CONCURRENT_DUPLICATE_SHARE = 0.5
-LATE_DUPLICATE_DELAY_SECONDS = (0.5, 3.0)
-# Kills of busy containers come every kill_busy_worker_interval_seconds, give or take this share of it.
-KILL_INTERVAL_JITTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,200 +58,6 @@ class EventSourceMappingSpec:
     batch_size: int
     batching_window_seconds: float
     max_concurrency: int
-
-
-@dataclass(frozen=True)
-class DeliveryFaults:
-    """Misbehaviour of SQS and Lambda to inject: duplicate deliveries and busy containers killed; seeded."""
-
-    duplicate_rate: float = 0.0  # probability (0..1) that a received message is delivered a second time
-    # Of those duplicates, the share offered to another invocation while the original runs; the rest come later.
-    concurrent_duplicate_share: float = DEFAULT_CONCURRENT_DUPLICATE_SHARE
-    kill_busy_worker_interval_seconds: float | None = None  # None: no container is killed at random
-    seed: int | None = None  # None: unseeded
-
-    def __post_init__(self) -> None:
-        """Reject probabilities outside 0..1 and an interval that is not positive."""
-        for name in ("duplicate_rate", "concurrent_duplicate_share"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
-        if self.kill_busy_worker_interval_seconds is not None and self.kill_busy_worker_interval_seconds <= 0:
-            raise ValueError("kill_busy_worker_interval_seconds must be greater than 0")
-
-
-@dataclass
-class EventSourceStats:
-    """What the runner observed: invocations and what each one answered."""
-
-    invocations: int = 0
-    records_delivered: int = 0
-    redeliveries: int = 0  # records delivered with ApproximateReceiveCount > 1
-    records_deleted: int = 0  # delete entries SQS accepted; deleting a duplicate's message again counts again
-    batch_item_failures: int = 0  # records the function listed in batchItemFailures
-    records_in_failed_invocations: int = 0  # records of invocations that errored, timed out or crashed
-    outcomes: Counter[str] = field(default_factory=Counter)  # invocation outcome -> count
-    cold_starts: int = 0
-    in_flight: int = 0  # invocations running right now
-    max_in_flight: int = 0
-    duplicates_delivered: int = 0  # records delivered a second time by DeliveryFaults.duplicate_rate
-    duplicates_pending: int = 0  # duplicates whose invocation has not started; a run has not settled until 0
-    workers_killed: int = 0  # busy containers killed by DeliveryFaults.kill_busy_worker_interval_seconds
-
-    @property
-    def retried(self) -> int:
-        """Records left on the queue for redelivery, whichever way the invocation failed them."""
-        return self.batch_item_failures + self.records_in_failed_invocations
-
-    @property
-    def crashed_invocations(self) -> int:
-        """Invocations whose container died under them: injected deaths, random kills, any other crash."""
-        return self.outcomes[CRASHED]
-
-
-def sqs_event_record(message: MessageTypeDef, queue_arn: str) -> dict[str, Any]:
-    """Turn a ReceiveMessage result into the record Lambda puts in an SQS event."""
-    attributes = message.get("Attributes", {})
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {
-            key: attributes[key]
-            for key in (
-                "ApproximateReceiveCount",
-                "SentTimestamp",
-                "SenderId",
-                "ApproximateFirstReceiveTimestamp",
-                "AWSTraceHeader",
-                "MessageGroupId",
-                "MessageDeduplicationId",
-                "SequenceNumber",
-            )
-            if key in attributes
-        },
-        "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "binaryValue": base64.b64encode(value["BinaryValue"]).decode() if "BinaryValue" in value else None,
-                "stringListValues": list(value.get("StringListValues", [])),
-                "binaryListValues": [base64.b64encode(item).decode() for item in value.get("BinaryListValues", [])],
-                "dataType": value["DataType"],
-            }
-            for name, value in message.get("MessageAttributes", {}).items()
-        },
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": LOCAL_REGION,
-    }
-    for item in record["messageAttributes"].values():
-        for key in ("stringValue", "binaryValue"):
-            if item[key] is None:
-                del item[key]
-    if "MD5OfMessageAttributes" in message:
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
-
-
-def failed_message_ids(response: Any, batch_ids: set[str]) -> set[str] | None:
-    """The messageIds a partial batch response lists, or None when Lambda would treat the response as invalid.
-
-    An empty or missing list means every record succeeded; an itemIdentifier that is empty or not in the batch
-    makes the whole batch fail (Lambda, "Reporting batch item failures").
-    """
-    if response is None or (isinstance(response, dict) and not response.get("batchItemFailures")):
-        return set()
-    if not isinstance(response, dict) or not isinstance(response["batchItemFailures"], list):
-        return None
-    failed = set()
-    for item in response["batchItemFailures"]:
-        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not identifier or identifier not in batch_ids:
-            return None
-        failed.add(identifier)
-    return failed
-
-
-@dataclass
-class _Duplicate:
-    message: MessageTypeDef
-    due_at: float  # time.monotonic()
-    held_from_slot: int | None  # the slot running the original, which must leave this duplicate to another
-
-
-class _DuplicateDeliveries:
-    """Second deliveries of received messages (same messageId, body, attributes, receipt handle), awaiting a batch.
-
-    A concurrent duplicate is offered at once to every poller but the one running the original; when that
-    invocation ends, one no other poller took goes to any poller, the original's included. A late duplicate
-    waits LATE_DUPLICATE_DELAY_SECONDS and then goes to any poller.
-    """
-
-    def __init__(self, faults: DeliveryFaults, max_concurrency: int) -> None:
-        self._rate = faults.duplicate_rate
-        # With one slot, no other invocation can run at the same time as the original.
-        self._concurrent_share = faults.concurrent_duplicate_share if max_concurrency > 1 else 0.0
-        self._chance = random.Random(None if faults.seed is None else f"{faults.seed}/duplicates")
-        self._lock = threading.Lock()
-        self._pending: list[_Duplicate] = []
-        self._undelivered = 0  # pending, plus taken into a batch whose invocation has not started
-
-    @property
-    def undelivered(self) -> int:
-        """Duplicates scheduled whose invocation has not started yet."""
-        with self._lock:
-            return self._undelivered
-
-    def schedule(self, messages: list[MessageTypeDef], slot: int) -> None:
-        """Decide, for each message `slot` is about to deliver, whether and how it is delivered a second time."""
-        if self._rate == 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            for message in messages:
-                if self._chance.random() >= self._rate:
-                    continue
-                if self._chance.random() < self._concurrent_share:
-                    self._pending.append(_Duplicate(message, now, slot))
-                else:
-                    delay = self._chance.uniform(*LATE_DUPLICATE_DELAY_SECONDS)
-                    self._pending.append(_Duplicate(message, now + delay, None))
-                self._undelivered += 1
-
-    def settle(self, count: int) -> None:
-        """`count` taken duplicates are done with: their invocation started, or SQS's own delivery replaced them."""
-        with self._lock:
-            self._undelivered -= count
-
-    def release(self, slot: int) -> None:
-        """The invocation of `slot` ended: the duplicates held from it may go to any poller, itself included."""
-        with self._lock:
-            for duplicate in self._pending:
-                if duplicate.held_from_slot == slot:
-                    duplicate.held_from_slot = None
-
-    def take(self, slot: int, in_batch: Collection[str], room: int) -> list[MessageTypeDef]:
-        """Up to `room` duplicates due now that `slot` may deliver, none with a messageId already in the batch."""
-        now = time.monotonic()
-        taken: dict[str, MessageTypeDef] = {}
-        with self._lock:
-            for duplicate in list(self._pending):
-                message_id = duplicate.message["MessageId"]
-                if len(taken) >= room:
-                    break
-                if duplicate.due_at > now or duplicate.held_from_slot == slot:
-                    continue
-                if message_id in in_batch or message_id in taken:
-                    continue
-                taken[message_id] = duplicate.message
-                self._pending.remove(duplicate)
-        return list(taken.values())
-
-    def clear(self) -> None:
-        """Forget every pending duplicate, as a stopped mapping delivers nothing more."""
-        with self._lock:
-            self._pending.clear()
-            self._undelivered = 0
 
 
 class SqsEventSource:
@@ -279,7 +77,7 @@ class SqsEventSource:
         self._containers: list[FunctionContainer | None] = [None] * mapping.max_concurrency
         self._container_numbers = itertools.count()
         self._busy: dict[int, FunctionContainer] = {}  # slot -> container in the middle of an invocation
-        self._duplicates = _DuplicateDeliveries(self.faults, mapping.max_concurrency)
+        self._duplicates = DuplicateDeliveries(self.faults, mapping.max_concurrency)
         self._threads = [
             threading.Thread(target=self._poller, args=(slot,), name=f"esm-poller-{slot}", daemon=True)
             for slot in range(mapping.max_concurrency)
@@ -287,8 +85,8 @@ class SqsEventSource:
         if self.faults.kill_busy_worker_interval_seconds is not None:
             self._threads.append(
                 threading.Thread(
-                    target=self._kill_busy_workers,
-                    args=(self.faults.kill_busy_worker_interval_seconds,),
+                    target=kill_busy_containers,
+                    args=(self.faults, self._stop, self._kill_one_busy_container),
                     name="esm-sandbox-killer",
                     daemon=True,
                 )
@@ -464,21 +262,12 @@ class SqsEventSource:
             deleted += len(response.get("Successful", []))
         return deleted
 
-    def _kill_busy_workers(self, interval_seconds: float) -> None:
-        """About every `interval_seconds`, kill a container in the middle of an invocation, as a dying sandbox.
-
-        Its invocation ends CRASHED, its batch stays on the queue until the visibility timeout, and the slot's
-        next batch cold-starts a new container.
-        """
-        seed = self.faults.seed
-        chance = random.Random(None if seed is None else f"{seed}/killer")
-        while not self._stop.wait(
-            interval_seconds * chance.uniform(1 - KILL_INTERVAL_JITTER, 1 + KILL_INTERVAL_JITTER)
-        ):
-            with self._lock:
-                busy = sorted(self._busy.items(), key=lambda item: item[0])
-                if not busy:
-                    continue
-                _, container = chance.choice(busy)
-                self._stats.workers_killed += 1
-            container.kill()
+    def _kill_one_busy_container(self, chance: random.Random) -> None:
+        """Kill one container in the middle of an invocation, if any is, chosen with `chance`."""
+        with self._lock:
+            busy = sorted(self._busy.items(), key=lambda item: item[0])
+            if not busy:
+                return
+            _, container = chance.choice(busy)
+            self._stats.workers_killed += 1
+        container.kill()

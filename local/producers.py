@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from local.connect_endpoint import DEFAULT_FLAKY_DESTINATION_PREFIXES, DEFAULT_THROTTLED_DESTINATION_PREFIXES
+from local.connect_behaviour import DEFAULT_FLAKY_DESTINATION_PREFIXES, DEFAULT_THROTTLED_DESTINATION_PREFIXES
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

@@ -1,27 +1,17 @@
-"""What a person sees: live progress while requests settle, a summary table at the end, and a JSON report."""
+"""What a person sees once a run has settled: a summary table, and a JSON report."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Column, Table
+from rich.table import Table
 
-from local.pipeline import MOVED_BY_SQS, PEAK_WINDOW_SECONDS, REPO_ROOT, RunResult
-from local.pipeline import Progress as PipelineProgress
+from local.pipeline_config import REPO_ROOT
 from local.producers import DEFERRED_PREFIX, PLACED
+from local.queue_reading import MOVED_BY_SQS
+from local.run_result import PEAK_WINDOW_SECONDS, RunResult
 
 # What each dead-letter reason means, for the summary table.
 REASON_NOTES = {
@@ -53,106 +43,12 @@ WAITING_NOTES = {
 }
 
 
-# How often a long run's progress bar is redrawn (its figures change once per look at the queues, every second).
-REFRESHES_PER_SECOND = 2
-# The long run's bar, and the width of everything on its line but the queue's figures: the spinner, "settled", the
-# bar, "10000/10000", two times of 7 characters, "left", and the spaces between the eight columns.
-SETTLING_BAR_WIDTH = 20
-SETTLING_COLUMNS_WIDTH = 1 + 7 + SETTLING_BAR_WIDTH + 11 + 7 + 4 + 7 + 7
-
-
 def display_path(path: Path) -> str:
     """A path relative to the repository when it is inside it."""
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
-
-
-class ProgressDisplay:
-    """A rich progress bar of settled requests with the live counts beside it."""
-
-    def __init__(self, console: Console, total: int) -> None:
-        self._total = total
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]settled"),
-            BarColumn(bar_width=20),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=console,
-            transient=False,
-        )
-        self._task = self._progress.add_task("starting", total=total)
-
-    def __enter__(self) -> ProgressDisplay:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._progress.stop()
-
-    def update(self, progress: PipelineProgress) -> None:
-        """Show one snapshot."""
-        queued = sum(progress.queue.values()) - progress.waiting
-        description = (
-            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/] "
-            f"[cyan]waiting {progress.waiting}[/] queued {queued} "
-            f"running {progress.event_source.in_flight} calls {progress.active_calls} "
-            f"[red]429s {progress.connect.throttled}[/]"
-        )
-        settled = min(self._total, progress.placed + progress.dead_lettered + progress.waiting)
-        self._progress.update(self._task, completed=settled, description=description)
-
-
-class SettlingDisplay:
-    """A rich progress bar of the requests settled out of all those a long run sends, elapsed time, an estimate of
-    the time left, and the source queue beside it (`make reliability`).
-
-    Settled is counted from the source queue, not from calls and dead-letters: a request may be both placed and
-    dead-lettered (OutcomeUnknown), or dead-lettered twice, but it has a message on the queue until it settles.
-    """
-
-    def __init__(self, console: Console, total: int) -> None:
-        description_width = max(0, console.width - SETTLING_COLUMNS_WIDTH)
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]settled"),
-            BarColumn(bar_width=SETTLING_BAR_WIDTH),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            # On a narrow terminal only the queue's figures are cut short, never the counts or the times.
-            TextColumn("{task.description}", table_column=Column(no_wrap=True, max_width=description_width)),
-            console=console,
-            transient=False,
-            # A look at the queues costs moto a scan of each: the bar is redrawn from the last one in between.
-            refresh_per_second=REFRESHES_PER_SECOND,
-        )
-        self._task = self._progress.add_task("starting", total=total)
-
-    def __enter__(self) -> SettlingDisplay:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._progress.stop()
-
-    def update(self, progress: PipelineProgress) -> None:
-        """Show one snapshot."""
-        queue = progress.queue
-        description = (
-            f"[green]placed {progress.placed}[/] [yellow]DLQ {progress.dead_lettered}[/]; queue: waiting "
-            f"{queue.get('visible', 0)} in flight {queue.get('in_flight', 0)} delayed {queue.get('delayed', 0)}; "
-            f"running {progress.event_source.in_flight}"
-        )
-        self._progress.update(self._task, completed=progress.settled_requests, description=description)
 
 
 def _count(observed: int, expected: int | None = None, style: str = "") -> str:

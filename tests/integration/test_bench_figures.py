@@ -9,7 +9,7 @@ import pytest
 from bench.figures import LoadFigures, capacity_ideal_seconds, quota_ideal_seconds, targets
 from bench.scenarios import BUSY, QUOTA
 from bench.series import per_second
-from local.connect_endpoint import PLACED
+from local.connect_rules import PLACED
 from local.connect_timeline import Answer
 
 START = 1_000.0

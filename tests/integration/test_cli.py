@@ -18,7 +18,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from infra.context_loading import settings_from_context
-from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
+from local.intake import create_intake
+from local.moto_servers import LocalAws
+from local.sdk_environment import local_sdk_environment, scoped_environment
 from outbound_caller.cli import main
 from outbound_caller.cli_clients import AwsClients
 from outbound_caller.config.settings import load_settings

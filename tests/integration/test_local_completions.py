@@ -11,9 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.aws import expiring_table_definition
 from local.completions import CompletionRelay, completion_summary, contact_event
-from local.connect_endpoint import PlacedCall
+from local.connect_rules import PlacedCall
+from local.intake import expiring_table_definition
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.privacy import mask_token

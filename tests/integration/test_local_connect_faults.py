@@ -15,21 +15,21 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from local.connect_endpoint import (
+from local.connect_behaviour import (
     DROP_AFTER_CREATE,
     DROP_BEFORE_CREATE,
-    PLACED,
     READ_TIMEOUT_AFTER_CREATE,
     SERVER_ERROR_AFTER_CREATE,
-    LocalConnectEndpoint,
 )
-from tests.integration.test_local_connect import (
+from local.connect_endpoint import LocalConnectEndpoint
+from local.connect_rules import PLACED
+from tests.support.local_connect import (
     NO_RETRIES,
     PAST_SHORT_CALL_SECONDS,
     SHORT_CALL_SECONDS,
-    behaviour_of,
     call,
     client_of,
+    local_connects,
 )
 
 # botocore's standard retry mode, as the function configures it (outbound_caller.timeouts.MAX_ATTEMPTS).
@@ -46,10 +46,11 @@ POLL_SECONDS = 0.02
 @pytest.fixture
 def serve() -> Iterator[Any]:
     """Start a local Connect with the given behaviour; return it."""
-    with contextlib.ExitStack() as endpoints:
+    with local_connects() as start:
 
         def _serve(**behaviour: Any) -> LocalConnectEndpoint:
-            return endpoints.enter_context(LocalConnectEndpoint(behaviour_of(**behaviour)))
+            endpoint, _ = start(**behaviour)
+            return endpoint
 
         yield _serve
 

@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.utils import unix_time
 
-from local.aws import LocalAws, local_sdk_environment, scoped_environment
 from local.moto_patches import unix_time_of
+from local.moto_servers import LocalAws
+from local.sdk_environment import local_sdk_environment, scoped_environment
 from tests.support import moto_costs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

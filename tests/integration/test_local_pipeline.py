@@ -123,36 +123,3 @@ def test_a_function_that_fails_at_start_stops_the_run_with_its_reason(tmp_path: 
         pipeline.run(build_requests(load_samples(), 1), max_duration_seconds=60)
     # Then the run stops with the init error and points at the log
     assert "function.log" in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        (["--throttle-rate", "-0.5"], "argument --throttle-rate: must be between 0 and 1, got -0.5"),
-        (["--requests", "0"], "argument --requests: must be >= 1, got 0"),
-        (["--quota", "fast"], "argument --quota: expected a number, got 'fast'"),
-        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
-    ],
-)
-def test_bad_arguments_get_a_clear_message(
-    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given / When the demo is started with a bad argument
-    with pytest.raises(SystemExit) as raised:
-        main(["demo", *arguments])
-    # Then it exits with argparse's usage code and a one-line reason, no traceback
-    assert raised.value.code == 2
-    error = capsys.readouterr().err
-    assert message in error
-    assert "Traceback" not in error
-
-
-def test_bad_deployment_settings_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # Given a context override the stack itself would reject
-    # When the demo is started with it
-    exit_code = main(["demo", "-c", "batchSize=0", "--work-dir", str(tmp_path), "--no-progress"])
-    # Then it names the setting, exits 2 and starts nothing
-    assert exit_code == 2
-    error = capsys.readouterr().err
-    assert "'batchSize'" in error
-    assert "Traceback" not in error

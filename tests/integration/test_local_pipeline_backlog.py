@@ -1,23 +1,23 @@
-"""How the local pipeline sends a long load: the backlog it keeps for the pollers, and the progress it reports."""
+"""How the local pipeline sends a long load: the backlog it keeps for the pollers, and the progress it reports.
+
+How the progress is shown is tested in test_local_progress_bars.py.
+"""
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
-from local.connect_endpoint import ConnectBehaviour, ConnectStats
+from local.connect_behaviour import ConnectBehaviour
 from local.demo import demo_settings
-from local.event_source import EventSourceStats
-from local.pipeline import LocalPipeline, PipelineConfig, Progress
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
 from local.producers import PLACED, Sample
-from local.report import SettlingDisplay
+from local.run_progress import Progress
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
 # The demo's 2 pollers take 5 records each: a backlog of 5 is less than they hold in flight.
@@ -71,23 +71,3 @@ def test_messages_in_flight_do_not_hold_the_producer_back_and_progress_counts_se
     assert all(0 <= count <= REQUESTS for count in settled)
     assert any(0 < count < REQUESTS for count in settled)
     assert settled[-1] == REQUESTS
-
-
-def _snapshot(sent: int, on_queue: int, total: int) -> Progress:
-    queue = {"visible": on_queue - 80, "in_flight": 80, "delayed": 0}
-    return Progress(0.0, total, sent, 0, queue, EventSourceStats(in_flight=8), ConnectStats(), 0, sent=sent)
-
-
-def test_the_bar_shows_requests_settled_out_of_all_and_the_time_left() -> None:
-    # Given a long run's progress bar
-    output = io.StringIO()
-    with SettlingDisplay(Console(file=output, width=200), 1_000) as display:
-        # When snapshots come as requests settle: 200 sent, 180 on the queue; later 700 sent, 182 on the queue
-        display.update(_snapshot(sent=200, on_queue=180, total=1_000))
-        time.sleep(0.2)
-        display.update(_snapshot(sent=700, on_queue=182, total=1_000))
-    # Then it shows the settled requests out of all, the elapsed time, an estimate of the time left and the queue
-    shown = output.getvalue()
-    assert "518/1000" in shown
-    assert "left 0:00:0" in shown
-    assert "in flight 80" in shown

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from local.connect_endpoint import ConnectBehaviour
+from local.connect_behaviour import ConnectBehaviour
 from local.demo import demo_settings
-from local.pipeline import LocalPipeline, PipelineConfig
+from local.pipeline import LocalPipeline
+from local.pipeline_config import PipelineConfig
 from local.producers import PLACED, Sample
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 

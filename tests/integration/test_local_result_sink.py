@@ -7,9 +7,11 @@ from pathlib import Path
 
 import boto3
 
-from local.aws import LocalAws, local_sdk_environment, queue_depth, scoped_environment
 from local.demo import demo_settings
+from local.moto_servers import LocalAws
+from local.queue_reading import queue_depth
 from local.results import ResultSink, ResultSinkReader, create_result_sink
+from local.sdk_environment import local_sdk_environment, scoped_environment
 from outbound_caller.names import RESULT_SOURCE
 
 # More than one receive's worth, so that a drain has to read the sink several times.

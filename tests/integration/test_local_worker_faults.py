@@ -18,17 +18,19 @@ import boto3
 import pytest
 
 from infra.context_loading import settings_from_context
-from local.aws import LocalAws, create_intake, local_sdk_environment, scoped_environment
-from local.connect_endpoint import ConnectBehaviour, LocalConnectEndpoint
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_endpoint import LocalConnectEndpoint
 from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import (
     CRASHED,
     SUCCEEDED,
     FunctionContainer,
     FunctionSpec,
-    WorkerFaults,
-    container_random,
 )
+from local.intake import create_intake
+from local.moto_servers import LocalAws
+from local.sdk_environment import local_sdk_environment, scoped_environment
+from local.worker_faults import WorkerFaults, container_random
 from tests.support.lambda_events import sqs_event, sqs_record
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from local.connect_endpoint import ERROR_STATUS
+from local.connect_errors import ERROR_STATUS
 
 
 @dataclass(frozen=True)

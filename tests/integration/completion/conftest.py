@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.aws import expiring_table_definition
+from local.intake import expiring_table_definition
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.safety.redial import Dial
@@ -42,7 +42,7 @@ class Wall:
 
 @pytest.fixture
 def sink() -> Iterator[str]:
-    """moto's ledger table (as local/aws.py and the stack lay it out) and a result bus whose events reach a queue."""
+    """moto's ledger table (as local/intake.py and the stack lay it out) and a result bus whose events reach a queue."""
     with mock_aws():
         boto3.client("dynamodb").create_table(**expiring_table_definition(IDEMPOTENCY_TABLE, contact_id_index=True))
         sqs = boto3.client("sqs")

@@ -1,20 +1,15 @@
-"""Local AWS: moto in server mode for SQS, EventBridge and DynamoDB, and the intake resources the stack deploys.
+"""The intake resources the stack deploys, created in local AWS: the queue, its dead-letter queue with the redrive
+policy, the bus rule targeting the queue, the function's tables and its message-signing key.
 
-The resources are created from the same DeploymentSettings the CDK stack is built from, so the queue, the
-dead-letter queue, the redrive policy and the event rule cannot drift from the deployed ones.
+They are created from the same DeploymentSettings the CDK stack is built from, so the queue, the dead-letter queue,
+the redrive policy and the event rule cannot drift from the deployed ones.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -22,8 +17,6 @@ import boto3
 from infra.producers import call_request_event_pattern
 from infra.queue_retention import DEAD_LETTER_QUEUE_RETENTION_SECONDS as DLQ_RETENTION_SECONDS
 from infra.settings import DeploymentSettings
-from local.account import LOCAL_HOST, LOCAL_REGION
-from local.moto_process import READY_PREFIX
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 from outbound_caller.names import CONTACT_ID_ATTRIBUTE as PLACED_CALLS_CONTACT_ID_ATTRIBUTE
 from outbound_caller.names import CONTACT_ID_INDEX_NAME as PLACED_CALLS_CONTACT_ID_INDEX
@@ -45,71 +38,6 @@ PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
 DESTINATION_CALLS_TABLE_NAME = "connect-outbound-caller-destination-calls"
 SIGNING_SECRET_NAME = "connect-outbound-caller-message-signing-key"  # noqa: S105 - a name, not a secret
 SIGNING_KEY_BYTES = 48
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# How long the server process may take to stop once asked.
-STOP_TIMEOUT_SECONDS = 5
-
-# Variables that would point the SDK at real AWS or at a profile of the person running the demo.
-_ISOLATED_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-)
-
-
-def local_sdk_environment(
-    aws_endpoint_url: str, connect_endpoint_url: str, work_dir: Path, dynamodb_endpoint_url: str | None = None
-) -> dict[str, str | None]:
-    """Environment that points every boto3 client at the local endpoints; None means 'unset'."""
-    environment: dict[str, str | None] = dict.fromkeys(_ISOLATED_VARIABLES)
-    environment |= {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": LOCAL_REGION,
-        "AWS_REGION": LOCAL_REGION,
-        # No ~/.aws files and no instance metadata: the demo must not find real credentials or settings.
-        "AWS_CONFIG_FILE": str(work_dir / "aws-config-not-used"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(work_dir / "aws-credentials-not-used"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # boto3's standard endpoint variables (named after each service's serviceId); the catch-all sends
-        # any other service to moto rather than to AWS.
-        "AWS_ENDPOINT_URL": aws_endpoint_url,
-        "AWS_ENDPOINT_URL_SQS": aws_endpoint_url,
-        "AWS_ENDPOINT_URL_EVENTBRIDGE": aws_endpoint_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint_url or aws_endpoint_url,
-        "AWS_ENDPOINT_URL_CONNECT": connect_endpoint_url,
-    }
-    return environment
-
-
-def apply_environment(base: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
-    """Return base with changes applied (a None value removes the variable)."""
-    result = dict(base)
-    for name, value in changes.items():
-        if value is None:
-            result.pop(name, None)
-        else:
-            result[name] = value
-    return result
-
-
-@contextmanager
-def scoped_environment(changes: Mapping[str, str | None]) -> Iterator[None]:
-    """Apply changes to os.environ for the duration of the block, then restore it exactly."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(apply_environment(saved, changes))
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def event_pattern(settings: DeploymentSettings) -> dict[str, Any]:
@@ -130,96 +58,6 @@ class IntakeResources:
     placed_calls_table_name: str
     destination_calls_table_name: str | None  # only when a destination call limit is set, as in the stack
     message_signing_key_secret_id: str  # the secret keying the MAC on the function's own message attributes
-
-
-class _ServerProcess:
-    """One `python -m local.moto_process`, listening on a free port of 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[str] | None = None
-        self.port: int | None = None
-
-    def start(self) -> None:
-        """Start the process and wait until it listens."""
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "local.moto_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO_ROOT,
-        )
-        line = self._process.stdout.readline() if self._process.stdout is not None else ""
-        if not line.startswith(READY_PREFIX):
-            self.stop()
-            raise RuntimeError(f"the local AWS server did not start (it said {line!r})")
-        self.port = int(line.removeprefix(READY_PREFIX))
-
-    def stop(self) -> None:
-        """Stop the process; its resources go with it."""
-        process, self._process, self.port = self._process, None, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-class LocalAws:
-    """moto's server on 127.0.0.1 at a free port, in a process of its own; use as a context manager.
-
-    Its own process, so that moto's work runs beside the pipeline's pollers instead of under their interpreter
-    lock; every resource goes with the process when it stops. With ``separate_dynamodb``, DynamoDB gets a second
-    process (no service needs it to share the other's memory), so that a busy run uses both cores.
-    """
-
-    def __init__(self, separate_dynamodb: bool = False) -> None:
-        self._main = _ServerProcess()
-        self._dynamodb = _ServerProcess() if separate_dynamodb else None
-
-    @staticmethod
-    def _url(server: _ServerProcess) -> str:
-        if server.port is None:
-            raise RuntimeError("LocalAws is not started")
-        return f"http://{LOCAL_HOST}:{server.port}"
-
-    @property
-    def url(self) -> str:
-        """The endpoint URL to give boto3 (every service)."""
-        return self._url(self._main)
-
-    @property
-    def dynamodb_url(self) -> str:
-        """The endpoint URL to give boto3 for DynamoDB."""
-        return self._url(self._dynamodb or self._main)
-
-    def start(self) -> LocalAws:
-        """Start the server processes and wait until they listen."""
-        try:
-            self._main.start()
-            if self._dynamodb is not None:
-                self._dynamodb.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        """Stop the server processes; their resources go with them."""
-        self._main.stop()
-        if self._dynamodb is not None:
-            self._dynamodb.stop()
-
-    def __enter__(self) -> LocalAws:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
@@ -317,20 +155,3 @@ def expiring_table_definition(name: str, contact_id_index: bool = False) -> dict
             }
         ]
     return definition
-
-
-def queue_depth(sqs: SQSClient, queue_url: str) -> dict[str, int]:
-    """Visible, in-flight and delayed message counts of a queue."""
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return {
-        "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
-        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-    }

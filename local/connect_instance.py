@@ -1,0 +1,144 @@
+"""One local Connect instance answering requests by its rules (local/connect_rules.py), faults after create included,
+with its record of a run: the contacts it created, its counts, its timeline.
+
+The timeline (local/connect_timeline.py) says when each request was answered, for charts of a run; the counts
+(ConnectStats) say how often, for reports and assertions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.connect_behaviour import (
+    DROP_AFTER_CREATE,
+    DROPPED_CONNECTION_FAULTS,
+    READ_TIMEOUT_AFTER_CREATE,
+    SERVER_ERROR_AFTER_CREATE,
+    ConnectBehaviour,
+)
+from local.connect_errors import ERROR_STATUS, ConnectError, DroppedConnectionError, internal_error
+from local.connect_rules import PLACED, ConnectRules, PlacedCall
+from local.connect_timeline import DROPPED, Answer, Timeline
+
+# The HTTP status of a throttled answer, whichever error names it.
+THROTTLED_STATUS = 429
+
+
+@dataclass
+class ConnectStats:
+    """What the local instance saw, for reports and assertions."""
+
+    # Answers written, by PLACED, IDEMPOTENT_REPLAY or error code; a contact answered with an error counts
+    # under the error, and a slow answer under the 200 it finally was. Dropped connections wrote none.
+    responses: Counter[str] = field(default_factory=Counter)
+    max_active_calls: int = 0
+    first_request_at: float | None = None
+    last_placed_at: float | None = None
+    contacts_created: int = 0
+    faults: Counter[str] = field(default_factory=Counter)  # injected fault name -> count, e.g. DROP_AFTER_CREATE
+
+    @property
+    def requests(self) -> int:
+        """All StartOutboundVoiceContact requests received, SDK retries and dropped connections included."""
+        return sum(self.responses.values()) + sum(self.faults[name] for name in DROPPED_CONNECTION_FAULTS)
+
+    @property
+    def throttled(self) -> int:
+        """Answers with HTTP status 429."""
+        return sum(count for code, count in self.responses.items() if ERROR_STATUS.get(code) == THROTTLED_STATUS)
+
+
+class LocalConnectInstance:
+    """The state of one Connect instance: quota, active calls, idempotency tokens, placed calls."""
+
+    def __init__(self, behaviour: ConnectBehaviour) -> None:
+        self.behaviour = behaviour
+        self._lock = threading.Lock()
+        self._rules = ConnectRules(behaviour)
+        self._placed: list[PlacedCall] = []
+        self._stats = ConnectStats()
+        self._timeline = Timeline()
+
+    @property
+    def placed_calls(self) -> list[PlacedCall]:
+        """Every contact created, in order."""
+        with self._lock:
+            return list(self._placed)
+
+    @property
+    def stats(self) -> ConnectStats:
+        """A snapshot of what the instance has seen."""
+        with self._lock:
+            return ConnectStats(
+                responses=Counter(self._stats.responses),
+                max_active_calls=self._stats.max_active_calls,
+                first_request_at=self._stats.first_request_at,
+                last_placed_at=self._stats.last_placed_at,
+                contacts_created=self._stats.contacts_created,
+                faults=Counter(self._stats.faults),
+            )
+
+    def active_calls(self) -> int:
+        """Calls still in progress."""
+        with self._lock:
+            return self._rules.active_calls(time.monotonic())
+
+    def timeline(self) -> list[Answer]:
+        """Every request received so far, in order: when, its outcome, and the calls then in progress."""
+        with self._lock:
+            return self._timeline.answers()
+
+    def start_outbound_voice_contact(self, request: dict[str, Any]) -> str:
+        """Answer one request with a ContactId, or raise ConnectError or DroppedConnectionError as configured."""
+        if self.behaviour.latency_seconds:
+            time.sleep(self.behaviour.latency_seconds)
+        with self._lock:
+            if self._stats.first_request_at is None:
+                self._stats.first_request_at = time.time()
+            try:
+                call, code = self._rules.decide(request)
+            except ConnectError as error:
+                self._answer(error.code)
+                raise
+            except DroppedConnectionError as error:
+                self._stats.faults[error.fault] += 1
+                self._note(DROPPED)
+                raise
+            created = call if code == PLACED else None
+            if created is not None:
+                self._record(created)
+            fault = self._rules.fault_after_create()
+            if fault is not None:
+                self._stats.faults[fault] += 1
+            if fault == SERVER_ERROR_AFTER_CREATE:
+                self._answer("InternalServiceException", created)
+                raise internal_error()
+            if fault == DROP_AFTER_CREATE:
+                self._note(DROPPED, created)
+                raise DroppedConnectionError(fault)
+            self._answer(code, created)
+        if fault == READ_TIMEOUT_AFTER_CREATE:
+            # Outside the lock: the instance keeps answering other requests while this answer is held.
+            time.sleep(self.behaviour.slow_answer_seconds)
+        return call.contact_id
+
+    def _record(self, call: PlacedCall) -> None:
+        """Keep a contact just created and count it. Caller holds the lock."""
+        self._placed.append(call)
+        self._stats.contacts_created += 1
+        self._stats.max_active_calls = max(self._stats.max_active_calls, self._rules.calls_in_progress)
+        self._stats.last_placed_at = call.placed_at
+
+    def _answer(self, code: str, created: PlacedCall | None = None) -> None:
+        """Count an answer and put it on the timeline. Caller holds the lock."""
+        self._stats.responses[code] += 1
+        self._note(code, created)
+
+    def _note(self, outcome: str, created: PlacedCall | None = None) -> None:
+        """Put a request decided now on the timeline, with the contact it created if any. Caller holds the lock."""
+        ends_at = None if created is None else created.placed_at + created.duration_seconds
+        self._timeline.record(Answer(time.time(), outcome, self._rules.active_calls(time.monotonic()), ends_at))

@@ -1,0 +1,49 @@
+"""Where a run stands while its requests settle: a snapshot of the queue, the event source, the local Connect, taken at
+each look; whether the run has settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from local.connect_instance import ConnectStats
+from local.event_source_stats import EventSourceStats
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot while requests settle."""
+
+    elapsed_seconds: float
+    requests: int
+    placed: int
+    dead_lettered: int
+    queue: dict[str, int]
+    event_source: EventSourceStats
+    connect: ConnectStats
+    active_calls: int
+    waiting: int = 0  # requests deferred to a time after the run (their messages stay on the queue, delayed)
+    sent: int = 0  # requests the producers have sent so far
+
+    @property
+    def unsettled_on_queue(self) -> int:
+        """Messages of requests still to settle: visible, in flight or delayed, but for the waiting requests'."""
+        return max(0, sum(self.queue.values()) - self.waiting)
+
+    @property
+    def backlog(self) -> int:
+        """Messages waiting for a poller to receive them: neither in flight nor delayed."""
+        return self.queue.get("visible", 0)
+
+    @property
+    def settled_requests(self) -> int:
+        """Requests sent that have left the source queue for good (each has one message there until then), or wait
+        beyond the run; about, since a deferral sends its new message just before it deletes the old one."""
+        return min(self.requests, max(0, self.sent - self.unsettled_on_queue))
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left on the source queue but the requests waiting beyond the run, no invocation running and no
+        duplicate delivery still to come."""
+        source = self.event_source
+        return sum(self.queue.values()) == self.waiting and source.in_flight == 0 and source.duplicates_pending == 0

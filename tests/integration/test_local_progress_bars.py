@@ -1,0 +1,33 @@
+"""The progress bar of a long run: requests settled out of all, the time elapsed and left, and the queue beside."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from rich.console import Console
+
+from local.connect_instance import ConnectStats
+from local.event_source_stats import EventSourceStats
+from local.progress_bars import SettlingDisplay
+from local.run_progress import Progress
+
+
+def _snapshot(sent: int, on_queue: int, total: int) -> Progress:
+    queue = {"visible": on_queue - 80, "in_flight": 80, "delayed": 0}
+    return Progress(0.0, total, sent, 0, queue, EventSourceStats(in_flight=8), ConnectStats(), 0, sent=sent)
+
+
+def test_the_bar_shows_requests_settled_out_of_all_and_the_time_left() -> None:
+    # Given a long run's progress bar
+    output = io.StringIO()
+    with SettlingDisplay(Console(file=output, width=200), 1_000) as display:
+        # When snapshots come as requests settle: 200 sent, 180 on the queue; later 700 sent, 182 on the queue
+        display.update(_snapshot(sent=200, on_queue=180, total=1_000))
+        time.sleep(0.2)
+        display.update(_snapshot(sent=700, on_queue=182, total=1_000))
+    # Then it shows the settled requests out of all, the elapsed time, an estimate of the time left and the queue
+    shown = output.getvalue()
+    assert "518/1000" in shown
+    assert "left 0:00:0" in shown
+    assert "in flight 80" in shown
