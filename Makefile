@@ -23,7 +23,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock test unit integration infra-test lint format demo reliability bench schema send synth bootstrap deploy diff destroy preflight clean
+.PHONY: help dev lock test test-pipeline unit integration infra-test lint format demo reliability bench schema send synth bootstrap deploy diff destroy preflight clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,8 +52,14 @@ lock: $(PY_STAMP) ## Regenerate both locks after editing lambda/requirements.txt
 		--universal --python-version $(LOCK_PYTHON_VERSION) --generate-hashes --default-index https://pypi.org/simple \
 		--custom-compile-command "make lock" --quiet --output-file $(DEV_LOCK)
 
-test: $(PY_STAMP) ## Run every test (unit, integration, infrastructure)
-	$(BIN)/python -m pytest
+# Two workers: the machine's two cores. --durations shows what to move to the pipeline tier when make test slows.
+PYTEST_WORKERS ?= 2
+
+test: $(PY_STAMP) ## Run the fast tiers: unit, integration, infrastructure (under 4 minutes)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=10 tests/unit tests/integration tests/infra
+
+test-pipeline: $(PY_STAMP) ## Run the real-time local pipeline tier: end-to-end runs, faults, the reliability soak
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=10 tests/pipeline
 
 unit: $(PY_STAMP) ## Run the unit tests
 	$(BIN)/python -m pytest tests/unit

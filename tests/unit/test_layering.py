@@ -62,8 +62,10 @@ def test_the_repo_keeps_every_contract(tmp_path: Path) -> None:
         ("local/account.py", "import local.moto_servers", "No import cycle"),
         # The function importing the local pipeline
         ("lambda/outbound_caller/names.py", "import local.account", "imports the local"),
+        # A fast test leaning on a real-time pipeline test (make test would run it by the back door)
+        ("tests/integration/test_redial.py", "import tests.pipeline.test_reliability", "need no pipeline run"),
     ],
-    ids=["test-tier", "function-layer", "infra-purity", "cycle", "local"],
+    ids=["test-tier", "function-layer", "infra-purity", "cycle", "local", "pipeline-tier"],
 )
 def test_an_import_the_wrong_way_breaks_its_contract(tmp_path: Path, module: str, planted: str, broken: str) -> None:
     # Given a copy of the repo with one import planted the wrong way
