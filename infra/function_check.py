@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from outbound_caller.config.settings import ConfigurationError, Settings, load_settings
+from outbound_caller.config.common import ConfigurationError
+from outbound_caller.config.settings import Settings, load_settings
 
 # What only the deployed stack knows (its queues' URLs and tables' names are tokens at synth), shaped as the function
 # expects them, so the check judges the context values alone.

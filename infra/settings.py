@@ -42,15 +42,14 @@ from infra.context_values import (
 from infra.function_environment import FunctionConfiguration, StackResources
 from infra.producers import pattern_matches_result_events
 from outbound_caller.config.destinations import caller_id_region
-from outbound_caller.config.settings import (
+from outbound_caller.config.pacing_fields import (
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
     DEFAULT_CONCURRENT_CALLS_LIMIT,
-    DEFAULT_MAX_DEFERRAL_SECONDS,
     MAX_MAX_CONCURRENCY,
-    MAX_MAX_RECEIVE_COUNT,
     MIN_MAX_CONCURRENCY,
 )
+from outbound_caller.config.settings import DEFAULT_MAX_DEFERRAL_SECONDS, MAX_MAX_RECEIVE_COUNT
 
 DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
 # Lambda SQS event source default batch size.

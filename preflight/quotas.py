@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from outbound_caller.config.settings import DEFAULT_CALLS_BURST
+from outbound_caller.config.pacing_fields import DEFAULT_CALLS_BURST
 from preflight.result import CheckResult, error_code, fail, ok, refused, warn
 from preflight.target import Clients, Target
 

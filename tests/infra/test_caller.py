@@ -12,11 +12,8 @@ from aws_cdk.assertions import Match, Template
 
 from infra.caller import RUNTIME
 from infra.context_loading import load_cdk_json_settings
-from outbound_caller.config.settings import (
-    DEFAULT_CALLS_BURST,
-    DEFAULT_CONCURRENT_CALLS_LIMIT,
-    DEFAULT_MAX_DEFERRAL_SECONDS,
-)
+from outbound_caller.config.pacing_fields import DEFAULT_CALLS_BURST, DEFAULT_CONCURRENT_CALLS_LIMIT
+from outbound_caller.config.settings import DEFAULT_MAX_DEFERRAL_SECONDS
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
 from tests.infra.scopes import find
 

@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 
 from infra.context_loading import CONTEXT_KEYS, InvalidDeploymentSettings, load_cdk_json_settings, settings_from_context
-from outbound_caller.config.settings import (
-    DEFAULT_CALLS_BURST,
-    DEFAULT_CONCURRENT_CALLS_LIMIT,
-    DEFAULT_MAX_DEFERRAL_SECONDS,
-)
+from outbound_caller.config.pacing_fields import DEFAULT_CALLS_BURST, DEFAULT_CONCURRENT_CALLS_LIMIT
+from outbound_caller.config.settings import DEFAULT_MAX_DEFERRAL_SECONDS
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.contexts import INSTANCE, MINIMAL
 from tests.infra.synthesis import app_with, cdk_json_context

@@ -9,7 +9,8 @@ import pytest
 
 from infra.context_loading import CONTEXT_KEYS, settings_from_context
 from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES
-from outbound_caller.config.settings import MAX_CONCURRENT_CALLS_LIMIT, load_settings
+from outbound_caller.config.pacing_fields import MAX_CONCURRENT_CALLS_LIMIT
+from outbound_caller.config.settings import load_settings
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.contexts import DLQ_URL, FLOW, INSTANCE, MINIMAL, SIGNING_KEY, SOURCE_QUEUE_URL
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.context_loading import InvalidDeploymentSettings, settings_from_context
-from outbound_caller.config.settings import MAX_CONCURRENT_CALLS_LIMIT
+from outbound_caller.config.pacing_fields import MAX_CONCURRENT_CALLS_LIMIT
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.contexts import DLQ_URL, FLOW, INSTANCE, MINIMAL, SIGNING_KEY, SOURCE_QUEUE_URL
 from tests.infra.synthesis import cdk_json_context

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from outbound_caller.config.settings import ConfigurationError, load_settings
+from outbound_caller.config.common import ConfigurationError
+from outbound_caller.config.settings import load_settings
 from tests.support.environment import DEFAULT_FLOW_ID, EXTRA_FLOW_ID, FUNCTION_ENVIRONMENT
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"

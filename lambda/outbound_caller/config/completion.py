@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from outbound_caller.api_limits import INSTANCE_ID_MAX_LENGTH
-from outbound_caller.config.settings import RESULT_EVENT_BUS_PATTERN, ConfigurationError
+from outbound_caller.config.common import RESULT_EVENT_BUS_PATTERN, ConfigurationError
 
 # DynamoDB table names: 3-255 of letters, digits, '_', '-', '.'.
 _TABLE_NAME = r"^[A-Za-z0-9_.-]{3,255}$"

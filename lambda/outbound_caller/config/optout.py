@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from outbound_caller.config.settings import (
+from outbound_caller.config.common import (
     RESULT_EVENT_BUS_PATTERN,
     SECRET_ID_MAX_LENGTH,
     TABLE_NAME_PATTERN,

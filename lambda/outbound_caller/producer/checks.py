@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from outbound_caller.config.settings import ConfigurationError, Settings, load_settings
+from outbound_caller.config.common import ConfigurationError
+from outbound_caller.config.settings import Settings, load_settings
 from outbound_caller.decisions import DESTINATION_NOT_ALLOWED_BY_POLICY
 from outbound_caller.privacy import redact_phone_numbers
 from outbound_caller.request.contract import CallRequest

@@ -104,8 +104,8 @@ def test_an_event_other_than_a_voice_disconnection_is_ignored(handle: Any, sink:
 
 def test_the_handler_refuses_to_start_without_its_result_bus() -> None:
     # Given an environment without RESULT_EVENT_BUS_NAME
+    from outbound_caller.config.common import ConfigurationError
     from outbound_caller.config.completion import load_completion_settings
-    from outbound_caller.config.settings import ConfigurationError
 
     environ = {key: value for key, value in os.environ.items() if key != "RESULT_EVENT_BUS_NAME"}
     # Then loading its settings fails naming the variable
