@@ -24,6 +24,9 @@ DEFERRAL_REASON_ATTRIBUTE = "DeferralReason"
 DEFERRED_UNTIL_ATTRIBUTE = "DeferredUntil"
 # Which attempt of a redialled request a message is for (contract v3, "Outcomes, answering machines and redial").
 ATTEMPT_ATTRIBUTE = "Attempt"
+# On a request drawn from the waiting room when one of this deployment's calls ended: when its slot was handed over.
+# It calls at once, with no hold of the full instance to wait out (the slot is the one the ended call freed).
+SLOT_HANDED_OVER_ATTRIBUTE = "SlotHandedOver"
 # The function's MAC over the attributes above and the body (request/signing.py).
 SIGNATURE_ATTRIBUTE = "CallerSignature"
 
@@ -60,6 +63,12 @@ RESULT_EVENTS_FAILED = "ResultEventsFailed"
 # The completion: Completed events published, and contacts the placed-calls ledger did not (yet) hold.
 CALLS_COMPLETED = "CallsCompleted"
 COMPLETIONS_WITHOUT_PLACED_CALL = "CompletionsWithoutPlacedCall"
+# The waiting room: requests parked there while the instance is full, and drawn from it as this deployment's calls end
+# (a slot handed over) or when the instance opens again (the completion function's tick).
+CALLS_PARKED = "CallsParked"
+SLOTS_HANDED_OVER = "SlotsHandedOver"
+SLOTS_FREED = "SlotsFreed"
+WAITING_ROOM_DRAWN = "WaitingRoomDrawn"
 # Numbers added to or removed from the suppression list (the opt-out function).
 SUPPRESSION_CHANGES = "SuppressionListChanges"
 # Powertools names the service dimension so, on every metric it emits.

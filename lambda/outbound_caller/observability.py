@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from outbound_caller.names import (
     CALLS_DEFERRED,
+    CALLS_PARKED,
     CALLS_PLACED,
     CALLS_SUPPRESSED,
     DEFAULT_METRICS_NAMESPACE,
@@ -39,6 +40,11 @@ for _name in ("botocore", "boto3", "urllib3"):
 def count_suppressed() -> None:
     """Count a request whose destination is on the suppression list."""
     metrics.add_metric(name=CALLS_SUPPRESSED, unit=MetricUnit.Count, value=1)
+
+
+def count_parked() -> None:
+    """One request more waits in the waiting room for a slot of the full instance."""
+    metrics.add_metric(name=CALLS_PARKED, unit=MetricUnit.Count, value=1)
 
 
 def count_placed() -> None:

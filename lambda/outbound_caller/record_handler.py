@@ -130,7 +130,7 @@ def _steps(
     # Parsed first (no I/O), so that a record released here still carries its own token when it is sent back.
     if lambda_context.get_remaining_time_in_millis() - caller.pacer.delay() * 1000 < RECORD_TIME_RESERVE_MS:
         return settle.deferral(Deferral(INVOCATION_ENDING, now_ms), now_ms)
-    held = caller.back_pressure.wait()
+    held = caller.back_pressure.wait(slot_handed_over=record.slot_handed_over)
     if held is not None:
         return settle.deferral(held, now_ms)
     caller.pacer.wait_turn()

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from outbound_caller.clients import create_client
-from outbound_caller.config.completion import CompletionSettings
-from outbound_caller.config.optout import OptOutSettings
 from outbound_caller.config.settings import Settings
 from outbound_caller.connect.back_pressure import BackPressure
 from outbound_caller.connect.calls import ConnectCalls
-from outbound_caller.connect.contacts import ContactReader
 from outbound_caller.connect.idempotency import OncePerToken
 from outbound_caller.connect.instance_state import (
     DynamoInstanceStateStore,
@@ -26,7 +23,6 @@ from outbound_caller.connect.instance_state import (
     MemoryInstanceStateStore,
 )
 from outbound_caller.connect.pacing import Pacer
-from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
 from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.request.signing_key import SigningKey
 from outbound_caller.results.publisher import ResultEvents
@@ -172,63 +168,4 @@ def build_caller(
         ),
         results=results,
         clock=clock,
-    )
-
-
-@dataclass(frozen=True)
-class Completion:
-    """What the completion function needs: where placed calls are found and their outcome recorded, what Connect says
-    of an ended contact, and where the completion is published."""
-
-    settings: CompletionSettings
-    lookup: PlacedCallLookup
-    ledger: PlacedCallsLedger
-    contacts: ContactReader
-    events: EventBridgeClient
-    clock: Callable[[], float] = time.time
-
-    def now_ms(self) -> int:
-        """Wall-clock milliseconds."""
-        return int(self.clock() * 1000)
-
-
-def build_completion(settings: CompletionSettings, *, clock: Callable[[], float] = time.time) -> Completion:
-    """The completion's collaborators from its settings."""
-    table = create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
-    return Completion(
-        settings=settings,
-        lookup=PlacedCallLookup(settings.placed_calls_table_name, table),
-        ledger=PlacedCallsLedger(settings.placed_calls_table_name, table, clock=clock),
-        contacts=ContactReader(
-            create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS),
-            settings.instance_id,
-        ),
-        events=create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS),
-        clock=clock,
-    )
-
-
-@dataclass(frozen=True)
-class OptOut:
-    """What the opt-out function needs: the suppression list it changes, and where each change is announced."""
-
-    settings: OptOutSettings
-    suppression: SuppressionList
-    # A fresh buffer per invocation is not needed: flush empties it. None: no result bus.
-    results: ResultEvents | None
-
-
-def build_optout(settings: OptOutSettings) -> OptOut:
-    """The opt-out function's collaborators from its settings."""
-    secrets = create_client(
-        "secretsmanager", SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS, SECRETS_ATTEMPTS
-    )
-    table = create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS)
-    events = create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS)
-    return OptOut(
-        settings=settings,
-        suppression=SuppressionList(
-            settings.suppression_table_name, table, settings.suppression_key_secret_id, secrets
-        ),
-        results=ResultEvents(events, settings.result_event_bus_name) if settings.result_event_bus_name else None,
     )

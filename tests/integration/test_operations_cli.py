@@ -15,7 +15,7 @@ from moto import mock_aws
 from outbound_caller.cli import main
 from outbound_caller.cli_clients import AwsClients
 from outbound_caller.config.optout import load_optout_settings
-from outbound_caller.wiring import OptOut, build_optout
+from outbound_caller.optout.collaborators import OptOut, build_optout
 from tests.support.lambda_invoke import answer_invokes_with
 
 TABLE = "outbound-caller-suppression"

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from outbound_caller.config.optout import load_optout_settings
-from outbound_caller.wiring import OptOut, build_optout
+from outbound_caller.optout.collaborators import OptOut, build_optout
 from tests.support.lambda_events import FakeLambdaContext
 
 TABLE = "outbound-caller-suppression"

@@ -1,4 +1,5 @@
-"""Lambda entry point: one Amazon Connect DISCONNECTED contact event in, one `Outbound Call Completed` out.
+"""Lambda entry point: one Amazon Connect DISCONNECTED contact event in, one `Outbound Call Completed` out; and, with
+a waiting room, the ended call's slot handed on (freed_slots.py), and a scheduled tick that draws the waiting room.
 
 EventBridge invokes it asynchronously: an invocation that raises (a malformed event, the ledger or the bus
 unavailable) is retried by Lambda, then sent to the stack's dead-letter queue with the event, never dropped silently.
@@ -12,12 +13,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outbound_caller.completion.collaborators import Completion, build_completion
+from outbound_caller.completion.freed_slots import hand_on, tick
 from outbound_caller.completion.report import NotAContactEventError, completion_for
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.names import CALLS_COMPLETED, COMPLETED_EVENT, COMPLETIONS_WITHOUT_PLACED_CALL
 from outbound_caller.observability import logger, metrics
 from outbound_caller.results.publisher import ResultEvents
-from outbound_caller.wiring import Completion, build_completion
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any] | None]
 
@@ -41,8 +43,18 @@ def handler_for(completion: Completion) -> Handler:
     return lambda_handler
 
 
+# What EventBridge sends on a schedule (the stack's tick rule).
+SCHEDULED_EVENT_SOURCE = "aws.events"
+SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+
+
 def complete(event: dict[str, Any], context: LambdaContext, completion: Completion) -> dict[str, Any] | None:
-    """Publish the completion of the call a DISCONNECTED contact event reports; return the event's detail."""
+    """Publish the completion of the call a DISCONNECTED contact event reports; return the event's detail. A
+    scheduled event draws the waiting room instead, and returns None."""
+    if event.get("source") == SCHEDULED_EVENT_SOURCE and event.get("detail-type") == SCHEDULED_EVENT_DETAIL_TYPE:
+        if completion.hand_over is not None:
+            tick(completion.hand_over, completion.settings.concurrent_calls_limit, completion.now_ms())
+        return None
     report = completion_for(
         event, completion.lookup, completion.contacts, completion.ledger, now_ms=completion.now_ms()
     )
@@ -51,6 +63,9 @@ def complete(event: dict[str, Any], context: LambdaContext, completion: Completi
         logger.warning("Not a voice call's DISCONNECTED event: ignored")
         return None
     detail = report.detail
+    if report.first and completion.hand_over is not None:
+        # Once per call, before the publish (which Lambda may retry): its slot goes to a waiting request.
+        hand_on(completion.hand_over, completion.now_ms())
     if not report.found:
         logger.warning("Contact not found in the placed-calls ledger", extra={"contact_id": detail["ContactId"]})
         metrics.add_metric(name=COMPLETIONS_WITHOUT_PLACED_CALL, unit=MetricUnit.Count, value=1)

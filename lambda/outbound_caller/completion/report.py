@@ -33,10 +33,12 @@ class NotAContactEventError(ValueError):
 
 @dataclass(frozen=True)
 class Completion:
-    """The Completed event's detail, and whether the placed-calls ledger held the contact."""
+    """The Completed event's detail, whether the placed-calls ledger held the contact, and whether this is the first
+    report of its end (a repeated or late event is not: what the call's end sets off happens once)."""
 
     detail: dict[str, Any]
     found: bool
+    first: bool = False
 
 
 def completion_for(
@@ -76,13 +78,13 @@ def completion_for(
     )
     ended_at = ended or (described.disconnected_at if described else None)
     ended_at_ms = int(ended_at.timestamp() * 1000) if ended_at is not None else now_ms
-    dial = ledger.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash is not None else None
+    dial, first = ledger.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash else (None, False)
     if dial is not None and dial.outcome is not None:
         # A repeated or late event: what the ledger kept first is what the caller redials by, and what is reported.
         outcome = dial.outcome
     step = next_step(dial, now_ms) if dial is not None else None
     body = completed_detail(detail, token_hash, described=described, outcome=outcome, dial=dial, step=step)
-    return Completion(body, found=token_hash is not None)
+    return Completion(body, found=token_hash is not None, first=first)
 
 
 def contact_event_detail(event: dict[str, Any]) -> ContactEventDetail:

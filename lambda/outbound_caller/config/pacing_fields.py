@@ -3,9 +3,9 @@ it, and the instance's concurrent calls."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from outbound_caller.config.common import FROZEN
+from outbound_caller.config.common import FROZEN, QUEUE_URL_PATTERN, blank_is_unset
 
 # Connect's default StartOutboundVoiceContact quota is 2 requests/s with a burst of 5, per account and Region.
 DEFAULT_CALLS_PER_SECOND = 2.0
@@ -35,6 +35,14 @@ class PacingFields(BaseModel):
     concurrent_calls_limit: int = Field(
         alias="CONCURRENT_CALLS_LIMIT", default=DEFAULT_CONCURRENT_CALLS_LIMIT, ge=1, le=MAX_CONCURRENT_CALLS_LIMIT
     )
+    # The waiting room (settling/waiting_room.py): an SQS FIFO queue where requests wait for a slot of a full
+    # instance, drawn as the deployment's calls end. Unset: they are deferred to the end of the instance's hold.
+    waiting_room_queue_url: str | None = Field(alias="WAITING_ROOM_QUEUE_URL", default=None, pattern=QUEUE_URL_PATTERN)
+
+    @field_validator("waiting_room_queue_url", mode="before")
+    @classmethod
+    def _pacing_blank_is_unset(cls, value: object) -> object:
+        return blank_is_unset(value)
 
     @property
     def calls_per_second_per_invocation(self) -> float:

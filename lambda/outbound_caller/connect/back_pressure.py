@@ -14,6 +14,15 @@ end, minutes apart. Trying it again and again spends quota and, at SQS's pace, t
   budget fits. At the shortest hold, openings grow by a call after a few in a row fit, and shrink back when one
   fills the instance; once one as large as the instance fits, the instance keeps up: it is open to all again.
 
+With a waiting room (WAITING_ROOM_QUEUE_URL), the deployment's own calls hand their slots on as they end
+(connect/slots.py, completion/freed_slots.py), and the timers above become the fallback:
+
+- a request drawn with a slot handed over calls at once; a slot freed with nobody waiting is taken by the next call;
+- while slots are being handed on, no opening comes on a timer (it would find the instance full); instead one call
+  now and then (a probe) tries for room the hand-overs do not see, other traffic ended or a contact event lost:
+  each refused probe doubles the interval to the next, each that finds room halves it;
+- once no slot has been handed on for a while (probes.HAND_OVER_QUIET_MS), the openings above take over.
+
 Throttling beyond botocore's in-call retries stops the batch too, for a moment: the quota refills in a second.
 The shared state is a hint, never a reason to lose a request: when it cannot be read or written, calls go on
 and Connect's own answer decides.
@@ -28,6 +37,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
+from outbound_caller.connect import probes
 from outbound_caller.connect.instance_state import InstanceState, InstanceStateStore, InstanceStateUnavailableError
 from outbound_caller.decisions import INSTANCE_AT_CAPACITY, THROTTLED, Deferral
 from outbound_caller.observability import logger
@@ -96,11 +106,20 @@ class BackPressure:
         self._stopped: tuple[str, int, int] | None = None  # reason, from when, spread over how long (ms)
         self._known_open = False
         self._last_seen: InstanceState | None = None
+        # The last call let through tried for room beyond an opening: a probe, or a slot handed over that another
+        # call (a probe, other traffic) may have taken meanwhile.
+        self._probing = False
 
-    def wait(self) -> Deferral | None:
-        """None when the next record may call Connect (taking one of the opening's calls); else until when it waits."""
+    def wait(self, *, slot_handed_over: bool = False) -> Deferral | None:
+        """None when the next record may call Connect (taking a freed slot or one of the opening's calls); else until
+        when it waits. ``slot_handed_over``: the record holds the slot an ended call handed it, and calls at once,
+        unless this batch found the instance full meanwhile."""
+        self._probing = False
         if self._stopped is not None:
             return self._deferral()
+        if slot_handed_over:
+            self._probing = True
+            return None
         if self._known_open:
             return None
         state = self._last_seen or self._load()
@@ -109,8 +128,36 @@ class BackPressure:
                 self._known_open = True
                 return None
             now = self._store.now_ms()
+            hold = state.hold_ms or INITIAL_HOLD_MS
+            if state.slots > 0:
+                # A slot an ended call freed with nobody waiting: no need to wait for an opening.
+                taken_slot = dataclasses.replace(state, slots=state.slots - 1)
+                won = self._replace(taken_slot, state.version)
+                if won is None:
+                    self._last_seen = dataclasses.replace(taken_slot, version=state.version + 1)
+                    self._probing = True
+                    return None
+                state = won
+                continue
             if state.open_at_ms > now:
-                return self._stop(state.open_at_ms, state.hold_ms or INITIAL_HOLD_MS)
+                return self._stop(state.open_at_ms, hold)
+            quiet_from = probes.quiet_from(state, hold)
+            if quiet_from > now:
+                # Ended calls are handing their slots on as they end: an opening on a timer would only find the
+                # instance full. Openings come back once no slot has been handed on for a while (lost contact
+                # events, other traffic ending); meanwhile a probe now and then finds room the hand-overs do not see.
+                if state.probe_at_ms > now:
+                    return self._stop(min(quiet_from, state.probe_at_ms), hold)
+                probe = probes.probe_let_through(state, now, self._jittered)
+                won = self._replace(probe, state.version)
+                if won is None:
+                    self._last_seen = dataclasses.replace(probe, version=state.version + 1)
+                    if state.probe_at_ms == 0:
+                        return self._stop(probe.probe_at_ms, hold)  # the first probe comes a while from now
+                    self._probing = True
+                    return None
+                state = won
+                continue
             if state.budget == 0:
                 state = self._close_spent_opening(state, now)
                 continue
@@ -129,8 +176,16 @@ class BackPressure:
         if state is None:
             return self._stop(now + INITIAL_HOLD_MS, INITIAL_HOLD_MS)
         hold = state.hold_ms or INITIAL_HOLD_MS
+        if self._probing and state.busy and probes.handing_on(state, hold, now):
+            # A probe found no more room than the hand-overs give, or a handed-over slot was gone (taken by a probe
+            # or by other traffic).
+            in_force = self._in_force(probes.probe_refused(state, now, self._jittered), state.version)
+            return self._stop(in_force.probe_at_ms, hold)
         if state.busy and state.open_at_ms > now:
-            return self._stop(state.open_at_ms, hold)  # closed by another container already
+            # Closed by another container already; a slot counted free was not (other traffic took it).
+            if state.slots:
+                self._in_force(dataclasses.replace(state, slots=0), state.version)
+            return self._stop(state.open_at_ms, hold)
         if not state.busy:
             # Full with the instance open to all: the first time, no hold to judge yet.
             return self._close(state, now, hold, None, self._budget)
@@ -155,7 +210,12 @@ class BackPressure:
             if fitted >= OPENINGS_FITTED_BEFORE_GROWING:
                 opening, fitted = opening + 1, 0
         open_at = now + self._jittered(hold)
-        return self._in_force(InstanceState(True, open_at, hold, opening, opening, fitted), state.version)
+        return self._in_force(
+            dataclasses.replace(
+                state, open_at_ms=open_at, hold_ms=hold, budget=opening, opening=opening, fitted=fitted
+            ),
+            state.version,
+        )
 
     def _in_force(self, new: InstanceState, expected_version: int) -> InstanceState:
         """Write ``new`` over the version read: the state in force afterwards, this one or the one that won."""
@@ -163,7 +223,18 @@ class BackPressure:
 
     def _close(self, state: InstanceState, now: int, hold: int, freed: int | None, opening: int) -> Deferral:
         open_at = now + self._jittered(hold)
-        closed = InstanceState(True, open_at, hold, opening, opening, 0, state.version)
+        # Found full: any slot counted free was taken by calls this deployment does not see (other traffic).
+        closed = InstanceState(
+            busy=True,
+            open_at_ms=open_at,
+            hold_ms=hold,
+            budget=opening,
+            opening=opening,
+            fitted=0,
+            slots=0,
+            handed_at_ms=state.handed_at_ms,
+            version=state.version,
+        )
         winner = self._replace(closed, state.version)
         if winner is not None and winner.busy and winner.open_at_ms > now:
             return self._stop(winner.open_at_ms, winner.hold_ms or hold)

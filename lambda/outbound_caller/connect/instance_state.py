@@ -24,7 +24,22 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 # The item's attributes, each written by every change (the TTL one removes a state unchanged for a day).
-_ATTRIBUTES = ("busy", "open_at", "hold", "budget", "opening", "fitted", "version", "writer", TTL_ATTRIBUTE)
+_ATTRIBUTES = (
+    "busy",
+    "open_at",
+    "hold",
+    "budget",
+    "opening",
+    "fitted",
+    "slots",
+    "handed_at",
+    "probe_at",
+    "probe",
+    "probe_failed",
+    "version",
+    "writer",
+    TTL_ATTRIBUTE,
+)
 # The state describes minutes of calls; a day after its last change it says nothing, and TTL removes it.
 STATE_KEPT_SECONDS = 24 * 60 * 60
 
@@ -39,6 +54,15 @@ class InstanceState:
     budget: int = 0  # while busy, the calls the current opening still allows (each call takes one)
     opening: int = 0  # while busy, the calls the current opening allowed in all (0: the policy's usual size)
     fitted: int = 0  # while busy, how many openings in a row had all their calls placed
+    # While busy, the slots this deployment's ended calls freed with nobody waiting for them: any call may take one at
+    # once, hold or not (capacity/hand_over.py). Found full again: none.
+    slots: int = 0
+    handed_at_ms: int = 0  # when an ended call last freed a slot or handed it to a waiting request
+    # While slots are handed on, one call now and then tries for more room than the hand-overs give (other traffic
+    # ended, lost contact events): the next try's time, the interval between tries, and whether the last one failed.
+    probe_at_ms: int = 0
+    probe_ms: int = 0
+    probe_failed: bool = False
     version: int = 0
 
 
@@ -127,6 +151,11 @@ class DynamoInstanceStateStore:
             ":budget": {"N": str(new.budget)},
             ":opening": {"N": str(new.opening)},
             ":fitted": {"N": str(new.fitted)},
+            ":slots": {"N": str(new.slots)},
+            ":handed_at": {"N": str(new.handed_at_ms)},
+            ":probe_at": {"N": str(new.probe_at_ms)},
+            ":probe": {"N": str(new.probe_ms)},
+            ":probe_failed": {"BOOL": new.probe_failed},
             # Tells this write from an identical one by another container, should botocore send it twice.
             ":writer": {"S": writer},
             ":version": {"N": str(expected_version + 1)},
@@ -166,5 +195,10 @@ def _from_item(item: dict[str, AttributeValueTypeDef]) -> InstanceState:
         budget=number("budget"),
         opening=number("opening"),
         fitted=number("fitted"),
+        slots=number("slots"),
+        handed_at_ms=number("handed_at"),
+        probe_at_ms=number("probe_at"),
+        probe_ms=number("probe"),
+        probe_failed=bool(item.get("probe_failed", {}).get("BOOL", False)),
         version=number("version"),
     )

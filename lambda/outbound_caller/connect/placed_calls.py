@@ -190,9 +190,12 @@ class PlacedCallsLedger:
             return None
         return dial_of(item)
 
-    def record_outcome(self, token_sha256: str, outcome: str, ended_at_ms: int, outcome_at_ms: int) -> Dial | None:
+    def record_outcome(
+        self, token_sha256: str, outcome: str, ended_at_ms: int, outcome_at_ms: int
+    ) -> tuple[Dial | None, bool]:
         """Record a placed call's outcome (the completion), once: a late or repeated event finds the first one kept.
-        Returns the call's redial facts with its outcome; None when its item holds none (no redial asked)."""
+        Returns the call's redial facts with its outcome (None when its item holds none: no redial asked), and whether
+        this was the first time its end was recorded."""
         key = {PARTITION_KEY: {"S": f"{PLACED_CALL_KEY_PREFIX}#{token_sha256}"}}
         try:
             answer = self.client.update_item(
@@ -211,10 +214,10 @@ class PlacedCallsLedger:
             )
         except self.client.exceptions.ConditionalCheckFailedException as error:
             kept = error.response.get("Item")
-            return dial_of(kept) if kept else None  # type: ignore[arg-type]
+            return (dial_of(kept) if kept else None), False  # type: ignore[arg-type]
         except Exception as error:
             raise LedgerUnavailableError(str(error)) from error
-        return dial_of(answer["Attributes"])
+        return dial_of(answer["Attributes"]), True
 
     def complete(self, client_token: str, attempt: int, contact_id: str) -> None:
         """Record the ContactId of the attempt's placed call."""

@@ -28,7 +28,7 @@ from outbound_caller.optout.changes import (
     announced_as,
     changes_of,
 )
-from outbound_caller.wiring import OptOut, build_optout
+from outbound_caller.optout.collaborators import OptOut, build_optout
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 # A number's outcome in a direct invocation's answer (by its position: the answer never repeats a number).

@@ -22,6 +22,7 @@ from outbound_caller.names import (
     DEFERRED_UNTIL_ATTRIBUTE,
     ERROR_CODE_ATTRIBUTE,
     FIRST_ARRIVAL_ATTRIBUTE,
+    SLOT_HANDED_OVER_ATTRIBUTE,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
@@ -85,6 +86,8 @@ class Steering:
     uncertain_attempt: int | None = None
     # Which attempt of a redialled request the message is for (1: the first, or no redial).
     attempt: int = 1
+    # When one of the deployment's ended calls handed its slot to this request, drawn from the waiting room.
+    slot_handed_over_ms: int | None = None
 
 
 def read_steering(attributes: Mapping[str, str]) -> Steering:
@@ -102,6 +105,7 @@ def read_steering(attributes: Mapping[str, str]) -> Steering:
         error_code=attributes.get(ERROR_CODE_ATTRIBUTE),
         uncertain_attempt=_count(UNCERTAIN_ATTEMPT_ATTRIBUTE, attributes.get(UNCERTAIN_ATTEMPT_ATTRIBUTE)),
         attempt=_attempt(attributes.get(ATTEMPT_ATTRIBUTE)),
+        slot_handed_over_ms=_epoch_ms(SLOT_HANDED_OVER_ATTRIBUTE, attributes.get(SLOT_HANDED_OVER_ATTRIBUTE)),
     )
 
 
@@ -181,6 +185,11 @@ class CallRequestRecord(SqsRecordModel):
     def attempt(self) -> int:
         """Which attempt of a redialled request this message is for (1 unless the function sent it for a later one)."""
         return self._steering.attempt
+
+    @property
+    def slot_handed_over(self) -> bool:
+        """Whether an ended call of the deployment handed its slot to this request (drawn from the waiting room)."""
+        return self._steering.slot_handed_over_ms is not None
 
     @property
     def deferral_count(self) -> int:

@@ -27,6 +27,7 @@ from outbound_caller.names import (
     ERROR_CODE_ATTRIBUTE,
     FIRST_ARRIVAL_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
+    SLOT_HANDED_OVER_ATTRIBUTE,
     SOURCE_MESSAGE_ID_ATTRIBUTE,
     UNCERTAIN_ATTEMPT_ATTRIBUTE,
 )
@@ -43,6 +44,7 @@ SIGNED_ATTRIBUTES = frozenset(
         ERROR_CODE_ATTRIBUTE,
         UNCERTAIN_ATTEMPT_ATTRIBUTE,
         ATTEMPT_ATTRIBUTE,
+        SLOT_HANDED_OVER_ATTRIBUTE,
     }
 )
 # Names the scheme, so that a later one can be told apart from this one.

@@ -7,7 +7,7 @@ records back to SQS (they are retried, with the reason logged), where a long wai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -21,6 +21,14 @@ SIGNING_KEY_MAX_AGE_SECONDS = 300
 
 class SigningKeyUnavailableError(Exception):
     """The message-signing secret could not be read: no message can be verified or signed in this invocation."""
+
+
+class KeySource(Protocol):
+    """Where the MAC key is read from."""
+
+    def get(self) -> bytes:
+        """The key's bytes; SigningKeyUnavailableError when it cannot be read."""
+        ...
 
 
 class SigningKey:

@@ -90,13 +90,25 @@ def defer(
     """Send the record's body back to ``queue_url`` to arrive at ``deferral.until_ms``, for the request's ``attempt``
     (a redial's next attempt, or the one whose outcome it awaits); return the delay in s."""
     delay = min(SQS_MAX_DELAY_SECONDS, max(0, math.ceil((deferral.until_ms - now_ms) / 1000)))
+    values = deferred_values(record, deferral.reason, client_token, attempt)
+    values[DEFERRED_UNTIL_ATTRIBUTE] = iso_utc(deferral.until_ms)
+    attributes = outgoing_attributes(record.body, values, key)
+    check_fits(record.body, attributes)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes)
+    return delay
+
+
+def deferred_values(record: CallRequestRecord, reason: str, client_token: str, attempt: int) -> dict[str, str]:
+    """The attributes a deferred request carries, wherever it waits: what makes it the same request, and why it waits.
+
+    DeferredUntil is the caller's to add: a request in the waiting room waits for a slot, not for a time.
+    """
     values = {
         CLIENT_TOKEN_ATTRIBUTE: client_token,
         SOURCE_MESSAGE_ID_ATTRIBUTE: record.source_message_id,
         FIRST_ARRIVAL_ATTRIBUTE: iso_utc(record.first_arrival_ms),
         DEFERRAL_COUNT_ATTRIBUTE: str(record.deferral_count + 1),
-        DEFERRAL_REASON_ATTRIBUTE: deferral.reason,
-        DEFERRED_UNTIL_ATTRIBUTE: iso_utc(deferral.until_ms),
+        DEFERRAL_REASON_ATTRIBUTE: reason,
     }
     if attempt > 1:
         values[ATTEMPT_ATTRIBUTE] = str(attempt)
@@ -105,7 +117,4 @@ def defer(
         # only: the next attempt is another call, with its own token).
         values[ERROR_CODE_ATTRIBUTE] = OUTCOME_UNKNOWN
         values[UNCERTAIN_ATTEMPT_ATTRIBUTE] = str(record.confirmed_attempt)
-    attributes = outgoing_attributes(record.body, values, key)
-    check_fits(record.body, attributes)
-    sqs.send_message(QueueUrl=queue_url, MessageBody=record.body, DelaySeconds=delay, MessageAttributes=attributes)
-    return delay
+    return values

@@ -18,13 +18,21 @@ from outbound_caller.decisions import (
     DEFERRAL_SEND_FAILED,
     DESTINATION_SUPPRESSED,
     EXPIRED,
+    INSTANCE_AT_CAPACITY,
     Deferral,
     Failure,
     Outcome,
     OutcomeKind,
 )
 from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.observability import count_by_error_code, count_deferred, count_placed, count_suppressed, logger
+from outbound_caller.observability import (
+    count_by_error_code,
+    count_deferred,
+    count_parked,
+    count_placed,
+    count_suppressed,
+    logger,
+)
 from outbound_caller.privacy import mask_phone_number
 from outbound_caller.request.envelopes import CallDelivery, unparsed_token
 from outbound_caller.request.record import CallRequestRecord
@@ -32,6 +40,7 @@ from outbound_caller.request.token import RecordToken
 from outbound_caller.settling.dead_letter import dead_letter
 from outbound_caller.settling.deferral import defer, deferral_deadline_ms, source_queue_url
 from outbound_caller.settling.outcomes import classify, retries_exhausted
+from outbound_caller.settling.waiting_room import park
 from outbound_caller.timeouts import SETTLE_SECONDS, WORST_CASE_DEAD_LETTER_SECONDS
 
 if TYPE_CHECKING:
@@ -194,20 +203,27 @@ class Settle:
         """Send the request back to its queue, logged and counted; None once sent, else the record's retry."""
         if self._context.get_remaining_time_in_millis() < SEND_TIME_RESERVE_MS:
             return self.retry(Failure(deferral.reason, "too little invocation time left to defer the request", False))
-        queue_url = source_queue_url(self._record, self._settings, self._sqs)
         travelling = self.token.travelling
         delays: list[int] = []
-        not_sent = self._send(
-            lambda: delays.append(
-                defer(self._sqs, queue_url, self._record, deferral, travelling, now_ms, self._key, attempt)
-            ),
-            DEFERRAL_SEND_FAILED,
-            f"{deferral.reason}; deferral",
-        )
+        room = self._settings.waiting_room_queue_url if deferral.reason == INSTANCE_AT_CAPACITY else None
+
+        def send() -> None:
+            if room is not None:
+                # The instance is full: the request waits in the waiting room for a slot, not in the source queue
+                # for a time; deferred_until is when the instance's hold ends, should no call of ours end sooner.
+                park(self._sqs, room, self._record, deferral.reason, travelling, self._key, attempt)
+                delays.append(0)
+                return
+            queue_url = source_queue_url(self._record, self._settings, self._sqs)
+            delays.append(defer(self._sqs, queue_url, self._record, deferral, travelling, now_ms, self._key, attempt))
+
+        not_sent = self._send(send, DEFERRAL_SEND_FAILED, f"{deferral.reason}; deferral")
         if not_sent is not None:
             return not_sent
+        if room is not None:
+            count_parked()
         logger.info(
-            "Call request deferred",
+            "Call request parked in the waiting room" if room is not None else "Call request deferred",
             extra={
                 "outcome": OutcomeKind.DEFERRED.value,
                 "reason": deferral.reason,

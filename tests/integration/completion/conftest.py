@@ -14,10 +14,10 @@ import pytest
 from moto import mock_aws
 
 from local.intake import expiring_table_definition
+from outbound_caller.completion.collaborators import build_completion
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.safety.redial import Dial
-from outbound_caller.wiring import build_completion
 from tests.support.contacts_stub import ContactsStub
 from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE
 from tests.support.lambda_events import FakeLambdaContext
