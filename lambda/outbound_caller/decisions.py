@@ -48,11 +48,14 @@ NOT_BEFORE = "NotBefore"  # the request's NotBefore has not come yet
 OUTSIDE_CALLING_HOURS = "OutsideCallingHours"  # closed in the callee's time zones: hours, holidays, blackout dates
 SOURCE_CALL_LIMIT = "SourceCallLimit"  # the caller ID had all the calls SOURCE_CALL_LIMIT allows for now
 REDIAL = "Redial"  # a redialled request's next attempt, or its previous attempt's outcome, has not come yet
+NO_AGENT_AVAILABLE = "NoAgentAvailable"  # AGENT_PACING: the call's queue has no available agent for it now
 # Deferrals the request may not be tried before: past its bound it can never be placed. The others are waits the
 # function chose (back-pressure), after which the request is tried once more at its bound.
 BINDING_REASONS = frozenset({NOT_BEFORE, OUTSIDE_CALLING_HOURS, REDIAL})
 # A caller ID over its limit waits for a slot, but may be tried at its bound: it is the function's choice, not binding.
-DEFERRAL_REASONS = frozenset({INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, SOURCE_CALL_LIMIT, *BINDING_REASONS})
+DEFERRAL_REASONS = frozenset(
+    {INSTANCE_AT_CAPACITY, THROTTLED, INVOCATION_ENDING, SOURCE_CALL_LIMIT, NO_AGENT_AVAILABLE, *BINDING_REASONS}
+)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ PLACED_CALL_KEY_PREFIX = "connect-outbound-caller#call"
 INSTANCE_STATE_KEY_PREFIX = "connect-outbound-caller#instance"
 DESTINATION_KEY_PREFIX = "connect-outbound-caller#destination"
 SOURCE_KEY_PREFIX = "connect-outbound-caller#source"
+# One item per queue paced to its agents (AGENT_PACING): its available agents, and the calls counting on them.
+AGENTS_KEY_PREFIX = "connect-outbound-caller#agents"
+# On a placed call's ledger item: the queue it was routed to, whose agent claim its end releases.
+AGENT_QUEUE_ATTRIBUTE = "agent_queue"
 # A placed call's ContactId, and the sparse index on it through which the completion finds the call of a contact.
 CONTACT_ID_ATTRIBUTE = "contact_id"
 CONTACT_ID_INDEX_NAME = "by-contact-id"
@@ -69,6 +73,9 @@ CALLS_PARKED = "CallsParked"
 SLOTS_HANDED_OVER = "SlotsHandedOver"
 SLOTS_FREED = "SlotsFreed"
 WAITING_ROOM_DRAWN = "WaitingRoomDrawn"
+# Agent pacing: reads of the queues' available agents, and reads that failed (the last one kept, or no call).
+AGENT_METRICS_READ = "AgentMetricsRead"
+AGENT_METRICS_UNAVAILABLE = "AgentMetricsUnavailable"
 # Numbers added to or removed from the suppression list (the opt-out function).
 SUPPRESSION_CHANGES = "SuppressionListChanges"
 # Powertools names the service dimension so, on every metric it emits.
@@ -81,6 +88,7 @@ REASON_DIMENSION = "Reason"
 # Amazon Connect's contact events, as the stack's completion rule matches them ("Amazon Connect contact events").
 # The values the completion cares about (the data model lists these spellings).
 DISCONNECTED = "DISCONNECTED"
+CONNECTED_TO_AGENT = "CONNECTED_TO_AGENT"
 VOICE = "VOICE"
 # How Connect labels contacts started by StartOutboundVoiceContact (also StartChatContact, StartTaskContact).
 API_INITIATED = "API"

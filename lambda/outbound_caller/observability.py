@@ -9,6 +9,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from outbound_caller.names import (
+    AGENT_METRICS_READ,
+    AGENT_METRICS_UNAVAILABLE,
     CALLS_DEFERRED,
     CALLS_PARKED,
     CALLS_PLACED,
@@ -40,6 +42,11 @@ for _name in ("botocore", "boto3", "urllib3"):
 def count_suppressed() -> None:
     """Count a request whose destination is on the suppression list."""
     metrics.add_metric(name=CALLS_SUPPRESSED, unit=MetricUnit.Count, value=1)
+
+
+def count_agent_metrics(*, read: bool) -> None:
+    """One read of a queue's available agents, or one that failed."""
+    metrics.add_metric(name=AGENT_METRICS_READ if read else AGENT_METRICS_UNAVAILABLE, unit=MetricUnit.Count, value=1)
 
 
 def count_parked() -> None:

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from outbound_caller.clients import create_client
 from outbound_caller.config.settings import Settings
+from outbound_caller.connect.agents import AgentMetrics, AgentPacing, AgentsStore
 from outbound_caller.connect.back_pressure import BackPressure
 from outbound_caller.connect.calls import ConnectCalls
-from outbound_caller.connect.idempotency import OncePerToken
+from outbound_caller.connect.guards import Guards
+from outbound_caller.connect.idempotency import CallGuard, OncePerToken
 from outbound_caller.connect.instance_state import (
     DynamoInstanceStateStore,
     InstanceStateStore,
@@ -145,6 +147,18 @@ def build_caller(
         and (settings.destination_call_limit is not None or settings.source_call_limit is not None)
         else None
     )
+    guards: list[CallGuard] = [guard] if guard is not None else []
+    if settings.agent_pacing and ledger is not None:
+        guards.append(
+            AgentPacing(
+                AgentsStore(ledger.table_name, settings.instance_id, clients.ledger),
+                AgentMetrics(clients.connect, settings.instance_id),
+                default_queue_id=settings.queue_id,
+                ratio=settings.agent_pacing_ratio,
+                ttl_seconds=settings.agent_metrics_ttl_seconds,
+                clock=clock,
+            )
+        )
     state: InstanceStateStore = (
         DynamoInstanceStateStore(ledger.table_name, settings.instance_id, clients.instance_state, clock=clock)
         if ledger is not None
@@ -156,7 +170,11 @@ def build_caller(
         settings=settings,
         clients=clients,
         pacer=pacer or Pacer(settings.calls_per_second_per_invocation, burst=settings.calls_burst_per_invocation),
-        once=OncePerToken(ConnectCalls(clients.connect), ledger, guard=guard),
+        once=OncePerToken(
+            ConnectCalls(clients.connect),
+            ledger,
+            guard=guards[0] if len(guards) == 1 else Guards(tuple(guards)) if guards else None,
+        ),
         back_pressure=BackPressure(state, settings.concurrent_calls_limit),
         signing_key=SigningKey(settings.message_signing_key_secret_id, clients.secrets),
         suppression=(

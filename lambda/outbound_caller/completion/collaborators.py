@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from outbound_caller.clients import create_client
 from outbound_caller.completion.hand_over import Room, WaitingRoom
 from outbound_caller.config.completion import CompletionSettings
+from outbound_caller.connect.agents import AgentsStore
 from outbound_caller.connect.contacts import ContactReader
 from outbound_caller.connect.instance_state import DynamoInstanceStateStore
 from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
@@ -60,6 +61,8 @@ class Completion:
     contacts: ContactReader
     events: EventBridgeClient
     hand_over: SlotHandOverParts | None = None
+    # With agent pacing: the queues' items, whose claims the calls' ends release.
+    agents: AgentsStore | None = None
     clock: Callable[[], float] = time.time
 
     def now_ms(self) -> int:
@@ -80,6 +83,9 @@ def build_completion(settings: CompletionSettings, *, clock: Callable[[], float]
         ),
         events=create_client("events", EVENTS_CONNECT_TIMEOUT_SECONDS, EVENTS_READ_TIMEOUT_SECONDS, EVENTS_ATTEMPTS),
         hand_over=_hand_over_parts(settings, clock),
+        agents=AgentsStore(settings.placed_calls_table_name, settings.instance_id, table)
+        if settings.agent_pacing
+        else None,
         clock=clock,
     )
 

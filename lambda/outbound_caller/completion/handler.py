@@ -13,11 +13,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outbound_caller.completion.agent_claims import connected_to_agent, end_claim
 from outbound_caller.completion.collaborators import Completion, build_completion
 from outbound_caller.completion.freed_slots import hand_on, tick
-from outbound_caller.completion.report import NotAContactEventError, completion_for
+from outbound_caller.completion.report import NotAContactEventError, completion_for, contact_event_detail
 from outbound_caller.config.completion import load_completion_settings
-from outbound_caller.names import CALLS_COMPLETED, COMPLETED_EVENT, COMPLETIONS_WITHOUT_PLACED_CALL
+from outbound_caller.names import CALLS_COMPLETED, COMPLETED_EVENT, COMPLETIONS_WITHOUT_PLACED_CALL, CONNECTED_TO_AGENT
 from outbound_caller.observability import logger, metrics
 from outbound_caller.results.publisher import ResultEvents
 
@@ -55,6 +56,11 @@ def complete(event: dict[str, Any], context: LambdaContext, completion: Completi
         if completion.hand_over is not None:
             tick(completion.hand_over, completion.settings.concurrent_calls_limit, completion.now_ms())
         return None
+    if completion.agents is not None:
+        detail_of_event = contact_event_detail(event)
+        if detail_of_event.event_type == CONNECTED_TO_AGENT:
+            connected_to_agent(completion, detail_of_event)
+            return None
     report = completion_for(
         event, completion.lookup, completion.contacts, completion.ledger, now_ms=completion.now_ms()
     )
@@ -63,6 +69,7 @@ def complete(event: dict[str, Any], context: LambdaContext, completion: Completi
         logger.warning("Not a voice call's DISCONNECTED event: ignored")
         return None
     detail = report.detail
+    end_claim(completion, report.token_sha256, report.agent_queue)
     if report.first and completion.hand_over is not None:
         # Once per call, before the publish (which Lambda may retry): its slot goes to a waiting request.
         hand_on(completion.hand_over, completion.now_ms())

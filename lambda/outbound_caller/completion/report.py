@@ -39,6 +39,9 @@ class Completion:
     detail: dict[str, Any]
     found: bool
     first: bool = False
+    # The call's token hash and the queue it was routed to, whose agent claim its end releases.
+    token_sha256: str | None = None
+    agent_queue: str | None = None
 
 
 def completion_for(
@@ -78,13 +81,20 @@ def completion_for(
     )
     ended_at = ended or (described.disconnected_at if described else None)
     ended_at_ms = int(ended_at.timestamp() * 1000) if ended_at is not None else now_ms
-    dial, first = ledger.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash else (None, False)
+    end = ledger.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash else None
+    dial, first = (end.dial, end.first) if end is not None else (None, False)
     if dial is not None and dial.outcome is not None:
         # A repeated or late event: what the ledger kept first is what the caller redials by, and what is reported.
         outcome = dial.outcome
     step = next_step(dial, now_ms) if dial is not None else None
     body = completed_detail(detail, token_hash, described=described, outcome=outcome, dial=dial, step=step)
-    return Completion(body, found=token_hash is not None, first=first)
+    return Completion(
+        body,
+        found=token_hash is not None,
+        first=first,
+        token_sha256=token_hash,
+        agent_queue=end.agent_queue if end is not None else None,
+    )
 
 
 def contact_event_detail(event: dict[str, Any]) -> ContactEventDetail:

@@ -47,6 +47,9 @@ class CompletionSettings(BaseModel):
     concurrent_calls_limit: int = Field(
         alias="CONCURRENT_CALLS_LIMIT", default=DEFAULT_CONCURRENT_CALLS_LIMIT, ge=1, le=MAX_CONCURRENT_CALLS_LIMIT
     )
+    # Agent pacing, as the caller: each call's claim on an agent of its queue ends when its contact connects to an
+    # agent (CONNECTED_TO_AGENT) or ends.
+    agent_pacing: bool = Field(alias="AGENT_PACING", default=False)
 
     @field_validator("waiting_room_queue_url", "source_queue_url", "message_signing_key_secret_id", mode="before")
     @classmethod

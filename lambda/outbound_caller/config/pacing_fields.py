@@ -13,6 +13,12 @@ DEFAULT_CALLS_BURST = 5.0
 # Connect's default quota of concurrent active calls per instance.
 DEFAULT_CONCURRENT_CALLS_LIMIT = 10
 MAX_CONCURRENT_CALLS_LIMIT = 100_000
+# Agent pacing: how many calls each available agent may be counted on for (1: one each), and how often the queues'
+# available agents are read for the whole deployment (GetCurrentMetricData's own quota is 5 requests/s).
+DEFAULT_AGENT_PACING_RATIO = 1.0
+MAX_AGENT_PACING_RATIO = 10.0
+DEFAULT_AGENT_METRICS_TTL_SECONDS = 5
+MAX_AGENT_METRICS_TTL_SECONDS = 300
 # An SQS event source mapping's maximum concurrency is 2 to 1,000 (Lambda ScalingConfig).
 MIN_MAX_CONCURRENCY = 2
 MAX_MAX_CONCURRENCY = 1000
@@ -38,6 +44,22 @@ class PacingFields(BaseModel):
     # The waiting room (settling/waiting_room.py): an SQS FIFO queue where requests wait for a slot of a full
     # instance, drawn as the deployment's calls end. Unset: they are deferred to the end of the instance's hold.
     waiting_room_queue_url: str | None = Field(alias="WAITING_ROOM_QUEUE_URL", default=None, pattern=QUEUE_URL_PATTERN)
+    # Agent pacing (connect/agents.py): a call routed to a queue is placed only while an available agent of the queue
+    # is not yet counted on by another of the deployment's calls; AGENT_PACING_RATIO scales the agents counted.
+    agent_pacing: bool = Field(alias="AGENT_PACING", default=False)
+    agent_pacing_ratio: float = Field(
+        alias="AGENT_PACING_RATIO",
+        default=DEFAULT_AGENT_PACING_RATIO,
+        gt=0,
+        le=MAX_AGENT_PACING_RATIO,
+        allow_inf_nan=False,
+    )
+    agent_metrics_ttl_seconds: int = Field(
+        alias="AGENT_METRICS_TTL_SECONDS",
+        default=DEFAULT_AGENT_METRICS_TTL_SECONDS,
+        ge=1,
+        le=MAX_AGENT_METRICS_TTL_SECONDS,
+    )
 
     @field_validator("waiting_room_queue_url", mode="before")
     @classmethod

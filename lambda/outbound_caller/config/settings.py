@@ -75,6 +75,9 @@ class Settings(ConnectFields, PacingFields, CallingSafetyFields, RedialFields):
     def _ledger_for_what_needs_it(self) -> Self:
         if self.redial_policy.redials and self.idempotency_table_name is None:
             raise ValueError("REDIAL_MAX_ATTEMPTS and REDIAL_ON redial: IDEMPOTENCY_TABLE_NAME must name the ledger")
+        if self.agent_pacing and self.idempotency_table_name is None:
+            # The queues' agents and the calls counting on them are shared in the ledger's table.
+            raise ValueError("AGENT_PACING is on: IDEMPOTENCY_TABLE_NAME must name the ledger")
         if self.waiting_room_queue_url is not None and self.idempotency_table_name is None:
             # Slots are handed on through the instance's shared state, kept in the ledger's table.
             raise ValueError("WAITING_ROOM_QUEUE_URL is set: IDEMPOTENCY_TABLE_NAME must name the ledger")

@@ -109,13 +109,14 @@ class OncePerToken:
         lease_until_ms = ledger.now_ms() + remaining_ms + LEASE_MARGIN_MS
         claim_id = new_claim_id()
         fingerprint = call_fingerprint(params)
-        claimed = ledger.claim(token, fingerprint, lease_until_ms, claim_id, dial)
+        queue = params.get("QueueId")
+        claimed = ledger.claim(token, fingerprint, lease_until_ms, claim_id, dial, queue)
         if isinstance(claimed, LedgerEntry):
             replay = _settled_by(claimed, fingerprint, confirmed_attempt, ledger.now_ms())
             if replay is not None:
                 return replay
             try:
-                claimed = ledger.take_over(token, claimed, lease_until_ms, claim_id, dial)
+                claimed = ledger.take_over(token, claimed, lease_until_ms, claim_id, dial, queue)
             except ClaimLostError as error:
                 raise CallInProgressError("another delivery claimed this call first") from error
         return self._call(ledger, params, token, claimed)

@@ -18,12 +18,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from outbound_caller.connect.dial_record import ENDED_AT, OUTCOME, OUTCOME_AT, dial_assignments, dial_of
-from outbound_caller.names import PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
+from outbound_caller.names import AGENT_QUEUE_ATTRIBUTE, PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
 from outbound_caller.safety.redial import Dial
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True)
+class EndRecorded:
+    """A placed call's end as the ledger keeps it: its redial facts with its outcome (None: no redial asked), whether
+    this report of its end was the first, and the queue it was routed to (None: none)."""
+
+    dial: Dial | None
+    first: bool
+    agent_queue: str | None = None
+
 
 CALLING = "CALLING"  # claimed by a delivery that is calling Connect now (until its lease, the invocation's end)
 PLACED = "PLACED"  # Connect returned a ContactId
@@ -107,16 +118,23 @@ class PlacedCallsLedger:
         return int(self.clock() * 1000)
 
     def claim(
-        self, client_token: str, fingerprint: str, lease_until_ms: int, claim_id: str, dial: Dial | None = None
+        self,
+        client_token: str,
+        fingerprint: str,
+        lease_until_ms: int,
+        claim_id: str,
+        dial: Dial | None = None,
+        agent_queue: str | None = None,
     ) -> int | LedgerEntry:
         """Claim the token for a call now: the attempt number when claimed, else what the ledger holds for it.
 
         A token is free when it has no item, an expired one (DynamoDB's TTL deletes only eventually), or one
         released by a call Connect surely did not place, for this same call. ``dial``: the redial facts of the
-        request's attempt this call is, kept with it.
+        request's attempt this call is, kept with it; ``agent_queue``: the queue it is routed to, whose agent claim its
+        end releases.
         """
         now = int(self.clock())
-        dial_clauses, dial_values = dial_assignments(dial) if dial is not None else ("", {})
+        dial_clauses, dial_values = _call_facts(dial, agent_queue)
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
@@ -155,11 +173,17 @@ class PlacedCallsLedger:
         return int(response["Attributes"]["attempt"]["N"])
 
     def take_over(
-        self, client_token: str, entry: LedgerEntry, lease_until_ms: int, claim_id: str, dial: Dial | None = None
+        self,
+        client_token: str,
+        entry: LedgerEntry,
+        lease_until_ms: int,
+        claim_id: str,
+        dial: Dial | None = None,
+        agent_queue: str | None = None,
     ) -> int:
         """Claim a token whose last attempt is uncertain, on an operator's confirmation; return the new attempt."""
         attempt = entry.attempt + 1
-        dial_clauses, dial_values = dial_assignments(dial) if dial is not None else ("", {})
+        dial_clauses, dial_values = _call_facts(dial, agent_queue)
         self._update(
             client_token,
             "SET #status = :calling, attempt = :attempt, lease_until_ms = :lease, claim_id = :claim"
@@ -190,12 +214,8 @@ class PlacedCallsLedger:
             return None
         return dial_of(item)
 
-    def record_outcome(
-        self, token_sha256: str, outcome: str, ended_at_ms: int, outcome_at_ms: int
-    ) -> tuple[Dial | None, bool]:
-        """Record a placed call's outcome (the completion), once: a late or repeated event finds the first one kept.
-        Returns the call's redial facts with its outcome (None when its item holds none: no redial asked), and whether
-        this was the first time its end was recorded."""
+    def record_outcome(self, token_sha256: str, outcome: str, ended_at_ms: int, outcome_at_ms: int) -> EndRecorded:
+        """Record a placed call's outcome (the completion), once: a late or repeated event finds the first one kept."""
         key = {PARTITION_KEY: {"S": f"{PLACED_CALL_KEY_PREFIX}#{token_sha256}"}}
         try:
             answer = self.client.update_item(
@@ -213,11 +233,24 @@ class PlacedCallsLedger:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self.client.exceptions.ConditionalCheckFailedException as error:
-            kept = error.response.get("Item")
-            return (dial_of(kept) if kept else None), False  # type: ignore[arg-type]
+            kept: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            return EndRecorded(dial_of(kept) if kept else None, first=False, agent_queue=_agent_queue(kept))
         except Exception as error:
             raise LedgerUnavailableError(str(error)) from error
-        return dial_of(answer["Attributes"]), True
+        item: dict[str, Any] = answer["Attributes"]
+        return EndRecorded(dial_of(item), first=True, agent_queue=_agent_queue(item))
+
+    def agent_queue(self, token_sha256: str) -> str | None:
+        """The queue a placed call was routed to (its agent claim's), by its token's hash; None: no queue or no call."""
+        try:
+            item = self.client.get_item(
+                TableName=self.table_name,
+                Key={PARTITION_KEY: {"S": f"{PLACED_CALL_KEY_PREFIX}#{token_sha256}"}},
+                ProjectionExpression=AGENT_QUEUE_ATTRIBUTE,
+            ).get("Item")
+        except Exception as error:
+            raise LedgerUnavailableError(str(error)) from error
+        return _agent_queue(item or {})
 
     def complete(self, client_token: str, attempt: int, contact_id: str) -> None:
         """Record the ContactId of the attempt's placed call."""
@@ -271,3 +304,17 @@ class PlacedCallsLedger:
             raise ClaimLostError(current) from error
         except Exception as error:
             raise LedgerUnavailableError(str(error)) from error
+
+
+def _call_facts(dial: Dial | None, agent_queue: str | None) -> tuple[str, dict[str, Any]]:
+    """The SET clauses and values that keep a call's redial facts and agent queue with its claim."""
+    clauses, values = dial_assignments(dial) if dial is not None else ("", {})
+    if agent_queue is not None:
+        clauses += f", {AGENT_QUEUE_ATTRIBUTE} = :agent_queue"
+        values = {**values, ":agent_queue": {"S": agent_queue}}
+    return clauses, values
+
+
+def _agent_queue(item: dict[str, Any]) -> str | None:
+    value = item.get(AGENT_QUEUE_ATTRIBUTE, {}).get("S")
+    return value if isinstance(value, str) else None
