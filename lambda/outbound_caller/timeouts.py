@@ -87,6 +87,22 @@ SECRETS_ATTEMPTS = 1
 WORST_CASE_SUPPRESSION_SECONDS = worst_case_seconds(
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
 ) + worst_case_seconds(SECRETS_CONNECT_TIMEOUT_SECONDS, SECRETS_READ_TIMEOUT_SECONDS, SECRETS_ATTEMPTS)
+# Agent pacing (connect/agents.py): the queue's item on the call-limit client's settings (one attempt, short
+# timeouts: an answer that does not come defers the call, fail closed), and Connect's GetCurrentMetricData on a client
+# of its own, one attempt too. A record reads the item and writes its claim up to AGENT_CLAIM_RACES times, takes the
+# reading's lease, writes a reading and reads the item again, and may give its claim back.
+AGENT_CLAIM_RACES = 3
+AGENT_ITEM_CALLS_PER_RECORD = 2 * AGENT_CLAIM_RACES + 3 + 1
+AGENT_METRICS_CONNECT_TIMEOUT_SECONDS = 2
+AGENT_METRICS_READ_TIMEOUT_SECONDS = 3
+AGENT_METRICS_ATTEMPTS = 1
+WORST_CASE_AGENT_PACING_SECONDS = AGENT_ITEM_CALLS_PER_RECORD * worst_case_seconds(
+    CALL_LIMIT_CONNECT_TIMEOUT_SECONDS, CALL_LIMIT_READ_TIMEOUT_SECONDS, CALL_LIMIT_ATTEMPTS
+) + worst_case_seconds(
+    AGENT_METRICS_CONNECT_TIMEOUT_SECONDS, AGENT_METRICS_READ_TIMEOUT_SECONDS, AGENT_METRICS_ATTEMPTS
+)
+# A redialled request reads its attempt's ledger item (its outcome) once, on the ledger's own client.
+LEDGER_READS_PER_RECORD = 1
 # Time kept back for logging and the batch response after the last record.
 SETTLE_SECONDS = 2
 # A record is only started when everything it may do still fits: a function timeout mid-batch would leave
@@ -97,6 +113,9 @@ RECORD_TIME_RESERVE_SECONDS = (
     + WORST_CASE_INSTANCE_STATE_SECONDS
     + WORST_CASE_CALL_LIMIT_SECONDS
     + WORST_CASE_SUPPRESSION_SECONDS
+    + WORST_CASE_AGENT_PACING_SECONDS
+    # A redial's read of its attempt's outcome.
+    + LEDGER_READS_PER_RECORD * WORST_CASE_LEDGER_WRITE_SECONDS
     + WORST_CASE_DEAD_LETTER_SECONDS
     # The last record started leaves time for one PutEvents of the invocation's result events after it.
     + WORST_CASE_PUT_EVENTS_SECONDS

@@ -32,6 +32,9 @@ from outbound_caller.safety.call_guard import CallLimitGuard
 from outbound_caller.safety.call_limit import CallCounter
 from outbound_caller.safety.suppression import SuppressionList
 from outbound_caller.timeouts import (
+    AGENT_METRICS_ATTEMPTS,
+    AGENT_METRICS_CONNECT_TIMEOUT_SECONDS,
+    AGENT_METRICS_READ_TIMEOUT_SECONDS,
     CALL_LIMIT_ATTEMPTS,
     CALL_LIMIT_CONNECT_TIMEOUT_SECONDS,
     CALL_LIMIT_READ_TIMEOUT_SECONDS,
@@ -65,6 +68,8 @@ class CallerClients:
     """The caller's AWS clients, each with the timeouts and attempts of its own time budget."""
 
     connect: ConnectClient
+    # Connect's GetCurrentMetricData for agent pacing: one attempt, short timeouts (no answer defers the call).
+    agent_metrics: ConnectClient
     sqs: SQSClient
     # The placed-calls ledger: the standard attempts (a call is never placed while its record cannot be kept).
     ledger: DynamoDBClient
@@ -79,6 +84,12 @@ def caller_clients() -> CallerClients:
     """Every client the caller may use, made once (a cold start's cost: each service's model is read once)."""
     return CallerClients(
         connect=create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS),
+        agent_metrics=create_client(
+            "connect",
+            AGENT_METRICS_CONNECT_TIMEOUT_SECONDS,
+            AGENT_METRICS_READ_TIMEOUT_SECONDS,
+            AGENT_METRICS_ATTEMPTS,
+        ),
         sqs=create_client("sqs", SQS_CONNECT_TIMEOUT_SECONDS, SQS_READ_TIMEOUT_SECONDS),
         ledger=create_client("dynamodb", DYNAMODB_CONNECT_TIMEOUT_SECONDS, DYNAMODB_READ_TIMEOUT_SECONDS),
         instance_state=create_client(
@@ -151,8 +162,8 @@ def build_caller(
     if settings.agent_pacing and ledger is not None:
         guards.append(
             AgentPacing(
-                AgentsStore(ledger.table_name, settings.instance_id, clients.ledger),
-                AgentMetrics(clients.connect, settings.instance_id),
+                AgentsStore(ledger.table_name, settings.instance_id, clients.call_limit),
+                AgentMetrics(clients.agent_metrics, settings.instance_id),
                 default_queue_id=settings.queue_id,
                 ratio=settings.agent_pacing_ratio,
                 ttl_seconds=settings.agent_metrics_ttl_seconds,

@@ -170,7 +170,7 @@ def test_a_placed_call_is_remembered_as_long_as_its_request_can_come_back(templa
     [
         {},
         {"batchSize": 50, "batchingWindowSeconds": 20},
-        {"batchSize": 130, "batchingWindowSeconds": 1, "callsPerSecond": 1},  # near the 900 s cap
+        {"batchSize": 110, "batchingWindowSeconds": 1, "callsPerSecond": 1},  # near the 900 s cap
     ],
 )
 def test_visibility_timeout_is_at_least_six_times_the_function_timeout_plus_window(

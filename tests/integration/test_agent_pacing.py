@@ -52,7 +52,7 @@ def agents(function: FunctionUnderTest, clock: FrozenClock) -> AgentMetricsStub:
     function.rebuild(clock=clock)
     function.configure(AGENT_PACING="true", AGENT_METRICS_TTL_SECONDS=str(TTL_SECONDS))
     stub = AgentMetricsStub(available={QUEUE_ID: 2})
-    stub.install(function.clients.connect)
+    stub.install(function.clients.agent_metrics)
     return stub
 
 

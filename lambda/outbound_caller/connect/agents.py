@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from outbound_caller.decisions import NO_AGENT_AVAILABLE, Deferral, DeferralRequired
 from outbound_caller.names import AGENTS_KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE
 from outbound_caller.observability import count_agent_metrics, logger
+from outbound_caller.timeouts import AGENT_CLAIM_RACES
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -40,8 +41,6 @@ CLAIM_SECONDS = 180
 REFRESH_LEASE_MS = 2_000
 # A reading older than this many TTLs (the metrics API failing since) counts no agent at all.
 STALE_READING_TTLS = 6
-# Containers claiming at once retry the compare-and-set at most this often, then wait a moment.
-MAX_CLAIM_RACES = 5
 # The item outlives its last change by a day, then TTL removes it.
 ITEM_KEPT_SECONDS = 24 * 60 * 60
 _MS = 1000
@@ -233,7 +232,7 @@ class AgentPacing:
             return
         claim = token_sha256(params["ClientToken"])
         try:
-            for _ in range(MAX_CLAIM_RACES):
+            for _ in range(AGENT_CLAIM_RACES):
                 now = self._now_ms()
                 agents = self._fresh(queue, self.store.load(queue), now)
                 live = {name: until for name, until in agents.claims.items() if until > now}
