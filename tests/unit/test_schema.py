@@ -26,12 +26,32 @@ def test_committed_schema_is_generated_from_the_model() -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_examples_are_valid_requests(example: Path, settings: Settings) -> None:
-    # Given a documented example request
+    # Given a documented example request, and a deployment that redials (the redial example narrows its policy)
     data = json.loads(example.read_text())
+    redialling = settings.model_copy(
+        update={"redial_on": frozenset({"NoAnswer", "Busy", "Voicemail"}), "redial_max_attempts": 3}
+    )
     # When it is checked against the schema and the model
     jsonschema.validate(data, request_json_schema())
     # Then both accept it
-    assert CallRequest.model_validate(data, context=settings).DestinationPhoneNumber == data["DestinationPhoneNumber"]
+    request = CallRequest.model_validate(data, context=redialling)
+    assert request.DestinationPhoneNumber == data["DestinationPhoneNumber"]
+
+
+def test_the_redial_example_narrows_the_deployments_policy_and_is_refused_where_there_is_none(
+    settings: Settings,
+) -> None:
+    # Given the redial example (3 attempts on NoAnswer and Busy, an hour apart)
+    data = json.loads((ROOT / "examples" / "redial-request.json").read_text())
+    redialling = settings.model_copy(
+        update={"redial_on": frozenset({"NoAnswer", "Busy", "Voicemail"}), "redial_max_attempts": 3}
+    )
+    # Then a deployment redialling up to 3 times on those outcomes takes it, narrowed to the request's own
+    policy = CallRequest.model_validate(data, context=redialling).redial_policy(redialling)
+    assert (policy.on, policy.max_attempts, policy.interval_seconds) == (frozenset({"NoAnswer", "Busy"}), 3, 3600)
+    # And a deployment without redial refuses it, naming what it asks for beyond the policy
+    with pytest.raises(ValueError, match="Redial"):
+        CallRequest.model_validate(data, context=settings)
 
 
 def test_schema_refuses_what_the_model_refuses() -> None:
