@@ -5,7 +5,6 @@ behind the real botocore client; the completion ends a call's claim when its con
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,37 +13,27 @@ import boto3
 import pytest
 
 from local.intake import expiring_table_definition
-from outbound_caller.completion.collaborators import build_completion
-from outbound_caller.config.completion import load_completion_settings
 from tests.integration.conftest import FunctionUnderTest
 from tests.support.agent_metrics_stub import AgentMetricsStub
+from tests.support.clock import WallClock
+from tests.support.completion_handler import completion_handler
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.contact_events import ANSWERED, contact_event
-from tests.support.contacts_stub import ContactsStub
 from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE, QUEUE_ID
-from tests.support.lambda_events import FakeLambdaContext, sqs_record
+from tests.support.lambda_events import sqs_record
 
 TTL_SECONDS = 5
 RESULT_BUS = "outbound-call-results"
 
 
-class FrozenClock:
-    """Wall-clock seconds that move only when a test moves them."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> WallClock:
+    """Both functions' clock: a TTL never ends by itself."""
+    return WallClock()
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def agents(function: FunctionUnderTest, clock: FrozenClock) -> AgentMetricsStub:
+def agents(function: FunctionUnderTest, clock: WallClock) -> AgentMetricsStub:
     """The queue's available agents as Connect reports them, and the caller pacing its calls to them."""
     dynamodb = boto3.client("dynamodb")
     dynamodb.delete_table(TableName=IDEMPOTENCY_TABLE)
@@ -57,18 +46,11 @@ def agents(function: FunctionUnderTest, clock: FrozenClock) -> AgentMetricsStub:
 
 
 @pytest.fixture
-def complete(agents: AgentMetricsStub, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def complete(agents: AgentMetricsStub, clock: WallClock, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """The completion handler, agent pacing on, on the same clock."""
-    environment = {**FUNCTION_ENVIRONMENT, "RESULT_EVENT_BUS_NAME": RESULT_BUS, "AGENT_PACING": "true"}
     boto3.client("events").create_event_bus(Name=RESULT_BUS)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    from outbound_caller.completion.handler import handler_for
-
-    completion = build_completion(load_completion_settings(environment), clock=clock)
-    ContactsStub().install(completion.contacts.client)
-    handler = handler_for(completion)
-    return lambda event: handler(event, FakeLambdaContext(function_name="completion"))
+    environment = {**FUNCTION_ENVIRONMENT, "RESULT_EVENT_BUS_NAME": RESULT_BUS, "AGENT_PACING": "true"}
+    return completion_handler(environment, clock, monkeypatch)
 
 
 def to_queue(number: str, **members: Any) -> str:
@@ -80,7 +62,7 @@ def numbers(count: int) -> list[str]:
 
 
 def test_calls_to_a_queue_are_placed_only_while_an_agent_is_free_for_each(
-    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, deferred: Any, clock: FrozenClock
+    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, deferred: Any, clock: WallClock
 ) -> None:
     # Given a queue with 2 available agents
     # When 3 calls to it arrive together
@@ -94,7 +76,7 @@ def test_calls_to_a_queue_are_placed_only_while_an_agent_is_free_for_each(
 
 
 def test_the_agents_are_read_at_most_once_per_ttl_for_the_whole_deployment(
-    function: FunctionUnderTest, agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, clock: FrozenClock
+    function: FunctionUnderTest, agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, clock: WallClock
 ) -> None:
     # Given a queue with agents to spare
     agents.available[QUEUE_ID] = 50
@@ -140,7 +122,7 @@ def test_a_call_connect_refused_gives_its_agent_back(
 
 
 def test_with_no_agent_available_calls_wait_and_go_once_agents_come_back(
-    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, deferred: Any, clock: FrozenClock
+    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, deferred: Any, clock: WallClock
 ) -> None:
     # Given a queue whose agents are all away
     agents.available[QUEUE_ID] = 0
@@ -156,7 +138,7 @@ def test_with_no_agent_available_calls_wait_and_go_once_agents_come_back(
 
 
 def test_when_the_agents_cannot_be_read_the_last_reading_serves_a_while_then_calls_wait(
-    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, clock: FrozenClock, no_backoff: None
+    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, clock: WallClock, no_backoff: None
 ) -> None:
     # Given a reading of 10 agents, then Connect's metrics API throttling every read
     agents.available[QUEUE_ID] = 10

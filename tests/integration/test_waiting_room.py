@@ -6,7 +6,6 @@ limit, the completion's DescribeContact stub); both functions share one clock, w
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,39 +13,29 @@ import boto3
 import pytest
 
 from local.intake import expiring_table_definition
-from outbound_caller.completion.collaborators import Completion, build_completion
-from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.names import SLOT_HANDED_OVER_ATTRIBUTE
 from outbound_caller.request.signing import signature, signed_by_us
 from tests.integration.conftest import FunctionUnderTest, _drain, came_back, failed_ids
+from tests.support.clock import WallClock
+from tests.support.completion_handler import completion_handler
 from tests.support.connect_stub import ConnectStub
 from tests.support.contact_events import ANSWERED, contact_event
-from tests.support.contacts_stub import ContactsStub
 from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE, SIGNING_KEY, SOURCE_QUEUE_URL
-from tests.support.lambda_events import FakeLambdaContext, sqs_record
+from tests.support.lambda_events import sqs_record
 
 ROOM_NAME = "outbound-call-waiting-room.fifo"
 RESULT_BUS = "outbound-call-results"
 TICK = {"version": "0", "id": "tick", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
 
-class FrozenClock:
-    """Wall-clock seconds that stand still unless a test moves them (a hold never ends by itself)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> WallClock:
+    """Both functions' clock: a hold never ends by itself."""
+    return WallClock()
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def room(function: FunctionUnderTest, clock: FrozenClock) -> str:
+def room(function: FunctionUnderTest, clock: WallClock) -> str:
     """The waiting room's FIFO queue, and the caller configured to park there, on the frozen clock."""
     # The ledger as the stack lays it out, with the ContactId index through which the completion finds a call.
     dynamodb = boto3.client("dynamodb")
@@ -61,22 +50,15 @@ def room(function: FunctionUnderTest, clock: FrozenClock) -> str:
 
 
 @pytest.fixture
-def complete(room: str, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]], Any]:
-    """Invoke the real completion handler (hand-over on) with one event, on the same clock."""
+def complete(room: str, clock: WallClock, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]], Any]:
+    """The real completion handler (hand-over on), on the same clock."""
     environment = {
         **FUNCTION_ENVIRONMENT,
         "RESULT_EVENT_BUS_NAME": RESULT_BUS,
         "WAITING_ROOM_QUEUE_URL": room,
         "SOURCE_QUEUE_URL": SOURCE_QUEUE_URL,
     }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    from outbound_caller.completion.handler import handler_for
-
-    completion: Completion = build_completion(load_completion_settings(environment), clock=clock)
-    ContactsStub().install(completion.contacts.client)
-    handler = handler_for(completion)
-    return lambda event: handler(event, FakeLambdaContext(function_name="completion"))
+    return completion_handler(environment, clock, monkeypatch)
 
 
 def request(number: str) -> str:
@@ -177,7 +159,7 @@ def test_an_ended_call_with_nobody_waiting_leaves_its_slot_for_the_next_arrival(
 
 
 def test_the_tick_draws_the_waiting_room_once_the_hold_has_passed_and_no_slot_was_handed_on(
-    room: str, invoke: Any, connect: ConnectStub, deferred: Any, complete: Any, clock: FrozenClock
+    room: str, invoke: Any, connect: ConnectStub, deferred: Any, complete: Any, clock: WallClock
 ) -> None:
     # Given requests waiting on a full instance whose calls' contact events never come (lost), and room for more
     # since (the instance's other traffic ended)

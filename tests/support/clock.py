@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 class FakeClock:
     """Monotonic time that only moves when something sleeps (or a test moves it)."""
@@ -17,3 +19,18 @@ class FakeClock:
         """Record the sleep and move time forward by it."""
         self.slept.append(round(seconds, 6))
         self.now += seconds
+
+
+class WallClock:
+    """Wall-clock seconds (epoch) that stand still unless a test moves them: a hold, a TTL or a deadline never ends
+    by itself. Starts now, or at ``start``."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def ms(self) -> int:
+        """The time in epoch milliseconds."""
+        return int(self.now * 1000)

@@ -10,22 +10,15 @@ from outbound_caller.connect.instance_state import InstanceState, MemoryInstance
 from outbound_caller.connect.probes import HAND_OVER_QUIET_MS, PROBE_MAX_MS, PROBE_MIN_MS
 from outbound_caller.connect.slots import SlotHandOver
 from outbound_caller.decisions import INSTANCE_AT_CAPACITY
+from tests.support.clock import WallClock
 
 START = 1_000_000.0  # seconds
 LIMIT = 10
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def full_instance() -> tuple[MemoryInstanceStateStore, Clock, SlotHandOver]:
+def full_instance() -> tuple[MemoryInstanceStateStore, WallClock, SlotHandOver]:
     """A store holding an instance just found full (held for a while), and the completion's hand-over on it."""
-    clock = Clock()
+    clock = WallClock(START)
     store = MemoryInstanceStateStore(clock)
     pressure = BackPressure(store, LIMIT, rng=lambda: 0.5)
     pressure.begin()
@@ -79,7 +72,7 @@ def test_found_full_again_every_counted_slot_is_forgotten() -> None:
 
 def test_an_instance_open_to_all_counts_no_slot() -> None:
     # Given an instance never found full
-    store = MemoryInstanceStateStore(Clock())
+    store = MemoryInstanceStateStore(WallClock(START))
     slots = SlotHandOver(store, LIMIT)
     # Then an ended call neither counts a slot nor notes a hand-over
     assert not slots.is_held()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,6 +17,7 @@ from outbound_caller.completion.collaborators import build_completion
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.safety.redial import Dial
+from tests.support.clock import WallClock
 from tests.support.contacts_stub import ContactsStub
 from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE
 from tests.support.lambda_events import FakeLambdaContext
@@ -28,16 +28,6 @@ SINK_QUEUE = "completed-events-sink"
 # completion runs at 17:30, once the ledger's index has surely caught up with both.
 ANSWERED_ENDED_MS = 1_628_097_517_250
 COMPLETION_RUNS_AT = 1_628_098_200.0
-
-
-@dataclass
-class Wall:
-    """The completion's wall clock, which a test sets."""
-
-    now: float = COMPLETION_RUNS_AT
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -64,13 +54,13 @@ def contacts() -> ContactsStub:
 
 
 @pytest.fixture
-def wall() -> Wall:
+def wall() -> WallClock:
     """The completion's clock: minutes after the recorded samples' contacts ended."""
-    return Wall()
+    return WallClock(COMPLETION_RUNS_AT)
 
 
 @pytest.fixture
-def handle(sink: str, contacts: ContactsStub, wall: Wall, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def handle(sink: str, contacts: ContactsStub, wall: WallClock, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Invoke the real completion handler with one contact event."""
     # Set before the handler module is first imported: it builds its collaborators from the environment, as at a cold
     # start; the test's own are built from the same variables.

@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from outbound_caller.completion.report import ContactNotRecordedYetError
 from outbound_caller.privacy import mask_token
-from tests.integration.completion.conftest import RESULT_BUS, Wall, place, received
+from tests.integration.completion.conftest import RESULT_BUS, place, received
+from tests.support.clock import WallClock
 from tests.support.contact_events import ANSWERED, UNANSWERED, contact_event
 from tests.support.environment import IDEMPOTENCY_TABLE
 
@@ -48,7 +49,7 @@ def test_a_contact_the_ledger_does_not_hold_is_still_reported_without_a_token(ha
 
 
 def test_a_contact_ended_moments_ago_that_the_ledger_does_not_show_yet_is_retried_not_published(
-    handle: Any, sink: str, wall: Wall
+    handle: Any, sink: str, wall: WallClock
 ) -> None:
     # Given a contact that ended a second ago, which the eventually consistent index does not show (yet)
     now = datetime.fromtimestamp(wall.now, UTC)

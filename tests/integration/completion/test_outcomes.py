@@ -11,7 +11,8 @@ import pytest
 
 from outbound_caller.config.redial import RedialPolicy
 from outbound_caller.safety.redial import Dial
-from tests.integration.completion.conftest import ANSWERED_ENDED_MS, Wall, ledger, place, received
+from tests.integration.completion.conftest import ANSWERED_ENDED_MS, ledger, place, received
+from tests.support.clock import WallClock
 from tests.support.contact_events import ANSWERED, UNANSWERED, contact_event
 from tests.support.contacts_stub import ContactsStub
 
@@ -79,7 +80,7 @@ def test_a_contact_connect_no_longer_describes_is_named_from_its_event(
 
 
 def test_the_outcome_is_recorded_in_the_ledger_for_the_callers_redial(
-    handle: Any, sink: str, contacts: ContactsStub, wall: Wall
+    handle: Any, sink: str, contacts: ContactsStub, wall: WallClock
 ) -> None:
     # Given a redialled request's first attempt, unanswered
     place(TOKEN, CONTACT_ID, redialled())
@@ -139,7 +140,7 @@ def test_a_call_no_attempt_follows_is_final(
 
 
 def test_an_outcome_known_only_after_the_wait_is_final(
-    handle: Any, sink: str, contacts: ContactsStub, wall: Wall
+    handle: Any, sink: str, contacts: ContactsStub, wall: WallClock
 ) -> None:
     # Given an unanswered attempt whose contact event arrives more than REDIAL_OUTCOME_WAIT_SECONDS after placing
     # (by then the caller has stopped waiting for it: the request ended, fail closed)
