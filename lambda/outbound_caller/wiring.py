@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from outbound_caller.clients import create_client
 from outbound_caller.config.settings import Settings
-from outbound_caller.connect.agents import AgentMetrics, AgentPacing, AgentsStore
+from outbound_caller.connect.agents import AgentMetrics, AgentPacing
+from outbound_caller.connect.agents_store import AgentsStore
 from outbound_caller.connect.back_pressure import BackPressure
 from outbound_caller.connect.calls import ConnectCalls
 from outbound_caller.connect.guards import Guards

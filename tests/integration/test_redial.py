@@ -1,8 +1,8 @@
 """Redial, as the caller runs it: each attempt its own call with its own token, the request waiting in the source
 queue between attempts, every rule applied again, and no attempt made while the last one's outcome is unknown.
 
-The completion's part (recording each attempt's outcome in the placed-calls ledger) is played here by the ledger's
-own record_outcome, as tests/integration/completion/test_outcomes.py shows the completion calls it.
+The completion's part (recording each attempt's outcome in the placed-calls ledger) is played here by CallEnds, the
+completion's own writer of it (tests/integration/completion/test_outcomes.py shows the completion calling it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from outbound_caller.connect.call_ends import CallEnds
 from tests.integration.conftest import FunctionUnderTest, came_back, failed_ids
 from tests.support.connect_stub import ConnectError, ConnectStub
 from tests.support.environment import SOURCE_QUEUE_URL
@@ -71,7 +72,8 @@ def request(**members: Any) -> str:
 
 def completed(ledger: Any, token: str, outcome: str, *, ended_ms: int, known_ms: int) -> None:
     """What the completion does when Connect reports the attempt's contact ended: record its outcome, once."""
-    ledger.record_outcome(hashlib.sha256(token.encode()).hexdigest(), outcome, ended_ms, known_ms)
+    ends = CallEnds(ledger.table_name, ledger.client)
+    ends.record_outcome(hashlib.sha256(token.encode()).hexdigest(), outcome, ended_ms, known_ms)
 
 
 def until_ms(message: dict[str, Any]) -> int:

@@ -27,7 +27,7 @@ def connected_to_agent(completion: Completion, detail: ContactEventDetail) -> No
         return
     try:
         token_sha256 = completion.lookup.client_token_sha256(detail.contact_id)
-        queue_id = completion.ledger.agent_queue(token_sha256) if token_sha256 is not None else None
+        queue_id = completion.ends.agent_queue(token_sha256) if token_sha256 is not None else None
     except Exception as error:  # noqa: BLE001 - the claim lapses on its own
         logger.warning("Agent claim not found", extra={"error": type(error).__name__})
         return

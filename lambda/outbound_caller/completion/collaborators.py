@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from outbound_caller.clients import create_client
 from outbound_caller.completion.hand_over import Room, WaitingRoom
 from outbound_caller.config.completion import CompletionSettings
-from outbound_caller.connect.agents import AgentsStore
+from outbound_caller.connect.agents_store import AgentsStore
+from outbound_caller.connect.call_ends import CallEnds
 from outbound_caller.connect.contacts import ContactReader
 from outbound_caller.connect.instance_state import DynamoInstanceStateStore
 from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
-from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.connect.slots import SlotHandOver
 from outbound_caller.request.signing_key import KeySource, SigningKey
 from outbound_caller.timeouts import (
@@ -57,7 +57,7 @@ class Completion:
 
     settings: CompletionSettings
     lookup: PlacedCallLookup
-    ledger: PlacedCallsLedger
+    ends: CallEnds
     contacts: ContactReader
     events: EventBridgeClient
     hand_over: SlotHandOverParts | None = None
@@ -76,7 +76,7 @@ def build_completion(settings: CompletionSettings, *, clock: Callable[[], float]
     return Completion(
         settings=settings,
         lookup=PlacedCallLookup(settings.placed_calls_table_name, table),
-        ledger=PlacedCallsLedger(settings.placed_calls_table_name, table, clock=clock),
+        ends=CallEnds(settings.placed_calls_table_name, table),
         contacts=ContactReader(
             create_client("connect", CONNECT_CONNECT_TIMEOUT_SECONDS, CONNECT_READ_TIMEOUT_SECONDS),
             settings.instance_id,

@@ -61,9 +61,7 @@ def complete(event: dict[str, Any], context: LambdaContext, completion: Completi
         if detail_of_event.event_type == CONNECTED_TO_AGENT:
             connected_to_agent(completion, detail_of_event)
             return None
-    report = completion_for(
-        event, completion.lookup, completion.contacts, completion.ledger, now_ms=completion.now_ms()
-    )
+    report = completion_for(event, completion.lookup, completion.contacts, completion.ends, now_ms=completion.now_ms())
     if report is None:
         # The stack's rule sends only voice DISCONNECTED events; anything else was routed here by mistake.
         logger.warning("Not a voice call's DISCONNECTED event: ignored")

@@ -10,9 +10,9 @@ from pydantic import ValidationError
 from outbound_caller.completion.completed import completed_detail
 from outbound_caller.completion.contact_event import ContactEvent, ContactEventDetail
 from outbound_caller.completion.outcomes import outcome_of
+from outbound_caller.connect.call_ends import CallEnds
 from outbound_caller.connect.contacts import ContactReader
 from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
-from outbound_caller.connect.placed_calls import PlacedCallsLedger
 from outbound_caller.names import DISCONNECTED
 from outbound_caller.safety.redial import next_step
 
@@ -48,7 +48,7 @@ def completion_for(
     event: dict[str, Any],
     lookup: PlacedCallLookup,
     contacts: ContactReader,
-    ledger: PlacedCallsLedger,
+    ends: CallEnds,
     *,
     now_ms: int,
     catch_up_seconds: float = LEDGER_CATCH_UP_SECONDS,
@@ -81,7 +81,7 @@ def completion_for(
     )
     ended_at = ended or (described.disconnected_at if described else None)
     ended_at_ms = int(ended_at.timestamp() * 1000) if ended_at is not None else now_ms
-    end = ledger.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash else None
+    end = ends.record_outcome(token_hash, outcome, ended_at_ms, now_ms) if token_hash else None
     dial, first = (end.dial, end.first) if end is not None else (None, False)
     if dial is not None and dial.outcome is not None:
         # A repeated or late event: what the ledger kept first is what the caller redials by, and what is reported.

@@ -17,23 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from outbound_caller.connect.dial_record import ENDED_AT, OUTCOME, OUTCOME_AT, dial_assignments, dial_of
+from outbound_caller.connect.dial_record import dial_assignments, dial_of
 from outbound_caller.names import AGENT_QUEUE_ATTRIBUTE, PARTITION_KEY, PLACED_CALL_KEY_PREFIX, TTL_ATTRIBUTE
 from outbound_caller.retention import PLACED_CALL_KEPT_SECONDS
 from outbound_caller.safety.redial import Dial
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-@dataclass(frozen=True)
-class EndRecorded:
-    """A placed call's end as the ledger keeps it: its redial facts with its outcome (None: no redial asked), whether
-    this report of its end was the first, and the queue it was routed to (None: none)."""
-
-    dial: Dial | None
-    first: bool
-    agent_queue: str | None = None
 
 
 CALLING = "CALLING"  # claimed by a delivery that is calling Connect now (until its lease, the invocation's end)
@@ -214,44 +204,6 @@ class PlacedCallsLedger:
             return None
         return dial_of(item)
 
-    def record_outcome(self, token_sha256: str, outcome: str, ended_at_ms: int, outcome_at_ms: int) -> EndRecorded:
-        """Record a placed call's outcome (the completion), once: a late or repeated event finds the first one kept."""
-        key = {PARTITION_KEY: {"S": f"{PLACED_CALL_KEY_PREFIX}#{token_sha256}"}}
-        try:
-            answer = self.client.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression=f"SET {OUTCOME} = :outcome, {ENDED_AT} = :ended, {OUTCOME_AT} = :known",
-                ConditionExpression=f"attribute_exists(#id) AND attribute_not_exists({OUTCOME})",
-                ExpressionAttributeNames={"#id": PARTITION_KEY},
-                ExpressionAttributeValues={
-                    ":outcome": {"S": outcome},
-                    ":ended": {"N": str(ended_at_ms)},
-                    ":known": {"N": str(outcome_at_ms)},
-                },
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            kept: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
-            return EndRecorded(dial_of(kept) if kept else None, first=False, agent_queue=_agent_queue(kept))
-        except Exception as error:
-            raise LedgerUnavailableError(str(error)) from error
-        item: dict[str, Any] = answer["Attributes"]
-        return EndRecorded(dial_of(item), first=True, agent_queue=_agent_queue(item))
-
-    def agent_queue(self, token_sha256: str) -> str | None:
-        """The queue a placed call was routed to (its agent claim's), by its token's hash; None: no queue or no call."""
-        try:
-            item = self.client.get_item(
-                TableName=self.table_name,
-                Key={PARTITION_KEY: {"S": f"{PLACED_CALL_KEY_PREFIX}#{token_sha256}"}},
-                ProjectionExpression=AGENT_QUEUE_ATTRIBUTE,
-            ).get("Item")
-        except Exception as error:
-            raise LedgerUnavailableError(str(error)) from error
-        return _agent_queue(item or {})
-
     def complete(self, client_token: str, attempt: int, contact_id: str) -> None:
         """Record the ContactId of the attempt's placed call."""
         self._settle(client_token, attempt, PLACED, extra="contact_id = :contact_id", contact_id=contact_id)
@@ -313,8 +265,3 @@ def _call_facts(dial: Dial | None, agent_queue: str | None) -> tuple[str, dict[s
         clauses += f", {AGENT_QUEUE_ATTRIBUTE} = :agent_queue"
         values = {**values, ":agent_queue": {"S": agent_queue}}
     return clauses, values
-
-
-def _agent_queue(item: dict[str, Any]) -> str | None:
-    value = item.get(AGENT_QUEUE_ATTRIBUTE, {}).get("S")
-    return value if isinstance(value, str) else None
