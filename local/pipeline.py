@@ -208,6 +208,7 @@ class LocalPipeline:
             deferred=Counter(self.function_log.deferred),
             waiting=waiting,
             result_events=self.result_events.by_detail_type if self.result_events is not None else Counter(),
+            suppressed=self.function_log.suppressed(),
         )
 
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:

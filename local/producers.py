@@ -28,6 +28,8 @@ MAX_PUT_EVENTS_ENTRIES = 10
 MAX_SEND_MESSAGE_BATCH_ENTRIES = 10
 
 PLACED = "placed"
+# The outcome of a request to a number on the suppression list: no call, no dead-letter (decisions.OutcomeKind).
+SUPPRESSED = "suppressed"
 # The expected outcome of a request deferred to a time after the run (e.g. "deferred: OutsideCallingHours"): it is
 # still waiting, on the queue, when the run ends, which is the outcome the sample means to show.
 DEFERRED_PREFIX = "deferred: "
