@@ -23,6 +23,7 @@ from local.connect_behaviour import (
     DEFAULT_REFUSED_DESTINATION_PREFIXES,
     ConnectBehaviour,
 )
+from local.demo_opt_outs import DemoOptOuts
 from local.function_container import FunctionInitError
 from local.pipeline import LocalPipeline
 from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
@@ -33,8 +34,9 @@ from local.results import result_events_table
 from local.run_result import RunResult
 from outbound_caller.config.calling_hours import WEEKDAYS
 
-# Three passes over the 28 samples: enough calls to see the quota at work, done in about a minute.
-DEMO_REQUESTS = 84
+# Three passes over the 32 samples (the callee who opts out is called in the first only): enough calls to see the
+# quota at work, done in about a minute.
+DEMO_REQUESTS = 94
 # Demo overrides of deployment settings (CDK context keys), so that retries and SQS's redrive to the
 # dead-letter queue happen within the minute. The deployed values come from cdk.json unchanged otherwise.
 DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
@@ -186,11 +188,14 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
         )
     console.print(f"Function logs go to [cyan]{display_path(config.log_path)}[/].")
     with LocalPipeline(config) as pipeline:
-        if options.show_progress:
-            with ProgressDisplay(console, len(requests)) as display:
-                result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
-        else:
-            result = pipeline.run(requests, options.max_duration_seconds)
+        # The samples' numbers opted out through the opt-out function's doors: before the run, and during it.
+        with DemoOptOuts(pipeline, requests, settings) as opt_outs:
+            if options.show_progress:
+                with ProgressDisplay(console, len(requests)) as display:
+                    result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
+            else:
+                result = pipeline.run(requests, options.max_duration_seconds)
+        opt_outs.check()
         sink, seen = pipeline.result_sink, pipeline.result_events
         completion_lines = report_completions(pipeline, settings, options)
     write_report(result, options.report_path)
@@ -199,7 +204,7 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
         console.print(result_events_table(seen, sink))
         for example in seen.examples:
             console.print(f"  [dim]{example['detail-type']}[/] {json.dumps(example['detail'], sort_keys=True)}")
-    for line in completion_lines:
+    for line in [*opt_outs.lines, *completion_lines]:
         console.print(line, markup=False, highlight=False)
     return result
 
