@@ -93,8 +93,13 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
         else:
             self._invoke(function, event)
 
-    do_PUT = do_POST
-    do_GET = do_POST
+    def do_GET(self) -> None:
+        """Any other operation is unknown here (Invoke is a POST)."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._send(404, {"Message": f"No operation at {self.command} {self.path}"}, "UnknownOperationException")
+
+    do_PUT = do_GET
+    do_DELETE = do_GET
 
     def _invoke(self, function: Invoker, event: Any) -> None:
         try:

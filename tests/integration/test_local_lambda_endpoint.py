@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,3 +153,19 @@ def test_the_operators_command_line_reaches_the_function_through_it(
 
 def test_a_function_name_is_read_from_each_form_lambda_takes() -> None:
     assert {function_name_of(form) for form in (NAME, ARN, f"{ARN}:live", f"{NAME}:live")} == {NAME}
+
+
+def test_only_invoke_is_served_and_only_as_a_post(endpoint: LocalLambdaEndpoint) -> None:
+    # Given the function served
+    function = serve(endpoint, InvocationResult(SUCCEEDED, response={}))
+    # When a client asks for another operation, or sends Invoke's path with another method
+    with pytest.raises(ClientError) as other:
+        lambda_client(endpoint).get_function(FunctionName=NAME)
+    path = f"{endpoint.url}/2015-03-31/functions/{NAME}/invocations"
+    request = urllib.request.Request(path, method="GET")  # noqa: S310 - the local endpoint, over http on purpose
+    with pytest.raises(urllib.error.HTTPError) as get:
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310 - the local endpoint, over http on purpose
+    # Then each is refused as unknown here, and the function never ran
+    assert other.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert (get.value.code, get.value.headers["x-amzn-ErrorType"]) == (404, "UnknownOperationException")
+    assert function.events == []
