@@ -4,8 +4,8 @@ containers like the caller's, invoked by whichever door a change comes through.
 Three doors lead to it, as in AWS: the intake bus's opt-out rule (local/optout_events.py, Lambda's asynchronous
 invocation), a contact flow's Invoke AWS Lambda function block (local/contact_flow.py, synchronous) and the operators'
 command line (local/lambda_endpoint.py, Lambda's Invoke API). Containers are started on first use and kept warm, at
-most OPT_OUT_CONCURRENCY at once: an invocation beyond that waits for a free one, as a function with reserved
-concurrency would have it throttled and retried by its caller.
+most OPT_OUT_CONCURRENCY at once: an invocation beyond that waits for a free one, where Lambda would start another
+execution environment (the machine has two cores to run them on).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.function_container import FunctionContainer, FunctionSpec, InvocationResult
 from local.intake import SuppressionResources
 from outbound_caller.names import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
@@ -28,11 +27,6 @@ OPT_OUT_LOG_NAME = "opt-out-function.log"
 OPT_OUT_TIMEOUT_SECONDS = 30.0
 # Containers serving at once: the command line's import sends 8 batches at a time, the machine has 2 cores.
 OPT_OUT_CONCURRENCY = 2
-
-
-def opt_out_function_arn(name: str = OPT_OUT_FUNCTION_NAME) -> str:
-    """The function's ARN in the local account, as its callers may name it."""
-    return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:{name}"
 
 
 def opt_out_environment(suppression: SuppressionResources, result_event_bus_name: str | None) -> dict[str, str]:
@@ -89,11 +83,6 @@ class LocalOptOutFunction:
         with self._lock:
             self.invocations.append(OptOutInvocation(door, result))
         return result
-
-    def invoked_through(self, door: str) -> list[OptOutInvocation]:
-        """The invocations that came through one door."""
-        with self._lock:
-            return [invocation for invocation in self.invocations if invocation.door == door]
 
     def stop(self) -> None:
         """Stop every idle container; busy ones stop when their invocation ends."""
