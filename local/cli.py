@@ -21,6 +21,7 @@ from local.demo import (
     busy_options,
     run_demo,
 )
+from local.demo_opt_outs import OptOutError
 from local.function_container import FunctionInitError
 from local.pipeline_config import DEFAULT_WORK_DIR
 from local.reliability import run_reliability
@@ -232,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except FunctionInitError as error:
         console.print(f"[red]The function failed to start:[/] {error}")
+        return EXIT_FAILED
+    except OptOutError as error:
+        console.print(f"[red]The samples' numbers could not be opted out:[/] {error}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted; local servers and worker processes stopped.[/]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from local.connect_behaviour import (
     DEFAULT_REFUSED_DESTINATION_PREFIXES,
     ConnectBehaviour,
 )
+from local.demo_opt_outs import DemoOptOuts
 from local.function_container import FunctionInitError
 from local.pipeline import LocalPipeline
 from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
@@ -31,9 +32,11 @@ from local.progress_bars import ProgressDisplay
 from local.report import display_path, summary_table, write_report
 from local.results import result_events_table
 from local.run_result import RunResult
+from outbound_caller.config.calling_hours import WEEKDAYS
 
-# Three passes over the 27 samples: enough calls to see the quota at work, done in about a minute.
-DEMO_REQUESTS = 81
+# Three passes over the 32 samples (the callee who opts out is called in the first only): enough calls to see the
+# quota at work, done in about a minute.
+DEMO_REQUESTS = 94
 # Demo overrides of deployment settings (CDK context keys), so that retries and SQS's redrive to the
 # dead-letter queue happen within the minute. The deployed values come from cdk.json unchanged otherwise.
 DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
@@ -79,6 +82,12 @@ DEFAULT_REPORT_PATH = DEFAULT_WORK_DIR / "report.json"
 # again (the next day), so each of them is outside it: the Australian sample is deferred to the next opening, which
 # exists because the window is longer than the 4.5 hours that separate Australia's zones.
 DEMO_OPEN_ZONES = (ZoneInfo("America/New_York"), ZoneInfo("Europe/London"))
+# The demo's weekend: two weekdays with no window, three and four days after London's date when the demo starts. Today
+# is open wherever a sample is called now (New York's date is London's or the day before), and so is the day of the
+# Australian sample's next opening (at most a day after London's date, reached within a day); a callback asked for
+# four days ahead falls in it, closed whatever its hour (the day before has no window to run into it), and is
+# deferred over it to the next open day.
+DEMO_WEEKEND_DAYS_AHEAD = (3, 4)
 
 
 @dataclass(frozen=True)
@@ -107,9 +116,12 @@ class DemoOptions:
 
 
 def demo_calling_hours(now: datetime) -> str:
-    """callingHours open at ``now`` in New York and London and closed in every Australian zone (see above)."""
+    """callingHours open at ``now`` in New York and London, closed in every Australian zone, and with a weekend three
+    days ahead (see above): the window every day but the weekend's, e.g. ``Mon-Wed,Sat-Sun 11:00-19:00``."""
     new_york, london = (now.astimezone(zone) for zone in DEMO_OPEN_ZONES)
-    return f"{(new_york.hour - 1) % 24:02d}:00-{(london.hour + 2) % 24:02d}:00"
+    window = f"{(new_york.hour - 1) % 24:02d}:00-{(london.hour + 2) % 24:02d}:00"
+    weekend = {(london.date() + timedelta(days=days)).weekday() for days in DEMO_WEEKEND_DAYS_AHEAD}
+    return f"{','.join(day for index, day in enumerate(WEEKDAYS) if index not in weekend)} {window}"
 
 
 def demo_settings(context_overrides: dict[str, Any], cdk_json_path: Path = CDK_JSON_PATH) -> DeploymentSettings:
@@ -153,7 +165,8 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
     context_overrides = options.context_overrides
     now = datetime.now(UTC)
     if options.scenario == SAMPLES_SCENARIO:
-        # Demo override, the samples' only: calling hours that defer the Australian sample, whenever the demo runs.
+        # Demo override, the samples' only: calling hours that defer the Australian sample, whenever the demo runs, and
+        # a weekend that the four-day callback falls in.
         context_overrides = {"callingHours": demo_calling_hours(now), **context_overrides}
     settings = demo_settings(context_overrides)
     config = pipeline_config(options, settings)
@@ -171,15 +184,18 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
     if settings.calling_hours is not None:
         console.print(
             f"Calling hours {settings.calling_hours} in the callee's time zones [dim](demo override: open now in "
-            "New York and London, closed in Australia)[/]."
+            "New York and London, closed in Australia, and the days with no window a weekend three days ahead)[/]."
         )
     console.print(f"Function logs go to [cyan]{display_path(config.log_path)}[/].")
     with LocalPipeline(config) as pipeline:
-        if options.show_progress:
-            with ProgressDisplay(console, len(requests)) as display:
-                result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
-        else:
-            result = pipeline.run(requests, options.max_duration_seconds)
+        # The samples' numbers opted out through the opt-out function's doors: before the run, and during it.
+        with DemoOptOuts(pipeline, requests, settings) as opt_outs:
+            if options.show_progress:
+                with ProgressDisplay(console, len(requests)) as display:
+                    result = pipeline.run(requests, options.max_duration_seconds, on_progress=display.update)
+            else:
+                result = pipeline.run(requests, options.max_duration_seconds)
+        opt_outs.check()
         sink, seen = pipeline.result_sink, pipeline.result_events
         completion_lines = report_completions(pipeline, settings, options)
     write_report(result, options.report_path)
@@ -188,7 +204,7 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
         console.print(result_events_table(seen, sink))
         for example in seen.examples:
             console.print(f"  [dim]{example['detail-type']}[/] {json.dumps(example['detail'], sort_keys=True)}")
-    for line in completion_lines:
+    for line in [*opt_outs.lines, *completion_lines]:
         console.print(line, markup=False, highlight=False)
     return result
 

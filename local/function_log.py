@@ -1,5 +1,5 @@
-"""The function's log, as a run reads it: deferrals by reason, and the requests deferred until a time they may not be
-called before (NotBefore, calling hours)."""
+"""The function's log, as a run reads it: deferrals by reason, the requests deferred until a time they may not be
+called before (NotBefore, calling hours), and the requests suppressed (their destination on the suppression list)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pathlib import Path
 # The deferral reasons a request may not be called before (the function's settling.deferral.BINDING_REASONS): a
 # request deferred for one of them to a time after the run has reached its outcome for the run, waiting.
 BINDING_DEFERRAL_REASONS = frozenset({"NotBefore", "OutsideCallingHours"})
+# The outcome of a request whose destination is on the suppression list (decisions.OutcomeKind.SUPPRESSED): no call and
+# no dead-letter, so the log (and the Rejected event) is its only trace.
+SUPPRESSED_OUTCOME = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,8 @@ class Waiting:
 
 
 class FunctionLog:
-    """Follows the function's structured log lines: deferrals by reason, and the requests deferred until a time.
+    """Follows the function's structured log lines: deferrals by reason, the requests deferred until a time, and the
+    requests suppressed.
 
     Read as it grows (each look reads only the new lines), since a run looks often and the log can be long.
     """
@@ -34,11 +38,18 @@ class FunctionLog:
         self.deferred: Counter[str] = Counter()  # a request may be deferred several times
         # ClientToken (as logged) -> its latest binding deferral; gone once the request ends another way.
         self._waiting: dict[str, Waiting] = {}
+        # ClientTokens (as logged) whose latest outcome is suppressed: a redelivery of one is still one request.
+        self._suppressed: set[str] = set()
 
     def waiting_after(self, moment: datetime) -> list[Waiting]:
         """The requests whose latest outcome is a deferral until after ``moment``."""
         self._read()
         return [waiting for waiting in self._waiting.values() if waiting.until > moment]
+
+    def suppressed(self) -> int:
+        """How many requests ended suppressed (a request counts once, however often it was delivered)."""
+        self._read()
+        return len(self._suppressed)
 
     def _read(self) -> None:
         if not self._path.exists():
@@ -61,6 +72,10 @@ class FunctionLog:
             return
         token = str(entry.get("client_token"))
         self._waiting.pop(token, None)
+        if entry["outcome"] == SUPPRESSED_OUTCOME:
+            self._suppressed.add(token)
+        else:
+            self._suppressed.discard(token)
         if entry["outcome"] != "deferred":
             return
         reason = str(entry.get("reason"))

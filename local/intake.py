@@ -1,8 +1,9 @@
 """The intake resources the stack deploys, created in local AWS: the queue, its dead-letter queue with the redrive
-policy, the bus rule targeting the queue, the function's tables and its message-signing key.
+policy, the bus rule targeting the queue, the function's tables and its message-signing key; and the suppression list
+(its table, its HMAC key, and the bus rule that hands opt-out and opt-in events to the opt-out function).
 
 They are created from the same DeploymentSettings the CDK stack is built from, so the queue, the dead-letter queue,
-the redrive policy and the event rule cannot drift from the deployed ones.
+the redrive policy and the event rules cannot drift from the deployed ones.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from infra.settings import DeploymentSettings
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 from outbound_caller.names import CONTACT_ID_ATTRIBUTE as PLACED_CALLS_CONTACT_ID_ATTRIBUTE
 from outbound_caller.names import CONTACT_ID_INDEX_NAME as PLACED_CALLS_CONTACT_ID_INDEX
+from outbound_caller.names import OPT_IN_EVENT, OPT_OUT_EVENT
 from outbound_caller.names import PARTITION_KEY as PLACED_CALLS_PARTITION_KEY
 from outbound_caller.names import TTL_ATTRIBUTE as PLACED_CALLS_TTL_ATTRIBUTE
 
@@ -38,11 +40,41 @@ PLACED_CALLS_TABLE_NAME = "connect-outbound-caller-placed-calls"
 DESTINATION_CALLS_TABLE_NAME = "connect-outbound-caller-destination-calls"
 SIGNING_SECRET_NAME = "connect-outbound-caller-message-signing-key"  # noqa: S105 - a name, not a secret
 SIGNING_KEY_BYTES = 48
+# The suppression list: its table (one item per number, keyed by the number's HMAC, never expiring: an opt-out
+# stands until the callee opts in again), the secret keying the HMAC (generated, as the stack generates it), and the
+# rule on the intake bus that hands opt-out and opt-in events to the opt-out function.
+SUPPRESSION_TABLE_NAME = "connect-outbound-caller-suppression-list"
+SUPPRESSION_KEY_SECRET_NAME = "connect-outbound-caller-suppression-key"  # noqa: S105 - a name, not a secret
+OPT_OUT_RULE_NAME = "connect-outbound-caller-opt-outs"
+# Where the rule delivers: in AWS the opt-out function itself, invoked asynchronously through Lambda's own event
+# queue. moto cannot run the function (it needs Docker), so locally the rule targets a queue standing in for
+# Lambda's, which local/optout_events.py reads and invokes the function with.
+OPT_OUT_INVOCATIONS_QUEUE_NAME = "connect-outbound-caller-opt-out-invocations"
 
 
 def event_pattern(settings: DeploymentSettings) -> dict[str, Any]:
     """The intake rule's event pattern, as the stack writes it: detail types, sources when set, no replays."""
     return call_request_event_pattern(settings.event_detail_types, settings.event_sources)
+
+
+def opt_out_event_pattern(settings: DeploymentSettings) -> dict[str, Any]:
+    """The opt-out rule's event pattern: the contract's two detail-types, from the intake bus's allowed producers
+    (its sources when set), no replays (a replayed opt-in would undo a later opt-out)."""
+    return call_request_event_pattern((OPT_OUT_EVENT, OPT_IN_EVENT), settings.event_sources)
+
+
+@dataclass(frozen=True)
+class SuppressionResources:
+    """The suppression list's table and key, and the queue the opt-out rule delivers to (Lambda's stand-in)."""
+
+    table_name: str
+    key_secret_id: str
+    opt_out_invocations_queue_url: str
+
+    @property
+    def function_environment(self) -> dict[str, str]:
+        """What the caller and the opt-out function are told of the list (the contract's variables)."""
+        return {"SUPPRESSION_TABLE_NAME": self.table_name, "SUPPRESSION_KEY_SECRET_ID": self.key_secret_id}
 
 
 @dataclass(frozen=True)
@@ -58,6 +90,8 @@ class IntakeResources:
     placed_calls_table_name: str
     destination_calls_table_name: str | None  # only when a destination call limit is set, as in the stack
     message_signing_key_secret_id: str  # the secret keying the MAC on the function's own message attributes
+    # None: no suppression list (the run said so; DeploymentSettings has no suppressionList switch yet).
+    suppression: SuppressionResources | None = None
 
 
 def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
@@ -65,10 +99,18 @@ def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
 
 
 def create_intake(
-    settings: DeploymentSettings, visibility_timeout_seconds: int, name_suffix: str = ""
+    settings: DeploymentSettings,
+    visibility_timeout_seconds: int,
+    name_suffix: str = "",
+    *,
+    suppression_list: bool = True,
 ) -> IntakeResources:
-    """Create the queue, its dead-letter queue with the redrive policy, the bus rule targeting the queue, and the
-    placed-calls table the function records its calls in.
+    """Create the queue, its dead-letter queue with the redrive policy, the bus rule targeting the queue, the
+    placed-calls table the function records its calls in, and (unless ``suppression_list`` is False) the suppression
+    list with the opt-out rule.
+
+    ``suppression_list``: DeploymentSettings has no switch for the list yet (the stack creates it only when asked
+    for); locally it is on unless the run turns it off.
 
     Uses the clients' standard endpoint variables, so call it inside scoped_environment(local_sdk_environment(...)).
     """
@@ -113,6 +155,7 @@ def create_intake(
     signing_secret_arn = boto3.client("secretsmanager").create_secret(
         Name=SIGNING_SECRET_NAME + name_suffix, SecretString=secrets.token_urlsafe(SIGNING_KEY_BYTES)
     )["ARN"]
+    suppression = _create_suppression_list(settings, bus_name, name_suffix) if suppression_list else None
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -123,7 +166,29 @@ def create_intake(
         placed_calls_table_name=table_name,
         destination_calls_table_name=destination_calls_table_name,
         message_signing_key_secret_id=signing_secret_arn,
+        suppression=suppression,
     )
+
+
+def _create_suppression_list(settings: DeploymentSettings, bus_name: str, name_suffix: str) -> SuppressionResources:
+    """The list's table (keyed as the stack's, no TTL), its generated HMAC key, and the opt-out rule on the intake bus
+    with the queue it delivers to in the function's stead."""
+    table_name = SUPPRESSION_TABLE_NAME + name_suffix
+    boto3.client("dynamodb").create_table(**table_definition(table_name))
+    key_secret_arn = boto3.client("secretsmanager").create_secret(
+        Name=SUPPRESSION_KEY_SECRET_NAME + name_suffix, SecretString=secrets.token_urlsafe(SIGNING_KEY_BYTES)
+    )["ARN"]
+    sqs: SQSClient = boto3.client("sqs")
+    events: EventBridgeClient = boto3.client("events")
+    queue_url = sqs.create_queue(
+        QueueName=OPT_OUT_INVOCATIONS_QUEUE_NAME + name_suffix, Attributes={"SqsManagedSseEnabled": "true"}
+    )["QueueUrl"]
+    rule_name = OPT_OUT_RULE_NAME + name_suffix
+    events.put_rule(Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(opt_out_event_pattern(settings)))
+    events.put_targets(
+        Rule=rule_name, EventBusName=bus_name, Targets=[{"Id": "OptOutFunction", "Arn": _queue_arn(sqs, queue_url)}]
+    )
+    return SuppressionResources(table_name, key_secret_arn, queue_url)
 
 
 def _create_expiring_table(dynamodb: DynamoDBClient, name: str, contact_id_index: bool = False) -> None:
@@ -135,14 +200,19 @@ def _create_expiring_table(dynamodb: DynamoDBClient, name: str, contact_id_index
     )
 
 
-def expiring_table_definition(name: str, contact_id_index: bool = False) -> dict[str, Any]:
-    """CreateTable's arguments for a table laid out as the stack's (infra/tables.py)."""
-    definition: dict[str, Any] = {
+def table_definition(name: str) -> dict[str, Any]:
+    """CreateTable's arguments for a table keyed as the stack's (infra/tables.py): on demand, one hash key ``id``."""
+    return {
         "TableName": name,
         "KeySchema": [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "KeyType": "HASH"}],
         "AttributeDefinitions": [{"AttributeName": PLACED_CALLS_PARTITION_KEY, "AttributeType": "S"}],
         "BillingMode": "PAY_PER_REQUEST",
     }
+
+
+def expiring_table_definition(name: str, contact_id_index: bool = False) -> dict[str, Any]:
+    """CreateTable's arguments for a table laid out as the stack's (infra/tables.py), the ledger's with its index."""
+    definition = table_definition(name)
     if contact_id_index:
         definition["AttributeDefinitions"].append(
             {"AttributeName": PLACED_CALLS_CONTACT_ID_ATTRIBUTE, "AttributeType": "S"}

@@ -22,7 +22,10 @@ from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import FunctionSpec
 from local.function_log import FunctionLog
 from local.intake import IntakeResources, create_intake
+from local.lambda_endpoint import LocalLambdaEndpoint
 from local.moto_servers import LocalAws
+from local.optout_events import OptOutEventDelivery
+from local.optout_function import LocalOptOutFunction, opt_out_environment
 from local.pipeline_config import PipelineConfig
 from local.producers import (
     DEMO_EVENT_SOURCE,
@@ -52,7 +55,12 @@ class LocalPipeline:
         self._stack = ExitStack()
         self.aws = LocalAws(separate_dynamodb=True)
         self.connect = LocalConnectEndpoint(config.connect)
+        # Lambda's Invoke API, for the functions other than the caller (the opt-out function).
+        self.lambda_endpoint = LocalLambdaEndpoint()
         self.intake: IntakeResources | None = None
+        # The opt-out function, and the intake bus's opt-out events reaching it; None without a suppression list.
+        self.opt_out: LocalOptOutFunction | None = None
+        self.opt_out_events: OptOutEventDelivery | None = None
         self.result_sink: ResultSink | None = None
         self._result_reader: ResultSinkReader | None = None
         # What the result sink received: read as the run goes, and to the end once it has settled (every
@@ -81,12 +89,17 @@ class LocalPipeline:
         config.log_path.write_text("", encoding="utf-8")
         self._stack.enter_context(self.aws)
         self._stack.enter_context(self.connect)
+        self._stack.enter_context(self.lambda_endpoint)
         self._stack.enter_context(
             scoped_environment(
-                local_sdk_environment(self.aws.url, self.connect.url, config.work_dir, self.aws.dynamodb_url)
+                local_sdk_environment(
+                    self.aws.url, self.connect.url, config.work_dir, self.aws.dynamodb_url, self.lambda_endpoint.url
+                )
             )
         )
-        self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
+        self.intake = create_intake(
+            config.settings, config.effective_visibility_timeout_seconds, suppression_list=config.suppression_list
+        )
         self.result_sink = create_result_sink(config.settings)
         self._result_reader = ResultSinkReader(self.result_sink) if self.result_sink is not None else None
         function_environment = config.settings.function_environment(
@@ -97,6 +110,9 @@ class LocalPipeline:
             destination_calls_table_name=self.intake.destination_calls_table_name,
             result_event_bus_name=self.result_sink.bus_name if self.result_sink is not None else None,
         )
+        if self.intake.suppression is not None:
+            function_environment |= self.intake.suppression.function_environment
+            self._start_opt_out()
         function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(
             EventSourceMappingSpec(
@@ -118,6 +134,19 @@ class LocalPipeline:
         )
         if not config.queue_before_polling:
             self._stack.enter_context(self.event_source)
+
+    def _start_opt_out(self) -> None:
+        """The opt-out function behind its three doors: the opt-out rule's queue, Lambda's Invoke, contact flows."""
+        intake = self.intake
+        if intake is None or intake.suppression is None:
+            return
+        bus = self.result_sink.bus_name if self.result_sink is not None else None
+        self.opt_out = LocalOptOutFunction(opt_out_environment(intake.suppression, bus), self.config.work_dir)
+        self._stack.callback(self.opt_out.stop)
+        self.opt_out_events = self._stack.enter_context(
+            OptOutEventDelivery(intake.suppression.opt_out_invocations_queue_url, self.opt_out)
+        )
+        self.lambda_endpoint.serve(self.opt_out.name, self.opt_out.invoke)
 
     def run(
         self,
@@ -179,6 +208,7 @@ class LocalPipeline:
             deferred=Counter(self.function_log.deferred),
             waiting=waiting,
             result_events=self.result_events.by_detail_type if self.result_events is not None else Counter(),
+            suppressed=self.function_log.suppressed(),
         )
 
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:

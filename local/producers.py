@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from local.connect_behaviour import DEFAULT_FLAKY_DESTINATION_PREFIXES, DEFAULT_THROTTLED_DESTINATION_PREFIXES
+from outbound_caller.optout.changes import FROM_CONTACT_FLOW, FROM_EVENT, FROM_OPERATOR
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -28,9 +29,15 @@ MAX_PUT_EVENTS_ENTRIES = 10
 MAX_SEND_MESSAGE_BATCH_ENTRIES = 10
 
 PLACED = "placed"
+# The outcome of a request to a number on the suppression list: no call, no dead-letter (decisions.OutcomeKind).
+SUPPRESSED = "suppressed"
 # The expected outcome of a request deferred to a time after the run (e.g. "deferred: OutsideCallingHours"): it is
 # still waiting, on the queue, when the run ends, which is the outcome the sample means to show.
 DEFERRED_PREFIX = "deferred: "
+# How a sample's destination comes onto the suppression list in the demo (a sample's `opt_out`), by the opt-out
+# function's door: a producer's Opt Out event on the intake bus before the run, an operator's `suppress add` before the
+# run, or the callee pressing 9 during this sample's call (a contact flow). The names are the function's origins.
+OPT_OUT_DOORS = (FROM_EVENT, FROM_OPERATOR, FROM_CONTACT_FLOW)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,12 @@ class Sample:
     # Request fields naming a time (NotBefore, ExpiresAt), as seconds after the samples are loaded: static JSON
     # cannot name a time relative to the run. load_samples fills them into `request`.
     times_from_now: dict[str, float] | None = None
+    # How the destination comes onto the suppression list (one of OPT_OUT_DOORS); None: the demo leaves it off.
+    opt_out: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.opt_out is not None and self.opt_out not in OPT_OUT_DOORS:
+            raise ValueError(f"opt_out {self.opt_out!r} is none of {', '.join(OPT_OUT_DOORS)}")
 
     @property
     def body(self) -> str:
@@ -55,7 +68,17 @@ class Sample:
         """A request expected to be placed with no scripted fault on the way (the busy scenario sends only these)."""
         destination = str((self.request or {}).get("DestinationPhoneNumber", ""))
         scripted = (*DEFAULT_THROTTLED_DESTINATION_PREFIXES, *DEFAULT_FLAKY_DESTINATION_PREFIXES)
-        return self.expected == PLACED and not self.times_from_now and not destination.startswith(scripted)
+        return (
+            self.expected == PLACED
+            and not self.times_from_now
+            and self.opt_out is None
+            and not destination.startswith(scripted)
+        )
+
+    @property
+    def once_only(self) -> bool:
+        """A callee who opts out during their call can be called once: later requests find them suppressed."""
+        return self.opt_out == FROM_CONTACT_FLOW
 
     @property
     def fits_eventbridge(self) -> bool:
@@ -80,10 +103,22 @@ def _timed(sample: Sample, now: datetime) -> Sample:
 
 
 def build_requests(samples: list[Sample], count: int) -> list[Sample]:
-    """The first `count` requests of the sample set repeated in order."""
+    """The first `count` requests of the sample set repeated in order, samples called once only in the first pass."""
     if not samples:
         raise ValueError("the sample set is empty")
-    return [samples[index % len(samples)] for index in range(count)]
+    requests = samples[:count]
+    repeated = [sample for sample in samples if not sample.once_only]
+    while repeated and len(requests) < count:
+        requests += repeated[: count - len(requests)]
+    return requests
+
+
+def opted_out_numbers(samples: list[Sample], door: str) -> list[str]:
+    """The destinations the samples have come onto the suppression list through one door, each once, in order."""
+    numbers = (
+        str((sample.request or {}).get("DestinationPhoneNumber")) for sample in samples if sample.opt_out == door
+    )
+    return list(dict.fromkeys(numbers))
 
 
 def expected_outcomes(requests: list[Sample]) -> Counter[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.table import Table
 
 from local.pipeline_config import REPO_ROOT
-from local.producers import DEFERRED_PREFIX, PLACED
+from local.producers import DEFERRED_PREFIX, PLACED, SUPPRESSED
 from local.queue_reading import MOVED_BY_SQS
 from local.run_result import PEAK_WINDOW_SECONDS, RunResult
 
@@ -75,8 +75,14 @@ def summary_table(result: RunResult, report_path: Path) -> Table:
     table.add_row(
         "placed", _count(result.placed, result.expected[PLACED], "green"), "contacts the local Connect created"
     )
+    if result.suppressed or result.expected[SUPPRESSED]:
+        table.add_row(
+            "suppressed",
+            _count(result.suppressed, result.expected[SUPPRESSED], "magenta"),
+            "on the suppression list: no call, no dead-letter (announced as Rejected, DestinationSuppressed)",
+        )
     table.add_row("dead-lettered", _count(sum(result.dead_lettered.values()), style="yellow"), "by ErrorCode:")
-    expected_dead_letters = {outcome for outcome in result.expected if outcome != PLACED}
+    expected_dead_letters = {outcome for outcome in result.expected if outcome not in (PLACED, SUPPRESSED)}
     expected_dead_letters -= {outcome for outcome in expected_dead_letters if outcome.startswith(DEFERRED_PREFIX)}
     for reason in sorted(set(result.dead_lettered) | expected_dead_letters):
         table.add_row(

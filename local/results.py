@@ -37,7 +37,7 @@ class ResultSink:
 
 @dataclass
 class ResultEventsSeen:
-    """What the sink received: counts by detail-type (and by ErrorCode or Reason), and a few events in full."""
+    """What the sink received: counts by detail-type (and by ErrorCode, Reason or Origin), and a few events in full."""
 
     by_detail_type: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -106,14 +106,16 @@ class ResultSinkReader:
         if seen.by_detail_type[detail_type] < SHOWN_PER_DETAIL_TYPE:
             seen.examples.append({"detail-type": detail_type, "detail": detail})
         seen.by_detail_type[detail_type] += 1
-        seen.by_kind[(detail_type, detail.get("ErrorCode") or detail.get("Reason") or "")] += 1
+        # A rejection by its ErrorCode, a deferral by its Reason, an opt-out or opt-in by the door it came through.
+        kind = detail.get("ErrorCode") or detail.get("Reason") or detail.get("Origin") or ""
+        seen.by_kind[(detail_type, kind)] += 1
 
 
 def result_events_table(seen: ResultEventsSeen, sink: ResultSink) -> Table:
-    """The events the sink received, by detail-type and ErrorCode or Reason."""
+    """The events the sink received, by detail-type and ErrorCode, Reason or Origin."""
     table = Table(title=f"Result events on bus {sink.bus_name} (a rule forwards them to an SQS sink)")
     table.add_column("detail-type")
-    table.add_column("ErrorCode / Reason")
+    table.add_column("ErrorCode / Reason / Origin")
     table.add_column("events", justify="right")
     for (detail_type, kind), count in sorted(seen.by_kind.items()):
         table.add_row(detail_type, kind or "-", str(count))

@@ -12,7 +12,7 @@ from local.connect_instance import ConnectStats
 from local.event_source_stats import EventSourceStats
 from local.function_log import Waiting
 from local.pipeline_config import PipelineConfig
-from local.producers import DEFERRED_PREFIX, PLACED, ProducedCounts
+from local.producers import DEFERRED_PREFIX, PLACED, SUPPRESSED, ProducedCounts
 from local.queue_reading import DeadLetter
 
 # The window over which the busiest stretch of calls is measured; long enough to average out the burst.
@@ -42,6 +42,9 @@ class RunResult:
     waiting: list[Waiting] = field(default_factory=list)
     # Result events the function published, by detail-type, as a rule on the result bus forwarded them to a sink.
     result_events: Counter[str] = field(default_factory=Counter)
+    # Requests whose destination was on the suppression list: acknowledged with no call and no dead-letter, so counted
+    # from the function's log (each request once).
+    suppressed: int = 0
 
     @property
     def dead_lettered(self) -> Counter[str]:
@@ -54,6 +57,8 @@ class RunResult:
         observed = Counter(self.dead_lettered)
         if self.placed:
             observed[PLACED] = self.placed
+        if self.suppressed:
+            observed[SUPPRESSED] = self.suppressed
         observed.update(f"{DEFERRED_PREFIX}{waiting.reason}" for waiting in self.waiting)
         return observed
 
@@ -82,6 +87,7 @@ class RunResult:
             "expected": dict(sorted(self.expected.items())),
             "placed": self.placed,
             "dead_lettered": dict(sorted(self.dead_lettered.items())),
+            "suppressed": self.suppressed,
             "deferred": dict(sorted(self.deferred.items())),
             "waiting": [
                 {"reason": waiting.reason, "until": waiting.until.isoformat()}

@@ -28,7 +28,11 @@ _ISOLATED_VARIABLES = (
 
 
 def local_sdk_environment(
-    aws_endpoint_url: str, connect_endpoint_url: str, work_dir: Path, dynamodb_endpoint_url: str | None = None
+    aws_endpoint_url: str,
+    connect_endpoint_url: str,
+    work_dir: Path,
+    dynamodb_endpoint_url: str | None = None,
+    lambda_endpoint_url: str | None = None,
 ) -> dict[str, str | None]:
     """Environment that points every boto3 client at the local endpoints; None means 'unset'."""
     environment: dict[str, str | None] = dict.fromkeys(_ISOLATED_VARIABLES)
@@ -49,6 +53,9 @@ def local_sdk_environment(
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint_url or aws_endpoint_url,
         "AWS_ENDPOINT_URL_CONNECT": connect_endpoint_url,
     }
+    if lambda_endpoint_url is not None:
+        # Lambda's Invoke of the local functions (local/lambda_endpoint.py): moto's Lambda would need Docker.
+        environment["AWS_ENDPOINT_URL_LAMBDA"] = lambda_endpoint_url
     return environment
 
 

@@ -1,4 +1,5 @@
-"""How a run reads the function's log: deferrals by reason, and the requests that wait beyond a moment."""
+"""How a run reads the function's log: deferrals by reason, the requests that wait beyond a moment, and those
+suppressed."""
 
 from __future__ import annotations
 
@@ -46,3 +47,24 @@ def test_the_function_log_shows_which_requests_wait_beyond_a_moment(tmp_path: Pa
         "OutsideCallingHours",
         "NotBefore",
     ]
+
+
+def test_a_suppressed_request_counts_once_and_only_while_suppressed_is_its_latest_outcome(tmp_path: Path) -> None:
+    # Given a log where one request was suppressed twice (delivered twice), one deferred for NotBefore then
+    # suppressed when it came back, one suppressed then placed (an opt-in meanwhile), and one placed
+    log_path = tmp_path / "function.log"
+    lines = [
+        _line("suppressed", "a", error_code="DestinationSuppressed"),
+        _line("suppressed", "a", error_code="DestinationSuppressed"),
+        _line("deferred", "b", reason="NotBefore", deferred_until="2026-06-01T12:00:40.000Z"),
+        _line("suppressed", "b", error_code="DestinationSuppressed"),
+        _line("suppressed", "c", error_code="DestinationSuppressed"),
+        _line("placed", "c"),
+        _line("placed", "d"),
+    ]
+    log_path.write_text("\n".join(lines) + "\n")
+    # When the run reads it
+    log = FunctionLog(log_path)
+    # Then two requests ended suppressed, each counted once, and none of them waits
+    assert log.suppressed() == 2
+    assert log.waiting_after(datetime(2026, 6, 1, 12, 0, tzinfo=UTC)) == []
