@@ -3,16 +3,25 @@ function's own configuration reads back as the stack meant them."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from infra.context_loading import CONTEXT_KEYS, settings_from_context
-from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES
+from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES, stack_function_refusals
+from infra.function_environment import completion_environment, optout_environment
+from infra.settings import DeploymentSettings
+from outbound_caller.config.completion import load_completion_settings
+from outbound_caller.config.optout import load_optout_settings
 from outbound_caller.config.pacing_fields import MAX_CONCURRENT_CALLS_LIMIT
+from outbound_caller.config.redial import RedialPolicy
 from outbound_caller.config.settings import load_settings
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.contexts import DLQ_URL, FLOW, INSTANCE, MINIMAL, SIGNING_KEY, SOURCE_QUEUE_URL
+
+RESULT_BUS = "arn:aws:events:eu-west-1:123456789012:event-bus/results"
+SUPPRESSION_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:suppression-AbCdEf"
 
 
 def test_environment_omits_unset_optional_variables() -> None:
@@ -171,28 +180,137 @@ def test_a_call_limit_without_its_table_is_a_bug_in_the_stack() -> None:
         )
 
 
-def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_stack() -> None:
-    # Given settings that set every optional value, so the environment holds every variable the stack can write
-    settings = settings_from_context(
-        MINIMAL
-        | {
-            "connectQueueId": FLOW,
-            "allowedContactFlowIds": [FLOW],
-            "allowedSourcePhoneNumbers": ["+15555550101"],
-            "allowedQueueIds": [FLOW],
-            "allowRelatedContact": True,
-            "callingHours": "08:00-21:00",
-            "destinationCallLimit": "3/24h",
-        }
-    )
-    # When the environment is built
-    environment = settings.function_environment(
+EVERY_OPTION = {
+    "connectQueueId": FLOW,
+    "allowedContactFlowIds": [FLOW],
+    "allowedSourcePhoneNumbers": ["+15555550101"],
+    "allowedQueueIds": [FLOW],
+    "allowRelatedContact": True,
+    "callingHours": "Mon-Fri 09:00-20:00; Sat 10:00-14:00",
+    "callingHolidays": "national",
+    "callingBlackoutDates": ["2026-12-24", "2026-12-31"],
+    "destinationCallLimit": "1/24h,3/7d",
+    "sourceCallLimit": "200/1h",
+    "redialOn": ["NoAnswer", "Busy", "Voicemail"],
+    "redialMaxAttempts": 3,
+    "redialIntervalSeconds": 900,
+    "redialOutcomeWaitSeconds": 7200,
+}
+
+
+def _every_option_environment(settings: DeploymentSettings) -> dict[str, str]:
+    return settings.function_environment(
         DLQ_URL,
         "placed-calls",
         source_queue_url=SOURCE_QUEUE_URL,
         message_signing_key_secret_id=SIGNING_KEY,
         destination_calls_table_name="per-number",
+        result_event_bus_name=RESULT_BUS,
+        suppression_table_name="do-not-call",
+        suppression_key_secret_id=SUPPRESSION_KEY,
     )
+
+
+def test_the_function_reads_back_the_waves_calling_safety_suppression_and_redial_as_the_stack_meant_them() -> None:
+    # Given weekly hours, holidays, blackout dates, limits per number and per caller ID, and a redial policy
+    settings = settings_from_context(MINIMAL | EVERY_OPTION)
+    # When the function's own configuration parses the environment the stack builds, with the suppression list
+    function_settings = load_settings(_every_option_environment(settings))
+    # Then it holds the same rules, counted in the one table, the list and its key, the same redial policy
+    assert str(function_settings.calling_hours) == "Mon-Fri 09:00-20:00; Sat 10:00-14:00"
+    assert function_settings.calling_holidays == "national"
+    assert function_settings.calling_blackout_dates == frozenset({date(2026, 12, 24), date(2026, 12, 31)})
+    assert str(function_settings.destination_call_limit) == "1/24h,3/7d"
+    assert str(function_settings.source_call_limit) == "200/1h"
+    assert function_settings.destination_calls_table_name == "per-number"
+    assert function_settings.suppression_table_name == "do-not-call"
+    assert function_settings.suppression_key_secret_id == SUPPRESSION_KEY
+    assert function_settings.redial_policy == RedialPolicy(
+        on=frozenset({"NoAnswer", "Busy", "Voicemail"}), max_attempts=3, interval_seconds=900, outcome_wait_seconds=7200
+    )
+
+
+@pytest.mark.parametrize(
+    "redial",
+    [
+        pytest.param({}, id="unset"),
+        pytest.param({"redialOn": "NoAnswer"}, id="outcomes-but-one-attempt"),
+        pytest.param({"redialMaxAttempts": 3}, id="attempts-but-no-outcome"),
+    ],
+)
+def test_a_policy_that_never_redials_writes_no_redial_variable(redial: dict[str, Any]) -> None:
+    # Given a redial policy under which no call is ever followed by another
+    settings = settings_from_context(MINIMAL | redial)
+    # When the environment is built
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
+    # Then no REDIAL_ variable is written: the function places each call once, as by default
+    assert [variable for variable in environment if variable.startswith("REDIAL_")] == []
+    assert load_settings(environment).redial_policy.redials is False
+
+
+def test_a_caller_id_limit_without_the_table_counting_it_is_a_bug_in_the_stack() -> None:
+    # Given a limit per caller ID alone
+    settings = settings_from_context(MINIMAL | {"sourceCallLimit": "200/1h"})
+    # When the environment is built without the table that counts it
+    # Then it fails at synth, naming the setting
+    with pytest.raises(ValueError, match="sourceCallLimit"):
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+        )
+
+
+def test_the_suppression_list_without_its_key_is_a_bug_in_the_stack() -> None:
+    # Given valid settings
+    settings = settings_from_context(MINIMAL)
+    # When the environment is built with the list's table but not its key
+    # Then it fails at synth: the function would refuse one without the other at every cold start
+    with pytest.raises(ValueError, match="together"):
+        settings.function_environment(
+            DLQ_URL,
+            "placed-calls",
+            source_queue_url=SOURCE_QUEUE_URL,
+            message_signing_key_secret_id=SIGNING_KEY,
+            suppression_table_name="do-not-call",
+        )
+
+
+def test_the_completion_and_opt_out_functions_accept_the_environments_the_stack_builds() -> None:
+    # Given the environments the stack gives the completion function and the opt-out function (with and without a
+    # result bus)
+    completion = completion_environment(INSTANCE, "placed-calls", RESULT_BUS)
+    optouts = [optout_environment("do-not-call", SUPPRESSION_KEY, bus) for bus in (RESULT_BUS, None)]
+    # When their own configurations parse them
+    # Then they read the stack's resources, and neither refuses its environment
+    assert load_completion_settings(completion).instance_id == INSTANCE
+    assert [load_optout_settings(optout).result_event_bus_name for optout in optouts] == [RESULT_BUS, None]
+    assert stack_function_refusals(completion, optouts[0]) == []
+
+
+def test_a_function_environment_the_function_would_refuse_fails_synth_naming_the_function() -> None:
+    # Given a completion environment without the instance, and an opt-out environment without the key
+    completion = {
+        key: value
+        for key, value in completion_environment(INSTANCE, "t", RESULT_BUS).items()
+        if key != "CONNECT_INSTANCE_ID"
+    }
+    optout = {key: value for key, value in optout_environment("t", SUPPRESSION_KEY, None).items() if "KEY" not in key}
+    # When the stack's check reads them
+    problems = stack_function_refusals(completion, optout)
+    # Then each function's refusal is reported, naming the function and the variable
+    assert len(problems) == 2
+    assert "completion function" in problems[0]
+    assert "CONNECT_INSTANCE_ID" in problems[0]
+    assert "opt-out function" in problems[1]
+    assert "SUPPRESSION_KEY_SECRET_ID" in problems[1]
+
+
+def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_stack() -> None:
+    # Given settings that set every optional value, so the environment holds every variable the stack can write
+    settings = settings_from_context(MINIMAL | EVERY_OPTION)
+    # When the environment is built
+    environment = _every_option_environment(settings)
     # Then each variable is either a context value's (so a refusal by the function names that key) or the stack's own
     untraced = set(environment) - set(CONTEXT_KEY_OF_VARIABLE) - STACK_VARIABLES
     assert untraced == set()
