@@ -115,12 +115,13 @@ class CallCompletion(Construct):
                 resources=[f"{props.placed_calls.table_arn}/index/{CONTACT_ID_INDEX_NAME}"],
             )
         )
-        # The call's outcome, recorded once in its ledger item for the caller to redial by: one conditional UpdateItem,
-        # whose failed condition returns the item already kept (a repeated or late event). No GetItem, no PutItem.
+        # The call's outcome, recorded once in its ledger item for the caller to redial by: a conditional UpdateItem,
+        # whose failed condition returns the item already kept (a repeated or late event); and GetItem, the queue a
+        # placed call was routed to, whose agent claim its end releases (agent pacing). No PutItem, DeleteItem or scan.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="RecordOutcomesInTheLedger",
-                actions=["dynamodb:UpdateItem"],
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[props.placed_calls.table_arn],
             )
         )

@@ -42,7 +42,7 @@ observability.count_function_timeout_too_short()
 ResultEvents(None, "results").add("Outbound Call Placed", {"ContactId": object()})
 
 from outbound_caller.optout.handler import change_list
-from outbound_caller.wiring import OptOut
+from outbound_caller.optout.collaborators import OptOut
 
 class Listed:
     def add(self, number, origin):

@@ -123,13 +123,13 @@ def test_the_role_may_only_find_calls_record_outcomes_describe_contacts_and_publ
     (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     statements = _statements(template)
     by_sid = {statement["Sid"]: statement for statement in statements if "Sid" in statement}
-    # Then DynamoDB is Query on the index and UpdateItem on the ledger's items (the outcome, written once by a
-    # conditional update whose failure returns the kept item: no GetItem, no PutItem) ...
+    # Then DynamoDB is Query on the index, and GetItem and UpdateItem on the ledger's single items (the outcome,
+    # written once by a conditional update; the queue a call was routed to): no PutItem, DeleteItem or scan ...
     assert by_sid["FindPlacedCallsByContactId"]["Action"] == "dynamodb:Query"
     assert by_sid["FindPlacedCallsByContactId"]["Resource"] == {
         "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/by-contact-id"]]
     }
-    assert by_sid["RecordOutcomesInTheLedger"]["Action"] == "dynamodb:UpdateItem"
+    assert by_sid["RecordOutcomesInTheLedger"]["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert by_sid["RecordOutcomesInTheLedger"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
     # ... Connect is DescribeContact on the configured instance's contacts alone ...
     instance_id = load_cdk_json_settings().instance_id
