@@ -77,6 +77,34 @@ def pattern_matches_result_events(detail_types: Sequence[str], sources: Sequence
     return sources_match and types_match
 
 
+def intake_rules_conflict(
+    detail_types: Sequence[str],
+    sources: Sequence[str],
+    *,
+    event_bus_name: str | None,
+    result_bus_name: str | None,
+    opt_out_rule: bool,
+) -> str | None:
+    """Why the intake bus's rules would take what they must not, or None: an opt-out as a call request, or the stack's
+    own result events (a loop) when they are published on the intake bus (a bus the stack creates cannot be named)."""
+    if set(OPT_OUT_DETAIL_TYPES) & set(detail_types):
+        return (
+            f"eventDetailTypes {list(detail_types)} names an opt-out detail-type: those events ask for a number not to"
+            " be called, never for a call (the opt-out function's rule takes them)"
+        )
+    if event_bus_name is None or result_bus_name is None or result_bus_name.split(":event-bus/")[-1] != event_bus_name:
+        return None
+    if pattern_matches_result_events(detail_types, sources) or (
+        opt_out_rule and pattern_matches_result_events(OPT_OUT_DETAIL_TYPES, sources)
+    ):
+        return (
+            f"resultEventBusName {result_bus_name!r} is the bus the intake rule listens on, and the rule (eventSources"
+            f" {list(sources)}, eventDetailTypes {list(detail_types)}) or the opt-out rule would match result events:"
+            " each would come back as a call request or an opt-out. Use another bus, or narrow eventSources"
+        )
+    return None
+
+
 def check_principal(value: str) -> str:
     """Return an account ID or IAM principal ARN unchanged, or raise naming what was expected."""
     if ACCOUNT_ID_PATTERN.fullmatch(value) or IAM_PRINCIPAL_ARN_PATTERN.fullmatch(value):

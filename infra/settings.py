@@ -48,7 +48,7 @@ from infra.context_values import (
     SnsTopicArns,
 )
 from infra.function_environment import FunctionConfiguration, StackResources
-from infra.producers import OPT_OUT_DETAIL_TYPES, pattern_matches_result_events
+from infra.producers import intake_rules_conflict
 from outbound_caller.config.destinations import caller_id_region
 from outbound_caller.config.pacing_fields import (
     DEFAULT_CALLS_BURST,
@@ -170,18 +170,15 @@ class DeploymentSettings(BaseModel):
             raise ValueError(
                 f"resultEvents is false but resultEventBusName is {self.result_event_bus_name!r}: set one or the other"
             )
-        if set(OPT_OUT_DETAIL_TYPES) & set(self.event_detail_types):
-            raise ValueError(
-                f"eventDetailTypes {list(self.event_detail_types)} names an opt-out detail-type: those events ask for a"
-                " number not to be called, never for a call (the opt-out function's rule takes them)"
-            )
-        if self._result_events_loop_into_intake:
-            raise ValueError(
-                f"resultEventBusName {self.result_event_bus_name!r} is the bus the intake rule listens on, and the rule"
-                f" (eventSources {list(self.event_sources)}, eventDetailTypes {list(self.event_detail_types)}) or the"
-                " opt-out rule would match result events: each would come back as a call request or an opt-out. Use"
-                " another bus, or narrow eventSources"
-            )
+        conflict = intake_rules_conflict(
+            self.event_detail_types,
+            self.event_sources,
+            event_bus_name=self.event_bus_name,
+            result_bus_name=self.result_event_bus_name if self.result_events else None,
+            opt_out_rule=self.suppression_list,
+        )
+        if conflict is not None:
+            raise ValueError(conflict)
         if self.allowed_destination_countries is None and self.source_phone_number is not None:
             try:
                 caller_id_region(self.source_phone_number)
@@ -207,18 +204,6 @@ class DeploymentSettings(BaseModel):
         if refusal is not None:
             raise ValueError(refusal)
         return self
-
-    @property
-    def _result_events_loop_into_intake(self) -> bool:
-        """Whether result events would land on the intake bus and match its rule, or the opt-out rule (a loop)."""
-        if not self.result_events or self.result_event_bus_name is None:
-            return False
-        # Unset eventBusName: the intake rule is on a bus the stack creates, which a name given here cannot be.
-        if self.event_bus_name is None or self.result_event_bus_name.split(":event-bus/")[-1] != self.event_bus_name:
-            return False
-        return pattern_matches_result_events(self.event_detail_types, self.event_sources) or (
-            self.suppression_list and pattern_matches_result_events(OPT_OUT_DETAIL_TYPES, self.event_sources)
-        )
 
     @property
     def redials(self) -> bool:

@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 
 from infra.context_loading import CONTEXT_KEYS, settings_from_context
-from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES, stack_function_refusals
-from infra.function_environment import completion_environment, optout_environment
+from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES
 from infra.settings import DeploymentSettings
-from outbound_caller.config.completion import load_completion_settings
-from outbound_caller.config.optout import load_optout_settings
 from outbound_caller.config.pacing_fields import MAX_CONCURRENT_CALLS_LIMIT
 from outbound_caller.config.redial import RedialPolicy
 from outbound_caller.config.settings import load_settings
@@ -274,36 +271,6 @@ def test_the_suppression_list_without_its_key_is_a_bug_in_the_stack() -> None:
             message_signing_key_secret_id=SIGNING_KEY,
             suppression_table_name="do-not-call",
         )
-
-
-def test_the_completion_and_opt_out_functions_accept_the_environments_the_stack_builds() -> None:
-    # Given the environments the stack gives the completion function and the opt-out function (with and without a
-    # result bus)
-    completion = completion_environment(INSTANCE, "placed-calls", RESULT_BUS)
-    optouts = [optout_environment("do-not-call", SUPPRESSION_KEY, bus) for bus in (RESULT_BUS, None)]
-    # When their own configurations parse them
-    # Then they read the stack's resources, and neither refuses its environment
-    assert load_completion_settings(completion).instance_id == INSTANCE
-    assert [load_optout_settings(optout).result_event_bus_name for optout in optouts] == [RESULT_BUS, None]
-    assert stack_function_refusals(completion, optouts[0]) == []
-
-
-def test_a_function_environment_the_function_would_refuse_fails_synth_naming_the_function() -> None:
-    # Given a completion environment without the instance, and an opt-out environment without the key
-    completion = {
-        key: value
-        for key, value in completion_environment(INSTANCE, "t", RESULT_BUS).items()
-        if key != "CONNECT_INSTANCE_ID"
-    }
-    optout = {key: value for key, value in optout_environment("t", SUPPRESSION_KEY, None).items() if "KEY" not in key}
-    # When the stack's check reads them
-    problems = stack_function_refusals(completion, optout)
-    # Then each function's refusal is reported, naming the function and the variable
-    assert len(problems) == 2
-    assert "completion function" in problems[0]
-    assert "CONNECT_INSTANCE_ID" in problems[0]
-    assert "opt-out function" in problems[1]
-    assert "SUPPRESSION_KEY_SECRET_ID" in problems[1]
 
 
 def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_stack() -> None:
