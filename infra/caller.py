@@ -209,7 +209,8 @@ class OutboundCaller(Construct):
 
 
 def connect_resource_arns(stack: Stack, instance_id: str) -> list[str]:
-    """The one resource StartOutboundVoiceContact is authorized on: the configured instance's contacts."""
+    """The configured instance's contacts: the one resource type StartOutboundVoiceContact (and DescribeContact) is
+    authorized on."""
     # The Service Authorization Reference lists one resource type for the action, `contact`:
     # instance/${InstanceId}/contact/*. A call's contact does not exist before the call, so its ID cannot be named: the
     # instance's contacts are the tightest scope. Flow, queue and phone-number ARNs would match no request of this
