@@ -1,5 +1,6 @@
 """Alarms an operator needs: each new dead-letter (and the worrying kinds), retries, placed-calls table errors, a
-stalled queue, function errors and throttles, a function timeout too short for one record.
+suppression list out of reach, a stalled queue, function errors and throttles (the opt-out function's errors too), a
+function timeout too short for one record.
 
 Every alarm watches what happened in its period, not a level that stays up: it returns to OK once nothing new
 happens, so the next occurrence notifies again. CloudWatch notifies on state changes only, so a burst within
@@ -23,7 +24,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.function_metrics import FunctionMetrics
-from outbound_caller.decisions import IDEMPOTENCY_STORE_ERROR, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED
+from outbound_caller.decisions import (
+    IDEMPOTENCY_STORE_ERROR,
+    OUTCOME_UNKNOWN,
+    RETRIES_EXHAUSTED,
+    SUPPRESSION_LIST_UNAVAILABLE,
+)
 from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED, RESULT_EVENTS_FAILED
 
 # SQS publishes queue metrics every 5 minutes; a shorter period only adds empty datapoints.
@@ -53,6 +59,8 @@ class OperationalAlarmsProps:
     alarm_topic_arn: str | None = None
     # Whether the functions publish result events, so that failing to is worth an alarm.
     result_events: bool = False
+    # Only with the suppression list: the function that changes it (the caller then checks it before every call).
+    opt_out_function: lambda_.IFunction | None = None
     function_metrics: FunctionMetrics = field(default_factory=FunctionMetrics)
 
 
@@ -109,6 +117,8 @@ class OperationalAlarms(Construct):
             function_metrics.records_pending(period=OUTCOME_METRIC_PERIOD),
             threshold=0,
         )
+        if props.opt_out_function is not None:
+            self._suppression_alarms(props.opt_out_function, function_metrics)
         if props.result_events:
             self._alarm(
                 "ResultEventsFailed",
@@ -157,6 +167,23 @@ class OperationalAlarms(Construct):
             for alarm in self.alarms:
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
+
+    def _suppression_alarms(self, opt_out_function: lambda_.IFunction, function_metrics: FunctionMetrics) -> None:
+        """The list out of the caller's reach (no call meanwhile), and opt-outs the function failed to apply."""
+        self._alarm(
+            "SuppressionListUnavailable",
+            "The suppression list (its table or its HMAC key) could not be read: no call is made while it cannot be,"
+            " the records are retried. Check the table, the key's secret and its policy, the function's permissions",
+            function_metrics.by_error_code(CALLS_RETRIED, SUPPRESSION_LIST_UNAVAILABLE, period=OUTCOME_METRIC_PERIOD),
+            threshold=0,
+        )
+        self._alarm(
+            "OptOutFunctionErrors",
+            "The opt-out function failed: a number may not have been added to the suppression list (a contact flow"
+            " took its Error branch, an event was retried). Read its log; failed events reach its dead-letter queue",
+            opt_out_function.metric_errors(period=FUNCTION_METRIC_PERIOD, statistic="Sum"),
+            threshold=0,
+        )
 
     def _alarm(
         self,

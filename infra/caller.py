@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.bundling import function_code
 from infra.function_environment import FunctionConfiguration, StackResources
 from infra.results import ResultEventBus
+from infra.suppression import SuppressionList
 
 # The newest Python runtime this aws-cdk-lib offers; lambda/requirements.txt has cp314 aarch64 wheels for it.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -44,10 +45,12 @@ class OutboundCallerProps:
     queue: sqs.IQueue
     dead_letter_queue: sqs.IQueue
     placed_calls: dynamodb.ITable
-    # Only with destinationCallLimit: the calls counted per destination.
+    # Only with destinationCallLimit or sourceCallLimit: the calls counted per destination and per caller ID.
     destination_calls: dynamodb.ITable | None = None
     # Only with result events on: the bus each settled request's outcome goes to.
     result_event_bus: ResultEventBus | None = None
+    # Only with the suppression list: the numbers never to be called, checked before every attempt.
+    suppression_list: SuppressionList | None = None
 
 
 class OutboundCaller(Construct):
@@ -55,7 +58,7 @@ class OutboundCaller(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: OutboundCallerProps) -> None:
         super().__init__(scope, construct_id)
-        configuration = props.configuration
+        configuration, suppression = props.configuration, props.suppression_list
 
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         # A role of our own instead of AWSLambdaBasicExecutionRole, so logging is scoped to this log group.
@@ -114,6 +117,9 @@ class OutboundCaller(Construct):
                     result_event_bus_name=(
                         props.result_event_bus.bus.event_bus_arn if props.result_event_bus is not None else None
                     ),
+                    suppression_table_name=suppression.table.table_name if suppression else None,
+                    # The ARN: that exact secret, never a name another secret could answer to.
+                    suppression_key_secret_id=suppression.key.secret_arn if suppression else None,
                 )
             ),
             tracing=lambda_.Tracing.ACTIVE,
@@ -169,7 +175,8 @@ class OutboundCaller(Construct):
             )
         )
         if props.destination_calls is not None:
-            # The per-destination call limit: read the count (consistent GetItem), change it by conditional UpdateItem.
+            # The call limits (per number, per caller ID): read a count (consistent GetItem), change it by conditional
+            # UpdateItem.
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="CountCallsPerDestination",
@@ -180,6 +187,9 @@ class OutboundCaller(Construct):
         if props.result_event_bus is not None:
             # Each settled request's outcome (results/): PutEvents on the result bus only.
             props.result_event_bus.grant_publish(self.role)
+        if props.suppression_list is not None:
+            # Whether a destination is listed: GetItem and the key, never a change to the list.
+            props.suppression_list.grant_check(self.role)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -199,7 +209,8 @@ class OutboundCaller(Construct):
 
 
 def connect_resource_arns(stack: Stack, instance_id: str) -> list[str]:
-    """The one resource StartOutboundVoiceContact is authorized on: the configured instance's contacts."""
+    """The configured instance's contacts: the one resource type StartOutboundVoiceContact (and DescribeContact) is
+    authorized on."""
     # The Service Authorization Reference lists one resource type for the action, `contact`:
     # instance/${InstanceId}/contact/*. A call's contact does not exist before the call, so its ID cannot be named: the
     # instance's contacts are the tightest scope. Flow, queue and phone-number ARNs would match no request of this
@@ -215,3 +226,10 @@ def connect_resource_arns(stack: Stack, instance_id: str) -> list[str]:
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
     ]
+
+
+def instance_arn(stack: Stack, instance_id: str) -> str:
+    """The configured Connect instance's ARN, in the stack's partition, Region and account."""
+    return stack.format_arn(
+        service="connect", resource="instance", resource_name=instance_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -13,7 +13,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.caller import LOG_RETENTION, RUNTIME
+from infra.caller import CONTACTS_ARN_FINDING, LOG_RETENTION, RUNTIME, connect_resource_arns, instance_arn
+from infra.function_environment import completion_environment
 from infra.intake import RULE_TARGET_MAX_EVENT_AGE_HOURS, RULE_TARGET_RETRY_ATTEMPTS, dead_letter_queue_of
 from infra.queue_senders import deny_other_iam_senders
 from infra.results import ResultEventBus
@@ -22,17 +23,29 @@ from outbound_caller.names import (
     CONTACT_EVENT_DETAIL_TYPE,
     CONTACT_EVENT_SOURCE,
     CONTACT_ID_INDEX_NAME,
-    DEFAULT_METRICS_NAMESPACE,
-    DEFAULT_SERVICE_NAME,
     DISCONNECTED,
     VOICE,
 )
+from outbound_caller.timeouts import (
+    SETTLE_SECONDS,
+    WORST_CASE_CALL_SECONDS,
+    WORST_CASE_LEDGER_WRITE_SECONDS,
+    WORST_CASE_PUT_EVENTS_SECONDS,
+)
 
 HANDLER = "outbound_caller.completion.handler.lambda_handler"
-# One query and one PutEvents per invocation: the smallest memory is plenty, and 30 s covers both with every retry
-# and timeout of theirs (timeouts.py: about 10 s for DynamoDB; the publisher keeps within the remaining time).
+# A query, a DescribeContact, an outcome write and a PutEvents per invocation: the smallest memory is plenty.
 MEMORY_SIZE_MB = 128
-TIMEOUT_SECONDS = 30
+# Every one of them through all its retries and timeouts (timeouts.py: DescribeContact on the caller's Connect
+# timeouts, the query and the write on DynamoDB's; the publisher keeps within the remaining time): 83 s. A timeout
+# is retried by Lambda and then dead-lettered; only a hung call ever waits it out.
+LEDGER_CALLS = 2
+TIMEOUT_SECONDS = (
+    WORST_CASE_CALL_SECONDS
+    + LEDGER_CALLS * WORST_CASE_LEDGER_WRITE_SECONDS
+    + WORST_CASE_PUT_EVENTS_SECONDS
+    + SETTLE_SECONDS
+)
 # Lambda's default for asynchronous invocations: a failed one is tried twice more before the dead-letter queue.
 ASYNC_RETRY_ATTEMPTS = 2
 
@@ -83,13 +96,12 @@ class CallCompletion(Construct):
             code=props.code,
             memory_size=MEMORY_SIZE_MB,
             timeout=Duration.seconds(TIMEOUT_SECONDS),
-            environment={
-                "IDEMPOTENCY_TABLE_NAME": props.placed_calls.table_name,
+            environment=completion_environment(
+                props.instance_id,
+                props.placed_calls.table_name,
                 # The ARN, as the caller gets it: PutEvents takes it as EventBusName, and it names an imported bus too.
-                "RESULT_EVENT_BUS_NAME": props.result_event_bus.bus.event_bus_arn,
-                "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
-            },
+                props.result_event_bus.bus.event_bus_arn,
+            ),
             log_group=self.log_group,
             role=self.role,
             dead_letter_queue=self.dead_letter_queue,
@@ -103,15 +115,36 @@ class CallCompletion(Construct):
                 resources=[f"{props.placed_calls.table_arn}/index/{CONTACT_ID_INDEX_NAME}"],
             )
         )
+        # The call's outcome, recorded once in its ledger item for the caller to redial by: a conditional UpdateItem,
+        # whose failed condition returns the item already kept (a repeated or late event); and GetItem, the queue a
+        # placed call was routed to, whose agent claim its end releases (agent pacing). No PutItem, DeleteItem or scan.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RecordOutcomesInTheLedger",
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                resources=[props.placed_calls.table_arn],
+            )
+        )
+        # What Connect knows of the ended contact (answering-machine status, disconnect reason), which its event lacks:
+        # DescribeContact on the instance's contacts, the one resource type it is authorized on.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeTheInstancesContacts",
+                actions=["connect:DescribeContact"],
+                resources=connect_resource_arns(stack, props.instance_id),
+            )
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{CONTACTS_ARN_FINDING.format(instance=props.instance_id)}]",
+                reason="DescribeContact is authorized on a contact, and the contacts to describe are those of calls"
+                " placed later, whose IDs the stack cannot know: the configured instance's contacts are the narrowest"
+                " resource IAM can name",
+            )
+        )
         # PutEvents on the result bus alone, with the contract's source alone.
         props.result_event_bus.grant_publish(self.role, sid="PublishCompletedEvents")
 
-        instance_arn = stack.format_arn(
-            service="connect",
-            resource="instance",
-            resource_name=props.instance_id,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
         # On the default bus, where Connect publishes; only this instance's voice contacts started through the API.
         self.rule = events.Rule(
             self,
@@ -122,7 +155,7 @@ class CallCompletion(Construct):
                 detail_type=[CONTACT_EVENT_DETAIL_TYPE],
                 detail={
                     "eventType": [DISCONNECTED],
-                    "instanceArn": [instance_arn],
+                    "instanceArn": [instance_arn(stack, props.instance_id)],
                     "initiationMethod": [API_INITIATED],
                     # The documentation writes both "VOICE" and "Voice".
                     "channel": [{"equals-ignore-case": VOICE}],

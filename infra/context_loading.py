@@ -15,11 +15,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra.function_check import (
+    PLACEHOLDER_BUS_ARN,
     PLACEHOLDER_QUEUE_URL,
     PLACEHOLDER_SECRET_ARN,
     PLACEHOLDER_TABLE_NAME,
     function_refusals,
+    stack_function_refusals,
 )
+from infra.function_environment import completion_environment, optout_environment
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
 
@@ -66,21 +69,37 @@ def settings_from_context(context: Mapping[str, Any]) -> DeploymentSettings:
     except ValidationError as error:
         problems.extend(_describe(detail) for detail in error.errors())
     if settings is not None:
-        # The function's own check, on the environment the stack would give it: what it would refuse at every cold
-        # start fails synth instead, naming the context key.
-        environment = settings.function_environment(
-            PLACEHOLDER_QUEUE_URL,
-            PLACEHOLDER_TABLE_NAME,
-            source_queue_url=PLACEHOLDER_QUEUE_URL,
-            message_signing_key_secret_id=PLACEHOLDER_SECRET_ARN,
-            destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
-            # A bus the stack creates is its own ARN; a named one is the context value, checked as the function does.
-            result_event_bus_name=settings.result_event_bus_name if settings.result_events else None,
-        )
-        problems.extend(function_refusals(environment))
+        problems.extend(_function_refusals(settings))
     if problems or settings is None:
         raise InvalidDeploymentSettings("Invalid deployment settings:\n  - " + "\n  - ".join(problems))
     return settings
+
+
+def _function_refusals(settings: DeploymentSettings) -> list[str]:
+    """The functions' own checks, on the environments the stack would give them: what one would refuse at every cold
+    start fails synth instead, naming the context key."""
+    # A bus the stack creates is its own ARN; a named one is the context value, checked as the functions do.
+    result_bus = (settings.result_event_bus_name or PLACEHOLDER_BUS_ARN) if settings.result_events else None
+    suppression = (PLACEHOLDER_TABLE_NAME, PLACEHOLDER_SECRET_ARN) if settings.suppression_list else (None, None)
+    caller = settings.function_environment(
+        PLACEHOLDER_QUEUE_URL,
+        PLACEHOLDER_TABLE_NAME,
+        source_queue_url=PLACEHOLDER_QUEUE_URL,
+        message_signing_key_secret_id=PLACEHOLDER_SECRET_ARN,
+        destination_calls_table_name=PLACEHOLDER_TABLE_NAME,
+        result_event_bus_name=result_bus,
+        suppression_table_name=suppression[0],
+        suppression_key_secret_id=suppression[1],
+    )
+    completion = (
+        completion_environment(settings.instance_id, PLACEHOLDER_TABLE_NAME, result_bus) if result_bus else None
+    )
+    optout = (
+        optout_environment(PLACEHOLDER_TABLE_NAME, PLACEHOLDER_SECRET_ARN, result_bus)
+        if settings.suppression_list
+        else None
+    )
+    return function_refusals(caller) + stack_function_refusals(completion, optout)
 
 
 def load_cdk_json_settings(path: Path = CDK_JSON_PATH) -> DeploymentSettings:

@@ -11,13 +11,20 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from infra.producers import check_principal
 from outbound_caller.api_limits import E164_PATTERN as FUNCTION_E164_PATTERN
-from outbound_caller.config.call_limits import parse_call_limit
+from outbound_caller.config.call_limits import parse_call_limits
 from outbound_caller.config.calling_hours import parse_calling_hours
+from outbound_caller.config.closed_days import parse_blackout_dates, parse_holidays
 from outbound_caller.config.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
+from outbound_caller.config.redial import (
+    MAX_REDIAL_ATTEMPTS,
+    MAX_REDIAL_OUTCOME_WAIT_SECONDS,
+    MIN_REDIAL_INTERVAL_SECONDS,
+    parse_outcomes,
+)
 
 # allowedDestinationCountries' value for "any country": the stack's default is the caller ID's country only.
 ANY_COUNTRY = "*"
@@ -169,8 +176,29 @@ def _calling_hours(value: str) -> str:
     return str(parse_calling_hours(value))
 
 
-def _call_limit(value: str) -> str:
-    return str(parse_call_limit(value))
+def _list_as_text(value: Any) -> Any:
+    """Unset as blank_to_none says; a list (JSON, as cdk.json writes several limits) as the function's comma-separated
+    text (`-c destinationCallLimit=2/24h,6/14d` gives that text already)."""
+    value = blank_to_none(value)
+    if isinstance(value, list | tuple):
+        return ",".join(str(item).strip() for item in value) or None
+    return value
+
+
+def _call_limits(value: str) -> str:
+    return str(parse_call_limits(value))
+
+
+def _holidays(value: str) -> str:
+    return parse_holidays(value)
+
+
+def _blackout_dates(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(day.isoformat() for day in sorted(parse_blackout_dates(",".join(value))))
+
+
+def _redial_outcomes(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(parse_outcomes(",".join(value))))
 
 
 # Unset text, and lists, as -c gives them.
@@ -196,7 +224,17 @@ OptionalRegionCodes = Annotated[tuple[str, ...] | None, BeforeValidator(_optiona
 BlockedNumberTypes = Annotated[
     tuple[str, ...], BeforeValidator(_blocked_types_or_default), AfterValidator(_number_types)
 ]
-OptionalCallingHours = Annotated[
-    str | None, Unset, AfterValidator(_when_set(lambda value: str(parse_calling_hours(value))))
-]
-OptionalCallLimit = Annotated[str | None, Unset, AfterValidator(_when_set(lambda value: str(parse_call_limit(value))))]
+# Weekly windows (`Mon-Fri 09:00-20:00; Sat 10:00-14:00`) or one daily window, as the function writes them back.
+OptionalCallingHours = Annotated[str | None, Unset, AfterValidator(_when_set(_calling_hours))]
+# `national`, or unset.
+OptionalHolidays = Annotated[str | None, Unset, AfterValidator(_when_set(_holidays))]
+# Local calendar dates, sorted, without repeats.
+BlackoutDates = Annotated[tuple[str, ...], AsList, AfterValidator(_blackout_dates)]
+# One window or several (`2/24h,6/14d`, or a list of them), as the function writes them back.
+OptionalCallLimits = Annotated[str | None, BeforeValidator(_list_as_text), AfterValidator(_when_set(_call_limits))]
+# The outcomes that earn another attempt, sorted (never Answered).
+RedialOutcomes = Annotated[tuple[str, ...], AsList, AfterValidator(_redial_outcomes)]
+# The function's own bounds: attempts in all (the first included), the least interval, the longest outcome wait.
+RedialAttempts = Annotated[int, Field(ge=1, le=MAX_REDIAL_ATTEMPTS)]
+RedialIntervalSeconds = Annotated[int, Field(ge=MIN_REDIAL_INTERVAL_SECONDS)]
+RedialOutcomeWait = Annotated[int, Field(ge=MIN_REDIAL_INTERVAL_SECONDS, le=MAX_REDIAL_OUTCOME_WAIT_SECONDS)]

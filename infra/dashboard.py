@@ -1,5 +1,5 @@
 """The operators' CloudWatch dashboard: what was called, deferred, retried and dead-lettered, and why; Connect's
-throttling and concurrent calls; the queues; the function."""
+throttling and concurrent calls; the queues; the function; the suppression list."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ from infra.function_metrics import (
     FunctionMetrics,
     connect_metric,
 )
-from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_DEFERRED, CALLS_RETRIED
+from outbound_caller.names import (
+    CALLS_DEAD_LETTERED,
+    CALLS_DEFERRED,
+    CALLS_RETRIED,
+    CALLS_SUPPRESSED,
+    SUPPRESSION_CHANGES,
+)
 
 # One point per 5 minutes: SQS's own resolution, and enough to read a day's calling at a glance.
 GRAPH_PERIOD = Duration.minutes(5)
@@ -44,6 +50,8 @@ class OperationsDashboardProps:
     instance_id: str
     alarms: tuple[cloudwatch.IAlarm, ...]
     function_metrics: FunctionMetrics = field(default_factory=FunctionMetrics)
+    # Only with the suppression list: the function that changes it.
+    opt_out_function: lambda_.IFunction | None = None
 
 
 class OperationsDashboard(Construct):
@@ -73,6 +81,29 @@ class OperationsDashboard(Construct):
                     period=GRAPH_PERIOD, statistic="Sum", label=f"{name}: messages sent"
                 ),
             ]
+
+        suppression_row: list[list[cloudwatch.IWidget]] = []
+        if props.opt_out_function is not None:
+            opt_out = props.opt_out_function
+            suppression_row.append(
+                [
+                    graph(
+                        "Calls suppressed (destination on the list)",
+                        [calls.metric(CALLS_SUPPRESSED, period=GRAPH_PERIOD)],
+                    ),
+                    graph(
+                        "Suppression list: numbers added or removed",
+                        [calls.metric(SUPPRESSION_CHANGES, period=GRAPH_PERIOD)],
+                    ),
+                    graph(
+                        "Opt-out function: invocations and errors",
+                        [
+                            opt_out.metric_invocations(period=GRAPH_PERIOD, statistic="Sum"),
+                            opt_out.metric_errors(period=GRAPH_PERIOD, statistic="Sum"),
+                        ],
+                    ),
+                ]
+            )
 
         self.dashboard = cloudwatch.Dashboard(
             self,
@@ -136,6 +167,7 @@ class OperationsDashboard(Construct):
                         [calls.timeout_too_short(period=GRAPH_PERIOD)],
                     ),
                 ],
+                *suppression_row,
             ],
         )
         stack = Stack.of(self)

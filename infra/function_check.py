@@ -1,4 +1,4 @@
-"""The function's own configuration check on the environment the stack builds: synth fails where a cold start would.
+"""The functions' own configuration checks on the environments the stack builds: synth fails where a cold start would.
 
 Pure pydantic (no aws_cdk import), like infra/context_loading.py, which calls it.
 """
@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from outbound_caller.config.common import ConfigurationError
+from outbound_caller.config.completion import load_completion_settings
+from outbound_caller.config.optout import load_optout_settings
 from outbound_caller.config.settings import Settings, load_settings
 
 # What only the deployed stack knows (its queues' URLs and tables' names are tokens at synth), shaped as the function
@@ -18,6 +20,7 @@ from outbound_caller.config.settings import Settings, load_settings
 PLACEHOLDER_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/placeholder"
 PLACEHOLDER_TABLE_NAME = "placeholder-table"
 PLACEHOLDER_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:placeholder-AbCdEf"  # noqa: S105 - a name
+PLACEHOLDER_BUS_ARN = "arn:aws:events:us-east-1:000000000000:event-bus/placeholder"
 
 # The context key behind each variable of the function's environment, to name it when the function refuses its value.
 CONTEXT_KEY_OF_VARIABLE: Mapping[str, str] = {
@@ -38,7 +41,14 @@ CONTEXT_KEY_OF_VARIABLE: Mapping[str, str] = {
     "ALLOWED_DESTINATION_COUNTRIES": "allowedDestinationCountries",
     "BLOCKED_NUMBER_TYPES": "blockedNumberTypes",
     "CALLING_HOURS": "callingHours",
+    "CALLING_HOLIDAYS": "callingHolidays",
+    "CALLING_BLACKOUT_DATES": "callingBlackoutDates",
     "DESTINATION_CALL_LIMIT": "destinationCallLimit",
+    "SOURCE_CALL_LIMIT": "sourceCallLimit",
+    "REDIAL_ON": "redialOn",
+    "REDIAL_MAX_ATTEMPTS": "redialMaxAttempts",
+    "REDIAL_INTERVAL_SECONDS": "redialIntervalSeconds",
+    "REDIAL_OUTCOME_WAIT_SECONDS": "redialOutcomeWaitSeconds",
     "RESULT_EVENT_BUS_NAME": "resultEventBusName",
 }
 # The variables that come from the stack's own resources or constants, never from a context value.
@@ -49,6 +59,8 @@ STACK_VARIABLES = frozenset(
         "IDEMPOTENCY_TABLE_NAME",
         "MESSAGE_SIGNING_KEY_SECRET_ID",
         "DESTINATION_CALLS_TABLE_NAME",
+        "SUPPRESSION_TABLE_NAME",
+        "SUPPRESSION_KEY_SECRET_ID",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
     }
@@ -88,3 +100,23 @@ def function_refusals(environment: Mapping[str, str]) -> list[str]:
             return [_describe(detail, environment) for detail in error.errors(include_url=False)]
         return [str(refused)]
     return []
+
+
+def stack_function_refusals(completion: Mapping[str, str] | None, optout: Mapping[str, str] | None) -> list[str]:
+    """What the completion and opt-out functions would refuse in the environments the stack gives them (None: the
+    stack has no such function); [] if both start. Their variables are all the stack's own: a refusal is the stack's
+    bug, caught at synth instead of at every cold start."""
+    problems = []
+    for function, load, environment in (
+        ("completion", load_completion_settings, completion),
+        ("opt-out", load_optout_settings, optout),
+    ):
+        if environment is None:
+            continue
+        try:
+            load(environment)
+        except ConfigurationError as refused:
+            problems.append(
+                f"the {function} function would refuse the stack's environment at every cold start: {refused}"
+            )
+    return problems

@@ -1,8 +1,8 @@
-"""The outbound caller function's environment: the variables its contract names, from what the deployment configures
-it with and the resources only the stack knows.
+"""The environments of the stack's functions: the variables each one's configuration reads, from what the deployment
+configures the caller with and the resources only the stack knows.
 
-Pure (no aws_cdk import): the stack, the synth-time check of the function's own configuration and the local pipeline
-build the same environment.
+Pure (no aws_cdk import): the stack, the synth-time check of the functions' own configurations and the local pipeline
+build the same environments.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ class StackResources:
     destination_calls_table_name: str | None = None
     # Only when result events are on: the bus they go to.
     result_event_bus_name: str | None = None
+    # Only with the suppression list: its table and the secret keying the HMAC of each number, always together.
+    suppression_table_name: str | None = None
+    suppression_key_secret_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,16 @@ class FunctionConfiguration:
     # None: any country.
     destination_countries: tuple[str, ...] | None
     calling_hours: str | None
+    calling_holidays: str | None
+    calling_blackout_dates: tuple[str, ...]
+    # Several windows each (`2/24h,6/14d`), counted in one table.
     destination_call_limit: str | None
+    source_call_limit: str | None
+    # The redial policy: only written when it redials (more than one attempt, and outcomes that earn one).
+    redial_on: tuple[str, ...]
+    redial_max_attempts: int
+    redial_interval_seconds: int
+    redial_outcome_wait_seconds: int
 
     def environment(self, resources: StackResources) -> dict[str, str]:
         """The function's environment variables, exactly as the contract names them."""
@@ -85,18 +97,76 @@ class FunctionConfiguration:
             "MAX_DEFERRAL_SECONDS": str(self.max_deferral_seconds),
             # Always written, also when empty (block no type), so the function never falls back to its own default.
             "BLOCKED_NUMBER_TYPES": ",".join(self.blocked_number_types),
-            "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
+            **powertools_environment(),
         }
         if self.destination_countries is not None:
             environment["ALLOWED_DESTINATION_COUNTRIES"] = ",".join(self.destination_countries)
-        if self.calling_hours is not None:
-            environment["CALLING_HOURS"] = self.calling_hours
-        if self.destination_call_limit is not None:
-            if resources.destination_calls_table_name is None:
-                raise ValueError("destinationCallLimit is set: the stack must pass the table that counts it")
-            environment["DESTINATION_CALL_LIMIT"] = self.destination_call_limit
-            environment["DESTINATION_CALLS_TABLE_NAME"] = resources.destination_calls_table_name
+        environment |= self._calling_safety(resources)
+        if self.redial_max_attempts > 1 and self.redial_on:
+            environment |= {
+                "REDIAL_ON": ",".join(self.redial_on),
+                "REDIAL_MAX_ATTEMPTS": str(self.redial_max_attempts),
+                "REDIAL_INTERVAL_SECONDS": str(self.redial_interval_seconds),
+                "REDIAL_OUTCOME_WAIT_SECONDS": str(self.redial_outcome_wait_seconds),
+            }
         if resources.result_event_bus_name is not None:
             environment["RESULT_EVENT_BUS_NAME"] = resources.result_event_bus_name
         return environment
+
+    def _calling_safety(self, resources: StackResources) -> dict[str, str]:
+        """When, how often and whom not: the set rules, with the tables and the key they are kept with."""
+        environment = {}
+        if self.calling_hours is not None:
+            environment["CALLING_HOURS"] = self.calling_hours
+        if self.calling_holidays is not None:
+            environment["CALLING_HOLIDAYS"] = self.calling_holidays
+        if self.calling_blackout_dates:
+            environment["CALLING_BLACKOUT_DATES"] = ",".join(self.calling_blackout_dates)
+        for key, variable, limit in (
+            ("destinationCallLimit", "DESTINATION_CALL_LIMIT", self.destination_call_limit),
+            ("sourceCallLimit", "SOURCE_CALL_LIMIT", self.source_call_limit),
+        ):
+            if limit is None:
+                continue
+            if resources.destination_calls_table_name is None:
+                raise ValueError(f"{key} is set: the stack must pass the table that counts it")
+            environment[variable] = limit
+            environment["DESTINATION_CALLS_TABLE_NAME"] = resources.destination_calls_table_name
+        if (resources.suppression_table_name is None) != (resources.suppression_key_secret_id is None):
+            raise ValueError("the suppression list's table and its key's secret are passed together, or neither")
+        if resources.suppression_table_name is not None and resources.suppression_key_secret_id is not None:
+            environment["SUPPRESSION_TABLE_NAME"] = resources.suppression_table_name
+            environment["SUPPRESSION_KEY_SECRET_ID"] = resources.suppression_key_secret_id
+        return environment
+
+
+def powertools_environment() -> dict[str, str]:
+    """Every function's Powertools service and namespace: one set of metrics, which the alarms and dashboard read."""
+    return {"POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME, "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE}
+
+
+def completion_environment(
+    instance_id: str, placed_calls_table_name: str, result_event_bus_name: str
+) -> dict[str, str]:
+    """The completion function's: the instance whose contacts it describes, the ledger it records outcomes in (under
+    the caller's variable name), the bus it publishes to."""
+    return {
+        "CONNECT_INSTANCE_ID": instance_id,
+        "IDEMPOTENCY_TABLE_NAME": placed_calls_table_name,
+        "RESULT_EVENT_BUS_NAME": result_event_bus_name,
+        **powertools_environment(),
+    }
+
+
+def optout_environment(
+    suppression_table_name: str, suppression_key_secret_id: str, result_event_bus_name: str | None
+) -> dict[str, str]:
+    """The opt-out function's: the list it changes, its key, and where each change is announced (if anywhere)."""
+    environment = {
+        "SUPPRESSION_TABLE_NAME": suppression_table_name,
+        "SUPPRESSION_KEY_SECRET_ID": suppression_key_secret_id,
+        **powertools_environment(),
+    }
+    if result_event_bus_name is not None:
+        environment["RESULT_EVENT_BUS_NAME"] = result_event_bus_name
+    return environment

@@ -9,7 +9,15 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from outbound_caller.names import COMPLETED_EVENT, DEFERRED_EVENT, PLACED_EVENT, REJECTED_EVENT, RESULT_SOURCE
+from outbound_caller.names import (
+    COMPLETED_EVENT,
+    DEFERRED_EVENT,
+    OPT_IN_EVENT,
+    OPT_OUT_EVENT,
+    PLACED_EVENT,
+    REJECTED_EVENT,
+    RESULT_SOURCE,
+)
 
 # EventBridge adds a top-level `replay-name` (the replay's name) to every event it re-sends from an archive, and
 # matches `"exists": false` on it: the EventBridge user guide, "Archiving and replaying events", section "Preventing
@@ -28,15 +36,34 @@ REPLAY_NAME_ABSENT: list[dict[str, bool]] = [{"exists": False}]
 ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
 IAM_PRINCIPAL_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
 
-# The result events' detail-types, which the intake rule must not match when both share a bus.
-RESULT_EVENT_DETAIL_TYPES = frozenset({PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT})
+# The detail-types that ask for a number to join or leave the suppression list (the opt-out function's rule), on the
+# intake bus; the opt-out function announces each change on the result bus under the same two.
+OPT_OUT_DETAIL_TYPES = (OPT_OUT_EVENT, OPT_IN_EVENT)
+# The result events' detail-types, which the intake and opt-out rules must not match when they share a bus.
+RESULT_EVENT_DETAIL_TYPES = frozenset(
+    {PLACED_EVENT, REJECTED_EVENT, DEFERRED_EVENT, COMPLETED_EVENT, *OPT_OUT_DETAIL_TYPES}
+)
 
 
 def call_request_event_pattern(detail_types: Sequence[str], sources: Sequence[str]) -> dict[str, Any]:
-    """The intake rule's event pattern: the configured detail types and sources, and never an archive replay."""
-    pattern: dict[str, Any] = {}
-    if detail_types:
-        pattern["detail-type"] = list(detail_types)
+    """The intake rule's event pattern: the configured detail types and sources, and never an archive replay.
+
+    With no detail types (any), every type but the opt-out ones: an opt-out is never a call request, and as one it
+    would be dead-lettered with the number that asked not to be called in its body.
+    """
+    pattern: dict[str, Any] = {
+        "detail-type": list(detail_types) if detail_types else [{"anything-but": list(OPT_OUT_DETAIL_TYPES)}]
+    }
+    if sources:
+        pattern["source"] = list(sources)
+    pattern[REPLAY_NAME] = REPLAY_NAME_ABSENT
+    return pattern
+
+
+def opt_out_event_pattern(sources: Sequence[str]) -> dict[str, Any]:
+    """The opt-out rule's event pattern: both opt-out detail-types, from the intake rule's sources, never a replay (a
+    replayed opt-in would take a number off the list after its owner opted out again)."""
+    pattern: dict[str, Any] = {"detail-type": list(OPT_OUT_DETAIL_TYPES)}
     if sources:
         pattern["source"] = list(sources)
     pattern[REPLAY_NAME] = REPLAY_NAME_ABSENT
@@ -48,6 +75,34 @@ def pattern_matches_result_events(detail_types: Sequence[str], sources: Sequence
     sources_match = not sources or RESULT_SOURCE in sources
     types_match = not detail_types or bool(RESULT_EVENT_DETAIL_TYPES & set(detail_types))
     return sources_match and types_match
+
+
+def intake_rules_conflict(
+    detail_types: Sequence[str],
+    sources: Sequence[str],
+    *,
+    event_bus_name: str | None,
+    result_bus_name: str | None,
+    opt_out_rule: bool,
+) -> str | None:
+    """Why the intake bus's rules would take what they must not, or None: an opt-out as a call request, or the stack's
+    own result events (a loop) when they are published on the intake bus (a bus the stack creates cannot be named)."""
+    if set(OPT_OUT_DETAIL_TYPES) & set(detail_types):
+        return (
+            f"eventDetailTypes {list(detail_types)} names an opt-out detail-type: those events ask for a number not to"
+            " be called, never for a call (the opt-out function's rule takes them)"
+        )
+    if event_bus_name is None or result_bus_name is None or result_bus_name.split(":event-bus/")[-1] != event_bus_name:
+        return None
+    if pattern_matches_result_events(detail_types, sources) or (
+        opt_out_rule and pattern_matches_result_events(OPT_OUT_DETAIL_TYPES, sources)
+    ):
+        return (
+            f"resultEventBusName {result_bus_name!r} is the bus the intake rule listens on, and the rule (eventSources"
+            f" {list(sources)}, eventDetailTypes {list(detail_types)}) or the opt-out rule would match result events:"
+            " each would come back as a call request or an opt-out. Use another bus, or narrow eventSources"
+        )
+    return None
 
 
 def check_principal(value: str) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
-import jsii
-from aws_cdk import IListProducer, IResolveContext, Lazy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from infra.granted_roles import GrantedRoles
 
 # The contract's source of every result event (the function's own constant, so the two cannot drift).
 from outbound_caller.names import RESULT_SOURCE
@@ -25,19 +24,6 @@ class ResultEventBusProps:
     existing_bus: str | None = None
 
 
-@jsii.implements(IListProducer)
-class _RoleArns:
-    """The ARNs of roles added until synthesis: a bus policy written once, exempting every publisher granted later."""
-
-    def __init__(self) -> None:
-        self.roles: list[iam.IRole] = []
-
-    @jsii.member(jsii_name="produce")
-    def produce(self, context: IResolveContext) -> list[str] | None:
-        """The roles' ARNs (tokens CloudFormation resolves), in the order they were granted."""
-        return [role.role_arn for role in self.roles]
-
-
 class ResultEventBus(Construct):
     """A bus of the stack's own, or an existing one named by name or ARN; publishers get PutEvents on it alone.
 
@@ -51,10 +37,12 @@ class ResultEventBus(Construct):
         existing_bus = props.existing_bus
         self.bus: events.IEventBus
         self.owned = existing_bus is None
-        self._publishers = _RoleArns()
+        self._publishers = GrantedRoles()
         if existing_bus is None:
             bus = events.EventBus(
-                self, "Bus", description="connect-outbound-caller result events: Placed, Rejected, Deferred, Completed"
+                self,
+                "Bus",
+                description="connect-outbound-caller result events: call outcomes, opt-outs and opt-ins",
             )
             self.bus = bus
             self._deny_other_publishers(bus)
@@ -75,11 +63,11 @@ class ResultEventBus(Construct):
                 conditions={"StringEquals": {"events:source": RESULT_SOURCE}},
             )
         )
-        self._publishers.roles.append(role)
+        self._publishers.add(role)
 
     def _deny_other_publishers(self, bus: events.EventBus) -> None:
         """Deny PutEvents to every IAM principal but the publishers granted (their list is read at synthesis)."""
-        publisher_arns = Lazy.uncached_list(cast(IListProducer, self._publishers))
+        publisher_arns = self._publishers.arns()
         bus.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="OnlyTheStacksFunctionsMayPublish",

@@ -8,6 +8,8 @@ Pure pydantic (no aws_cdk import), so the local pipeline, the bench and prefligh
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from phonenumbers import NumberParseException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,25 +24,31 @@ from infra.batch_timing import (
 from infra.context_values import (
     ANY_COUNTRY,
     STACK_BLOCKED_NUMBER_TYPES,
+    BlackoutDates,
     BlockedNumberTypes,
     ConnectId,
     ConnectIds,
     OptionalCallingHours,
-    OptionalCallLimit,
+    OptionalCallLimits,
     OptionalConnectId,
     OptionalE164Number,
     OptionalEmailAddress,
     OptionalEventBusName,
     OptionalEventBusNameOrArn,
+    OptionalHolidays,
     OptionalRegionCodes,
     OptionalSnsTopicArn,
     PatternValues,
     PhoneNumbers,
     Principals,
+    RedialAttempts,
+    RedialIntervalSeconds,
+    RedialOutcomes,
+    RedialOutcomeWait,
     SnsTopicArns,
 )
 from infra.function_environment import FunctionConfiguration, StackResources
-from infra.producers import pattern_matches_result_events
+from infra.producers import intake_rules_conflict
 from outbound_caller.config.destinations import caller_id_region
 from outbound_caller.config.pacing_fields import (
     DEFAULT_CALLS_BURST,
@@ -49,6 +57,9 @@ from outbound_caller.config.pacing_fields import (
     MAX_MAX_CONCURRENCY,
     MIN_MAX_CONCURRENCY,
 )
+from outbound_caller.config.redial import DEFAULT_REDIAL_ATTEMPTS as DEFAULT_ATTEMPTS
+from outbound_caller.config.redial import DEFAULT_REDIAL_INTERVAL_SECONDS as DEFAULT_INTERVAL
+from outbound_caller.config.redial import DEFAULT_REDIAL_OUTCOME_WAIT_SECONDS as DEFAULT_OUTCOME_WAIT
 from outbound_caller.config.settings import DEFAULT_MAX_DEFERRAL_SECONDS, MAX_MAX_RECEIVE_COUNT
 
 DEFAULT_MAX_CONCURRENCY = MIN_MAX_CONCURRENCY
@@ -115,7 +126,22 @@ class DeploymentSettings(BaseModel):
     allowed_destination_countries: OptionalRegionCodes = Field(default=None, alias="allowedDestinationCountries")
     blocked_number_types: BlockedNumberTypes = Field(default=STACK_BLOCKED_NUMBER_TYPES, alias="blockedNumberTypes")
     calling_hours: OptionalCallingHours = Field(default=None, alias="callingHours")
-    destination_call_limit: OptionalCallLimit = Field(default=None, alias="destinationCallLimit")
+    calling_holidays: OptionalHolidays = Field(default=None, alias="callingHolidays")
+    calling_blackout_dates: BlackoutDates = Field(default=(), alias="callingBlackoutDates")
+    destination_call_limit: OptionalCallLimits = Field(default=None, alias="destinationCallLimit")
+    source_call_limit: OptionalCallLimits = Field(default=None, alias="sourceCallLimit")
+    # The suppression (do-not-call) list and the opt-out function: on by default, as a deployment that cannot honour
+    # "do not call me again" is the unsafe default (like the countries and number types above). The function is
+    # associated with the Connect instance unless the instance's integrations are managed elsewhere.
+    suppression_list: bool = Field(default=True, alias="suppressionList")
+    associate_opt_out_function: bool = Field(default=True, alias="associateOptOutFunction")
+    # The redial policy (a request may only narrow it), with the function's own bounds; off by default (one attempt).
+    redial_on: RedialOutcomes = Field(default=(), alias="redialOn")
+    redial_max_attempts: RedialAttempts = Field(default=DEFAULT_ATTEMPTS, alias="redialMaxAttempts")
+    redial_interval_seconds: RedialIntervalSeconds = Field(default=DEFAULT_INTERVAL, alias="redialIntervalSeconds")
+    redial_outcome_wait_seconds: RedialOutcomeWait = Field(
+        default=DEFAULT_OUTCOME_WAIT, alias="redialOutcomeWaitSeconds"
+    )
     # Result events: on by default, to a bus the stack creates; resultEventBusName names an existing bus instead.
     result_events: bool = Field(default=True, alias="resultEvents")
     result_event_bus_name: OptionalEventBusNameOrArn = Field(default=None, alias="resultEventBusName")
@@ -134,16 +160,25 @@ class DeploymentSettings(BaseModel):
                 'set allowedDestinationCountries (region codes like ["GB"], or "*" for any): by default calls'
                 " may only go to the caller ID's country, and there is no sourcePhoneNumber to take it from"
             )
+        if self.redials and not self.result_events:
+            raise ValueError(
+                "redialOn and redialMaxAttempts ask for redials, which need each call's outcome: the completion"
+                " function records it, and it runs only with resultEvents on. Set resultEvents to true, or"
+                " redialMaxAttempts to 1"
+            )
         if not self.result_events and self.result_event_bus_name is not None:
             raise ValueError(
                 f"resultEvents is false but resultEventBusName is {self.result_event_bus_name!r}: set one or the other"
             )
-        if self._intake_rule_matches_result_events:
-            raise ValueError(
-                f"resultEventBusName {self.result_event_bus_name!r} is the bus the intake rule listens on, and the rule"
-                f" (eventSources {list(self.event_sources)}, eventDetailTypes {list(self.event_detail_types)}) would"
-                " match result events: each would come back as a call request. Use another bus, or narrow the rule"
-            )
+        conflict = intake_rules_conflict(
+            self.event_detail_types,
+            self.event_sources,
+            event_bus_name=self.event_bus_name,
+            result_bus_name=self.result_event_bus_name if self.result_events else None,
+            opt_out_rule=self.suppression_list,
+        )
+        if conflict is not None:
+            raise ValueError(conflict)
         if self.allowed_destination_countries is None and self.source_phone_number is not None:
             try:
                 caller_id_region(self.source_phone_number)
@@ -171,14 +206,14 @@ class DeploymentSettings(BaseModel):
         return self
 
     @property
-    def _intake_rule_matches_result_events(self) -> bool:
-        """Whether result events would land on the intake bus and match its rule (a loop of call requests)."""
-        if not self.result_events or self.result_event_bus_name is None:
-            return False
-        # Unset eventBusName: the intake rule is on a bus the stack creates, which a name given here cannot be.
-        if self.event_bus_name is None or self.result_event_bus_name.split(":event-bus/")[-1] != self.event_bus_name:
-            return False
-        return pattern_matches_result_events(self.event_detail_types, self.event_sources)
+    def redials(self) -> bool:
+        """Whether a call may be followed by another attempt: more than one attempt, and outcomes that earn one."""
+        return self.redial_max_attempts > 1 and bool(self.redial_on)
+
+    @property
+    def counts_calls(self) -> bool:
+        """Whether a call limit is set (per number, per caller ID, or both): both count in one table."""
+        return self.destination_call_limit is not None or self.source_call_limit is not None
 
     @property
     def destination_countries(self) -> tuple[str, ...] | None:
@@ -214,25 +249,9 @@ class DeploymentSettings(BaseModel):
     @property
     def function_configuration(self) -> FunctionConfiguration:
         """What these settings configure the function with (the caller construct's environment comes from it)."""
+        # The configuration's fields are named as the settings' own fields and properties (destination_countries).
         return FunctionConfiguration(
-            instance_id=self.instance_id,
-            contact_flow_id=self.contact_flow_id,
-            allowed_contact_flow_ids=self.allowed_contact_flow_ids,
-            source_phone_number=self.source_phone_number,
-            queue_id=self.queue_id,
-            allowed_source_phone_numbers=self.allowed_source_phone_numbers,
-            allowed_queue_ids=self.allowed_queue_ids,
-            allow_related_contact=self.allow_related_contact,
-            calls_per_second=self.calls_per_second,
-            calls_burst=self.calls_burst,
-            max_concurrency=self.max_concurrency,
-            concurrent_calls_limit=self.concurrent_calls_limit,
-            max_receive_count=self.max_receive_count,
-            max_deferral_seconds=self.max_deferral_seconds,
-            blocked_number_types=self.blocked_number_types,
-            destination_countries=self.destination_countries,
-            calling_hours=self.calling_hours,
-            destination_call_limit=self.destination_call_limit,
+            **{field.name: getattr(self, field.name) for field in fields(FunctionConfiguration)}
         )
 
     def function_environment(
@@ -244,6 +263,8 @@ class DeploymentSettings(BaseModel):
         message_signing_key_secret_id: str,
         destination_calls_table_name: str | None = None,
         result_event_bus_name: str | None = None,
+        suppression_table_name: str | None = None,
+        suppression_key_secret_id: str | None = None,
     ) -> dict[str, str]:
         """The function's environment variables with these resources (the local pipeline's function gets these)."""
         return self.function_configuration.environment(
@@ -254,5 +275,7 @@ class DeploymentSettings(BaseModel):
                 message_signing_key_secret_id=message_signing_key_secret_id,
                 destination_calls_table_name=destination_calls_table_name,
                 result_event_bus_name=result_event_bus_name,
+                suppression_table_name=suppression_table_name,
+                suppression_key_secret_id=suppression_key_secret_id,
             )
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.alarms import OperationalAlarms, OperationalAlarmsProps
@@ -16,8 +16,11 @@ from infra.completion import CallCompletion, CallCompletionProps
 from infra.dashboard import OperationsDashboard, OperationsDashboardProps
 from infra.event_bus import CallRequestBusProps
 from infra.intake import CallRequestIntake, CallRequestIntakeProps
+from infra.optout import OptOut, OptOutProps
 from infra.results import ResultEventBus, ResultEventBusProps
-from infra.settings import PLACEHOLDER_INSTANCE_ID, DeploymentSettings
+from infra.settings import DeploymentSettings
+from infra.stack_warnings import warn_about
+from infra.suppression import SuppressionList
 from infra.tables import ExpiringTable, ExpiringTableProps
 
 
@@ -44,12 +47,11 @@ class OutboundCallerStack(Stack):
             ),
         )
         placed_calls = ExpiringTable(self, "PlacedCalls", ExpiringTableProps(contact_id_index=True))
-        # Only when a limit is set: no table, no grant, no cost otherwise.
+        # Only when a limit is set (per number, per caller ID: one table counts both): no table, no grant otherwise.
         destination_calls = (
-            ExpiringTable(self, "DestinationCalls", ExpiringTableProps())
-            if settings.destination_call_limit is not None
-            else None
+            ExpiringTable(self, "DestinationCalls", ExpiringTableProps()) if settings.counts_calls else None
         )
+        suppression = SuppressionList(self, "SuppressionList") if settings.suppression_list else None
         results = (
             ResultEventBus(self, "Results", ResultEventBusProps(existing_bus=settings.result_event_bus_name))
             if settings.result_events
@@ -68,8 +70,25 @@ class OutboundCallerStack(Stack):
                 placed_calls=placed_calls.table,
                 destination_calls=destination_calls.table if destination_calls is not None else None,
                 result_event_bus=results,
+                suppression_list=suppression,
             ),
         )
+        opt_out = None
+        if suppression is not None:
+            opt_out = OptOut(
+                self,
+                "OptOut",
+                OptOutProps(
+                    code=caller.code,
+                    suppression_list=suppression,
+                    event_bus=intake.event_bus,
+                    event_sources=settings.event_sources,
+                    instance_id=settings.instance_id,
+                    associate_with_instance=settings.associate_opt_out_function,
+                    result_event_bus=results,
+                    operator_principals=settings.operator_principals,
+                ),
+            )
         completion = None
         if results is not None:
             # How each placed call ended, on the same bus: nothing to report to when result events are off.
@@ -95,6 +114,9 @@ class OutboundCallerStack(Stack):
         if completion is not None:
             # Contact events the completion function could not deliver or handle: a producer missed a Completed event.
             dead_letter_queues["CompletionDeadLetterQueue"] = completion.dead_letter_queue
+        if opt_out is not None:
+            # Opt-outs the function could not be given or could not apply: someone who asked not to be called still may.
+            dead_letter_queues["OptOutDeadLetterQueue"] = opt_out.dead_letter_queue
         alarms = OperationalAlarms(
             self,
             "Alarms",
@@ -106,6 +128,7 @@ class OutboundCallerStack(Stack):
                 alarm_email=settings.alarm_email,
                 alarm_topic_arn=settings.alarm_topic_arn,
                 result_events=results is not None,
+                opt_out_function=opt_out.function if opt_out is not None else None,
             ),
         )
         dashboard = OperationsDashboard(
@@ -117,6 +140,7 @@ class OutboundCallerStack(Stack):
                 function=caller.function,
                 instance_id=settings.instance_id,
                 alarms=tuple(alarms.alarms),
+                opt_out_function=opt_out.function if opt_out is not None else None,
             ),
         )
 
@@ -139,42 +163,21 @@ class OutboundCallerStack(Stack):
         if results is not None:
             outputs["ResultEventBusName"] = (
                 results.bus.event_bus_name,
-                "Result events (Placed, Rejected, Deferred, Completed)",
+                "Result events (Placed, Rejected, Deferred, Completed, Opt Out, Opt In)",
             )
             outputs["ResultEventBusArn"] = (results.bus.event_bus_arn, "For rules and consumers' IAM policies")
+        if opt_out is not None and suppression is not None:
+            outputs["OptOutFunctionName"] = (
+                opt_out.function.function_name,
+                "The opt-out function: outbound_caller.cli suppress --function-name, and contact flows' Lambda block",
+            )
+            outputs["SuppressionTableName"] = (
+                suppression.table.table_name,
+                "The suppression list (keyed hashes of numbers); kept when the stack is deleted",
+            )
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 
-        if settings.destination_countries_defaulted:
-            # A warning, not an info: the CLI prints no info annotations, and this default decides who can be called.
-            Annotations.of(self).add_warning_v2(
-                "connect-outbound-caller:default-destination-countries",
-                "allowedDestinationCountries is not set: calls may only go to"
-                f" {', '.join(settings.destination_countries or ())}, the country of sourcePhoneNumber. Set it to"
-                ' the region codes calls may go to, or "*" for any country',
-            )
-        if settings.event_bus_name is not None:
-            Annotations.of(self).add_warning_v2(
-                "connect-outbound-caller:shared-bus",
-                f"eventBusName={settings.event_bus_name!r} is a shared bus: a source is text any sender chooses, so"
-                " eventSources filters events but does not decide who can make it dial; the bus's policy and its"
-                " users' IAM policies do (grant events:PutEvents with the events:source condition key per producer)."
-                " Unset eventBusName for a bus of the stack's own that admits only named producers",
-            )
-        if results is not None and not results.owned:
-            Annotations.of(self).add_warning_v2(
-                "connect-outbound-caller:result-bus-not-owned",
-                f"resultEventBusName={settings.result_event_bus_name!r} is a bus the stack does not own: only its owner"
-                " can restrict who publishes on it, so any principal its policy and IAM allow events:PutEvents can put"
-                " events with source connect-outbound-caller there, and consumers cannot tell them from the stack's."
-                " Unset resultEventBusName for a bus of the stack's own, which only the stack's functions may publish"
-                " to, or have the bus's owner deny events:PutEvents to everyone else",
-            )
-        if settings.instance_id == PLACEHOLDER_INSTANCE_ID:
-            Annotations.of(self).add_warning_v2(
-                "connect-outbound-caller:placeholder-settings",
-                "connectInstanceId is the placeholder from cdk.json: set your Connect instance's values"
-                " (docs/deploy.md) before deploying, or no call will be placed",
-            )
+        warn_about(self, settings)

@@ -19,24 +19,44 @@ from aws_cdk.assertions import Template
 from infra.repository import REPO_ROOT
 from tests.infra.scopes import under
 
-# Every way the function counts an outcome, as settlement, the record handler and the handler call them.
+# Every way the function counts an outcome, as settlement, the record handler and the handler call them; and the
+# opt-out function's own handler changing the list once (its collaborators stand-ins: no AWS call is made).
 _EMIT = """
 from outbound_caller import observability
 from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED
-from outbound_caller.decisions import IDEMPOTENCY_STORE_ERROR, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED
+from outbound_caller.decisions import (
+    IDEMPOTENCY_STORE_ERROR, INSTANCE_AT_CAPACITY, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED, SUPPRESSION_LIST_UNAVAILABLE,
+)
 from outbound_caller.results.publisher import ResultEvents
 
 observability.count_by_error_code(CALLS_DEAD_LETTERED, OUTCOME_UNKNOWN)
 observability.count_by_error_code(CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED)
 observability.count_by_error_code(CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR)
+observability.count_by_error_code(CALLS_RETRIED, SUPPRESSION_LIST_UNAVAILABLE)
 observability.count_deferred(INSTANCE_AT_CAPACITY)
 observability.count_placed()
+observability.count_suppressed()
 observability.count_pending_records(1)
 observability.count_function_timeout_too_short()
 # A result event the publisher must give up on (one it cannot serialize: no AWS call needed to lose it).
 ResultEvents(None, "results").add("Outbound Call Placed", {"ContactId": object()})
+
+from outbound_caller.optout.handler import change_list
+from outbound_caller.optout.collaborators import OptOut
+
+class Listed:
+    def add(self, number, origin):
+        return "hmac-sha256:00"
+
+change_list({"Operation": "add", "PhoneNumbers": ["+442079460123"]}, None, OptOut(None, Listed(), None))
 observability.metrics.flush_metrics()
 """
+# What the opt-out handler's module needs to be imported (it builds its collaborators at import; none is called).
+_OPT_OUT_IMPORT_ENVIRONMENT = {
+    "SUPPRESSION_TABLE_NAME": "suppression-list",
+    "SUPPRESSION_KEY_SECRET_ID": "suppression-key",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +80,7 @@ def emitted_metrics(template: Template) -> list[EmittedMetric]:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("POWERTOOLS_")}
     deployed = function_environment(template)
     environment |= {name: value for name, value in deployed.items() if name.startswith("POWERTOOLS_")}
-    environment["PYTHONPATH"] = str(REPO_ROOT / "lambda")
+    environment |= _OPT_OUT_IMPORT_ENVIRONMENT | {"PYTHONPATH": str(REPO_ROOT / "lambda")}
     run = subprocess.run(
         [sys.executable, "-c", _EMIT], env=environment, capture_output=True, text=True, check=True, timeout=60
     )

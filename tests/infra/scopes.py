@@ -1,4 +1,5 @@
-"""Resources of the stack outside the call-completion construct, for tests about the caller and its intake."""
+"""Resources of the stack outside the call-completion, opt-out and suppression-list constructs, for tests about the
+caller and its intake."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-# The CallCompletion construct's ID in the stack: CDK starts its resources' logical IDs with it.
+# The CallCompletion, OptOut and SuppressionList constructs' IDs in the stack: CDK starts their resources' logical
+# IDs with them.
 COMPLETION_CONSTRUCT_ID = "Completion"
+OPT_OUT_CONSTRUCT_ID = "OptOut"
+SUPPRESSION_CONSTRUCT_ID = "SuppressionList"
+_ASIDE = (COMPLETION_CONSTRUCT_ID, OPT_OUT_CONSTRUCT_ID, SUPPRESSION_CONSTRUCT_ID)
 
 
 def find(template: Template, resource_type: str, props: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Template.find_resources, leaving out the call completion's resources (tests/infra/test_completion.py)."""
+    """Template.find_resources, leaving out the call completion's, the opt-out function's and the suppression list's
+    resources (tests/infra/test_completion.py, test_optout.py, test_suppression.py)."""
     found = (
         template.find_resources(resource_type, props) if props is not None else template.find_resources(resource_type)
     )
-    return {key: value for key, value in found.items() if not key.startswith(COMPLETION_CONSTRUCT_ID)}
+    return {key: value for key, value in found.items() if not key.startswith(_ASIDE)}
 
 
 def under(template: Template, resource_type: str, construct_id: str) -> dict[str, Any]:

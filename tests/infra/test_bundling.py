@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import holidays
 import phonenumbers
 import pytest
 from aws_cdk import App, Stack
@@ -27,6 +29,23 @@ from infra.bundling import (
 )
 from infra.caller import RUNTIME
 from tests.infra.synthesis import SKIP_BUNDLING, app_with
+
+# The development environment's holidays, translations included (the lock pins it at the bundle's version).
+DEVELOPMENT_HOLIDAYS = Path(holidays.__file__).parent
+
+# Regions whose national holidays the bundle must still name, day for day, without the holiday names' translations: a
+# spread of calendars (fixed, Easter-based, lunar, observed-on-Monday rules) and of languages the library knows.
+HOLIDAY_REGIONS = ("US", "GB", "DE", "FR", "BR", "JP", "IN", "AU")
+HOLIDAY_YEARS = (2026, 2027)
+# Lambda's runtime sets LANG; a foreign locale must not make the library look for (or need) a translation either.
+FOREIGN_LOCALE = {"LANG": "de_DE.UTF-8", "LANGUAGE": "fr"}
+_HOLIDAY_DAYS = (
+    "import json, sys; sys.path.insert(0, sys.argv[1]) if sys.argv[1] else None; import holidays;"
+    "assert not sys.argv[1] or holidays.__file__.startswith(sys.argv[1]);"
+    "years = json.loads(sys.argv[3]);"
+    "print(json.dumps({region: sorted(str(day) for day in holidays.country_holidays(region, years=years))"
+    " for region in json.loads(sys.argv[2])}))"
+)
 
 # ELF header: e_machine (offset 18, little-endian) is 183 (0xB7) for AArch64.
 ELF_MAGIC = b"\x7fELF"
@@ -145,7 +164,7 @@ def test_synthesis_bundles_the_function_locally_without_docker(tmp_path: Path) -
     assert not list(asset.rglob("__pycache__"))
     assert not (asset / REQUIREMENTS_FILE).exists()
     assert not (asset / LOCK_FILE).exists()
-    for package in ("aws_lambda_powertools", "boto3", "pydantic", "aws_xray_sdk", "phonenumbers", "tzdata"):
+    for package in ("aws_lambda_powertools", "boto3", "pydantic", "aws_xray_sdk", "phonenumbers", "tzdata", "holidays"):
         assert (asset / package).is_dir(), package
     # and phonenumbers' time-zone metadata, without the geocoding and carrier data the function never reads
     assert (asset / "phonenumbers" / "tzdata").is_dir()
@@ -164,3 +183,20 @@ def test_synthesis_bundles_the_function_locally_without_docker(tmp_path: Path) -
     assert compiled
     assert {_machine(shared_object) for shared_object in compiled} == {EM_AARCH64}
     assert all(f"cpython-{RUNTIME.name.removeprefix('python').replace('.', '')}" in so.name for so in compiled)
+    # and holidays without its translations (the function never names a holiday), which still knows every national
+    # holiday the full library knows, day for day, whatever the locale
+    assert not (asset / "holidays" / "locale").exists()
+    assert (DEVELOPMENT_HOLIDAYS / "locale").is_dir()  # the development copy has them: the comparison means something
+    arguments = [json.dumps(HOLIDAY_REGIONS), json.dumps(HOLIDAY_YEARS)]
+    days = [
+        subprocess.run(
+            [sys.executable, "-c", _HOLIDAY_DAYS, root, *arguments],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ | FOREIGN_LOCALE,
+        ).stdout
+        for root in (str(asset), "")
+    ]
+    assert days[0] == days[1]
+    assert all(json.loads(days[0])[region] for region in HOLIDAY_REGIONS)

@@ -15,7 +15,7 @@ from infra.context_loading import load_cdk_json_settings
 from outbound_caller.config.pacing_fields import DEFAULT_CALLS_BURST, DEFAULT_CONCURRENT_CALLS_LIMIT
 from outbound_caller.config.settings import DEFAULT_MAX_DEFERRAL_SECONDS
 from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
-from tests.infra.scopes import find
+from tests.infra.scopes import SUPPRESSION_CONSTRUCT_ID, find, under
 
 
 def _function(template: Template) -> dict[str, Any]:
@@ -71,22 +71,28 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     # When the function's environment is read
     variables = _function(template)["Environment"]["Variables"]
     # Then it holds the contract's variables with the configured values, the queues' URLs, the placed-calls
-    # table's name and the result event bus's ARN
+    # table's name, the result event bus's ARN and the suppression list's table and key
     dead_letter_queue_url = variables["DEAD_LETTER_QUEUE_URL"]
     source_queue_url = variables["SOURCE_QUEUE_URL"]
     table_name = variables["IDEMPOTENCY_TABLE_NAME"]
     result_bus = variables["RESULT_EVENT_BUS_NAME"]
     signing_key = variables["MESSAGE_SIGNING_KEY_SECRET_ID"]
+    suppression_table = variables["SUPPRESSION_TABLE_NAME"]
+    suppression_key = variables["SUPPRESSION_KEY_SECRET_ID"]
     assert signing_key["Ref"] in find(template, "AWS::SecretsManager::Secret")
     assert set(dead_letter_queue_url) == set(source_queue_url) == set(table_name) == {"Ref"}
     assert table_name["Ref"] in find(template, "AWS::DynamoDB::Table")
     assert result_bus["Fn::GetAtt"][0] in find(template, "AWS::Events::EventBus")
+    assert suppression_table["Ref"] in under(template, "AWS::DynamoDB::Table", SUPPRESSION_CONSTRUCT_ID)
+    assert suppression_key["Ref"] in under(template, "AWS::SecretsManager::Secret", SUPPRESSION_CONSTRUCT_ID)
     assert variables == settings.function_environment(
         dead_letter_queue_url,
         table_name,
         source_queue_url=source_queue_url,
         message_signing_key_secret_id=signing_key,
         result_event_bus_name=result_bus,
+        suppression_table_name=suppression_table,
+        suppression_key_secret_id=suppression_key,
     )
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"
@@ -215,14 +221,13 @@ def test_placed_calls_table_is_powertools_shaped_encrypted_and_expiring(template
     # Given the stack
     # When the placed-calls table is read
     # Then it has Powertools Idempotency's key, TTL on its expiry attribute, encryption and point-in-time recovery
-    template.resource_count_is("AWS::DynamoDB::Table", 1)
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
-            "SSESpecification": {"SSEEnabled": True},
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        },
-    )
+    ((table_id, table),) = find(template, "AWS::DynamoDB::Table").items()
+    expected = {
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    }
+    assert table_id.startswith("PlacedCalls")
+    assert {key: table["Properties"].get(key) for key in expected} == expected

@@ -1,5 +1,6 @@
 """Calling safety in the stack: the caller ID's country by default (said at synth), the rules as context values,
-and a table of calls per destination only when a limit is set, the function allowed on it alone."""
+a table of calls only when a limit (per number or per caller ID) is set, the function allowed on it alone, and the
+redial policy."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ def _dynamodb_statements(template: Template) -> list[dict[str, Any]]:
         statement
         for policy in find(template, "AWS::IAM::Policy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if any(str(action).startswith("dynamodb:") for action in statement["Action"])
+        if any(
+            action.startswith("dynamodb:")
+            for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        )
     ]
 
 
@@ -65,9 +69,12 @@ def test_calling_hours_reach_the_function_when_set(synth: Any) -> None:
 def test_without_a_call_limit_there_is_no_table_of_calls_per_destination(template: Template) -> None:
     # Given cdk.json's settings (no limit)
     # When the tables and the function's DynamoDB grants are read
-    # Then there is only the placed-calls table, and one grant, on it
+    # Then there is only the placed-calls table (besides the suppression list's), and no grant to count calls
     assert len(find(template, "AWS::DynamoDB::Table")) == 1
-    assert [statement["Sid"] for statement in _dynamodb_statements(template)] == ["RecordPlacedCallsAndInstanceState"]
+    assert [statement["Sid"] for statement in _dynamodb_statements(template)] == [
+        "RecordPlacedCallsAndInstanceState",
+        "CheckTheSuppressionList",
+    ]
 
 
 def test_a_call_limit_brings_its_own_encrypted_expiring_table_and_a_grant_on_it_alone(synth: Any) -> None:
@@ -89,3 +96,25 @@ def test_a_call_limit_brings_its_own_encrypted_expiring_table_and_a_grant_on_it_
     ]
     assert grant["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert grant["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+
+
+def test_a_caller_id_limit_alone_counts_in_the_same_table_and_a_redial_policy_reaches_the_function(
+    synth: Any,
+) -> None:
+    # Given a limit per caller ID and no limit per number, and a redial policy, as -c passes them
+    template = synth(sourceCallLimit="200/1h,1000/24h", redialOn="NoAnswer,Busy", redialMaxAttempts="3")
+    # When the function's environment and its grants are read
+    variables = _variables(template)
+    # Then the caller ID's limit is counted in a table of calls the stack creates for it, with the grant to count
+    table_id = variables["DESTINATION_CALLS_TABLE_NAME"]["Ref"]
+    assert variables["SOURCE_CALL_LIMIT"] == "200/1h,1000/24h"
+    assert "DESTINATION_CALL_LIMIT" not in variables
+    (grant,) = [s for s in _dynamodb_statements(template) if s["Sid"] == "CountCallsPerDestination"]
+    assert grant["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    # And the redial policy reaches the function whole, the defaults the operator did not set included
+    assert {name: value for name, value in variables.items() if name.startswith("REDIAL_")} == {
+        "REDIAL_ON": "Busy,NoAnswer",
+        "REDIAL_MAX_ATTEMPTS": "3",
+        "REDIAL_INTERVAL_SECONDS": "1800",
+        "REDIAL_OUTCOME_WAIT_SECONDS": "3600",
+    }

@@ -10,6 +10,12 @@ from aws_cdk.assertions import Template
 from infra.caller import HANDLER as CALLER_HANDLER
 from infra.completion import HANDLER
 from infra.context_loading import load_cdk_json_settings
+from outbound_caller.timeouts import (
+    WORST_CASE_CALL_SECONDS,
+    WORST_CASE_LEDGER_WRITE_SECONDS,
+    WORST_CASE_PUT_EVENTS_SECONDS,
+)
+from tests.infra.emitted_metrics import function_environment
 from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, under
 
 
@@ -80,29 +86,69 @@ def test_the_function_ships_the_callers_code_asset_with_its_own_handler(template
     assert (completion["Runtime"], completion["Architectures"]) == (caller["Runtime"], caller["Architectures"])
 
 
-def test_the_function_knows_the_ledger_and_the_result_bus(template: Template) -> None:
-    # Given the stack's placed-calls table and result bus
+def test_the_function_knows_the_instance_the_ledger_and_the_result_bus(template: Template) -> None:
+    # Given the stack's instance, placed-calls table and result bus
+    instance_id = load_cdk_json_settings().instance_id
     (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
     (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     # When the completion function's environment is read
     _, function = _one(template, "AWS::Lambda::Function")
     variables = function["Environment"]["Variables"]
-    # Then it names them
-    assert variables["IDEMPOTENCY_TABLE_NAME"] == {"Ref": table_id}
-    assert variables["RESULT_EVENT_BUS_NAME"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    # Then it names them (the instance whose contacts it describes), with the caller's Powertools service and
+    # namespace, and nothing else
+    assert variables == {
+        "CONNECT_INSTANCE_ID": instance_id,
+        "IDEMPOTENCY_TABLE_NAME": {"Ref": table_id},
+        "RESULT_EVENT_BUS_NAME": {"Fn::GetAtt": [bus_id, "Arn"]},
+        "POWERTOOLS_SERVICE_NAME": function_environment(template)["POWERTOOLS_SERVICE_NAME"],
+        "POWERTOOLS_METRICS_NAMESPACE": function_environment(template)["POWERTOOLS_METRICS_NAMESPACE"],
+    }
 
 
-def test_the_role_may_only_query_the_contact_id_index_and_publish_to_the_result_bus(template: Template) -> None:
+def test_the_function_has_time_for_every_call_it_makes_through_all_its_retries(template: Template) -> None:
+    # Given the completion function
+    _, function = _one(template, "AWS::Lambda::Function")
+    # When its timeout is read
+    # Then it holds a DescribeContact, a query and an outcome write, each through every retry and timeout, and a
+    # publish: a slow Connect answer is not taken for a failure
+    assert (
+        function["Timeout"]
+        >= WORST_CASE_CALL_SECONDS + 2 * WORST_CASE_LEDGER_WRITE_SECONDS + WORST_CASE_PUT_EVENTS_SECONDS
+    )
+
+
+def test_the_role_may_only_find_calls_record_outcomes_describe_contacts_and_publish(template: Template) -> None:
     # Given the completion's role
     (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
     (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     statements = _statements(template)
     by_sid = {statement["Sid"]: statement for statement in statements if "Sid" in statement}
-    # Then DynamoDB is Query on the index alone, EventBridge PutEvents on the result bus alone
+    # Then DynamoDB is Query on the index, and GetItem and UpdateItem on the ledger's single items (the outcome,
+    # written once by a conditional update; the queue a call was routed to): no PutItem, DeleteItem or scan ...
     assert by_sid["FindPlacedCallsByContactId"]["Action"] == "dynamodb:Query"
     assert by_sid["FindPlacedCallsByContactId"]["Resource"] == {
         "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/by-contact-id"]]
     }
+    assert by_sid["RecordOutcomesInTheLedger"]["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert by_sid["RecordOutcomesInTheLedger"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    # ... Connect is DescribeContact on the configured instance's contacts alone ...
+    instance_id = load_cdk_json_settings().instance_id
+    assert by_sid["DescribeTheInstancesContacts"]["Action"] == "connect:DescribeContact"
+    assert by_sid["DescribeTheInstancesContacts"]["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":connect:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":instance/{instance_id}/contact/*",
+            ],
+        ]
+    }
+    # ... and EventBridge PutEvents on the result bus alone
     assert by_sid["PublishCompletedEvents"]["Action"] == "events:PutEvents"
     assert by_sid["PublishCompletedEvents"]["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
     assert by_sid["PublishCompletedEvents"]["Condition"] == {
@@ -116,7 +162,10 @@ def test_the_role_may_only_query_the_contact_id_index_and_publish_to_the_result_
         for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     )
     assert others == ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
-    assert "*" not in json.dumps([statement["Resource"] for statement in statements]).replace(":*", "")
+    resources = [
+        statement["Resource"] for statement in statements if statement.get("Sid") != "DescribeTheInstancesContacts"
+    ]
+    assert "*" not in json.dumps(resources).replace(":*", "")
     _, role = _one(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role
 

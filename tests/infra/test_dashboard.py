@@ -14,14 +14,16 @@ from outbound_caller.names import (
     CALLS_DEFERRED,
     CALLS_PLACED,
     CALLS_RETRIED,
+    CALLS_SUPPRESSED,
     ERROR_CODE_DIMENSION,
     FUNCTION_TIMEOUT_TOO_SHORT,
     PLACED_CALL_RECORDS_PENDING,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
+    SUPPRESSION_CHANGES,
 )
 from tests.infra.emitted_metrics import EmittedMetric, function_environment, resolve_join
-from tests.infra.scopes import under
+from tests.infra.scopes import OPT_OUT_CONSTRUCT_ID, under
 
 # SEARCH('{namespace,dimension,...} MetricName="name" dimension="value"', 'Sum', period)
 _SEARCH = re.compile(
@@ -69,7 +71,12 @@ def _queue_ids(template: Template) -> tuple[str, set[str]]:
 
 @pytest.mark.parametrize(
     ("title", "metric_name"),
-    [("Calls placed", CALLS_PLACED), ("Placed calls not yet recorded", PLACED_CALL_RECORDS_PENDING)],
+    [
+        ("Calls placed", CALLS_PLACED),
+        ("Placed calls not yet recorded", PLACED_CALL_RECORDS_PENDING),
+        ("Calls suppressed (destination on the list)", CALLS_SUPPRESSED),
+        ("Suppression list: numbers added or removed", SUPPRESSION_CHANGES),
+    ],
 )
 def test_call_graphs_draw_the_metrics_the_function_emits(
     widgets: dict[str, dict[str, Any]], emitted: list[EmittedMetric], title: str, metric_name: str
@@ -188,3 +195,18 @@ def test_invocations_whose_timeout_was_too_short_are_drawn_under_the_functions_s
     assert (namespace, name) == (environment["POWERTOOLS_METRICS_NAMESPACE"], FUNCTION_TIMEOUT_TOO_SHORT)
     assert dimensions == {SERVICE_DIMENSION: environment["POWERTOOLS_SERVICE_NAME"]}
     assert options["stat"] == "Sum"
+
+
+def test_the_opt_out_functions_invocations_and_errors_are_drawn(
+    template: Template, widgets: dict[str, dict[str, Any]]
+) -> None:
+    # Given the opt-out function
+    (function_id,) = under(template, "AWS::Lambda::Function", OPT_OUT_CONSTRUCT_ID)
+    # When its graph is read
+    graphed = _graphed(widgets["Opt-out function: invocations and errors"])
+    # Then it draws that function's invocations and errors, summed
+    assert sorted((name, options["stat"]) for _, name, _, options in graphed) == [
+        ("Errors", "Sum"),
+        ("Invocations", "Sum"),
+    ]
+    assert all(dimensions == {"FunctionName": f"${{Ref:{function_id}}}"} for _, _, dimensions, _ in graphed)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.context_loading import CONTEXT_KEYS
+from infra.context_loading import CONTEXT_KEYS, settings_from_context
 from infra.repository import REPO_ROOT
+from outbound_caller.timeouts import RECORD_TIME_RESERVE_SECONDS
+from tests.infra.contexts import MINIMAL
 
 README = REPO_ROOT / "README.md"
 DEPLOY_GUIDE = REPO_ROOT / "docs" / "deploy.md"
@@ -82,3 +84,17 @@ def test_the_deploy_guide_says_both_the_rule_and_the_function_refuse_archive_rep
     assert '"replay-name": [{"exists": false}]' in sentence
     assert "the function refuses" in sentence
     assert "`ValidationError`" in sentence
+
+
+def test_the_deploy_guide_gives_the_derived_timeouts_the_stack_computes() -> None:
+    # Given the deploy guide's derived values, and the settings a deployment gets by default
+    section = _section(DEPLOY_GUIDE, "Context values")
+    defaults = settings_from_context(MINIMAL)
+    reserve = RECORD_TIME_RESERVE_SECONDS
+    # When the figures it gives are looked for
+    # Then they are the code's: one record's reserve (in the formula and its breakdown), the function timeout and the
+    # source queue's visibility timeout with the defaults (each change to the reserve must reach the guide)
+    assert f"+ {reserve} s + {reserve} s`" in section
+    assert f"({reserve} s:" in section
+    assert f"With the defaults: {defaults.function_timeout_seconds:,} s." in section
+    assert f"With the defaults: {defaults.visibility_timeout_seconds:,} s." in section

@@ -3,16 +3,22 @@ function's own configuration reads back as the stack meant them."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from infra.context_loading import CONTEXT_KEYS, settings_from_context
 from infra.function_check import CONTEXT_KEY_OF_VARIABLE, STACK_VARIABLES
+from infra.settings import DeploymentSettings
 from outbound_caller.config.pacing_fields import MAX_CONCURRENT_CALLS_LIMIT
+from outbound_caller.config.redial import RedialPolicy
 from outbound_caller.config.settings import load_settings
 from outbound_caller.retention import MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.contexts import DLQ_URL, FLOW, INSTANCE, MINIMAL, SIGNING_KEY, SOURCE_QUEUE_URL
+
+RESULT_BUS = "arn:aws:events:eu-west-1:123456789012:event-bus/results"
+SUPPRESSION_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:suppression-AbCdEf"
 
 
 def test_environment_omits_unset_optional_variables() -> None:
@@ -171,28 +177,107 @@ def test_a_call_limit_without_its_table_is_a_bug_in_the_stack() -> None:
         )
 
 
-def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_stack() -> None:
-    # Given settings that set every optional value, so the environment holds every variable the stack can write
-    settings = settings_from_context(
-        MINIMAL
-        | {
-            "connectQueueId": FLOW,
-            "allowedContactFlowIds": [FLOW],
-            "allowedSourcePhoneNumbers": ["+15555550101"],
-            "allowedQueueIds": [FLOW],
-            "allowRelatedContact": True,
-            "callingHours": "08:00-21:00",
-            "destinationCallLimit": "3/24h",
-        }
-    )
-    # When the environment is built
-    environment = settings.function_environment(
+EVERY_OPTION = {
+    "connectQueueId": FLOW,
+    "allowedContactFlowIds": [FLOW],
+    "allowedSourcePhoneNumbers": ["+15555550101"],
+    "allowedQueueIds": [FLOW],
+    "allowRelatedContact": True,
+    "callingHours": "Mon-Fri 09:00-20:00; Sat 10:00-14:00",
+    "callingHolidays": "national",
+    "callingBlackoutDates": ["2026-12-24", "2026-12-31"],
+    "destinationCallLimit": "1/24h,3/7d",
+    "sourceCallLimit": "200/1h",
+    "redialOn": ["NoAnswer", "Busy", "Voicemail"],
+    "redialMaxAttempts": 3,
+    "redialIntervalSeconds": 900,
+    "redialOutcomeWaitSeconds": 7200,
+}
+
+
+def _every_option_environment(settings: DeploymentSettings) -> dict[str, str]:
+    return settings.function_environment(
         DLQ_URL,
         "placed-calls",
         source_queue_url=SOURCE_QUEUE_URL,
         message_signing_key_secret_id=SIGNING_KEY,
         destination_calls_table_name="per-number",
+        result_event_bus_name=RESULT_BUS,
+        suppression_table_name="do-not-call",
+        suppression_key_secret_id=SUPPRESSION_KEY,
     )
+
+
+def test_the_function_reads_back_the_waves_calling_safety_suppression_and_redial_as_the_stack_meant_them() -> None:
+    # Given weekly hours, holidays, blackout dates, limits per number and per caller ID, and a redial policy
+    settings = settings_from_context(MINIMAL | EVERY_OPTION)
+    # When the function's own configuration parses the environment the stack builds, with the suppression list
+    function_settings = load_settings(_every_option_environment(settings))
+    # Then it holds the same rules, counted in the one table, the list and its key, the same redial policy
+    assert str(function_settings.calling_hours) == "Mon-Fri 09:00-20:00; Sat 10:00-14:00"
+    assert function_settings.calling_holidays == "national"
+    assert function_settings.calling_blackout_dates == frozenset({date(2026, 12, 24), date(2026, 12, 31)})
+    assert str(function_settings.destination_call_limit) == "1/24h,3/7d"
+    assert str(function_settings.source_call_limit) == "200/1h"
+    assert function_settings.destination_calls_table_name == "per-number"
+    assert function_settings.suppression_table_name == "do-not-call"
+    assert function_settings.suppression_key_secret_id == SUPPRESSION_KEY
+    assert function_settings.redial_policy == RedialPolicy(
+        on=frozenset({"NoAnswer", "Busy", "Voicemail"}), max_attempts=3, interval_seconds=900, outcome_wait_seconds=7200
+    )
+
+
+@pytest.mark.parametrize(
+    "redial",
+    [
+        pytest.param({}, id="unset"),
+        pytest.param({"redialOn": "NoAnswer"}, id="outcomes-but-one-attempt"),
+        pytest.param({"redialMaxAttempts": 3}, id="attempts-but-no-outcome"),
+    ],
+)
+def test_a_policy_that_never_redials_writes_no_redial_variable(redial: dict[str, Any]) -> None:
+    # Given a redial policy under which no call is ever followed by another
+    settings = settings_from_context(MINIMAL | redial)
+    # When the environment is built
+    environment = settings.function_environment(
+        DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+    )
+    # Then no REDIAL_ variable is written: the function places each call once, as by default
+    assert [variable for variable in environment if variable.startswith("REDIAL_")] == []
+    assert load_settings(environment).redial_policy.redials is False
+
+
+def test_a_caller_id_limit_without_the_table_counting_it_is_a_bug_in_the_stack() -> None:
+    # Given a limit per caller ID alone
+    settings = settings_from_context(MINIMAL | {"sourceCallLimit": "200/1h"})
+    # When the environment is built without the table that counts it
+    # Then it fails at synth, naming the setting
+    with pytest.raises(ValueError, match="sourceCallLimit"):
+        settings.function_environment(
+            DLQ_URL, "placed-calls", source_queue_url=SOURCE_QUEUE_URL, message_signing_key_secret_id=SIGNING_KEY
+        )
+
+
+def test_the_suppression_list_without_its_key_is_a_bug_in_the_stack() -> None:
+    # Given valid settings
+    settings = settings_from_context(MINIMAL)
+    # When the environment is built with the list's table but not its key
+    # Then it fails at synth: the function would refuse one without the other at every cold start
+    with pytest.raises(ValueError, match="together"):
+        settings.function_environment(
+            DLQ_URL,
+            "placed-calls",
+            source_queue_url=SOURCE_QUEUE_URL,
+            message_signing_key_secret_id=SIGNING_KEY,
+            suppression_table_name="do-not-call",
+        )
+
+
+def test_every_variable_the_stack_writes_is_traced_to_its_context_key_or_to_the_stack() -> None:
+    # Given settings that set every optional value, so the environment holds every variable the stack can write
+    settings = settings_from_context(MINIMAL | EVERY_OPTION)
+    # When the environment is built
+    environment = _every_option_environment(settings)
     # Then each variable is either a context value's (so a refusal by the function names that key) or the stack's own
     untraced = set(environment) - set(CONTEXT_KEY_OF_VARIABLE) - STACK_VARIABLES
     assert untraced == set()

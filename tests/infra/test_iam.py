@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from tests.infra.scopes import find
+from tests.infra.scopes import SUPPRESSION_CONSTRUCT_ID, find, under
 
 INSTANCE = "00000000-0000-0000-0000-000000000000"
 FLOW = "11111111-1111-1111-1111-111111111111"
@@ -164,21 +164,29 @@ def test_sending_to_the_queues_needs_no_kms_grant_because_sqs_manages_their_keys
     assert kms == []
 
 
-def test_the_table_is_read_and_written_by_single_item_only(template: Template) -> None:
-    # Given the stack and its placed-calls table
+def test_the_tables_are_read_and_written_by_single_item_only(template: Template) -> None:
+    # Given the stack, its placed-calls table and its suppression list
     ((table_id, _),) = find(template, "AWS::DynamoDB::Table").items()
+    (suppression_id,) = under(template, "AWS::DynamoDB::Table", SUPPRESSION_CONSTRUCT_ID)
     # When the statements allowing any DynamoDB action are collected
     dynamodb = [
         statement for statement in _statements(template) if any(a.startswith("dynamodb:") for a in _actions(statement))
     ]
-    # Then there is one: GetItem (the busy-instance state) and UpdateItem (conditional ledger writes) on that table
+    # Then there are two: GetItem (the busy-instance state) and UpdateItem (conditional ledger writes) on the
+    # placed-calls table, and GetItem alone on the suppression list (whether a number is listed, never a change)
     assert dynamodb == [
         {
             "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
             "Sid": "RecordPlacedCallsAndInstanceState",
-        }
+        },
+        {
+            "Action": "dynamodb:GetItem",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [suppression_id, "Arn"]},
+            "Sid": "CheckTheSuppressionList",
+        },
     ]
 
 

@@ -122,7 +122,7 @@ def test_source_queue_retention_is_shorter_than_the_dead_letter_queues(template:
 def test_a_body_the_source_queue_accepts_fits_with_the_functions_attributes_wherever_it_sends_it(
     template: Template,
 ) -> None:
-    # Given the stack's queues, the call completion's dead-letter queue included
+    # Given the stack's queues, the call completion's and the opt-out function's dead-letter queues included
     queues = {key: queue["Properties"] for key, queue in template.find_resources("AWS::SQS::Queue").items()}
     source_id = _source_queue_id(template)
     # When their maximum message sizes are read
@@ -130,7 +130,7 @@ def test_a_body_the_source_queue_accepts_fits_with_the_functions_attributes_wher
     # Then the source queue takes bodies small enough to come back to it, or go to a dead-letter queue, with the
     # attributes the function adds (its deferrals and dead-letters), and every dead-letter queue takes SQS's largest
     assert sizes.pop(source_id) == SOURCE_QUEUE_MAX_MESSAGE_BYTES
-    assert len(sizes) == 3
+    assert len(sizes) == 4
     assert set(sizes.values()) == {SQS_MAX_MESSAGE_BYTES}
     assert SOURCE_QUEUE_MAX_MESSAGE_BYTES + FUNCTION_ATTRIBUTES_MAX_BYTES <= SQS_MAX_MESSAGE_BYTES
 

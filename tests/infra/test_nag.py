@@ -26,8 +26,13 @@ FULL_CONFIGURATION = {
     "alarmEmail": "ops@example.com",
     "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:operations",
     "allowedDestinationCountries": ["US", "CA"],
-    "callingHours": "08:00-21:00",
-    "destinationCallLimit": "3/24h",
+    "callingHours": "Mon-Fri 09:00-20:00; Sat 10:00-14:00",
+    "callingHolidays": "national",
+    "callingBlackoutDates": ["2026-12-24"],
+    "destinationCallLimit": "1/24h,3/7d",
+    "sourceCallLimit": "200/1h",
+    "redialOn": ["NoAnswer", "Busy"],
+    "redialMaxAttempts": 3,
 }
 
 
@@ -55,8 +60,9 @@ def _nag_violations(outdir: Path) -> list[dict[str, Any]]:
                 "connectQueueId": "22222222-2222-2222-2222-222222222222",
                 "allowedDestinationCountries": "*",
                 "eventBusProducerPrincipals": ["210987654321", "arn:aws:iam::123456789012:role/orders"],
+                "suppressionList": False,
             },
-            id="queue",
+            id="queue-no-suppression-list",
         ),
     ],
 )

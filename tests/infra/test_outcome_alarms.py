@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from outbound_caller.decisions import IDEMPOTENCY_STORE_ERROR, OUTCOME_UNKNOWN, RETRIES_EXHAUSTED
+from outbound_caller.decisions import (
+    IDEMPOTENCY_STORE_ERROR,
+    OUTCOME_UNKNOWN,
+    RETRIES_EXHAUSTED,
+    SUPPRESSION_LIST_UNAVAILABLE,
+)
 from outbound_caller.names import (
     CALLS_DEAD_LETTERED,
     CALLS_RETRIED,
@@ -18,6 +23,7 @@ from outbound_caller.names import (
     RESULT_EVENTS_FAILED,
 )
 from tests.infra.emitted_metrics import EmittedMetric
+from tests.infra.scopes import OPT_OUT_CONSTRUCT_ID, under
 
 # Metrics Insights: SELECT SUM(metric) FROM SCHEMA("namespace", dimension, ...) WHERE dimension = 'value'
 _QUERY = re.compile(
@@ -57,6 +63,12 @@ def _emitted(emitted: list[EmittedMetric], name: str, **dimensions: str) -> Emit
             "Requests were dead-lettered RetriesExhausted", CALLS_DEAD_LETTERED, RETRIES_EXHAUSTED, id="exhausted"
         ),
         pytest.param("The placed-calls table could not", CALLS_RETRIED, IDEMPOTENCY_STORE_ERROR, id="store-errors"),
+        pytest.param(
+            "The suppression list (its table or its HMAC key) could not be read",
+            CALLS_RETRIED,
+            SUPPRESSION_LIST_UNAVAILABLE,
+            id="suppression-list-unavailable",
+        ),
     ],
 )
 def test_error_code_alarms_watch_the_metric_the_function_emits_for_that_code(
@@ -103,8 +115,8 @@ def test_lost_result_events_alarm_watches_the_metric_the_publisher_emits(
 def test_retries_alarm_sums_every_error_code_of_the_metric_the_function_emits(
     template: Template, emitted: list[EmittedMetric]
 ) -> None:
-    # Given what the function prints when it leaves a record to be retried
-    printed = _emitted(emitted, CALLS_RETRIED)
+    # Given what the function prints when it leaves a record to be retried (for one of its codes)
+    printed = _emitted(emitted, CALLS_RETRIED, **{ERROR_CODE_DIMENSION: IDEMPOTENCY_STORE_ERROR})
     # When the retries alarm's query is read
     alarm = _alarm_with_description(template, "Records failed transiently")
     ((query,),) = [[metric for metric in alarm["Metrics"] if metric.get("ReturnData", True)]]
@@ -141,3 +153,29 @@ def test_a_timeout_too_short_notifies_the_alarm_topic(synth: Any) -> None:
     alarm = _alarm_with_description(template, "The outbound caller's timeout cannot hold one record's time reserve")
     # Then it notifies the topic, on alarm and when it is OK again, like every other alarm
     assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic_arn], [topic_arn])
+
+
+def test_a_failed_opt_out_alarms_at_once_on_the_opt_out_functions_errors(template: Template) -> None:
+    # Given the opt-out function
+    (function_id,) = under(template, "AWS::Lambda::Function", OPT_OUT_CONSTRUCT_ID)
+    # When the alarm on its failures is read
+    alarm = _alarm_with_description(template, "The opt-out function failed")
+    # Then it watches that function's errors and fires on one in a minute: a contact flow took its Error branch, or an
+    # event is being retried, and a number that asked not to be called may not be on the list
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 60, 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_without_the_suppression_list_there_is_no_alarm_on_it(synth: Any) -> None:
+    # Given the suppression list turned off
+    template = synth(suppressionList=False)
+    # When the alarms' descriptions are read
+    descriptions = [
+        alarm["Properties"]["AlarmDescription"] for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
+    ]
+    # Then none is about a list or a function the stack does not have
+    assert descriptions
+    assert not [description for description in descriptions if "suppression list" in description.lower()]
+    assert not [description for description in descriptions if "opt-out" in description.lower()]

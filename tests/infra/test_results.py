@@ -12,7 +12,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from infra.context_loading import InvalidDeploymentSettings, settings_from_context
 from infra.results import ResultEventBus
 from outbound_caller.names import RESULT_SOURCE
-from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, find, under
+from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, OPT_OUT_CONSTRUCT_ID, find, under
 from tests.infra.synthesis import app_with, cdk_json_context, stack_of
 
 EXISTING_BUS = "team-call-results"
@@ -173,13 +173,13 @@ def _role_arn(template: Template, construct_id: str) -> dict[str, Any]:
 
 
 def test_only_the_stacks_functions_may_publish_on_its_own_result_bus(template: Template) -> None:
-    # Given the stack with the result bus it creates, and its two publishers
+    # Given the stack with the result bus it creates, and its three publishers
     (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     # When the bus's policy is read
     ((policy,),) = [_result_bus_policies(template)]
     statement = policy["Statement"]
-    # Then it denies PutEvents on that bus to every IAM principal, this account's included, but the caller's and the
-    # completion's roles: consumers trust what arrives there
+    # Then it denies PutEvents on that bus to every IAM principal, this account's included, but the caller's, the
+    # opt-out function's and the completion's roles: consumers trust what arrives there
     assert policy["EventBusName"] == {"Ref": bus_id}
     assert (statement["Effect"], statement["Action"], statement["Principal"]) == (
         "Deny",
@@ -189,7 +189,11 @@ def test_only_the_stacks_functions_may_publish_on_its_own_result_bus(template: T
     assert statement["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
     assert statement["Condition"] == {
         "ArnNotEquals": {
-            "aws:PrincipalArn": [_role_arn(template, "Caller"), _role_arn(template, COMPLETION_CONSTRUCT_ID)]
+            "aws:PrincipalArn": [
+                _role_arn(template, "Caller"),
+                _role_arn(template, OPT_OUT_CONSTRUCT_ID),
+                _role_arn(template, COMPLETION_CONSTRUCT_ID),
+            ]
         },
         # Only requests an IAM principal signed: the negated operator alone would also match one without the key
         "Null": {"aws:PrincipalArn": "false"},
@@ -197,26 +201,24 @@ def test_only_the_stacks_functions_may_publish_on_its_own_result_bus(template: T
 
 
 def test_a_later_publisher_is_exempted_by_its_grant_alone() -> None:
-    # Given the stack and a role of a function added later (an opt-out function, say)
+    # Given the stack and a role of a function added later
     stack = stack_of(app_with())
     results = stack.node.find_child("Results")
     assert isinstance(results, ResultEventBus)
-    role = iam.Role(stack, "OptOutRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role = iam.Role(stack, "LaterRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     # When it is granted publishing, the one call a publisher needs
-    results.grant_publish(role, sid="PublishOptOuts")
+    results.grant_publish(role, sid="PublishLater")
     template = Template.from_stack(stack)
     # Then it may put events with the contract's source, and the bus's policy no longer denies it
     ((policy,),) = [_result_bus_policies(template)]
     exempt = policy["Statement"]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    assert exempt[-1] == _role_arn(template, "OptOutRole")
-    assert len(exempt) == 3
+    assert exempt[-1] == _role_arn(template, "LaterRole")
+    assert len(exempt) == 4
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {
-            "Roles": [{"Ref": Match.string_like_regexp("^OptOutRole")}],
-            "PolicyDocument": {
-                "Statement": [Match.object_like({"Sid": "PublishOptOuts", "Action": "events:PutEvents"})]
-            },
+            "Roles": [{"Ref": Match.string_like_regexp("^LaterRole")}],
+            "PolicyDocument": {"Statement": [Match.object_like({"Sid": "PublishLater", "Action": "events:PutEvents"})]},
         },
     )
 

@@ -95,6 +95,38 @@ BAD_VALUES = [
     pytest.param({"callingHours": "21:00-21:00"}, "callingHours", id="hours-empty"),
     pytest.param({"destinationCallLimit": "3/24"}, "'3/24'", id="limit-without-unit"),
     pytest.param({"destinationCallLimit": "0/24h"}, "destinationCallLimit", id="limit-zero-calls"),
+    pytest.param({"destinationCallLimit": ["2/24h", "5/24h"]}, "names one window twice", id="limit-window-twice"),
+    pytest.param({"sourceCallLimit": "200/1x"}, "sourceCallLimit", id="source-limit-malformed"),
+    pytest.param({"sourceCallLimit": "200/60d"}, "sourceCallLimit", id="source-limit-window-too-long"),
+    pytest.param({"callingHours": "Mon-Fri 09:00-20:00; Xyz 10:00-14:00"}, "callingHours", id="hours-unknown-day"),
+    pytest.param({"callingHolidays": "regional"}, "callingHolidays", id="holidays-unknown-rule"),
+    pytest.param({"callingBlackoutDates": ["2026-12-24", "24/12/2026"]}, "'24/12/2026'", id="blackout-not-iso"),
+    pytest.param({"callingBlackoutDates": "2026-02-30"}, "callingBlackoutDates", id="blackout-not-a-day"),
+    pytest.param({"suppressionList": "maybe"}, "suppressionList", id="suppression-not-bool"),
+    pytest.param({"redialOn": ["NoAnswer", "Hangup"]}, "'Hangup'", id="redial-unknown-outcome"),
+    pytest.param({"redialOn": "Answered"}, "redialOn", id="redial-answered"),
+    pytest.param({"redialMaxAttempts": 0}, "redialMaxAttempts", id="redial-no-attempt"),
+    pytest.param({"redialMaxAttempts": 11}, "redialMaxAttempts", id="redial-too-many-attempts"),
+    pytest.param({"redialIntervalSeconds": 59}, "redialIntervalSeconds", id="redial-interval-too-short"),
+    pytest.param({"redialOutcomeWaitSeconds": 59}, "redialOutcomeWaitSeconds", id="redial-wait-too-short"),
+    pytest.param({"redialOutcomeWaitSeconds": 86_401}, "redialOutcomeWaitSeconds", id="redial-wait-too-long"),
+    pytest.param(
+        {"redialOn": "NoAnswer", "redialMaxAttempts": 3, "resultEvents": False}, "resultEvents", id="redial-no-outcomes"
+    ),
+    pytest.param(
+        {"eventDetailTypes": ["Outbound Call Requested", "Outbound Call Opt Out"]},
+        "opt-out detail-type",
+        id="intake-takes-opt-outs",
+    ),
+    pytest.param(
+        {
+            "eventBusName": "calls",
+            "eventSources": ["crm", "connect-outbound-caller"],
+            "resultEventBusName": "calls",
+        },
+        "opt-out rule",
+        id="opt-out-announcements-loop-into-the-opt-out-rule",
+    ),
 ]
 
 
@@ -149,3 +181,46 @@ def test_a_caller_id_of_no_country_is_refused_naming_both_keys_when_countries_ar
     # Then the message names the caller ID's key and the one that would resolve it (not a traceback from the parser)
     assert "sourcePhoneNumber" in str(refused.value)
     assert "allowedDestinationCountries" in str(refused.value)
+
+
+def test_the_wave_s_calling_safety_and_redial_values_are_read_as_the_function_writes_them() -> None:
+    # Given weekly hours, holidays, blackout dates out of order and repeated, several limits as a JSON list and as
+    # -c text, and a redial policy, as cdk.json or -c give them
+    settings = settings_from_context(
+        MINIMAL
+        | {
+            "callingHours": "Mon-Fri 09:00-20:00;Sat 10:00-14:00",
+            "callingHolidays": "National",
+            "callingBlackoutDates": "2026-12-31, 2026-12-24,2026-12-31",
+            "destinationCallLimit": ["1/24h", "3/7d"],
+            "sourceCallLimit": "200/1h,1000/24h",
+            "redialOn": "Voicemail, NoAnswer,Busy",
+            "redialMaxAttempts": "3",
+            "redialIntervalSeconds": "900",
+            "redialOutcomeWaitSeconds": "7200",
+        }
+    )
+    # When they are validated
+    # Then each is the function's own reading of it, in its canonical form
+    assert settings.calling_hours == "Mon-Fri 09:00-20:00; Sat 10:00-14:00"
+    assert settings.calling_holidays == "national"
+    assert settings.calling_blackout_dates == ("2026-12-24", "2026-12-31")
+    assert settings.destination_call_limit == "1/24h,3/7d"
+    assert settings.source_call_limit == "200/1h,1000/24h"
+    assert settings.redial_on == ("Busy", "NoAnswer", "Voicemail")
+    assert (settings.redial_max_attempts, settings.redial_interval_seconds) == (3, 900)
+    assert settings.redial_outcome_wait_seconds == 7200
+    assert settings.redials
+    assert settings.counts_calls
+
+
+def test_the_suppression_list_is_on_and_redial_off_unless_the_operator_says_otherwise() -> None:
+    # Given the least a deployment needs
+    # When it is validated
+    settings = settings_from_context(MINIMAL)
+    # Then the deployment keeps a suppression list with its opt-out function, associated with the instance, and
+    # places each call once
+    assert settings.suppression_list is True
+    assert settings.associate_opt_out_function is True
+    assert settings.redials is False
+    assert settings.counts_calls is False
