@@ -103,14 +103,14 @@ def create_intake(
     visibility_timeout_seconds: int,
     name_suffix: str = "",
     *,
-    suppression_list: bool = True,
+    suppression_list: bool | None = None,
 ) -> IntakeResources:
     """Create the queue, its dead-letter queue with the redrive policy, the bus rule targeting the queue, the
     placed-calls table the function records its calls in, and (unless ``suppression_list`` is False) the suppression
     list with the opt-out rule.
 
-    ``suppression_list``: DeploymentSettings has no switch for the list yet (the stack creates it only when asked
-    for); locally it is on unless the run turns it off.
+    ``suppression_list``: whether to create the list; None: as the settings' ``suppressionList`` (on by default, as
+    in the stack).
 
     Uses the clients' standard endpoint variables, so call it inside scoped_environment(local_sdk_environment(...)).
     """
@@ -148,14 +148,15 @@ def create_intake(
     dynamodb = boto3.client("dynamodb")
     _create_expiring_table(dynamodb, table_name, contact_id_index=True)
     destination_calls_table_name = None
-    if settings.destination_call_limit is not None:
+    if settings.counts_calls:
         destination_calls_table_name = DESTINATION_CALLS_TABLE_NAME + name_suffix
         _create_expiring_table(dynamodb, destination_calls_table_name)
     # As the stack's generated key: only the function reads it.
     signing_secret_arn = boto3.client("secretsmanager").create_secret(
         Name=SIGNING_SECRET_NAME + name_suffix, SecretString=secrets.token_urlsafe(SIGNING_KEY_BYTES)
     )["ARN"]
-    suppression = _create_suppression_list(settings, bus_name, name_suffix) if suppression_list else None
+    with_list = settings.suppression_list if suppression_list is None else suppression_list
+    suppression = _create_suppression_list(settings, bus_name, name_suffix) if with_list else None
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,

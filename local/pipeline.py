@@ -97,9 +97,7 @@ class LocalPipeline:
                 )
             )
         )
-        self.intake = create_intake(
-            config.settings, config.effective_visibility_timeout_seconds, suppression_list=config.suppression_list
-        )
+        self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
         self.result_sink = create_result_sink(config.settings)
         self._result_reader = ResultSinkReader(self.result_sink) if self.result_sink is not None else None
         function_environment = config.settings.function_environment(

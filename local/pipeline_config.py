@@ -38,9 +38,6 @@ class PipelineConfig:
     # Send every request before the event source starts polling, and start the run's clock then (benchmarks): the
     # whole load is queued and no function container has started, so cold starts count and sending does not.
     queue_before_polling: bool = False
-    # The suppression list, its opt-out rule and the opt-out function. DeploymentSettings has no suppressionList
-    # switch yet (the stack creates them only when asked for): locally they are on unless a run turns them off.
-    suppression_list: bool = True
 
     @property
     def effective_visibility_timeout_seconds(self) -> int:
