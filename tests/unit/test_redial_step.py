@@ -49,6 +49,17 @@ def test_while_the_outcome_is_unknown_the_request_first_looks_when_the_next_atte
     assert next_step(FIRST, PLACED_MS) == Awaiting(PLACED_MS + 600_000)
 
 
+def test_an_interval_shorter_than_the_polling_keeps_its_first_look() -> None:
+    # Given a policy that redials a minute after a call ended, shorter than the look every few minutes
+    dial = replace(FIRST, policy=replace(POLICY, interval_seconds=60))
+    # When the attempt was just placed: the request first looks a minute later, not at the next poll
+    assert next_step(dial, PLACED_MS) == Awaiting(PLACED_MS + MINUTE_MS)
+    # And once past that look, it polls
+    assert next_step(dial, PLACED_MS + 2 * MINUTE_MS) == Awaiting(
+        PLACED_MS + 2 * MINUTE_MS + OUTCOME_POLL_SECONDS * 1000
+    )
+
+
 def test_after_its_first_look_the_request_looks_again_every_few_minutes_until_the_wait_is_over() -> None:
     now_ms = PLACED_MS + 20 * MINUTE_MS
     assert next_step(FIRST, now_ms) == Awaiting(now_ms + OUTCOME_POLL_SECONDS * 1000)

@@ -68,7 +68,9 @@ def next_step(dial: Dial, now_ms: int) -> Step:
         first_look_ms = dial.placed_at_ms + policy.interval_seconds * _MS
         if first_look_ms >= dial.deadline_ms:
             return Final("the next attempt would come after the request's bound")
-        check_at_ms = min(wait_ends_ms, max(first_look_ms, now_ms + OUTCOME_POLL_SECONDS * _MS))
+        # Before that first look, wait for it (however short the interval); after it, poll every few minutes.
+        next_look_ms = first_look_ms if now_ms < first_look_ms else now_ms + OUTCOME_POLL_SECONDS * _MS
+        check_at_ms = min(wait_ends_ms, next_look_ms)
         return Awaiting(min(check_at_ms, dial.deadline_ms - 1))
     if dial.outcome_at_ms > wait_ends_ms:
         return Final("its outcome became known after REDIAL_OUTCOME_WAIT_SECONDS")
