@@ -1,46 +1,44 @@
-"""Call completion on one machine: each call the local Connect ended becomes a contact event of the documented shape,
-which goes through the completion handler's own logic; its Completed events are read back from the result bus.
+"""Call completion on one machine: each call the local Connect ended becomes the contact event Connect publishes, and
+the completion function (the real handler, ``outbound_caller.completion.handler``, unmodified, in a function container
+like the caller's) handles it while the run goes on, so that a redialled request finds its attempt's outcome in the
+ledger, as in AWS.
 
 The contact event is the one Connect publishes on the default bus when a call ends ("Amazon Connect contact events";
-tests/support/contact_events/ has the recorded samples). The local instance answers every call at once and the
-callee hangs up when the call's duration is over, so each event is connected, with CUSTOMER_DISCONNECT.
+tests/support/contact_events/ has recorded samples), with its documented gaps: an API-started call's event carries
+no disconnectReason (documented only for failed campaign contacts), and a call that never connected has no
+connectedToSystemTimestamp. The completion function reads the rest with DescribeContact, from the local Connect.
+
+In AWS an EventBridge rule invokes the function asynchronously: Lambda retries a failed invocation twice, then hands
+the event to the function's dead-letter queue. The relay plays Lambda's part, with the retries compressed.
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-
-import boto3
+from pathlib import Path
+from typing import Any
 
 from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.connect_instance import LocalConnectInstance
 from local.connect_rules import PlacedCall
-from outbound_caller.completion.report import completion_for
-from outbound_caller.connect.placed_call_lookup import PlacedCallLookup
-from outbound_caller.names import COMPLETED_EVENT
-from outbound_caller.names import RESULT_SOURCE as RESULT_EVENT_SOURCE
-from outbound_caller.observability import metrics
-from outbound_caller.results.publisher import ResultEvents
+from local.function_container import SUCCEEDED, FunctionContainer, FunctionSpec
+from outbound_caller.names import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
 
-if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_sqs import SQSClient
-
-SINK_QUEUE_NAME = "connect-outbound-caller-completed-events"
-SINK_RULE_NAME = "completed-events-to-queue"
-# Every local call is answered and ends when the callee hangs up.
-LOCAL_DISCONNECT_REASON = "CUSTOMER_DISCONNECT"
-# The time a Lambda invocation would have left, for the publisher's time budget (the stack's 30 s timeout).
-PUBLISH_BUDGET_MS = 30_000
-# How often to look for calls that have ended, and how long to wait for the sink queue to hold every event.
+COMPLETION_FUNCTION_NAME = "connect-outbound-caller-completion"
+COMPLETION_HANDLER = "outbound_caller.completion.handler.lambda_handler"
+COMPLETION_LOG_NAME = "completion-function.log"
+# As infra/completion.py deploys it.
+COMPLETION_TIMEOUT_SECONDS = 30.0
+# How often the relay looks for calls that have ended.
 POLL_SECONDS = 0.2
-SINK_WAIT_SECONDS = 5.0
-# SQS ReceiveMessage returns at most 10 messages.
-SQS_MAX_MESSAGES = 10
+# Lambda's asynchronous invocation: the first attempt and two retries, about 1 and 2 minutes apart (compressed).
+ASYNC_ATTEMPTS = 3
+RETRY_DELAYS_SECONDS = (2.0, 4.0)
 
 
 def _timestamp(epoch_seconds: float) -> str:
@@ -50,9 +48,22 @@ def _timestamp(epoch_seconds: float) -> str:
 
 
 def contact_event(call: PlacedCall, instance_id: str) -> dict[str, Any]:
-    """The DISCONNECTED contact event Connect would publish for the call (the documented shape, customer included)."""
+    """The DISCONNECTED contact event Connect would publish for the call, customer endpoint included."""
     instance_arn = f"arn:aws:connect:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:instance/{instance_id}"
     ended_at = call.placed_at + call.duration_seconds
+    detail: dict[str, Any] = {
+        "eventType": "DISCONNECTED",
+        "contactId": call.contact_id,
+        "initialContactId": call.contact_id,
+        "channel": "VOICE",
+        "instanceArn": instance_arn,
+        "initiationMethod": "API",
+        "initiationTimestamp": _timestamp(call.placed_at),
+        "disconnectTimestamp": _timestamp(ended_at),
+        "customerEndpoint": {"type": "TELEPHONE_NUMBER", "address": call.destination},
+    }
+    if call.story.connected:
+        detail["connectedToSystemTimestamp"] = _timestamp(call.placed_at)
     return {
         "version": "0",
         "id": f"local-{call.contact_id}",
@@ -62,107 +73,152 @@ def contact_event(call: PlacedCall, instance_id: str) -> dict[str, Any]:
         "time": _timestamp(ended_at)[:19] + "Z",
         "region": LOCAL_REGION,
         "resources": [f"{instance_arn}/contact/{call.contact_id}", instance_arn],
-        "detail": {
-            "eventType": "DISCONNECTED",
-            "contactId": call.contact_id,
-            "initialContactId": call.contact_id,
-            "channel": "VOICE",
-            "instanceArn": instance_arn,
-            "initiationMethod": "API",
-            "initiationTimestamp": _timestamp(call.placed_at),
-            "connectedToSystemTimestamp": _timestamp(call.placed_at),
-            "disconnectTimestamp": _timestamp(ended_at),
-            "disconnectReason": LOCAL_DISCONNECT_REASON,
-            "customerEndpoint": {"type": "TELEPHONE_NUMBER", "address": call.destination},
-        },
+        "detail": detail,
+    }
+
+
+def completion_environment(
+    instance_id: str, placed_calls_table_name: str, result_event_bus_name: str, **more: str
+) -> dict[str, str]:
+    """The completion function's environment, as infra/completion.py sets it."""
+    return {
+        "CONNECT_INSTANCE_ID": instance_id,
+        "IDEMPOTENCY_TABLE_NAME": placed_calls_table_name,
+        "RESULT_EVENT_BUS_NAME": result_event_bus_name,
+        "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **more,
     }
 
 
 @dataclass
-class CompletionRelay:
-    """The completion handler's logic fed with the calls that ended, publishing on the run's result bus, and a queue
-    behind that bus for the Completed events.
+class Deliveries:
+    """How the contact events ended: handled by the function, attempts that failed, events given up on (the function's
+    dead-letter queue in AWS), and each handled call's outcome as the function named it."""
 
-    Create it inside the pipeline's scoped_environment, so that its clients reach the local AWS.
+    handled: int = 0
+    failed_attempts: int = 0
+    dropped: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Pending:
+    call: PlacedCall
+    attempts: int = 0
+    due: float = 0.0  # time.monotonic() of its next attempt
+
+
+class CompletionRelay:
+    """Watches the local instance for calls that ended and has the completion function handle each one's contact event,
+    from a thread of its own; use as a context manager.
+
+    Create it inside the pipeline's scoped_environment: the function's container inherits the endpoints.
     """
 
-    placed_calls_table_name: str
-    instance_id: str
-    result_bus_name: str
-    delivered: set[str] = field(default_factory=set)
-    found: int = 0
+    def __init__(
+        self, instance: LocalConnectInstance, environment: dict[str, str], work_dir: Path, instance_id: str
+    ) -> None:
+        self.instance = instance
+        self.instance_id = instance_id
+        self.spec = FunctionSpec(
+            environment=environment,
+            timeout_seconds=COMPLETION_TIMEOUT_SECONDS,
+            log_path=work_dir / COMPLETION_LOG_NAME,
+            handler=COMPLETION_HANDLER,
+            name=COMPLETION_FUNCTION_NAME,
+        )
+        self._lock = threading.Condition()
+        self._deliveries = Deliveries()
+        self._seen: set[str] = set()
+        self._pending: list[_Pending] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="completion-relay", daemon=True)
+        self._container: FunctionContainer | None = None
+        self.init_error: Exception | None = None
 
-    def __post_init__(self) -> None:
-        self._events: EventBridgeClient = boto3.client("events")
-        self._sqs: SQSClient = boto3.client("sqs")
-        self._lookup = PlacedCallLookup(self.placed_calls_table_name, boto3.client("dynamodb"))
-        self.queue_url = self._sqs.create_queue(QueueName=SINK_QUEUE_NAME)["QueueUrl"]
-        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        pattern = {"source": [RESULT_EVENT_SOURCE], "detail-type": [COMPLETED_EVENT]}
-        bus = self.result_bus_name
-        self._events.put_rule(Name=SINK_RULE_NAME, EventBusName=bus, EventPattern=json.dumps(pattern))
-        self._events.put_targets(Rule=SINK_RULE_NAME, EventBusName=bus, Targets=[{"Id": "sink", "Arn": queue_arn}])
+    def __enter__(self) -> CompletionRelay:
+        self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._container = FunctionContainer(self.spec, multiprocessing.get_context("spawn"))
+        self._thread.start()
+        return self
 
-    def deliver_ended(self, calls: list[PlacedCall]) -> int:
-        """Report every call that has ended and was not reported yet; return how many were reported now."""
-        now = time.monotonic()
-        ended = [call for call in calls if call.ends_at <= now and call.contact_id not in self.delivered]
-        events = ResultEvents(self._events, self.result_bus_name)
-        for call in ended:
-            completion = completion_for(
-                contact_event(call, self.instance_id),
-                self._lookup,
-                # moto's index shows a call at once: nothing to wait for, and the demo reports right after the run.
-                catch_up_seconds=0,
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=COMPLETION_TIMEOUT_SECONDS + 5)
+        if self._container is not None:
+            self._container.stop()
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """A snapshot of how the events so far ended."""
+        with self._lock:
+            delivered = self._deliveries
+            return Deliveries(
+                delivered.handled, delivered.failed_attempts, delivered.dropped, Counter(delivered.outcomes)
             )
-            if completion is not None:
-                events.add(COMPLETED_EVENT, completion.detail)
-                self.found += completion.found
-            self.delivered.add(call.contact_id)
-        events.flush(lambda: PUBLISH_BUDGET_MS)
-        # The publisher counts in the function's metric set; locally nothing flushes it, so it would print itself.
-        metrics.clear_metrics()
-        return len(ended)
 
-    def deliver_all(self, instance: LocalConnectInstance, max_wait_seconds: float) -> list[dict[str, Any]]:
-        """Wait (at most max_wait_seconds) for the calls in progress to end, report each, and read the events back."""
-        deadline = time.monotonic() + max_wait_seconds
-        while True:
-            calls = instance.placed_calls
-            self.deliver_ended(calls)
-            if len(self.delivered) >= len(calls) or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_SECONDS)
-        return self.received(len(self.delivered))
+    def wait_until_reported(self, timeout_seconds: float) -> bool:
+        """Wait until every call placed so far has ended and its event was handled (or given up on); whether in time."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._lock:
+            while True:
+                calls = len(self.instance.placed_calls)
+                if self._deliveries.handled + self._deliveries.dropped >= calls:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(min(left, POLL_SECONDS))
 
-    def received(self, expected: int) -> list[dict[str, Any]]:
-        """The Completed events the result bus delivered to the queue, waiting a little for `expected` of them."""
-        events: list[dict[str, Any]] = []
-        deadline = time.monotonic() + SINK_WAIT_SECONDS
-        while len(events) < expected and time.monotonic() < deadline:
-            messages = self._sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=SQS_MAX_MESSAGES, WaitTimeSeconds=0
-            ).get("Messages", [])
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if not messages:
-                time.sleep(POLL_SECONDS)
-        return events
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._deliver_due()
+            except Exception as error:  # noqa: BLE001 - kept for the run to report; the relay stops
+                self.init_error = error
+                return
+            self._stop.wait(POLL_SECONDS)
+
+    def _deliver_due(self) -> None:
+        now = time.monotonic()
+        for call in self.instance.placed_calls:
+            if call.contact_id not in self._seen and call.ends_at <= now:
+                self._seen.add(call.contact_id)
+                self._pending.append(_Pending(call, due=now))
+        due = [pending for pending in self._pending if pending.due <= now]
+        for pending in due:
+            self._deliver(pending)
+
+    def _deliver(self, pending: _Pending) -> None:
+        container = self._container
+        if container is None or not container.alive:
+            container = self._container = FunctionContainer(self.spec, multiprocessing.get_context("spawn"))
+        result = container.invoke(contact_event(pending.call, self.instance_id))
+        pending.attempts += 1
+        with self._lock:
+            if result.outcome == SUCCEEDED:
+                self._pending.remove(pending)
+                self._deliveries.handled += 1
+                if isinstance(result.response, dict):
+                    self._deliveries.outcomes[str(result.response.get("Outcome"))] += 1
+            else:
+                self._deliveries.failed_attempts += 1
+                if pending.attempts >= ASYNC_ATTEMPTS:
+                    self._pending.remove(pending)
+                    self._deliveries.dropped += 1
+                else:
+                    pending.due = time.monotonic() + RETRY_DELAYS_SECONDS[pending.attempts - 1]
+            self._lock.notify_all()
 
 
-# How many Completed events the demo shows in full.
-SHOWN_EVENTS = 3
-
-
-def completion_summary(events: list[dict[str, Any]], ended: int, found: int) -> list[str]:
-    """What the demo prints: how many calls ended and were reported, and the first few events' details."""
-    lines = [
-        f"Call completion: {ended} calls ended; {len(events)} 'Outbound Call Completed' events on the result bus"
-        f" ({found} matched to their call's ClientToken through the placed-calls ledger)."
-    ]
-    for event in events[:SHOWN_EVENTS]:
-        lines.append("  " + json.dumps(event["detail"], sort_keys=True))
-    return lines
+def completion_summary(deliveries: Deliveries, calls: int) -> list[str]:
+    """What the demo prints: how many calls ended and were reported, and their outcomes as the function named them."""
+    outcomes = ", ".join(f"{outcome} {count}" for outcome, count in sorted(deliveries.outcomes.items()))
+    line = (
+        f"Call completion: {calls} calls; the completion function reported {deliveries.handled} ({outcomes or 'none'})"
+    )
+    if deliveries.dropped:
+        line += f"; {deliveries.dropped} contact events given up on after {ASYNC_ATTEMPTS} attempts"
+    return [line + "."]

@@ -9,7 +9,9 @@ retries them with a new token, or after the call ended, rings the customer twice
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from local.connect_outcomes import OutcomeMix
 
 # Service quotas of a new Connect instance ("Amazon Connect service quotas", API throttling quotas):
 # StartOutboundVoiceContact 2 requests per second with a burst of 5; 10 concurrent active calls per instance.
@@ -82,6 +84,8 @@ class ConnectBehaviour:
     drop_after_create_rate: float = 0.0  # the connection closes without an answer
     slow_answer_seconds: float = DEFAULT_SLOW_ANSWER_SECONDS
     latency_seconds: float = 0.0  # added to every answer
+    # How the calls turn out (answered, voicemail, no answer, busy, invalid number): local/connect_outcomes.py.
+    outcomes: OutcomeMix = field(default_factory=OutcomeMix)
     seed: int | None = None
 
     def __post_init__(self) -> None:

@@ -1,4 +1,5 @@
-"""A local Amazon Connect endpoint for StartOutboundVoiceContact that an unmodified boto3 client can call.
+"""A local Amazon Connect endpoint for StartOutboundVoiceContact and DescribeContact that an unmodified boto3 client
+can call.
 
 It speaks the operation's real REST-JSON protocol (``PUT /contact/outbound-voice``, a JSON body, errors as
 ``x-amzn-ErrorType`` plus a JSON ``Message`` with the API model's status) in front of one LocalConnectInstance
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +21,8 @@ from local.connect_errors import ERROR_STATUS, ConnectError, DroppedConnectionEr
 from local.connect_instance import LocalConnectInstance
 
 START_OUTBOUND_VOICE_CONTACT_PATH = "/contact/outbound-voice"
+# DescribeContact: GET /contacts/{InstanceId}/{ContactId}
+DESCRIBE_CONTACT_PATH = re.compile(r"^/contacts/(?P<instance>[^/?]+)/(?P<contact>[^/?]+)$")
 # How often the server loop checks for shutdown (http.server's default of 0.5 s makes every stop slow).
 SHUTDOWN_POLL_SECONDS = 0.05
 
@@ -37,7 +41,7 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
             super().handle()
 
     def do_PUT(self) -> None:
-        """StartOutboundVoiceContact is the only operation served."""
+        """StartOutboundVoiceContact is the only PUT operation served."""
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.split("?", 1)[0] != START_OUTBOUND_VOICE_CONTACT_PATH:
             self._send(404, {"Message": f"No operation at PUT {self.path}"}, "UnknownOperationException")
@@ -65,7 +69,19 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self._send(404, {"Message": f"No operation at POST {self.path}"}, "UnknownOperationException")
 
-    do_GET = do_POST
+    def do_GET(self) -> None:
+        """DescribeContact; any other operation is unknown here."""
+        match = DESCRIBE_CONTACT_PATH.match(self.path.split("?", 1)[0])
+        if match is None:
+            self._send(404, {"Message": f"No operation at GET {self.path}"}, "UnknownOperationException")
+            return
+        try:
+            contact = self.instance.describe_contact(match["instance"], match["contact"])
+        except ConnectError as error:
+            self._send(ERROR_STATUS[error.code], {"Message": error.message}, error.code)
+            return
+        self._send(200, contact)
+
     do_DELETE = do_POST
 
     def _send(self, status: int, payload: dict[str, Any], error_type: str | None = None) -> None:

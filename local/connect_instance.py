@@ -60,6 +60,7 @@ class LocalConnectInstance:
         self._lock = threading.Lock()
         self._rules = ConnectRules(behaviour)
         self._placed: list[PlacedCall] = []
+        self._by_contact_id: dict[str, PlacedCall] = {}
         self._stats = ConnectStats()
         self._timeline = Timeline()
 
@@ -91,6 +92,15 @@ class LocalConnectInstance:
         """Every request received so far, in order: when, its outcome, and the calls then in progress."""
         with self._lock:
             return self._timeline.answers()
+
+    def describe_contact(self, instance_id: str, contact_id: str) -> dict[str, Any]:
+        """DescribeContact's answer for a contact this instance created: what Connect keeps of it, as far as the call
+        has got (its disconnect facts only once it has ended); ResourceNotFoundException for any other."""
+        with self._lock:
+            call = self._by_contact_id.get(contact_id)
+        if call is None or (self.behaviour.instance_id is not None and instance_id != self.behaviour.instance_id):
+            raise ConnectError("ResourceNotFoundException", "Contact not found")
+        return {"Contact": described_contact(call, ended=call.ends_at <= time.monotonic())}
 
     def start_outbound_voice_contact(self, request: dict[str, Any]) -> str:
         """Answer one request with a ContactId, or raise ConnectError or DroppedConnectionError as configured."""
@@ -129,6 +139,7 @@ class LocalConnectInstance:
     def _record(self, call: PlacedCall) -> None:
         """Keep a contact just created and count it. Caller holds the lock."""
         self._placed.append(call)
+        self._by_contact_id[call.contact_id] = call
         self._stats.contacts_created += 1
         self._stats.max_active_calls = max(self._stats.max_active_calls, self._rules.calls_in_progress)
         self._stats.last_placed_at = call.placed_at
@@ -142,3 +153,24 @@ class LocalConnectInstance:
         """Put a request decided now on the timeline, with the contact it created if any. Caller holds the lock."""
         ends_at = None if created is None else created.placed_at + created.duration_seconds
         self._timeline.record(Answer(time.time(), outcome, self._rules.active_calls(time.monotonic()), ends_at))
+
+
+def described_contact(call: PlacedCall, *, ended: bool) -> dict[str, Any]:
+    """The contact as DescribeContact renders it (timestamps in epoch seconds, as the REST-JSON protocol sends them);
+    never the customer's number, which DescribeContact does not return either."""
+    contact: dict[str, Any] = {
+        "Id": call.contact_id,
+        "InitialContactId": call.contact_id,
+        "InitiationMethod": "API",
+        "Channel": "VOICE",
+        "InitiationTimestamp": call.placed_at,
+    }
+    story = call.story
+    if story.connected:
+        contact["ConnectedToSystemTimestamp"] = call.placed_at
+    if story.detection_status is not None and (story.connected or ended):
+        contact["AnsweringMachineDetectionStatus"] = story.detection_status
+    if ended:
+        contact["DisconnectTimestamp"] = call.placed_at + call.duration_seconds
+        contact["DisconnectReason"] = story.disconnect_reason
+    return contact

@@ -18,6 +18,7 @@ from typing import Any
 
 from local.connect_behaviour import DROP_BEFORE_CREATE, RATES_AFTER_CREATE, ConnectBehaviour
 from local.connect_errors import ConnectError, DroppedConnectionError, internal_error, too_many_requests
+from local.connect_outcomes import ANSWERED, CallStory, OutcomeScript, story_of
 
 # The API model's pattern for DestinationPhoneNumber and SourcePhoneNumber (E.164).
 E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -60,6 +61,9 @@ class PlacedCall:
     duration_seconds: float
     # The request's Attributes, so a harness can tell which request a contact belongs to.
     attributes: dict[str, str] = field(default_factory=dict, hash=False)
+    # What became of the call (answered unless the instance's outcome mix says otherwise).
+    story: CallStory = field(default_factory=lambda: story_of(ANSWERED, detection=False))
+    instance_id: str = ""
 
 
 class ConnectRules:
@@ -76,6 +80,7 @@ class ConnectRules:
         self._active_call_ends: list[float] = []
         self._contacts_by_token: dict[str, PlacedCall] = {}  # the latest contact of each token
         self._flaky_attempts: Counter[str] = Counter()
+        self._stories = OutcomeScript(behaviour.outcomes, self._random)
 
     @property
     def calls_in_progress(self) -> int:
@@ -119,7 +124,8 @@ class ConnectRules:
             )
         if self.active_calls(now) >= behaviour.max_concurrent_calls:
             raise ConnectError("LimitExceededException", "The allowed limit for the resource has been exceeded")
-        duration = self._call_duration()
+        story = self._stories.story(destination, _asks_for_detection(request))
+        duration = story.lasts(self._call_duration(), behaviour.outcomes.ring_seconds)
         call = PlacedCall(
             contact_id=str(uuid.uuid4()),
             client_token=token,
@@ -129,6 +135,8 @@ class ConnectRules:
             ends_at=now + duration,
             duration_seconds=duration,
             attributes=dict(request.get("Attributes") or {}),
+            story=story,
+            instance_id=request["InstanceId"],
         )
         self._active_call_ends.append(call.ends_at)
         if token is not None:
@@ -186,3 +194,9 @@ class ConnectRules:
             raise ConnectError("InvalidParameterException", "Attributes must map strings to strings")
         if not request.get("SourcePhoneNumber") and not request.get("QueueId"):
             raise ConnectError("InvalidRequestException", "Either SourcePhoneNumber or QueueId must be provided")
+
+
+def _asks_for_detection(request: dict[str, Any]) -> bool:
+    """Whether the request turned answering-machine detection on (AnswerMachineDetectionConfig)."""
+    config = request.get("AnswerMachineDetectionConfig")
+    return isinstance(config, dict) and config.get("EnableAnswerMachineDetection") is True

@@ -15,7 +15,7 @@ from rich.console import Console
 from infra.context_loading import settings_from_context
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
-from local.completions import CompletionRelay, completion_summary
+from local.completions import completion_summary
 from local.connect_behaviour import (
     DEFAULT_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -34,9 +34,9 @@ from local.results import result_events_table
 from local.run_result import RunResult
 from outbound_caller.config.calling_hours import WEEKDAYS
 
-# Three passes over the 32 samples (the callee who opts out is called in the first only): enough calls to see the
-# quota at work, done in about a minute.
-DEMO_REQUESTS = 94
+# Three passes over the 36 samples (five are sent in the first only: the callee who opts out, and the four whose calls
+# turn out other than answered): enough calls to see the quota at work.
+DEMO_REQUESTS = 98
 # Demo overrides of deployment settings (CDK context keys), so that retries and SQS's redrive to the
 # dead-letter queue happen within the minute. The deployed values come from cdk.json unchanged otherwise.
 DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
@@ -49,6 +49,12 @@ DEMO_CONTEXT_OVERRIDES: dict[str, Any] = {
     # A request Connect keeps throttling is deferred until this bound, then Expired: longer than the backlog takes
     # to drain (about 40 s), so that only the throttled ones expire.
     "maxDeferralSeconds": 60,
+    # Redial a call nobody answered, or a busy line, once: the shortest interval the function takes (a minute), so
+    # the second attempts come about a minute into the demo. A request's bound must leave room for it: the samples
+    # that are redialled expire ten minutes ahead, the others within maxDeferralSeconds (final after one attempt).
+    "redialOn": ["NoAnswer", "Busy"],
+    "redialMaxAttempts": 2,
+    "redialIntervalSeconds": 60,
 }
 # Demo override of the derived visibility timeout (deployed: 6 x function timeout, minutes): a failed record
 # reappears after 10 s. Safe only because a demo invocation (5 records at 1 call/s) ends well within it.
@@ -63,8 +69,9 @@ DEMO_THROTTLE_RATE = 0.02
 DEMO_LATENCY_SECONDS = 0.05  # StartOutboundVoiceContact typically answers in tens of milliseconds
 # Give up waiting for the requests to settle after this long.
 DEMO_MAX_DURATION_SECONDS = 300.0
-# Beyond the longest call, how long the demo waits for the last calls to end before reporting their completion.
-COMPLETION_WAIT_SLACK_SECONDS = 2.0
+# Beyond the longest call, how long the demo waits for the last calls to end and be reported (a contact event the
+# function fails on is retried twice, a few seconds apart).
+COMPLETION_WAIT_SLACK_SECONDS = 10.0
 # The samples' scenario, and the busy one: a backlog draining through a full instance.
 SAMPLES_SCENARIO = "samples"
 BUSY_SCENARIO = "busy"
@@ -196,8 +203,8 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
             else:
                 result = pipeline.run(requests, options.max_duration_seconds)
         opt_outs.check()
+        completion_lines = report_completions(pipeline, options)
         sink, seen = pipeline.result_sink, pipeline.result_events
-        completion_lines = report_completions(pipeline, settings, options)
     write_report(result, options.report_path)
     console.print(summary_table(result, options.report_path))
     if sink is not None and seen is not None:
@@ -209,17 +216,16 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
     return result
 
 
-def report_completions(pipeline: LocalPipeline, settings: DeploymentSettings, options: DemoOptions) -> list[str]:
-    """Once the calls still in progress have ended, put each call's contact event through the completion handler's
-    logic and read its Completed events back from the result bus; the lines the demo prints about them."""
-    if pipeline.intake is None or pipeline.result_sink is None:
+def report_completions(pipeline: LocalPipeline, options: DemoOptions) -> list[str]:
+    """Once the calls still in progress have ended and the completion function has reported them, the lines the demo
+    prints about them (their Completed events are counted with the other result events)."""
+    relay = pipeline.completions
+    if relay is None:
         return []  # result events off (resultEvents=false): the stack has no completion either
-    relay = CompletionRelay(
-        pipeline.intake.placed_calls_table_name, settings.instance_id, pipeline.result_sink.bus_name
-    )
     longest_call = options.call_duration_max_seconds or options.call_duration_seconds
-    events = relay.deliver_all(pipeline.connect.instance, max_wait_seconds=longest_call + COMPLETION_WAIT_SLACK_SECONDS)
-    return completion_summary(events, ended=len(relay.delivered), found=relay.found)
+    relay.wait_until_reported(longest_call + COMPLETION_WAIT_SLACK_SECONDS)
+    pipeline.read_result_events()
+    return completion_summary(relay.deliveries, calls=len(pipeline.connect.instance.placed_calls))
 
 
 def busy_options(options: DemoOptions) -> DemoOptions:

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-# The deferral reasons a request may not be called before (the function's settling.deferral.BINDING_REASONS): a
-# request deferred for one of them to a time after the run has reached its outcome for the run, waiting.
-BINDING_DEFERRAL_REASONS = frozenset({"NotBefore", "OutsideCallingHours"})
+from outbound_caller.decisions import BINDING_REASONS
+
 # The outcome of a request whose destination is on the suppression list (decisions.OutcomeKind.SUPPRESSED): no call and
 # no dead-letter, so the log (and the Rejected event) is its only trace.
 SUPPRESSED_OUTCOME = "suppressed"
@@ -81,5 +80,7 @@ class FunctionLog:
         reason = str(entry.get("reason"))
         self.deferred[reason] += 1
         until = entry.get("deferred_until")
-        if reason in BINDING_DEFERRAL_REASONS and isinstance(until, str):
+        # A request deferred for a reason it may not be called before (NotBefore, calling hours, a redial's interval) to
+        # a time after the run has reached its outcome for the run: waiting.
+        if reason in BINDING_REASONS and isinstance(until, str):
             self._waiting[token] = Waiting(reason, datetime.fromisoformat(until))

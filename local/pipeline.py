@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from local.completions import CompletionRelay, completion_environment
 from local.connect_endpoint import LocalConnectEndpoint
 from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import FunctionSpec
@@ -67,6 +68,9 @@ class LocalPipeline:
         # invocation has published by then).
         self.result_events: ResultEventsSeen | None = None
         self.event_source: SqsEventSource | None = None
+        # The completion function, handling the contact events of the calls that ended; None without result events
+        # (the stack deploys it only with them).
+        self.completions: CompletionRelay | None = None
         self.function_log = FunctionLog(config.log_path)
         # A request deferred to after this (the run's time limit) has settled for the run: it waits, as it should.
         self._run_ends = datetime.now(UTC)
@@ -111,6 +115,17 @@ class LocalPipeline:
         if self.intake.suppression is not None:
             function_environment |= self.intake.suppression.function_environment
             self._start_opt_out()
+        if self.result_sink is not None:
+            self.completions = self._stack.enter_context(
+                CompletionRelay(
+                    self.connect.instance,
+                    completion_environment(
+                        config.settings.instance_id, self.intake.placed_calls_table_name, self.result_sink.bus_name
+                    ),
+                    config.work_dir,
+                    config.settings.instance_id,
+                )
+            )
         function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(
             EventSourceMappingSpec(
@@ -209,6 +224,13 @@ class LocalPipeline:
             suppressed=self.function_log.suppressed(),
         )
 
+    def read_result_events(self) -> ResultEventsSeen | None:
+        """Read what the result bus has delivered since the last look (e.g. the last calls' Completed events, once they
+        have ended after the run settled); everything seen so far."""
+        if self._result_reader is not None:
+            self.result_events = self._result_reader.drain()
+        return self.result_events
+
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:
         settings = self.config.settings
         return produce(
@@ -231,6 +253,8 @@ class LocalPipeline:
         """Report progress, wait a moment, and look again; stop the run if the function cannot start."""
         if event_source.init_error is not None:
             raise event_source.init_error
+        if self.completions is not None and self.completions.init_error is not None:
+            raise self.completions.init_error
         if on_progress is not None:
             on_progress(self._progress(sqs, started, requests))
         if self._result_reader is not None:

@@ -53,10 +53,16 @@ class Sample:
     times_from_now: dict[str, float] | None = None
     # How the destination comes onto the suppression list (one of OPT_OUT_DOORS); None: the demo leaves it off.
     opt_out: str | None = None
+    # How many calls the request makes when placed: its attempts, when the redial policy dials it again.
+    calls: int = 1
+    # Sent in the demo's first pass only: its story (a number that answers the second call) happens once.
+    once: bool = False
 
     def __post_init__(self) -> None:
         if self.opt_out is not None and self.opt_out not in OPT_OUT_DOORS:
             raise ValueError(f"opt_out {self.opt_out!r} is none of {', '.join(OPT_OUT_DOORS)}")
+        if self.calls < 1 or (self.calls > 1 and self.expected != PLACED):
+            raise ValueError("calls counts the attempts of a placed request: at least 1, and 1 unless it is placed")
 
     @property
     def body(self) -> str:
@@ -77,8 +83,9 @@ class Sample:
 
     @property
     def once_only(self) -> bool:
-        """A callee who opts out during their call can be called once: later requests find them suppressed."""
-        return self.opt_out == FROM_CONTACT_FLOW
+        """A sample sent in the first pass only: one that says so, and a callee who opts out during their call (later
+        requests find them suppressed)."""
+        return self.once or self.opt_out == FROM_CONTACT_FLOW
 
     @property
     def fits_eventbridge(self) -> bool:
@@ -122,8 +129,11 @@ def opted_out_numbers(samples: list[Sample], door: str) -> list[str]:
 
 
 def expected_outcomes(requests: list[Sample]) -> Counter[str]:
-    """How many requests must end in each outcome."""
-    return Counter(request.expected for request in requests)
+    """How many requests must end in each outcome; placed ones count their calls (a redialled request makes several)."""
+    expected: Counter[str] = Counter()
+    for request in requests:
+        expected[request.expected] += request.calls if request.expected == PLACED else 1
+    return expected
 
 
 @dataclass(frozen=True)

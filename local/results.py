@@ -106,16 +106,17 @@ class ResultSinkReader:
         if seen.by_detail_type[detail_type] < SHOWN_PER_DETAIL_TYPE:
             seen.examples.append({"detail-type": detail_type, "detail": detail})
         seen.by_detail_type[detail_type] += 1
-        # A rejection by its ErrorCode, a deferral by its Reason, an opt-out or opt-in by the door it came through.
-        kind = detail.get("ErrorCode") or detail.get("Reason") or detail.get("Origin") or ""
+        # A rejection by its ErrorCode, a deferral by its Reason, an opt-out or opt-in by the door it came through, a
+        # completed call by its Outcome.
+        kind = detail.get("ErrorCode") or detail.get("Reason") or detail.get("Origin") or detail.get("Outcome") or ""
         seen.by_kind[(detail_type, kind)] += 1
 
 
 def result_events_table(seen: ResultEventsSeen, sink: ResultSink) -> Table:
-    """The events the sink received, by detail-type and ErrorCode, Reason or Origin."""
+    """The events the sink received, by detail-type and ErrorCode, Reason, Origin or Outcome."""
     table = Table(title=f"Result events on bus {sink.bus_name} (a rule forwards them to an SQS sink)")
     table.add_column("detail-type")
-    table.add_column("ErrorCode / Reason / Origin")
+    table.add_column("ErrorCode / Reason / Origin / Outcome")
     table.add_column("events", justify="right")
     for (detail_type, kind), count in sorted(seen.by_kind.items()):
         table.add_row(detail_type, kind or "-", str(count))

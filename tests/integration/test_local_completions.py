@@ -1,85 +1,140 @@
-"""The local call completion: a call the local Connect ended becomes a contact event, goes through the completion
-handler's logic, and its Completed event comes back from the result bus (moto, in process)."""
+"""The local call completion: a call the local Connect ended becomes a contact event of the documented shape, the
+completion function (its real handler, in a function container) reads the rest from the local Connect's
+DescribeContact, records the outcome in the ledger and publishes its Completed event."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from local.completions import CompletionRelay, completion_summary, contact_event
-from local.connect_rules import PlacedCall
-from local.intake import expiring_table_definition
+from local.completions import CompletionRelay, completion_environment, completion_summary, contact_event
+from local.connect_behaviour import ConnectBehaviour
+from local.connect_endpoint import LocalConnectEndpoint
+from local.connect_outcomes import OutcomeMix
+from local.demo import demo_settings
+from local.intake import IntakeResources, create_intake
+from local.moto_servers import LocalAws
+from local.results import ResultSinkReader, create_result_sink
+from local.sdk_environment import local_sdk_environment, scoped_environment
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
+from outbound_caller.names import COMPLETED_EVENT
 from outbound_caller.privacy import mask_token
 from tests.support.environment import INSTANCE_ID
 
-TABLE = "local-placed-calls"
-RESULT_BUS = "local-results"
-NUMBER = "+14155550123"
+ANSWERING = "+12025550101"
+RINGING_OUT_FIRST = "+12125550150"  # the local Connect's first call to it is not answered, later ones are
+BUSY = "+12125550141"
 
 
-def call(contact_id: str, token: str | None, ends_in: float, duration: float = 3.5) -> PlacedCall:
-    """A contact as the local Connect records it."""
-    return PlacedCall(
-        contact_id=contact_id,
-        client_token=token,
-        destination=NUMBER,
-        contact_flow_id="flow",
-        placed_at=time.time() - duration,
-        ends_at=time.monotonic() + ends_in,
-        duration_seconds=duration,
+@dataclass(frozen=True)
+class Local:
+    intake: IntakeResources
+    connect: LocalConnectEndpoint
+    relay: CompletionRelay
+    reader: ResultSinkReader
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    """Local AWS with the demo's ledger and result bus, a local Connect whose calls last 0.3 s, and the relay."""
+    work_dir: Path = tmp_path_factory.mktemp("completion")
+    behaviour = ConnectBehaviour(
+        instance_id=INSTANCE_ID, call_duration_seconds=0.3, outcomes=OutcomeMix(ring_seconds=0.3)
     )
+    with (
+        LocalAws(separate_dynamodb=True) as aws,
+        LocalConnectEndpoint(behaviour) as connect,
+        scoped_environment(local_sdk_environment(aws.url, connect.url, work_dir, aws.dynamodb_url)),
+    ):
+        settings = demo_settings({})
+        intake = create_intake(settings, visibility_timeout_seconds=30)
+        sink = create_result_sink(settings)
+        assert sink is not None
+        environment = completion_environment(INSTANCE_ID, intake.placed_calls_table_name, sink.bus_name)
+        with CompletionRelay(connect.instance, environment, work_dir, INSTANCE_ID) as relay:
+            yield Local(intake, connect, relay, ResultSinkReader(sink))
 
 
-@pytest.fixture
-def relay() -> Iterator[CompletionRelay]:
-    """The relay on moto, with the ledger table laid out as the local pipeline lays it out, and a result bus."""
-    with mock_aws():
-        boto3.client("dynamodb").create_table(**expiring_table_definition(TABLE, contact_id_index=True))
-        boto3.client("events").create_event_bus(Name=RESULT_BUS)
-        yield CompletionRelay(TABLE, INSTANCE_ID, RESULT_BUS)
+def _place(local: Local, destination: str, token: str | None) -> str:
+    """A call placed through the local Connect's API and, when it has a token, recorded in the ledger as the caller
+    records it."""
+    connect = boto3.client("connect")
+    contact_id = connect.start_outbound_voice_contact(
+        InstanceId=INSTANCE_ID,
+        ContactFlowId="flow",
+        DestinationPhoneNumber=destination,
+        SourcePhoneNumber="+15555550100",
+        **({"ClientToken": token} if token else {}),
+    )["ContactId"]
+    if token is not None:
+        ledger = PlacedCallsLedger(local.intake.placed_calls_table_name, boto3.client("dynamodb"))
+        attempt = ledger.claim(token, "fingerprint", lease_until_ms=0, claim_id=new_claim_id())
+        assert isinstance(attempt, int)
+        ledger.complete(token, attempt, contact_id)
+    return contact_id
 
 
-def test_the_contact_event_of_a_local_call_has_the_documented_shape() -> None:
-    # Given a call the local Connect ended after 3.5 s
-    event = contact_event(call("contact-1", "token-1", ends_in=0), INSTANCE_ID)
-    # When it is parsed as the completion handler parses contact events
-    detail = contact_event_detail(event)
-    # Then it is an API-started voice call of this instance that ended 3.5 s after it connected
-    assert (event["source"], event["detail-type"]) == ("aws.connect", "Amazon Connect Contact Event")
-    assert (detail.event_type, detail.initiation_method, detail.is_voice) == ("DISCONNECTED", "API", True)
-    assert detail.instance_arn is not None
-    assert detail.instance_arn.endswith(f":instance/{INSTANCE_ID}")
-    assert detail.connected_to_system_timestamp is not None
-    assert detail.disconnect_timestamp is not None
-    assert (detail.disconnect_timestamp - detail.connected_to_system_timestamp).total_seconds() == pytest.approx(
-        3.5, abs=0.002
-    )
+def _completed(local: Local, expected: int) -> list[dict[str, object]]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        seen = local.reader.drain()
+        if seen.by_detail_type[COMPLETED_EVENT] >= expected:
+            break
+        time.sleep(0.2)
+    return [example["detail"] for example in seen.examples if example["detail-type"] == COMPLETED_EVENT]
 
 
-def test_only_calls_that_ended_are_reported_each_once_with_their_token(relay: CompletionRelay) -> None:
-    # Given a placed call recorded in the ledger that has ended, and one still in progress
-    ledger = PlacedCallsLedger(TABLE, boto3.client("dynamodb"))
-    attempt = ledger.claim("token-1", "fingerprint", lease_until_ms=0, claim_id=new_claim_id())
-    assert isinstance(attempt, int)
-    ledger.complete("token-1", attempt, "contact-1")
-    calls = [call("contact-1", "token-1", ends_in=-1), call("contact-2", None, ends_in=60)]
-    # When the relay looks twice
-    assert relay.deliver_ended(calls) == 1
-    assert relay.deliver_ended(calls) == 0
-    # Then one Completed event came back from the result bus, for the ended call, matched to its token
-    [event] = relay.received(expected=1)
-    assert event["detail"]["ContactId"] == "contact-1"
-    assert event["detail"]["ClientToken"] == mask_token("token-1")
-    assert event["detail"]["Connected"] is True
-    assert NUMBER.lstrip("+") not in json.dumps(event)
+def test_each_call_that_ended_is_reported_once_with_its_outcome_from_describe_contact(local: Local) -> None:
+    # Given an answered call and a busy one placed by the caller (in the ledger), and a ring-out placed by no one
+    answered = _place(local, ANSWERING, "token-answered")
+    busy = _place(local, BUSY, "token-busy")
+    _place(local, RINGING_OUT_FIRST, None)
+    # When their calls end and the relay has the completion function report them
+    assert local.relay.wait_until_reported(timeout_seconds=20)
+    # Then each was handled once, with the outcome Connect's DescribeContact gives it; the call nobody placed is
+    # reported only after the ledger's catch-up, so the function failed and is retried as Lambda retries it
+    deliveries = local.relay.deliveries
+    assert deliveries.outcomes == {"Answered": 1, "Busy": 1}
+    assert (deliveries.handled, deliveries.dropped, deliveries.failed_attempts) == (2, 1, 3)
+    completed = {str(detail["ContactId"]): detail for detail in _completed(local, expected=2)}
+    assert completed[answered]["Outcome"] == "Answered"
+    assert completed[answered]["ClientToken"] == mask_token("token-answered")
+    assert completed[busy]["Outcome"] == "Busy"
+    assert completed[busy]["DisconnectReason"] == "TELECOM_BUSY"
+    assert completed[busy]["Connected"] is False
+    assert ANSWERING.lstrip("+") not in json.dumps(completed)
     # And the demo's summary says so
-    summary = completion_summary([event], ended=len(relay.delivered), found=relay.found)
-    assert summary[0].startswith("Call completion: 1 calls ended; 1 'Outbound Call Completed' events")
-    assert "(1 matched" in summary[0]
+    [line] = completion_summary(deliveries, calls=3)
+    assert line.startswith("Call completion: 3 calls; the completion function reported 2 (Answered 1, Busy 1)")
+    assert "1 contact events given up on" in line
+
+
+def test_the_contact_event_of_a_local_call_has_the_documented_shape_and_gaps(local: Local) -> None:
+    # Given a call the local Connect ended, answered, and one nobody answered
+    connect = local.connect.instance
+    _place(local, ANSWERING, None)
+    _place(local, "+12125550151", None)
+    answered, unanswered = connect.placed_calls[-2:]
+    # When their contact events are parsed as the completion handler parses them
+    answered_detail = contact_event_detail(contact_event(answered, INSTANCE_ID))
+    unanswered_detail = contact_event_detail(contact_event(unanswered, INSTANCE_ID))
+    # Then both are API-started voice calls of this instance, without a disconnect reason (Connect documents one only
+    # for failed campaign contacts), and only the answered one connected
+    for detail in (answered_detail, unanswered_detail):
+        assert (detail.event_type, detail.initiation_method, detail.is_voice) == ("DISCONNECTED", "API", True)
+        assert detail.instance_arn is not None
+        assert detail.instance_arn.endswith(f":instance/{INSTANCE_ID}")
+        assert detail.disconnect_reason is None
+    assert answered_detail.connected_to_system_timestamp is not None
+    assert unanswered_detail.connected_to_system_timestamp is None
+    assert answered_detail.disconnect_timestamp is not None
+    assert (answered_detail.disconnect_timestamp - answered_detail.connected_to_system_timestamp).total_seconds() == (
+        pytest.approx(0.3, abs=0.002)
+    )

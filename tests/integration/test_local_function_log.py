@@ -9,12 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.function_log import BINDING_DEFERRAL_REASONS, FunctionLog
-from outbound_caller.decisions import BINDING_REASONS
-
-
-def test_the_pipeline_knows_the_functions_binding_deferral_reasons() -> None:
-    assert BINDING_DEFERRAL_REASONS == BINDING_REASONS
+from local.function_log import FunctionLog
 
 
 def _line(outcome: str, token: str, **fields: object) -> str:
@@ -23,14 +18,16 @@ def _line(outcome: str, token: str, **fields: object) -> str:
 
 @pytest.mark.parametrize("ending", ["placed", "dead_lettered", "retried"])
 def test_the_function_log_shows_which_requests_wait_beyond_a_moment(tmp_path: Path, ending: str) -> None:
-    # Given a function log with a request deferred for calling hours, one for NotBefore, one for back-pressure,
-    # and one deferred for calling hours that then ended otherwise; the last line still being written
+    # Given a function log with a request deferred for calling hours, one for NotBefore, one for back-pressure, one
+    # waiting for its redial, and one deferred for calling hours that then ended otherwise; the last line still being
+    # written
     log_path = tmp_path / "function.log"
     lines = [
         "START RequestId: 1 Version: $LATEST",
         _line("deferred", "a", reason="OutsideCallingHours", deferred_until="2026-06-02T01:00:00.000Z"),
         _line("deferred", "b", reason="NotBefore", deferred_until="2026-06-01T12:00:10.000Z"),
         _line("deferred", "c", reason="Throttled", deferred_until="2026-06-02T01:00:00.000Z"),
+        _line("deferred", "f", reason="Redial", deferred_until="2026-06-02T02:00:00.000Z"),
         _line("deferred", "d", reason="OutsideCallingHours", deferred_until="2026-06-02T01:00:00.000Z"),
         _line(ending, "d"),
     ]
@@ -38,14 +35,17 @@ def test_the_function_log_shows_which_requests_wait_beyond_a_moment(tmp_path: Pa
     log = FunctionLog(log_path)
     # When it is asked which wait beyond a moment after the NotBefore
     waiting = log.waiting_after(datetime(2026, 6, 1, 12, 5, tzinfo=UTC))
-    # Then only the request waiting for the calling hours is, until its time, and every deferral is counted
+    # Then only the requests waiting for the calling hours and their redial are, until their time, and every deferral
+    # is counted
     assert [(item.reason, item.until) for item in waiting] == [
-        ("OutsideCallingHours", datetime(2026, 6, 2, 1, 0, tzinfo=UTC))
+        ("OutsideCallingHours", datetime(2026, 6, 2, 1, 0, tzinfo=UTC)),
+        ("Redial", datetime(2026, 6, 2, 2, 0, tzinfo=UTC)),
     ]
-    assert log.deferred == {"OutsideCallingHours": 2, "NotBefore": 1, "Throttled": 1}
+    assert log.deferred == {"OutsideCallingHours": 2, "NotBefore": 1, "Throttled": 1, "Redial": 1}
     assert [item.reason for item in log.waiting_after(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))] == [
         "OutsideCallingHours",
         "NotBefore",
+        "Redial",
     ]
 
 
