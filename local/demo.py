@@ -204,6 +204,7 @@ def run_demo(options: DemoOptions, console: Console) -> RunResult:
                 result = pipeline.run(requests, options.max_duration_seconds)
         opt_outs.check()
         completion_lines = report_completions(pipeline, options)
+        result = pipeline.with_late_result_events(result)
         sink, seen = pipeline.result_sink, pipeline.result_events
     write_report(result, options.report_path)
     console.print(summary_table(result, options.report_path))
@@ -224,7 +225,6 @@ def report_completions(pipeline: LocalPipeline, options: DemoOptions) -> list[st
         return []  # result events off (resultEvents=false): the stack has no completion either
     longest_call = options.call_duration_max_seconds or options.call_duration_seconds
     relay.wait_until_reported(longest_call + COMPLETION_WAIT_SLACK_SECONDS)
-    pipeline.read_result_events()
     return completion_summary(relay.deliveries, calls=len(pipeline.connect.instance.placed_calls))
 
 

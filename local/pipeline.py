@@ -8,6 +8,7 @@ runner saw.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,9 +41,20 @@ from local.results import ResultEventsSeen, ResultSink, ResultSinkReader, create
 from local.run_progress import Progress
 from local.run_result import RunResult, peak_rate
 from local.sdk_environment import local_sdk_environment, scoped_environment
+from outbound_caller.names import COMPLETED_EVENT
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+
+def completed_outcomes(seen: ResultEventsSeen | None) -> Counter[str]:
+    """The Completed events seen, by Outcome."""
+    if seen is None:
+        return Counter()
+    return Counter(
+        {kind: count for (detail_type, kind), count in seen.by_kind.items() if detail_type == COMPLETED_EVENT}
+    )
+
 
 # How often the pipeline looks at the queues while waiting for the requests to settle.
 SETTLE_POLL_SECONDS = 0.25
@@ -221,15 +233,21 @@ class LocalPipeline:
             deferred=Counter(self.function_log.deferred),
             waiting=waiting,
             result_events=self.result_events.by_detail_type if self.result_events is not None else Counter(),
+            completed_outcomes=completed_outcomes(self.result_events),
             suppressed=self.function_log.suppressed(),
         )
 
-    def read_result_events(self) -> ResultEventsSeen | None:
-        """Read what the result bus has delivered since the last look (e.g. the last calls' Completed events, once they
-        have ended after the run settled); everything seen so far."""
-        if self._result_reader is not None:
-            self.result_events = self._result_reader.drain()
-        return self.result_events
+    def with_late_result_events(self, result: RunResult) -> RunResult:
+        """The run's result with what the result bus has delivered since it settled (the last calls' Completed events,
+        once those calls have ended)."""
+        if self._result_reader is None:
+            return result
+        self.result_events = self._result_reader.drain()
+        return dataclasses.replace(
+            result,
+            result_events=Counter(self.result_events.by_detail_type),
+            completed_outcomes=completed_outcomes(self.result_events),
+        )
 
     def _produce(self, requests: list[Sample], intake: IntakeResources) -> ProducedCounts:
         settings = self.config.settings

@@ -35,11 +35,15 @@ DEFERRAL_NOTES = {
     "InvocationEnding": "too little invocation time was left to call safely",
     "OutsideCallingHours": "the calling hours were closed in the callee's time zones",
     "NotBefore": "the request's NotBefore had not come yet",
+    "Redial": "waiting for its call's outcome, or for its next attempt's interval (the redial policy)",
+    "SourceCallLimit": "its caller ID had made SOURCE_CALL_LIMIT's calls in the window",
+    "NoAgentAvailable": "no agent of its queue was free for it (AGENT_PACING)",
 }
 # What a request still waiting when the run ended is waiting for, for the summary.
 WAITING_NOTES = {
     "OutsideCallingHours": "deferred to the next calling hours",
     "NotBefore": "deferred to its NotBefore",
+    "Redial": "waiting for its next attempt",
 }
 
 

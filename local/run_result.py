@@ -42,6 +42,8 @@ class RunResult:
     waiting: list[Waiting] = field(default_factory=list)
     # Result events the function published, by detail-type, as a rule on the result bus forwarded them to a sink.
     result_events: Counter[str] = field(default_factory=Counter)
+    # The calls the completion function reported, by the Outcome of their Completed events on the result bus.
+    completed_outcomes: Counter[str] = field(default_factory=Counter)
     # Requests whose destination was on the suppression list: acknowledged with no call and no dead-letter, so counted
     # from the function's log (each request once).
     suppressed: int = 0
@@ -95,6 +97,7 @@ class RunResult:
             ],
             "left_on_queue": self.left_on_queue,
             "result_events": dict(sorted(self.result_events.items())),
+            "completed_outcomes": dict(sorted(self.completed_outcomes.items())),
             "retried_records": self.event_source.retried,
             "redeliveries": self.event_source.redeliveries,
             "duration_seconds": round(self.duration_seconds, 2),

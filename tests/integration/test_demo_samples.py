@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from local.demo import DEMO_REQUESTS, DEMO_WEEKEND_DAYS_AHEAD, demo_calling_hours, demo_settings
 from local.demo_opt_outs import as_an_operator_writes_it
-from local.producers import DEFERRED_PREFIX, PLACED, SUPPRESSED, Sample, build_requests, load_samples, opted_out_numbers
+from local.producers import (
+    DEFERRED_PREFIX,
+    PLACED,
+    SUPPRESSED,
+    Sample,
+    build_requests,
+    expected_outcomes,
+    load_samples,
+    opted_out_numbers,
+)
 from outbound_caller.config.calling_hours import parse_calling_hours
 from outbound_caller.optout.changes import FROM_CONTACT_FLOW, FROM_EVENT, FROM_OPERATOR
 from outbound_caller.safety.calling_hours import OPENING_SPREAD_SECONDS, next_opening
@@ -157,18 +168,35 @@ def test_every_suppressed_sample_is_opted_out_before_its_request_through_one_of_
     ] == []
 
 
-def test_a_callee_who_opts_out_is_called_in_the_first_pass_only() -> None:
-    # Given the samples, one of whose callees opts out during the call
+def test_a_callee_who_opts_out_and_the_samples_whose_story_happens_once_are_sent_in_the_first_pass_only() -> None:
+    # Given the samples: one callee opts out during the call, and the calls that turn out other than answered (a
+    # number that answers only the second call, a busy line, an answering machine, an invalid number) are marked once
     samples = load_samples()
     [callee] = [sample for sample in samples if sample.opt_out == FROM_CONTACT_FLOW]
+    once = [sample for sample in samples if sample.once]
+    assert len(once) == 4
     # When the demo's requests are built from three passes over them
     requests = build_requests(samples, DEMO_REQUESTS)
-    # Then that call is made once, in the first pass, and every other sample is sent three times
+    # Then those are sent once, in the first pass, and every other sample three times
     assert len(requests) == DEMO_REQUESTS
     assert requests[: len(samples)] == samples
-    assert requests.count(callee) == 1
-    assert {requests.count(sample) for sample in samples if sample is not callee} == {3}
+    assert {requests.count(sample) for sample in [callee, *once]} == {1}
+    assert {requests.count(sample) for sample in samples if sample is not callee and sample not in once} == {3}
     assert not callee.plainly_placed
+
+
+def test_a_redialled_sample_expects_a_call_per_attempt() -> None:
+    # Given the samples, two of which are placed twice (redialled)
+    samples = load_samples()
+    twice = [sample for sample in samples if sample.calls == 2]
+    # Then each has a bound that leaves room for its second attempt (the demo's requests expire within a minute
+    # otherwise, and the redial interval is a minute), and the placed calls expected count both attempts
+    assert len(twice) == 2
+    assert all(sample.times_from_now and sample.times_from_now.get("ExpiresAt", 0) >= 300 for sample in twice)
+    assert expected_outcomes(samples)[PLACED] == sum(sample.calls for sample in samples if sample.expected == PLACED)
+    assert expected_outcomes(samples)[PLACED] == sum(sample.expected == PLACED for sample in samples) + 2
+    with pytest.raises(ValueError, match="calls counts the attempts of a placed request"):
+        Sample("refused twice", "ValidationError", request={}, calls=2)
 
 
 def test_the_operator_writes_the_number_otherwise_and_the_list_keys_it_as_one() -> None:

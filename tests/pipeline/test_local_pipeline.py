@@ -29,7 +29,7 @@ FAST = [
     "--server-error-rate", "0",
     "--throttle-rate", "0",
     "--latency-ms", "0",
-    "--max-duration", "90",
+    "--max-duration", "150",
     # Long enough for the always-throttled sample to back off (1, 2, 4, 8 s) away from the requests deferred with
     # it: SQS delays are whole seconds, so while its backoff is short they come back in one batch, stopped again.
     "--context", "maxDeferralSeconds=20",
@@ -46,7 +46,7 @@ def _no_leaked_processes() -> Any:
 
 @pytest.mark.slow
 def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path) -> None:
-    # Given one of each of the 27 samples, half sent through SQS and half through EventBridge
+    # Given one of each of the 36 samples, half sent through SQS and half through EventBridge
     samples = load_samples()
     # When the demo runs them through the real function
     exit_code = main(["demo", "--requests", str(len(samples)), "--work-dir", str(tmp_path), *FAST])
@@ -54,8 +54,10 @@ def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path)
     report = json.loads((tmp_path / "report.json").read_text())
     assert exit_code == 0
     assert report["complete"] is True
-    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (15, 12)
-    assert report["placed"] == 13
+    assert (report["sent_via_sqs"], report["sent_via_eventbridge"]) == (18, 18)
+    # 18 requests placed, two of them twice: the number that answers only the second call, and the busy line
+    assert report["placed"] == 20
+    assert report["suppressed"] == 3
     assert report["dead_lettered"] == {
         "AccessDeniedException": 1,
         "DestinationNotAllowedByPolicy": 2,
@@ -64,25 +66,37 @@ def test_every_sample_reaches_its_outcome_through_both_producers(tmp_path: Path)
         "OutcomeUnknown": 1,
         "ValidationError": 6,
     }
-    # And the Australian request waits on the queue for the next calling hours, hours after the run
-    [waiting] = report["waiting"]
-    assert waiting["reason"] == "OutsideCallingHours"
-    assert datetime.fromisoformat(waiting["until"]) > datetime.now(UTC) + timedelta(hours=1)
-    assert report["left_on_queue"] == 1
-    # And the scheduled callback waited for its NotBefore before it was placed
+    # And the Australian request and the weekend callback wait on the queue for their calling hours, after the run
+    waiting = report["waiting"]
+    assert [item["reason"] for item in waiting] == ["OutsideCallingHours", "OutsideCallingHours"]
+    assert all(datetime.fromisoformat(item["until"]) > datetime.now(UTC) + timedelta(hours=1) for item in waiting)
+    assert report["left_on_queue"] == 2
+    # And the scheduled callback waited for its NotBefore before it was placed, and the two redials for their interval
     assert report["deferred"]["NotBefore"] >= 1
+    assert report["deferred"]["Redial"] >= 2
     # And throttling was deferred, never retried: the flaky request once, the always-throttled one until its bound
     # (maxDeferralSeconds 20), then Expired; nothing spent a receive, and the 500s are never retried
     assert report["deferred"]["Throttled"] >= 2
     assert (report["retried_records"], report["redeliveries"]) == (0, 0)
     # And each outcome was announced on the result bus, read back through a rule to an SQS sink: one Placed per call,
-    # one Rejected per dead-letter, a Deferred per deferral (hops towards an announced time are not announced again)
+    # one Rejected per dead-letter and per suppressed request, a Deferred per deferral (hops towards an announced time
+    # are not announced again), the three opt-outs, and one Completed per call, by its outcome
     events = report["result_events"]
     assert events["Outbound Call Placed"] == report["placed"]
-    assert events["Outbound Call Rejected"] == sum(report["dead_lettered"].values())
+    assert events["Outbound Call Rejected"] == sum(report["dead_lettered"].values()) + report["suppressed"]
     assert 1 <= events["Outbound Call Deferred"] <= sum(report["deferred"].values())
+    assert events["Outbound Call Opt Out"] == 3
+    assert events["Outbound Call Completed"] == report["placed"]
+    assert report["completed_outcomes"] == {
+        "Answered": 15,
+        "Busy": 2,
+        "InvalidNumber": 1,
+        "NoAnswer": 1,
+        "Voicemail": 1,
+    }
     # And the function's logs went to the work directory, not the terminal
     assert "Call placed" in (tmp_path / "function.log").read_text()
+    assert "Call completed" in (tmp_path / "completion-function.log").read_text()
 
 
 @pytest.mark.slow
