@@ -30,7 +30,7 @@ from outbound_caller.decisions import (
     RETRIES_EXHAUSTED,
     SUPPRESSION_LIST_UNAVAILABLE,
 )
-from outbound_caller.names import CALLS_DEAD_LETTERED, CALLS_RETRIED, RESULT_EVENTS_FAILED
+from outbound_caller.names import AGENT_METRICS_UNAVAILABLE, CALLS_DEAD_LETTERED, CALLS_RETRIED, RESULT_EVENTS_FAILED
 
 # SQS publishes queue metrics every 5 minutes; a shorter period only adds empty datapoints.
 QUEUE_METRIC_PERIOD = Duration.minutes(5)
@@ -61,6 +61,10 @@ class OperationalAlarmsProps:
     result_events: bool = False
     # Only with the suppression list: the function that changes it (the caller then checks it before every call).
     opt_out_function: lambda_.IFunction | None = None
+    # Only with the waiting room: its queue, whose oldest request is watched like the source queue's.
+    waiting_room: sqs.IQueue | None = None
+    # Whether the caller reads the queues' available agents, so that failing to is worth an alarm.
+    agent_pacing: bool = False
     function_metrics: FunctionMetrics = field(default_factory=FunctionMetrics)
 
 
@@ -135,6 +139,27 @@ class OperationalAlarms(Construct):
             props.queue.metric_approximate_age_of_oldest_message(period=QUEUE_METRIC_PERIOD, statistic="Maximum"),
             threshold=oldest_seconds,
         )
+        if props.waiting_room is not None:
+            self._alarm(
+                "WaitingRoomOldestRequestTooOld",
+                f"A request has waited in the waiting room more than {oldest_seconds} s for a slot of the full Connect"
+                " instance: its calls do not end (or their contact events do not reach the completion function), or"
+                " other traffic fills it. The completion function's minute tick draws the room when the instance"
+                " opens; check its errors and the instance's concurrent calls",
+                props.waiting_room.metric_approximate_age_of_oldest_message(
+                    period=QUEUE_METRIC_PERIOD, statistic="Maximum"
+                ),
+                threshold=oldest_seconds,
+            )
+        if props.agent_pacing:
+            self._alarm(
+                "AgentMetricsUnavailable",
+                "The queues' available agents could not be read (GetCurrentMetricData throttled or refused): calls"
+                " routed to them wait (NoAgentAvailable) once the last reading is stale. Check the caller's"
+                " connect:GetCurrentMetricData permission and the API's quota",
+                function_metrics.metric(AGENT_METRICS_UNAVAILABLE, period=OUTCOME_METRIC_PERIOD),
+                threshold=0,
+            )
         self._alarm(
             "FunctionErrors",
             "The outbound caller failed whole invocations (record-level failures are not errors)",

@@ -15,9 +15,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.bundling import function_code
-from infra.function_environment import FunctionConfiguration, StackResources
+from infra.function_environment import FunctionConfiguration, StackResources, routed_queue_ids
 from infra.results import ResultEventBus
 from infra.suppression import SuppressionList
+from infra.waiting_room import WaitingRoom
 
 # The newest Python runtime this aws-cdk-lib offers; lambda/requirements.txt has cp314 aarch64 wheels for it.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -51,6 +52,8 @@ class OutboundCallerProps:
     result_event_bus: ResultEventBus | None = None
     # Only with the suppression list: the numbers never to be called, checked before every attempt.
     suppression_list: SuppressionList | None = None
+    # Only with the waiting room: where a request found InstanceAtCapacity waits for a slot.
+    waiting_room: WaitingRoom | None = None
 
 
 class OutboundCaller(Construct):
@@ -120,6 +123,7 @@ class OutboundCaller(Construct):
                     suppression_table_name=suppression.table.table_name if suppression else None,
                     # The ARN: that exact secret, never a name another secret could answer to.
                     suppression_key_secret_id=suppression.key.secret_arn if suppression else None,
+                    waiting_room_queue_url=props.waiting_room.queue.queue_url if props.waiting_room else None,
                 )
             ),
             tracing=lambda_.Tracing.ACTIVE,
@@ -190,6 +194,23 @@ class OutboundCaller(Construct):
         if props.suppression_list is not None:
             # Whether a destination is listed: GetItem and the key, never a change to the list.
             props.suppression_list.grant_check(self.role)
+        if props.waiting_room is not None:
+            # A request the full instance cannot take waits in the room: SendMessage only, never a draw.
+            props.waiting_room.grant_park(self.role)
+        if configuration.agent_pacing:
+            # The available agents of the queues a call may be routed to, no other (agent pacing's items live in the
+            # placed-calls table, whose GetItem and UpdateItem are granted above).
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadTheQueuesAvailableAgents",
+                    actions=["connect:GetCurrentMetricData"],
+                    resources=agent_metrics_arns(
+                        Stack.of(self),
+                        configuration.instance_id,
+                        routed_queue_ids(configuration.queue_id, configuration.allowed_queue_ids),
+                    ),
+                )
+            )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -225,6 +246,25 @@ def connect_resource_arns(stack: Stack, instance_id: str) -> list[str]:
             resource_name=f"{instance_id}/contact/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
+    ]
+
+
+def agent_metrics_arns(stack: Stack, instance_id: str, queue_ids: tuple[str, ...]) -> list[str]:
+    """What GetCurrentMetricData of these queues is authorized on: the instance, and each queue by its ID."""
+    # The Service Authorization Reference lists `instance` (required) and `queue` (the queues of the request's
+    # Filters) for the action. The queues a call may be routed to are known at synth (the function refuses a
+    # request's QueueId outside CONNECT_ALLOWED_QUEUE_IDS and the default), so no queue is a wildcard.
+    return [
+        instance_arn(stack, instance_id),
+        *(
+            stack.format_arn(
+                service="connect",
+                resource="instance",
+                resource_name=f"{instance_id}/queue/{queue_id}",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for queue_id in queue_ids
+        ),
     ]
 
 

@@ -16,13 +16,14 @@ from pydantic import ValidationError
 
 from infra.function_check import (
     PLACEHOLDER_BUS_ARN,
+    PLACEHOLDER_FIFO_QUEUE_URL,
     PLACEHOLDER_QUEUE_URL,
     PLACEHOLDER_SECRET_ARN,
     PLACEHOLDER_TABLE_NAME,
     function_refusals,
     stack_function_refusals,
 )
-from infra.function_environment import completion_environment, optout_environment
+from infra.function_environment import SlotHandOverResources, completion_environment, optout_environment
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
 
@@ -90,9 +91,25 @@ def _function_refusals(settings: DeploymentSettings) -> list[str]:
         result_event_bus_name=result_bus,
         suppression_table_name=suppression[0],
         suppression_key_secret_id=suppression[1],
+        waiting_room_queue_url=PLACEHOLDER_FIFO_QUEUE_URL if settings.has_waiting_room else None,
+    )
+    hand_over = (
+        SlotHandOverResources(
+            PLACEHOLDER_FIFO_QUEUE_URL, PLACEHOLDER_QUEUE_URL, PLACEHOLDER_SECRET_ARN, settings.concurrent_calls_limit
+        )
+        if settings.has_waiting_room
+        else None
     )
     completion = (
-        completion_environment(settings.instance_id, PLACEHOLDER_TABLE_NAME, result_bus) if result_bus else None
+        completion_environment(
+            settings.instance_id,
+            PLACEHOLDER_TABLE_NAME,
+            result_bus,
+            hand_over=hand_over,
+            agent_pacing=settings.agent_pacing,
+        )
+        if result_bus
+        else None
     )
     optout = (
         optout_environment(PLACEHOLDER_TABLE_NAME, PLACEHOLDER_SECRET_ARN, result_bus)

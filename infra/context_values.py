@@ -19,6 +19,7 @@ from outbound_caller.config.call_limits import parse_call_limits
 from outbound_caller.config.calling_hours import parse_calling_hours
 from outbound_caller.config.closed_days import parse_blackout_dates, parse_holidays
 from outbound_caller.config.destinations import DEFAULT_BLOCKED_NUMBER_TYPES, parse_number_types, parse_region_codes
+from outbound_caller.config.pacing_fields import MAX_AGENT_METRICS_TTL_SECONDS, MAX_AGENT_PACING_RATIO
 from outbound_caller.config.redial import (
     MAX_REDIAL_ATTEMPTS,
     MAX_REDIAL_OUTCOME_WAIT_SECONDS,
@@ -238,3 +239,9 @@ RedialOutcomes = Annotated[tuple[str, ...], AsList, AfterValidator(_redial_outco
 RedialAttempts = Annotated[int, Field(ge=1, le=MAX_REDIAL_ATTEMPTS)]
 RedialIntervalSeconds = Annotated[int, Field(ge=MIN_REDIAL_INTERVAL_SECONDS)]
 RedialOutcomeWait = Annotated[int, Field(ge=MIN_REDIAL_INTERVAL_SECONDS, le=MAX_REDIAL_OUTCOME_WAIT_SECONDS)]
+# A switch whose unset value (null, or `-c key=`) follows another setting.
+OptionalSwitch = Annotated[bool | None, Unset]
+# Agent pacing, with the function's own bounds (config/pacing_fields.py): checked even while agentPacing is off, so a
+# value that would be refused the day it is switched on is refused now.
+AgentPacingRatio = Annotated[float, Field(gt=0, le=MAX_AGENT_PACING_RATIO, allow_inf_nan=False)]
+AgentMetricsTtlSeconds = Annotated[int, Field(ge=1, le=MAX_AGENT_METRICS_TTL_SECONDS)]

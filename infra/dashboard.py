@@ -21,11 +21,17 @@ from infra.function_metrics import (
     connect_metric,
 )
 from outbound_caller.names import (
+    AGENT_METRICS_READ,
+    AGENT_METRICS_UNAVAILABLE,
     CALLS_DEAD_LETTERED,
     CALLS_DEFERRED,
+    CALLS_PARKED,
     CALLS_RETRIED,
     CALLS_SUPPRESSED,
+    SLOTS_FREED,
+    SLOTS_HANDED_OVER,
     SUPPRESSION_CHANGES,
+    WAITING_ROOM_DRAWN,
 )
 
 # One point per 5 minutes: SQS's own resolution, and enough to read a day's calling at a glance.
@@ -52,6 +58,10 @@ class OperationsDashboardProps:
     function_metrics: FunctionMetrics = field(default_factory=FunctionMetrics)
     # Only with the suppression list: the function that changes it.
     opt_out_function: lambda_.IFunction | None = None
+    # Only with the waiting room: its queue.
+    waiting_room: sqs.IQueue | None = None
+    # Whether the caller reads the queues' available agents.
+    agent_pacing: bool = False
 
 
 class OperationsDashboard(Construct):
@@ -103,6 +113,43 @@ class OperationsDashboard(Construct):
                         ],
                     ),
                 ]
+            )
+
+        pacing_row: list[cloudwatch.IWidget] = []
+        if props.waiting_room is not None:
+            room = props.waiting_room
+            pacing_row += [
+                graph(
+                    "Waiting room: requests parked and drawn",
+                    [
+                        calls.metric(CALLS_PARKED, period=GRAPH_PERIOD),
+                        calls.metric(WAITING_ROOM_DRAWN, period=GRAPH_PERIOD),
+                    ],
+                    right=[
+                        room.metric_approximate_number_of_messages_visible(period=GRAPH_PERIOD, statistic="Maximum")
+                    ],
+                ),
+                graph(
+                    "Ended calls' slots: handed over, or freed",
+                    [
+                        calls.metric(SLOTS_HANDED_OVER, period=GRAPH_PERIOD),
+                        calls.metric(SLOTS_FREED, period=GRAPH_PERIOD),
+                    ],
+                ),
+                graph(
+                    "Age of the oldest request in the waiting room (s)",
+                    [room.metric_approximate_age_of_oldest_message(period=GRAPH_PERIOD, statistic="Maximum")],
+                ),
+            ]
+        if props.agent_pacing:
+            pacing_row.append(
+                graph(
+                    "Queues' available agents: reads and failed reads",
+                    [
+                        calls.metric(AGENT_METRICS_READ, period=GRAPH_PERIOD),
+                        calls.metric(AGENT_METRICS_UNAVAILABLE, period=GRAPH_PERIOD),
+                    ],
+                )
             )
 
         self.dashboard = cloudwatch.Dashboard(
@@ -168,6 +215,7 @@ class OperationsDashboard(Construct):
                     ),
                 ],
                 *suppression_row,
+                *([pacing_row] if pacing_row else []),
             ],
         )
         stack = Stack.of(self)

@@ -18,6 +18,7 @@ from outbound_caller.config.settings import Settings, load_settings
 # What only the deployed stack knows (its queues' URLs and tables' names are tokens at synth), shaped as the function
 # expects them, so the check judges the context values alone.
 PLACEHOLDER_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/placeholder"
+PLACEHOLDER_FIFO_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/placeholder.fifo"
 PLACEHOLDER_TABLE_NAME = "placeholder-table"
 PLACEHOLDER_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:placeholder-AbCdEf"  # noqa: S105 - a name
 PLACEHOLDER_BUS_ARN = "arn:aws:events:us-east-1:000000000000:event-bus/placeholder"
@@ -50,6 +51,9 @@ CONTEXT_KEY_OF_VARIABLE: Mapping[str, str] = {
     "REDIAL_INTERVAL_SECONDS": "redialIntervalSeconds",
     "REDIAL_OUTCOME_WAIT_SECONDS": "redialOutcomeWaitSeconds",
     "RESULT_EVENT_BUS_NAME": "resultEventBusName",
+    "AGENT_PACING": "agentPacing",
+    "AGENT_PACING_RATIO": "agentPacingRatio",
+    "AGENT_METRICS_TTL_SECONDS": "agentMetricsTtlSeconds",
 }
 # The variables that come from the stack's own resources or constants, never from a context value.
 STACK_VARIABLES = frozenset(
@@ -61,6 +65,7 @@ STACK_VARIABLES = frozenset(
         "DESTINATION_CALLS_TABLE_NAME",
         "SUPPRESSION_TABLE_NAME",
         "SUPPRESSION_KEY_SECRET_ID",
+        "WAITING_ROOM_QUEUE_URL",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
     }

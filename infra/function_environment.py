@@ -30,6 +30,19 @@ class StackResources:
     # Only with the suppression list: its table and the secret keying the HMAC of each number, always together.
     suppression_table_name: str | None = None
     suppression_key_secret_id: str | None = None
+    # Only with the waiting room: the FIFO queue a request waits in for a slot of the full instance.
+    waiting_room_queue_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SlotHandOverResources:
+    """What the completion function hands an ended call's slot on with: the waiting room it draws, the source queue it
+    draws into, the key that marks a handed-over slot, and the instance's concurrent calls as the caller knows them."""
+
+    waiting_room_queue_url: str
+    source_queue_url: str
+    message_signing_key_secret_id: str
+    concurrent_calls_limit: int
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,10 @@ class FunctionConfiguration:
     redial_max_attempts: int
     redial_interval_seconds: int
     redial_outcome_wait_seconds: int
+    # Agent pacing: only written when on.
+    agent_pacing: bool
+    agent_pacing_ratio: float
+    agent_metrics_ttl_seconds: int
 
     def environment(self, resources: StackResources) -> dict[str, str]:
         """The function's environment variables, exactly as the contract names them."""
@@ -111,6 +128,14 @@ class FunctionConfiguration:
             }
         if resources.result_event_bus_name is not None:
             environment["RESULT_EVENT_BUS_NAME"] = resources.result_event_bus_name
+        if resources.waiting_room_queue_url is not None:
+            environment["WAITING_ROOM_QUEUE_URL"] = resources.waiting_room_queue_url
+        if self.agent_pacing:
+            environment |= {
+                "AGENT_PACING": "true",
+                "AGENT_PACING_RATIO": f"{self.agent_pacing_ratio:g}",
+                "AGENT_METRICS_TTL_SECONDS": str(self.agent_metrics_ttl_seconds),
+            }
         return environment
 
     def _calling_safety(self, resources: StackResources) -> dict[str, str]:
@@ -140,22 +165,44 @@ class FunctionConfiguration:
         return environment
 
 
+def routed_queue_ids(queue_id: str | None, allowed_queue_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The queues a call may be routed to: the default queue and the allowed ones (those agent pacing reads)."""
+    return tuple(dict.fromkeys([*([queue_id] if queue_id else []), *allowed_queue_ids]))
+
+
 def powertools_environment() -> dict[str, str]:
     """Every function's Powertools service and namespace: one set of metrics, which the alarms and dashboard read."""
     return {"POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME, "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE}
 
 
 def completion_environment(
-    instance_id: str, placed_calls_table_name: str, result_event_bus_name: str
+    instance_id: str,
+    placed_calls_table_name: str,
+    result_event_bus_name: str,
+    *,
+    hand_over: SlotHandOverResources | None = None,
+    agent_pacing: bool = False,
 ) -> dict[str, str]:
     """The completion function's: the instance whose contacts it describes, the ledger it records outcomes in (under
-    the caller's variable name), the bus it publishes to."""
-    return {
+    the caller's variable name), the bus it publishes to; with a waiting room, what it hands slots on with; with agent
+    pacing, that it ends the calls' claims on agents."""
+    environment = {
         "CONNECT_INSTANCE_ID": instance_id,
         "IDEMPOTENCY_TABLE_NAME": placed_calls_table_name,
         "RESULT_EVENT_BUS_NAME": result_event_bus_name,
         **powertools_environment(),
     }
+    if hand_over is not None:
+        environment |= {
+            "WAITING_ROOM_QUEUE_URL": hand_over.waiting_room_queue_url,
+            "SOURCE_QUEUE_URL": hand_over.source_queue_url,
+            "MESSAGE_SIGNING_KEY_SECRET_ID": hand_over.message_signing_key_secret_id,
+            # The caller's own value: both judge from it when a full instance keeps up again.
+            "CONCURRENT_CALLS_LIMIT": str(hand_over.concurrent_calls_limit),
+        }
+    if agent_pacing:
+        environment["AGENT_PACING"] = "true"
+    return environment
 
 
 def optout_environment(

@@ -39,8 +39,10 @@ def secure_queue(
     visibility_timeout: Duration | None = None,
     dead_letter_queue: sqs.DeadLetterQueue | None = None,
     redrive_allow_policy: sqs.RedriveAllowPolicy | None = None,
+    fifo: bool = False,
 ) -> sqs.Queue:
-    """A standard queue with SQS-managed encryption stated explicitly and TLS enforced by its queue policy."""
+    """A queue (standard unless ``fifo``) with SQS-managed encryption stated explicitly and TLS enforced by its queue
+    policy."""
     return sqs.Queue(
         scope,
         construct_id,
@@ -51,6 +53,11 @@ def secure_queue(
         visibility_timeout=visibility_timeout,
         dead_letter_queue=dead_letter_queue,
         redrive_allow_policy=redrive_allow_policy,
+        fifo=fifo or None,
+        # FIFO: high throughput, each message group on its own (its deduplication too), so that the groups a FIFO
+        # queue's senders spread over are not held to one queue-wide quota.
+        deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP if fifo else None,
+        fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID if fifo else None,
     )
 
 

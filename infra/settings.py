@@ -24,6 +24,8 @@ from infra.batch_timing import (
 from infra.context_values import (
     ANY_COUNTRY,
     STACK_BLOCKED_NUMBER_TYPES,
+    AgentMetricsTtlSeconds,
+    AgentPacingRatio,
     BlackoutDates,
     BlockedNumberTypes,
     ConnectId,
@@ -38,6 +40,7 @@ from infra.context_values import (
     OptionalHolidays,
     OptionalRegionCodes,
     OptionalSnsTopicArn,
+    OptionalSwitch,
     PatternValues,
     PhoneNumbers,
     Principals,
@@ -47,10 +50,12 @@ from infra.context_values import (
     RedialOutcomeWait,
     SnsTopicArns,
 )
-from infra.function_environment import FunctionConfiguration, StackResources
+from infra.function_environment import FunctionConfiguration, StackResources, routed_queue_ids
 from infra.producers import intake_rules_conflict
 from outbound_caller.config.destinations import caller_id_region
 from outbound_caller.config.pacing_fields import (
+    DEFAULT_AGENT_METRICS_TTL_SECONDS,
+    DEFAULT_AGENT_PACING_RATIO,
     DEFAULT_CALLS_BURST,
     DEFAULT_CALLS_PER_SECOND,
     DEFAULT_CONCURRENT_CALLS_LIMIT,
@@ -145,6 +150,17 @@ class DeploymentSettings(BaseModel):
     # Result events: on by default, to a bus the stack creates; resultEventBusName names an existing bus instead.
     result_events: bool = Field(default=True, alias="resultEvents")
     result_event_bus_name: OptionalEventBusNameOrArn = Field(default=None, alias="resultEventBusName")
+    # The waiting room (infra/waiting_room.py): requests wait there while the instance is full, and each of the
+    # deployment's ended calls hands its slot to one. Unset: on exactly when result events are (the completion
+    # function, which learns when calls end, runs only then).
+    waiting_room: OptionalSwitch = Field(default=None, alias="waitingRoom")
+    # Agent pacing: a call routed to a queue is placed only while the queue has an available agent for it; the
+    # completion function ends each call's claim on one, so it needs result events, and a queue to pace.
+    agent_pacing: bool = Field(default=False, alias="agentPacing")
+    agent_pacing_ratio: AgentPacingRatio = Field(default=DEFAULT_AGENT_PACING_RATIO, alias="agentPacingRatio")
+    agent_metrics_ttl_seconds: AgentMetricsTtlSeconds = Field(
+        default=DEFAULT_AGENT_METRICS_TTL_SECONDS, alias="agentMetricsTtlSeconds"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentSettings:
@@ -165,6 +181,22 @@ class DeploymentSettings(BaseModel):
                 "redialOn and redialMaxAttempts ask for redials, which need each call's outcome: the completion"
                 " function records it, and it runs only with resultEvents on. Set resultEvents to true, or"
                 " redialMaxAttempts to 1"
+            )
+        if self.waiting_room and not self.result_events:
+            raise ValueError(
+                "waitingRoom is true, but the waiting room is drawn by the completion function as calls end, which"
+                " runs only with resultEvents on. Set resultEvents to true, or unset waitingRoom"
+            )
+        if self.agent_pacing and not self.result_events:
+            raise ValueError(
+                "agentPacing is true, but each call's claim on an agent is ended by the completion function (its"
+                " contact connected to an agent, or ended), which runs only with resultEvents on. Set resultEvents"
+                " to true, or agentPacing to false"
+            )
+        if self.agent_pacing and not self.agent_queue_ids:
+            raise ValueError(
+                "agentPacing is true, but no call can be routed to a queue (connectQueueId and allowedQueueIds are"
+                " unset): there are no agents to pace to. Set connectQueueId, or agentPacing to false"
             )
         if not self.result_events and self.result_event_bus_name is not None:
             raise ValueError(
@@ -209,6 +241,16 @@ class DeploymentSettings(BaseModel):
     def redials(self) -> bool:
         """Whether a call may be followed by another attempt: more than one attempt, and outcomes that earn one."""
         return self.redial_max_attempts > 1 and bool(self.redial_on)
+
+    @property
+    def has_waiting_room(self) -> bool:
+        """Whether the stack deploys the waiting room and the completion's tick: as set, else with result events."""
+        return self.result_events if self.waiting_room is None else self.waiting_room
+
+    @property
+    def agent_queue_ids(self) -> tuple[str, ...]:
+        """The queues a call may be routed to (the default and the allowed ones): those agent pacing reads."""
+        return routed_queue_ids(self.queue_id, self.allowed_queue_ids)
 
     @property
     def counts_calls(self) -> bool:
@@ -265,6 +307,7 @@ class DeploymentSettings(BaseModel):
         result_event_bus_name: str | None = None,
         suppression_table_name: str | None = None,
         suppression_key_secret_id: str | None = None,
+        waiting_room_queue_url: str | None = None,
     ) -> dict[str, str]:
         """The function's environment variables with these resources (the local pipeline's function gets these)."""
         return self.function_configuration.environment(
@@ -277,5 +320,6 @@ class DeploymentSettings(BaseModel):
                 result_event_bus_name=result_event_bus_name,
                 suppression_table_name=suppression_table_name,
                 suppression_key_secret_id=suppression_key_secret_id,
+                waiting_room_queue_url=waiting_room_queue_url,
             )
         )

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from infra.alarms import OperationalAlarms, OperationalAlarmsProps
 from infra.caller import OutboundCaller, OutboundCallerProps
-from infra.completion import CallCompletion, CallCompletionProps
+from infra.completion import CallCompletion, CallCompletionProps, SlotHandOverProps
 from infra.dashboard import OperationsDashboard, OperationsDashboardProps
 from infra.event_bus import CallRequestBusProps
 from infra.intake import CallRequestIntake, CallRequestIntakeProps
@@ -22,6 +22,7 @@ from infra.settings import DeploymentSettings
 from infra.stack_warnings import warn_about
 from infra.suppression import SuppressionList
 from infra.tables import ExpiringTable, ExpiringTableProps
+from infra.waiting_room import WaitingRoom, WaitingRoomProps
 
 
 class OutboundCallerStack(Stack):
@@ -57,6 +58,12 @@ class OutboundCallerStack(Stack):
             if settings.result_events
             else None
         )
+        # Only with result events: the completion function, which draws the room as calls end, runs only then.
+        waiting_room = (
+            WaitingRoom(self, "WaitingRoom", WaitingRoomProps(operator_principals=settings.operator_principals))
+            if settings.has_waiting_room
+            else None
+        )
         caller = OutboundCaller(
             self,
             "Caller",
@@ -71,6 +78,7 @@ class OutboundCallerStack(Stack):
                 destination_calls=destination_calls.table if destination_calls is not None else None,
                 result_event_bus=results,
                 suppression_list=suppression,
+                waiting_room=waiting_room,
             ),
         )
         opt_out = None
@@ -101,9 +109,22 @@ class OutboundCallerStack(Stack):
                     placed_calls=placed_calls.table,
                     result_event_bus=results,
                     operator_principals=settings.operator_principals,
+                    hand_over=(
+                        SlotHandOverProps(
+                            waiting_room=waiting_room,
+                            source_queue=intake.queue,
+                            signing_key=caller.signing_key,
+                            concurrent_calls_limit=settings.concurrent_calls_limit,
+                        )
+                        if waiting_room is not None
+                        else None
+                    ),
+                    agent_pacing=settings.agent_pacing,
                 ),
             )
-        intake.admit_only(own_senders=[caller.role])
+        # The caller sends deferrals back to the source queue; the completion draws waiting requests into it.
+        own_senders = [caller.role] if completion is None or waiting_room is None else [caller.role, completion.role]
+        intake.admit_only(own_senders=own_senders)
         # Always, whoever may send to the source queue: a message planted in a dead-letter queue is redriven into the
         # source queue by an operator, with the trust a redrive carries.
         intake.admit_dead_letters_only_from([caller.role])
@@ -114,6 +135,10 @@ class OutboundCallerStack(Stack):
         if completion is not None:
             # Contact events the completion function could not deliver or handle: a producer missed a Completed event.
             dead_letter_queues["CompletionDeadLetterQueue"] = completion.dead_letter_queue
+        if waiting_room is not None:
+            waiting_room.admit_only(parkers=[caller.role])
+            # Waiting requests the completion could not draw on, time after time: they call no more until redriven.
+            dead_letter_queues["WaitingRoomDeadLetterQueue"] = waiting_room.dead_letter_queue
         if opt_out is not None:
             # Opt-outs the function could not be given or could not apply: someone who asked not to be called still may.
             dead_letter_queues["OptOutDeadLetterQueue"] = opt_out.dead_letter_queue
@@ -129,6 +154,8 @@ class OutboundCallerStack(Stack):
                 alarm_topic_arn=settings.alarm_topic_arn,
                 result_events=results is not None,
                 opt_out_function=opt_out.function if opt_out is not None else None,
+                waiting_room=waiting_room.queue if waiting_room is not None else None,
+                agent_pacing=settings.agent_pacing,
             ),
         )
         dashboard = OperationsDashboard(
@@ -141,6 +168,8 @@ class OutboundCallerStack(Stack):
                 instance_id=settings.instance_id,
                 alarms=tuple(alarms.alarms),
                 opt_out_function=opt_out.function if opt_out is not None else None,
+                waiting_room=waiting_room.queue if waiting_room is not None else None,
+                agent_pacing=settings.agent_pacing,
             ),
         )
 
@@ -174,6 +203,15 @@ class OutboundCallerStack(Stack):
             outputs["SuppressionTableName"] = (
                 suppression.table.table_name,
                 "The suppression list (keyed hashes of numbers); kept when the stack is deleted",
+            )
+        if waiting_room is not None:
+            outputs["WaitingRoomQueueUrl"] = (
+                waiting_room.queue.queue_url,
+                "Requests waiting for a slot of the full Connect instance (FIFO; drawn by the completion function)",
+            )
+            outputs["WaitingRoomDeadLetterQueueUrl"] = (
+                waiting_room.dead_letter_queue.queue_url,
+                "Waiting requests that could not be drawn; redrive them to the waiting room",
             )
         if alarms.topic is not None:
             outputs["AlarmTopicArn"] = (alarms.topic.topic_arn, "Alarm notifications (confirm the email subscription)")

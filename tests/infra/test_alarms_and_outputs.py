@@ -66,11 +66,13 @@ def test_each_dead_letter_queue_alarms_on_new_arrivals_sent_or_moved_not_on_dept
         assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 1)
         assert alarm["TreatMissingData"] == "notBreaching"
     # And every dead-letter queue has one, the call completion's too (a producer missed an Outbound Call Completed),
-    # and the opt-out function's (someone who asked not to be called may still be)
+    # the opt-out function's (someone who asked not to be called may still be) and the waiting room's (a waiting
+    # request no longer drawn)
     (completion_dead_letter_id,) = under(template, "AWS::SQS::Queue", COMPLETION_CONSTRUCT_ID)
     (opt_out_dead_letter_id,) = under(template, "AWS::SQS::Queue", OPT_OUT_CONSTRUCT_ID)
+    (room_dead_letter_id,) = under(template, "AWS::SQS::Queue", "WaitingRoomDeadLetterQueue")
     assert sorted(arrivals) == sorted(
-        [dead_letter_id, rule_dead_letter_id, completion_dead_letter_id, opt_out_dead_letter_id]
+        [dead_letter_id, rule_dead_letter_id, completion_dead_letter_id, opt_out_dead_letter_id, room_dead_letter_id]
     )
     assert _alarm_on(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible") == []
 
@@ -79,8 +81,12 @@ def test_age_of_the_oldest_request_alarms_at_the_configured_threshold(synth: Any
     # Given a configured threshold
     template = synth(oldestRequestAgeAlarmSeconds=600)
     source_id, _, _ = _queue_ids(template)
-    # When the age alarm is read
-    (alarm,) = _alarm_on(template, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+    # When the age alarm on the source queue is read
+    (alarm,) = [
+        alarm
+        for alarm in _alarm_on(template, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+        if alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == source_id
+    ]
     # Then it watches the source queue at that threshold
     assert alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == source_id
     assert alarm["Threshold"] == 600

@@ -79,6 +79,8 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
     signing_key = variables["MESSAGE_SIGNING_KEY_SECRET_ID"]
     suppression_table = variables["SUPPRESSION_TABLE_NAME"]
     suppression_key = variables["SUPPRESSION_KEY_SECRET_ID"]
+    waiting_room = variables["WAITING_ROOM_QUEUE_URL"]
+    assert waiting_room["Ref"] in under(template, "AWS::SQS::Queue", "WaitingRoomQueue")
     assert signing_key["Ref"] in find(template, "AWS::SecretsManager::Secret")
     assert set(dead_letter_queue_url) == set(source_queue_url) == set(table_name) == {"Ref"}
     assert table_name["Ref"] in find(template, "AWS::DynamoDB::Table")
@@ -93,6 +95,7 @@ def test_function_environment_is_exactly_the_contracts_variables(template: Templ
         result_event_bus_name=result_bus,
         suppression_table_name=suppression_table,
         suppression_key_secret_id=suppression_key,
+        waiting_room_queue_url=waiting_room,
     )
     assert variables["CONNECT_INSTANCE_ID"] == settings.instance_id
     assert variables["CALLS_PER_SECOND"] == "2"

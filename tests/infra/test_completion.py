@@ -18,17 +18,16 @@ from outbound_caller.timeouts import (
 from tests.infra.emitted_metrics import function_environment
 from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, under
 
-
-def _of_completion(template: Template, resource_type: str) -> dict[str, Any]:
-    return {
-        key: value
-        for key, value in template.find_resources(resource_type).items()
-        if key.startswith(COMPLETION_CONSTRUCT_ID)
-    }
+# The completion's rule for contact events (with a waiting room, a tick rule stands beside it).
+CONTACT_EVENTS_RULE = f"{COMPLETION_CONSTRUCT_ID}DisconnectedRule"
 
 
-def _one(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = _of_completion(template, resource_type).items()
+def _of_completion(template: Template, resource_type: str, prefix: str = COMPLETION_CONSTRUCT_ID) -> dict[str, Any]:
+    return {key: value for key, value in template.find_resources(resource_type).items() if key.startswith(prefix)}
+
+
+def _one(template: Template, resource_type: str, prefix: str = COMPLETION_CONSTRUCT_ID) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = _of_completion(template, resource_type, prefix).items()
     properties: dict[str, Any] = resource["Properties"]
     return logical_id, properties
 
@@ -45,7 +44,7 @@ def test_the_rule_matches_only_this_instances_api_started_voice_contacts_ending(
     # Given the stack with cdk.json's instance
     instance_id = load_cdk_json_settings().instance_id
     # When the completion's rule is read
-    _, rule = _one(template, "AWS::Events::Rule")
+    _, rule = _one(template, "AWS::Events::Rule", CONTACT_EVENTS_RULE)
     pattern = rule["EventPattern"]
     # Then it is on the default bus (where Connect publishes) and matches DISCONNECTED events of API-started voice
     # contacts of this instance only
@@ -64,7 +63,7 @@ def test_the_rule_and_the_function_send_what_they_cannot_handle_to_one_encrypted
 ) -> None:
     # Given the completion's queue, rule and function
     queue_id, queue = _one(template, "AWS::SQS::Queue")
-    _, rule = _one(template, "AWS::Events::Rule")
+    _, rule = _one(template, "AWS::Events::Rule", CONTACT_EVENTS_RULE)
     _, function = _one(template, "AWS::Lambda::Function")
     # Then the rule's target and the function's asynchronous invocations both dead-letter to it, after retrying
     (target,) = rule["Targets"]
@@ -86,8 +85,10 @@ def test_the_function_ships_the_callers_code_asset_with_its_own_handler(template
     assert (completion["Runtime"], completion["Architectures"]) == (caller["Runtime"], caller["Architectures"])
 
 
-def test_the_function_knows_the_instance_the_ledger_and_the_result_bus(template: Template) -> None:
-    # Given the stack's instance, placed-calls table and result bus
+def test_the_function_knows_the_instance_the_ledger_and_the_result_bus(synth: Any) -> None:
+    # Given the stack's instance, placed-calls table and result bus, without the waiting room (test_waiting_room.py
+    # adds what the function hands slots on with)
+    template = synth(waitingRoom=False)
     instance_id = load_cdk_json_settings().instance_id
     (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
     (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
@@ -117,8 +118,9 @@ def test_the_function_has_time_for_every_call_it_makes_through_all_its_retries(t
     )
 
 
-def test_the_role_may_only_find_calls_record_outcomes_describe_contacts_and_publish(template: Template) -> None:
-    # Given the completion's role
+def test_the_role_may_only_find_calls_record_outcomes_describe_contacts_and_publish(synth: Any) -> None:
+    # Given the completion's role, without the waiting room (test_waiting_room.py adds what drawing it takes)
+    template = synth(waitingRoom=False)
     (table_id,) = [key for key in template.find_resources("AWS::DynamoDB::Table") if key.startswith("PlacedCalls")]
     (bus_id,) = under(template, "AWS::Events::EventBus", "Results")
     statements = _statements(template)

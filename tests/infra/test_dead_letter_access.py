@@ -69,11 +69,20 @@ def _rule_id(template: Template, construct_id: str) -> str:
     return str(rule_id)
 
 
+def _room_ids(template: Template) -> tuple[str, str]:
+    """The waiting room's queue and its dead-letter queue."""
+    (room_id,) = under(template, "AWS::SQS::Queue", "WaitingRoomQueue")
+    (dead_letter_id,) = under(template, "AWS::SQS::Queue", "WaitingRoomDeadLetterQueue")
+    return room_id, dead_letter_id
+
+
 def test_each_dead_letter_queue_denies_sending_to_every_iam_principal_but_its_own_senders(template: Template) -> None:
     # Given the stack with no queue producers and no operators named: secure by default
     queues = _queues(template)
     caller_role, completion_role = _role_id(template, "Caller"), _role_id(template, COMPLETION_CONSTRUCT_ID)
-    intake_rule, completion_rule = _rule_id(template, "Intake"), _rule_id(template, COMPLETION_CONSTRUCT_ID)
+    intake_rule = _rule_id(template, "Intake")
+    completion_rule = _rule_id(template, f"{COMPLETION_CONSTRUCT_ID}DisconnectedRule")
+    tick_rule = _rule_id(template, f"{COMPLETION_CONSTRUCT_ID}TickRule")
     # When each dead-letter queue's denials of SendMessage are read
     denials = {name: _send_denials(template, queues[name]) for name in queues if name != "source"}
     # Then each denies it to any IAM principal ...
@@ -82,7 +91,8 @@ def test_each_dead_letter_queue_denies_sending_to_every_iam_principal_but_its_ow
         assert statement["Condition"]["Null"] == SIGNED_BY_AN_IAM_PRINCIPAL
     # ... but the role that must send there, or the service sending for the rule that dead-letters there: the caller
     # to its dead-letter queue, EventBridge for the intake rule to the rule's, and the completion function (Lambda
-    # dead-letters a failed asynchronous event with its role) or EventBridge for its rule to the completion's
+    # dead-letters a failed asynchronous event with its role) or EventBridge for its rules (contact events, the tick)
+    # to the completion's
     ((dead_letter,),) = [denials["dead-letter"]]
     assert dead_letter["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [_arn_of(caller_role)]}
     ((rule_dead_letter,),) = [denials["rule-dead-letter"]]
@@ -90,8 +100,12 @@ def test_each_dead_letter_queue_denies_sending_to_every_iam_principal_but_its_ow
     ((completion,),) = [denials["completion-dead-letter"]]
     assert completion["Condition"]["ArnNotEquals"] == {
         "aws:PrincipalArn": [_arn_of(completion_role)],
-        "aws:SourceArn": [_arn_of(completion_rule)],
+        "aws:SourceArn": [_arn_of(completion_rule), _arn_of(tick_rule)],
     }
+    # And the waiting room's dead-letter queue is denied to every IAM principal: only SQS moves requests there
+    (room_dead_letter,) = _send_denials(template, _room_ids(template)[1])
+    assert room_dead_letter["Principal"] == {"AWS": "*"}
+    assert room_dead_letter["Condition"] == {"Null": SIGNED_BY_AN_IAM_PRINCIPAL}
     # And no account is exempt: without operatorPrincipals nobody else may send, this account's principals included
     assert all("StringNotEquals" not in statement["Condition"] for (statement,) in denials.values())
 
@@ -100,8 +114,12 @@ def test_named_operators_may_send_to_every_dead_letter_queue(with_operators: Tem
     # Given the stack with an operator account and an operator role
     queues = _queues(with_operators)
     # When each dead-letter queue's denial of SendMessage is read
-    for name in ("dead-letter", "rule-dead-letter", "completion-dead-letter"):
-        ((statement,),) = [_send_denials(with_operators, queues[name])]
+    room_dead_letter = _room_ids(with_operators)[1]
+    for queue_id in [
+        *(queues[name] for name in ("dead-letter", "rule-dead-letter", "completion-dead-letter")),
+        room_dead_letter,
+    ]:
+        ((statement,),) = [_send_denials(with_operators, queue_id)]
         conditions = statement["Condition"]
         # Then the operators escape it: the role by its ARN, every principal of the account by the account
         assert OPERATOR_ROLE in conditions["ArnNotEquals"]["aws:PrincipalArn"]
@@ -116,12 +134,13 @@ def test_named_operators_may_redrive_into_a_source_queue_that_names_its_producer
     # When the source queue's denial of SendMessage is read
     ((statement,),) = [_send_denials(template, _queues(template)["source"])]
     # Then the operators escape it too (a message move task sends with the rights of whoever starts it), beside the
-    # producer and the caller's role (its deferrals)
+    # producer, the caller's role (its deferrals) and the completion's (the waiting requests it draws)
     conditions = statement["Condition"]
     assert conditions["ArnNotEquals"]["aws:PrincipalArn"] == [
         PRODUCER_ROLE,
         OPERATOR_ROLE,
         _arn_of(_role_id(template, "Caller")),
+        _arn_of(_role_id(template, COMPLETION_CONSTRUCT_ID)),
     ]
     assert conditions["StringNotEquals"] == {"aws:PrincipalAccount": [OPERATOR_ACCOUNT]}
 

@@ -110,8 +110,9 @@ def test_send_message_is_granted_on_the_dead_letter_queue_and_the_source_queue_o
     source_id, dead_letter_queue_id = _source_and_dead_letter_queue_ids(template)
     # When the statements allowing sqs:SendMessage are collected
     send = [statement for statement in _statements(template) if "sqs:SendMessage" in _actions(statement)]
-    # Then there are two, with no other action and no condition: dead-lettering to the dead-letter queue, deferral
-    # back to the source queue (not to the rule's dead-letter queue, nor any other)
+    (room_id,) = under(template, "AWS::SQS::Queue", "WaitingRoomQueue")
+    # Then there are three, with no other action and no condition: dead-lettering to the dead-letter queue, deferral
+    # back to the source queue, parking in the waiting room (not to the rule's dead-letter queue, nor any other)
     assert sorted(send, key=lambda statement: str(statement["Sid"])) == [
         {
             "Action": "sqs:SendMessage",
@@ -124,6 +125,12 @@ def test_send_message_is_granted_on_the_dead_letter_queue_and_the_source_queue_o
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [source_id, "Arn"]},
             "Sid": "DeferToTheSourceQueue",
+        },
+        {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [room_id, "Arn"]},
+            "Sid": "ParkInTheWaitingRoom",
         },
     ]
 

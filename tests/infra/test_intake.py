@@ -128,9 +128,12 @@ def test_a_body_the_source_queue_accepts_fits_with_the_functions_attributes_wher
     # When their maximum message sizes are read
     sizes = {key: properties.get("MaximumMessageSize") for key, properties in queues.items()}
     # Then the source queue takes bodies small enough to come back to it, or go to a dead-letter queue, with the
-    # attributes the function adds (its deferrals and dead-letters), and every dead-letter queue takes SQS's largest
+    # attributes the function adds (its deferrals and dead-letters), the waiting room (whose requests are drawn into
+    # the source queue) no more, and every dead-letter queue takes SQS's largest
     assert sizes.pop(source_id) == SOURCE_QUEUE_MAX_MESSAGE_BYTES
-    assert len(sizes) == 4
+    (room_id,) = under(template, "AWS::SQS::Queue", "WaitingRoomQueue")
+    assert sizes.pop(room_id) == SOURCE_QUEUE_MAX_MESSAGE_BYTES
+    assert len(sizes) == 5
     assert set(sizes.values()) == {SQS_MAX_MESSAGE_BYTES}
     assert SOURCE_QUEUE_MAX_MESSAGE_BYTES + FUNCTION_ATTRIBUTES_MAX_BYTES <= SQS_MAX_MESSAGE_BYTES
 

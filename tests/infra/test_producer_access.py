@@ -51,7 +51,7 @@ def _bus_statements(template: Template) -> dict[str, dict[str, Any]]:
 
 def _source_queue_statements(template: Template) -> list[dict[str, Any]]:
     ((queue_id, _),) = [
-        item for item in template.find_resources("AWS::SQS::Queue").items() if "RedrivePolicy" in item[1]["Properties"]
+        item for item in find(template, "AWS::SQS::Queue").items() if "RedrivePolicy" in item[1]["Properties"]
     ]
     (statements,) = [
         policy["Properties"]["PolicyDocument"]["Statement"]
@@ -131,6 +131,7 @@ def test_named_queue_producers_are_allowed_and_everyone_else_but_the_stacks_send
     # Given the stack with an account and a role named as queue producers, and an SNS topic
     rule_id = _id_of(with_producers, "AWS::Events::Rule")
     role_id = _id_of(with_producers, "AWS::IAM::Role", "Caller")
+    completion_role_id = _id_of(with_producers, "AWS::IAM::Role", "Completion")
     statements = {statement.get("Sid"): statement for statement in _source_queue_statements(with_producers)}
     # When the producers' statements of the source queue's policy are read
     allow = statements["NamedProducersMaySendCallRequests"]
@@ -138,11 +139,16 @@ def test_named_queue_producers_are_allowed_and_everyone_else_but_the_stacks_send
     # Then the named producers may send
     assert (allow["Effect"], allow["Action"]) == ("Allow", "sqs:SendMessage")
     assert _principals(allow) == NAMED
-    # And anybody else is denied SendMessage, except the function (it sends deferrals back), the rule and the topic
+    # And anybody else is denied SendMessage, except the function (it sends deferrals back), the completion function
+    # (it draws waiting requests in), the rule and the topic
     assert (deny["Effect"], deny["Action"], deny["Principal"]) == ("Deny", "sqs:SendMessage", {"AWS": "*"})
     assert deny["Condition"] == {
         "ArnNotEquals": {
-            "aws:PrincipalArn": [PRODUCER_ROLE, {"Fn::GetAtt": [role_id, "Arn"]}],
+            "aws:PrincipalArn": [
+                PRODUCER_ROLE,
+                {"Fn::GetAtt": [role_id, "Arn"]},
+                {"Fn::GetAtt": [completion_role_id, "Arn"]},
+            ],
             "aws:SourceArn": [{"Fn::GetAtt": [rule_id, "Arn"]}, TOPIC],
         },
         "StringNotEquals": {"aws:PrincipalAccount": [PRODUCER_ACCOUNT]},
