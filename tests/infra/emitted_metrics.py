@@ -38,6 +38,9 @@ observability.count_placed()
 observability.count_suppressed()
 observability.count_pending_records(1)
 observability.count_function_timeout_too_short()
+observability.count_parked()
+observability.count_agent_metrics(read=True)
+observability.count_agent_metrics(read=False)
 # A result event the publisher must give up on (one it cannot serialize: no AWS call needed to lose it).
 ResultEvents(None, "results").add("Outbound Call Placed", {"ContactId": object()})
 

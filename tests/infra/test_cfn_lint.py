@@ -59,6 +59,10 @@ def test_the_linter_reports_an_invalid_resource_as_an_error() -> None:
         pytest.param(
             {"operatorPrincipals": ["210987654321", "arn:aws:iam::123456789012:role/operations"]}, id="operators"
         ),
+        # Agent pacing's grant and rule (cached: test_agent_pacing synthesizes it).
+        pytest.param(
+            {"agentPacing": True, "connectQueueId": "22222222-2222-2222-2222-222222222222"}, id="agent-pacing"
+        ),
     ],
 )
 def test_the_synthesized_template_has_no_cfn_lint_errors(synth: Synth, overrides: dict[str, Any]) -> None:

@@ -33,6 +33,9 @@ FULL_CONFIGURATION = {
     "sourceCallLimit": "200/1h",
     "redialOn": ["NoAnswer", "Busy"],
     "redialMaxAttempts": 3,
+    "allowedQueueIds": ["44444444-4444-4444-4444-444444444444"],
+    "agentPacing": True,
+    "agentPacingRatio": 1.5,
 }
 
 
