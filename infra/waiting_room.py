@@ -17,14 +17,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.intake import DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, secure_queue
+from infra.queue_retention import WAITING_ROOM_MAX_RECEIVE_COUNT
 from infra.queue_senders import SEND_MESSAGE, deny_other_iam_senders
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES
 from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS
-
-# Receives of one waiting request before SQS moves it to the room's dead-letter queue. A draw receives one request
-# at a time and deletes it once it is in the source queue, so only draws that failed (the source queue refusing it)
-# count: ten is ten minutes of ticks failing on it, after which it stops holding its FIFO group (and every tick) up.
-WAITING_ROOM_MAX_RECEIVE_COUNT = 10
 
 
 @dataclass(frozen=True)

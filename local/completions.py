@@ -36,9 +36,24 @@ COMPLETION_LOG_NAME = "completion-function.log"
 COMPLETION_TIMEOUT_SECONDS = 30.0
 # How often the relay looks for calls that have ended.
 POLL_SECONDS = 0.2
-# Lambda's asynchronous invocation: the first attempt and two retries, about 1 and 2 minutes apart (compressed).
+# The stack's tick (a rule on a schedule, rate(1 minute)) draws the waiting room when calls ended unseen, or other
+# traffic left the instance; compressed here as the calls are.
+TICK_SECONDS = 5.0
+SCHEDULED_EVENT = {
+    "version": "0",
+    "id": "local-tick",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": LOCAL_ACCOUNT_ID,
+    "region": LOCAL_REGION,
+    "resources": [f"arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:rule/connect-outbound-caller-tick"],
+    "detail": {},
+}
+# Lambda's asynchronous invocation: the first attempt and two retries, about 1 and 2 minutes apart. Not compressed by
+# default: a contact the ledger does not show is reported only once its catch-up (LEDGER_CATCH_UP_SECONDS, 120 s)
+# is over, without its token, which the last retry reaches as in AWS.
 ASYNC_ATTEMPTS = 3
-RETRY_DELAYS_SECONDS = (2.0, 4.0)
+RETRY_DELAYS_SECONDS = (60.0, 120.0)
 
 
 def _timestamp(epoch_seconds: float) -> str:
@@ -118,8 +133,16 @@ class CompletionRelay:
     """
 
     def __init__(
-        self, instance: LocalConnectInstance, environment: dict[str, str], work_dir: Path, instance_id: str
+        self,
+        instance: LocalConnectInstance,
+        environment: dict[str, str],
+        work_dir: Path,
+        instance_id: str,
+        retry_delays_seconds: tuple[float, ...] = RETRY_DELAYS_SECONDS,
     ) -> None:
+        if len(retry_delays_seconds) < ASYNC_ATTEMPTS - 1:
+            raise ValueError(f"retry_delays_seconds needs a delay for each of the {ASYNC_ATTEMPTS - 1} retries")
+        self.retry_delays_seconds = retry_delays_seconds
         self.instance = instance
         self.instance_id = instance_id
         self.spec = FunctionSpec(
@@ -137,6 +160,10 @@ class CompletionRelay:
         self._thread = threading.Thread(target=self._run, name="completion-relay", daemon=True)
         self._container: FunctionContainer | None = None
         self.init_error: Exception | None = None
+        # Ticks only with a waiting room to draw, as the stack schedules them.
+        self._ticks = "WAITING_ROOM_QUEUE_URL" in environment
+        self._next_tick = time.monotonic() + TICK_SECONDS
+        self.ticks = 0
 
     def __enter__(self) -> CompletionRelay:
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,12 +217,20 @@ class CompletionRelay:
         due = [pending for pending in self._pending if pending.due <= now]
         for pending in due:
             self._deliver(pending)
+        if self._ticks and now >= self._next_tick:
+            self._next_tick = now + TICK_SECONDS
+            # A failed tick is not retried: the next one comes soon (the stack keeps a tick for a minute at most).
+            self._warm_container().invoke(dict(SCHEDULED_EVENT, time=_timestamp(time.time())[:19] + "Z"))
+            self.ticks += 1
 
-    def _deliver(self, pending: _Pending) -> None:
+    def _warm_container(self) -> FunctionContainer:
         container = self._container
         if container is None or not container.alive:
             container = self._container = FunctionContainer(self.spec, multiprocessing.get_context("spawn"))
-        result = container.invoke(contact_event(pending.call, self.instance_id))
+        return container
+
+    def _deliver(self, pending: _Pending) -> None:
+        result = self._warm_container().invoke(contact_event(pending.call, self.instance_id))
         pending.attempts += 1
         with self._lock:
             if result.outcome == SUCCEEDED:
@@ -209,7 +244,7 @@ class CompletionRelay:
                     self._pending.remove(pending)
                     self._deliveries.dropped += 1
                 else:
-                    pending.due = time.monotonic() + RETRY_DELAYS_SECONDS[pending.attempts - 1]
+                    pending.due = time.monotonic() + self.retry_delays_seconds[pending.attempts - 1]
             self._lock.notify_all()
 
 

@@ -17,6 +17,7 @@ import boto3
 
 from infra.producers import call_request_event_pattern
 from infra.queue_retention import DEAD_LETTER_QUEUE_RETENTION_SECONDS as DLQ_RETENTION_SECONDS
+from infra.queue_retention import WAITING_ROOM_MAX_RECEIVE_COUNT as WAITING_ROOM_MAX_RECEIVES
 from infra.settings import DeploymentSettings
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES
 from outbound_caller.names import CONTACT_ID_ATTRIBUTE as PLACED_CALLS_CONTACT_ID_ATTRIBUTE
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 DEFAULT_EVENT_BUS_NAME = "default"
 # The bus the stack creates when eventBusName is unset (moto has no bus policies to mirror, so only the bus).
@@ -50,6 +52,11 @@ OPT_OUT_RULE_NAME = "connect-outbound-caller-opt-outs"
 # queue. moto cannot run the function (it needs Docker), so locally the rule targets a queue standing in for
 # Lambda's, which local/optout_events.py reads and invokes the function with.
 OPT_OUT_INVOCATIONS_QUEUE_NAME = "connect-outbound-caller-opt-out-invocations"
+# The waiting room (infra/waiting_room.py): a FIFO queue where requests wait for a slot of the full instance, drawn by
+# the completion function as calls end; with its own FIFO dead-letter queue.
+WAITING_ROOM_QUEUE_NAME = "connect-outbound-caller-waiting-room"
+WAITING_ROOM_DEAD_LETTER_QUEUE_NAME = "connect-outbound-caller-waiting-room-dead-letters"
+FIFO_SUFFIX = ".fifo"
 
 
 def event_pattern(settings: DeploymentSettings) -> dict[str, Any]:
@@ -92,6 +99,8 @@ class IntakeResources:
     message_signing_key_secret_id: str  # the secret keying the MAC on the function's own message attributes
     # None: no suppression list (the run said so; DeploymentSettings has no suppressionList switch yet).
     suppression: SuppressionResources | None = None
+    # None: no waiting room (as the stack: only with result events, unless waitingRoom says otherwise).
+    waiting_room_queue_url: str | None = None
 
 
 def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
@@ -157,6 +166,7 @@ def create_intake(
     )["ARN"]
     with_list = settings.suppression_list if suppression_list is None else suppression_list
     suppression = _create_suppression_list(settings, bus_name, name_suffix) if with_list else None
+    waiting_room = _create_waiting_room(sqs, settings, name_suffix) if settings.has_waiting_room else None
     return IntakeResources(
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -168,7 +178,32 @@ def create_intake(
         destination_calls_table_name=destination_calls_table_name,
         message_signing_key_secret_id=signing_secret_arn,
         suppression=suppression,
+        waiting_room_queue_url=waiting_room,
     )
+
+
+def _create_waiting_room(sqs: SQSClient, settings: DeploymentSettings, name_suffix: str) -> str:
+    """The waiting room as the stack's: FIFO, its messages grouped (each group served on its own), with a FIFO
+    dead-letter queue; returns its URL."""
+    fifo: dict[QueueAttributeNameType, str] = {
+        "FifoQueue": "true",
+        "DeduplicationScope": "messageGroup",
+        "FifoThroughputLimit": "perMessageGroupId",
+        "SqsManagedSseEnabled": "true",
+    }
+    dead_letters_url = sqs.create_queue(
+        QueueName=WAITING_ROOM_DEAD_LETTER_QUEUE_NAME + name_suffix + FIFO_SUFFIX,
+        Attributes={**fifo, "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
+    )["QueueUrl"]
+    redrive = {"deadLetterTargetArn": _queue_arn(sqs, dead_letters_url), "maxReceiveCount": WAITING_ROOM_MAX_RECEIVES}
+    return sqs.create_queue(
+        QueueName=WAITING_ROOM_QUEUE_NAME + name_suffix + FIFO_SUFFIX,
+        Attributes={
+            **fifo,
+            "MaximumMessageSize": str(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
 
 
 def _create_suppression_list(settings: DeploymentSettings, bus_name: str, name_suffix: str) -> SuppressionResources:

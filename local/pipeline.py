@@ -123,6 +123,7 @@ class LocalPipeline:
             message_signing_key_secret_id=self.intake.message_signing_key_secret_id,
             destination_calls_table_name=self.intake.destination_calls_table_name,
             result_event_bus_name=self.result_sink.bus_name if self.result_sink is not None else None,
+            waiting_room_queue_url=self.intake.waiting_room_queue_url,
         )
         if self.intake.suppression is not None:
             function_environment |= self.intake.suppression.function_environment
@@ -132,7 +133,10 @@ class LocalPipeline:
                 CompletionRelay(
                     self.connect.instance,
                     completion_environment(
-                        config.settings.instance_id, self.intake.placed_calls_table_name, self.result_sink.bus_name
+                        config.settings.instance_id,
+                        self.intake.placed_calls_table_name,
+                        self.result_sink.bus_name,
+                        **self._hand_over_environment(),
                     ),
                     config.work_dir,
                     config.settings.instance_id,
@@ -159,6 +163,18 @@ class LocalPipeline:
         )
         if not config.queue_before_polling:
             self._stack.enter_context(self.event_source)
+
+    def _hand_over_environment(self) -> dict[str, str]:
+        """With a waiting room, what the completion function needs to hand slots on (as infra/completion.py sets it)."""
+        intake = self.intake
+        if intake is None or intake.waiting_room_queue_url is None:
+            return {}
+        return {
+            "WAITING_ROOM_QUEUE_URL": intake.waiting_room_queue_url,
+            "SOURCE_QUEUE_URL": intake.queue_url,
+            "MESSAGE_SIGNING_KEY_SECRET_ID": intake.message_signing_key_secret_id,
+            "CONCURRENT_CALLS_LIMIT": str(self.config.settings.concurrent_calls_limit),
+        }
 
     def _start_opt_out(self) -> None:
         """The opt-out function behind its three doors: the opt-out rule's queue, Lambda's Invoke, contact flows."""

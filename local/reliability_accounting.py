@@ -1,16 +1,20 @@
-"""Every request of a reliability run accounted for: placed exactly once, rung twice, lost, or dead-lettered with a
-reason it may honestly end with.
+"""Every request of a reliability run accounted for: placed with each attempt rung once, rung twice, lost, or
+dead-lettered with a reason it may honestly end with; redialled no more than the policy allows, and its final outcome
+announced.
 
 Each request carries its own ID in an attribute (or, for invalid bodies, in the text), and the local Connect
-records the attributes of every contact it creates, so calls are counted per request, never per token.
+records the attributes and the ClientToken of every contact it creates, so calls are counted per request and, within
+it, per attempt (each attempt of a redialled request has its own token).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from local.connect_rules import PlacedCall
 from local.producers import Sample
 from local.queue_reading import MOVED_BY_SQS
 from local.reliability_load import REFUSED, VALID
@@ -30,9 +34,13 @@ class Accounting:
     """What happened to every request, from the contacts the local Connect created and the dead-letter queue."""
 
     requests: int = 0
-    placed_exactly_once: int = 0
-    duplicate_calls: int = 0  # requests that rang more than once
-    extra_calls: int = 0  # calls beyond the first, over all requests
+    placed_exactly_once: int = 0  # valid requests placed, each attempt rung once
+    duplicate_calls: int = 0  # requests with an attempt that rang more than once
+    extra_calls: int = 0  # calls beyond the first of each attempt, over all requests
+    over_attempts: int = 0  # requests rung for more attempts than the redial policy allows
+    redialled: int = 0  # requests rung for more than one attempt
+    attempts: Counter[int] = field(default_factory=Counter)  # requests by the attempts rung
+    final_not_announced: int = 0  # requests rung whose end nothing announced (no Final Completed, no dead-letter)
     lost: int = 0  # no call, no dead-letter, not on the queue
     wrong_outcome: int = 0  # refused or invalid requests that were dialled, or dead-lettered for another reason
     dead_lettered: Counter[str] = field(default_factory=Counter)
@@ -49,11 +57,37 @@ class Accounting:
     @property
     def ok(self) -> bool:
         """The targets: nobody rung twice, nothing lost, every dead-letter with its reason."""
-        return not (self.duplicate_calls or self.lost or self.wrong_outcome or self.dead_lettered[MOVED_BY_SQS])
+        return not (
+            self.duplicate_calls
+            or self.over_attempts
+            or self.lost
+            or self.wrong_outcome
+            or self.final_not_announced
+            or self.dead_lettered[MOVED_BY_SQS]
+        )
 
 
-def account(requests: list[tuple[str, str, Sample]], result: RunResult, calls: Counter[str]) -> Accounting:
-    """Match every request to the calls Connect created for it and the dead-letters that name it."""
+def calls_by_request(calls: Iterable[PlacedCall]) -> dict[str, Counter[str]]:
+    """Request ID -> the calls made for it by ClientToken (one token per attempt)."""
+    found: dict[str, Counter[str]] = {}
+    for call in calls:
+        found.setdefault(call.attributes.get("request_id", "?"), Counter())[call.client_token or "?"] += 1
+    return found
+
+
+def account(
+    requests: list[tuple[str, str, Sample]],
+    result: RunResult,
+    calls: Mapping[str, Counter[str]],
+    *,
+    max_attempts: int = 1,
+    final_contacts: Mapping[str, set[str]] | None = None,
+) -> Accounting:
+    """Match every request to the calls Connect created for it and the dead-letters that name it.
+
+    ``final_contacts``: request ID -> its contacts whose Completed event said Final; None when the run had no
+    completion (then nothing is asked of the announcements).
+    """
     letters: dict[str, list[str]] = {}
     accounting = Accounting(requests=len(requests))
     for letter in result.dead_letters:
@@ -63,16 +97,28 @@ def account(requests: list[tuple[str, str, Sample]], result: RunResult, calls: C
         letters.setdefault(found.group() if found else "?", []).append(reason)
         accounting.dead_lettered[letter.error_code] += 1
     for request_id, kind, sample in requests:
-        rung, reasons = calls[request_id], letters.get(request_id, [])
+        by_attempt, reasons = calls.get(request_id, Counter()), letters.get(request_id, [])
+        rung = len(by_attempt)  # attempts rung
+        if rung:
+            accounting.attempts[rung] += 1
         if rung > 1:
+            accounting.redialled += 1
+        if rung > max_attempts:
+            accounting.over_attempts += 1
+            accounting.note("over_attempts", request_id)
+        duplicated = any(count > 1 for count in by_attempt.values())
+        if duplicated:
             accounting.duplicate_calls += 1
-            accounting.extra_calls += rung - 1
+            accounting.extra_calls += sum(count - 1 for count in by_attempt.values())
             accounting.note("duplicate_calls", request_id)
+        if rung and final_contacts is not None and not reasons and not final_contacts.get(request_id):
+            accounting.final_not_announced += 1
+            accounting.note("final_not_announced", request_id)
         if rung == 0 and not reasons:
             accounting.lost += 1
             accounting.note("lost", request_id)
-        elif kind == VALID and rung == 1:
-            accounting.placed_exactly_once += 1
+        elif kind == VALID and rung >= 1:
+            accounting.placed_exactly_once += not duplicated
             for reason in reasons:
                 accounting.placed_and_dead_lettered[reason] += 1
             # Dead-lettered besides (a duplicate, a dead worker's redelivery): only for a reason that admits it.

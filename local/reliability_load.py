@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from local.connect_behaviour import DEFAULT_REFUSED_DESTINATION_PREFIXES, ConnectBehaviour
+from local.connect_outcomes import OutcomeMix
 from local.delivery_faults import DeliveryFaults
 from local.demo import demo_settings
 from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
@@ -41,6 +42,12 @@ CONNECT_QUOTA = 200.0
 CONNECT_BURST = 100
 CONNECT_CONCURRENT_CALLS = 100_000
 CALL_SECONDS = (2.0, 8.0)
+# Redial: a fifth of the calls ring out unanswered, and the policy tries each request up to three times, a minute
+# (the shortest interval the function takes) after the previous attempt ended. Every attempt passes every rule again,
+# and each one's outcome must be known before the next (the completion function runs beside the caller).
+NO_ANSWER_RATE = 0.2
+REDIAL_MAX_ATTEMPTS = 3
+REDIAL_INTERVAL_SECONDS = 60
 CONTEXT_OVERRIDES: dict[str, Any] = {
     "callsPerSecond": 160,
     "maxConcurrency": 8,
@@ -53,6 +60,11 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
     # numbers that the local Connect must see), at any hour of the day the run starts.
     "allowedDestinationCountries": "*",
     "callingHours": None,
+    "redialOn": ["NoAnswer"],
+    "redialMaxAttempts": REDIAL_MAX_ATTEMPTS,
+    "redialIntervalSeconds": REDIAL_INTERVAL_SECONDS,
+    # Room for three attempts a minute apart, and for a request deferred meanwhile (the demo's bound is a minute).
+    "maxDeferralSeconds": 900,
 }
 VISIBILITY_TIMEOUT_SECONDS = 20
 MAX_DURATION_SECONDS = 900.0
@@ -124,6 +136,7 @@ def pipeline_config(options: ReliabilityOptions) -> PipelineConfig:
             server_error_after_create_rate=SERVER_ERROR_AFTER_CREATE_RATE,
             drop_after_create_rate=DROP_AFTER_CREATE_RATE,
             read_timeout_after_create_rate=READ_TIMEOUT_AFTER_CREATE_RATE,
+            outcomes=OutcomeMix(no_answer_rate=NO_ANSWER_RATE),
             seed=options.seed,
         ),
         visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,

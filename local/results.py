@@ -11,6 +11,7 @@ import boto3
 from rich.table import Table
 
 from infra.settings import DeploymentSettings
+from outbound_caller.names import COMPLETED_EVENT
 from outbound_caller.names import RESULT_SOURCE as RESULT_EVENT_SOURCE
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class ResultEventsSeen:
     by_detail_type: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
+    # The contacts whose Completed event said Final: their request is done, and was told so.
+    final_contact_ids: set[str] = field(default_factory=set)
 
 
 def local_bus_name(settings: DeploymentSettings) -> str:
@@ -110,6 +113,8 @@ class ResultSinkReader:
         # completed call by its Outcome.
         kind = detail.get("ErrorCode") or detail.get("Reason") or detail.get("Origin") or detail.get("Outcome") or ""
         seen.by_kind[(detail_type, kind)] += 1
+        if detail_type == COMPLETED_EVENT and detail.get("Final") is True:
+            seen.final_contact_ids.add(str(detail.get("ContactId")))
 
 
 def result_events_table(seen: ResultEventsSeen, sink: ResultSink) -> Table:

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.completion import TICK_RETRY_ATTEMPTS
-from infra.waiting_room import WAITING_ROOM_MAX_RECEIVE_COUNT
+from infra.queue_retention import WAITING_ROOM_MAX_RECEIVE_COUNT
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES
 from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS

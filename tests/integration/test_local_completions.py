@@ -58,7 +58,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         sink = create_result_sink(settings)
         assert sink is not None
         environment = completion_environment(INSTANCE_ID, intake.placed_calls_table_name, sink.bus_name)
-        with CompletionRelay(connect.instance, environment, work_dir, INSTANCE_ID) as relay:
+        with CompletionRelay(
+            connect.instance, environment, work_dir, INSTANCE_ID, retry_delays_seconds=(1.0, 2.0)
+        ) as relay:
             yield Local(intake, connect, relay, ResultSinkReader(sink))
 
 
@@ -99,7 +101,8 @@ def test_each_call_that_ended_is_reported_once_with_its_outcome_from_describe_co
     # When their calls end and the relay has the completion function report them
     assert local.relay.wait_until_reported(timeout_seconds=20)
     # Then each was handled once, with the outcome Connect's DescribeContact gives it; the call nobody placed is
-    # reported only after the ledger's catch-up, so the function failed and is retried as Lambda retries it
+    # reported only after the ledger's catch-up, so the function failed and is retried as Lambda retries it (a second
+    # and two apart here, not one and two minutes), then given up on
     deliveries = local.relay.deliveries
     assert deliveries.outcomes == {"Answered": 1, "Busy": 1}
     assert (deliveries.handled, deliveries.dropped, deliveries.failed_attempts) == (2, 1, 3)

@@ -20,9 +20,10 @@ def test_the_accounting_catches_every_way_of_failing() -> None:
     chosen = list(kinds.values())
 
     def accounted(calls: dict[str, int], letters: list[tuple[str, str]], message: str = "") -> Any:
-        # The accounting reads only a run's dead letters, each naming its request in the body
+        # The accounting reads only a run's dead letters, each naming its request in the body; each request's calls
+        # here are all for its first attempt (one token)
         result = SimpleNamespace(dead_letters=[DeadLetter(f"... {rid} ...", code, message) for rid, code in letters])
-        return account(chosen, result, Counter(calls))
+        return account(chosen, result, {rid: Counter({f"token-{rid}": count}) for rid, count in calls.items()})
 
     right = [(refused_id, "DestinationNotAllowedException"), (invalid_id, "ValidationError")]
     # Then the right outcomes pass, also a duplicate dead-letter and an honest OutcomeUnknown
@@ -39,3 +40,26 @@ def test_the_accounting_catches_every_way_of_failing() -> None:
     unexplained = "still failing after 10 receives; last error UnexpectedError: KeyError"
     assert not accounted({}, [*right, (valid_id, "RetriesExhausted")], unexplained).ok
     assert kinds[VALID][2].expected == PLACED
+
+
+def test_the_accounting_counts_attempts_by_their_tokens_and_asks_for_each_final_outcome() -> None:
+    # Given a valid request redialled under a policy of three attempts, and the Completed events that said Final
+    requests = build_requests(200, seed=3)
+    valid = next(r for r in requests if r[1] == VALID)
+    valid_id = valid[0]
+    result = SimpleNamespace(dead_letters=[])
+
+    def accounted(tokens: list[str], finals: set[str] | None = None) -> Any:
+        final_contacts = {valid_id: finals} if finals is not None else {}
+        return account([valid], result, {valid_id: Counter(tokens)}, max_attempts=3, final_contacts=final_contacts)
+
+    # Then three attempts, each rung once, with its final outcome announced, pass
+    ok = accounted(["t1", "t2", "t3"], {"contact-3"})
+    assert ok.ok
+    assert (ok.placed_exactly_once, ok.redialled, ok.attempts) == (1, 1, Counter({3: 1}))
+    # And an attempt rung twice, a fourth attempt, and a request rung with no final outcome announced each fail
+    assert accounted(["t1", "t2", "t2"], {"contact-3"}).duplicate_calls == 1
+    assert accounted(["t1", "t2", "t3", "t4"], {"contact-4"}).over_attempts == 1
+    assert accounted(["t1"], set()).final_not_announced == 1
+    # And without a completion (no result events) nothing is asked of the announcements
+    assert account([valid], result, {valid_id: Counter(["t1"])}, final_contacts=None).ok
