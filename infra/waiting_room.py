@@ -20,7 +20,7 @@ from infra.intake import DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, secure_queue
 from infra.queue_retention import WAITING_ROOM_MAX_RECEIVE_COUNT
 from infra.queue_senders import SEND_MESSAGE, deny_other_iam_senders
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES
-from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS
+from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,15 @@ class WaitingRoom(Construct):
                 reason="This queue is itself the waiting room's dead-letter queue (its redrive policy's target)",
             )
         )
-        # The source queue's retention and size: a parked request stands for a deferral to the source queue (the
-        # placed-calls ledger outlives it by the same reckoning, outbound_caller.retention), and what is drawn from
-        # here goes there, so the room takes nothing the source queue would refuse.
+        # SQS's longest retention: a parked request stays one message while it waits (a deferral through the source
+        # queue is a new message each hop), so the room must keep it past the longest bound any request may have
+        # (MAX_DEFERRAL_LIMIT_SECONDS, a week); drawn after its bound it is dead-lettered as Expired, never dialled,
+        # so the placed-calls ledger need not outlive it. The source queue's size: what is drawn from here goes
+        # there, so the room takes nothing the source queue would refuse.
         self.queue = secure_queue(
             self,
             "Queue",
-            retention_period=Duration.days(SOURCE_QUEUE_RETENTION_DAYS),
+            retention_period=Duration.days(DEAD_LETTER_QUEUE_RETENTION_DAYS),
             max_message_size_bytes=SOURCE_QUEUE_MAX_MESSAGE_BYTES,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=WAITING_ROOM_MAX_RECEIVE_COUNT

@@ -200,6 +200,7 @@ def _create_waiting_room(sqs: SQSClient, settings: DeploymentSettings, name_suff
         QueueName=WAITING_ROOM_QUEUE_NAME + name_suffix + FIFO_SUFFIX,
         Attributes={
             **fifo,
+            "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
             "MaximumMessageSize": str(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
             "RedrivePolicy": json.dumps(redrive),
         },

@@ -13,7 +13,7 @@ from infra.completion import TICK_RETRY_ATTEMPTS
 from infra.queue_retention import WAITING_ROOM_MAX_RECEIVE_COUNT
 from outbound_caller.config.completion import load_completion_settings
 from outbound_caller.message_size import SOURCE_QUEUE_MAX_MESSAGE_BYTES
-from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, SOURCE_QUEUE_RETENTION_DAYS
+from outbound_caller.retention import DEAD_LETTER_QUEUE_RETENTION_DAYS, MAX_DEFERRAL_LIMIT_SECONDS
 from tests.infra.scopes import COMPLETION_CONSTRUCT_ID, WAITING_ROOM_CONSTRUCT_ID, find, under
 
 DAY = 24 * 60 * 60
@@ -62,9 +62,11 @@ def test_the_waiting_room_is_a_secure_high_throughput_fifo_queue_with_a_fifo_dea
     # Then the room is FIFO (the oldest drawn first), its groups and their deduplication each on their own
     assert room["FifoQueue"] is True
     assert (room["DeduplicationScope"], room["FifoThroughputLimit"]) == ("messageGroup", "perMessageGroupId")
-    # And encrypted and kept like the source queue, taking no message the source queue would refuse
+    # And encrypted, taking no message the source queue would refuse, and keeping a parked request past the longest
+    # bound any request may have (it stays one message while it waits: SQS's retention must never delete it first)
     assert room["SqsManagedSseEnabled"] is True
-    assert room["MessageRetentionPeriod"] == SOURCE_QUEUE_RETENTION_DAYS * DAY
+    assert room["MessageRetentionPeriod"] > MAX_DEFERRAL_LIMIT_SECONDS
+    assert room["MessageRetentionPeriod"] == DEAD_LETTER_QUEUE_RETENTION_DAYS * DAY
     assert room["MaximumMessageSize"] == SOURCE_QUEUE_MAX_MESSAGE_BYTES
     # And a request not drawn after its receives goes to a FIFO dead-letter queue kept as long as the others
     assert room["RedrivePolicy"] == {

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.utils import unix_time
 
+from local.intake import expiring_table_definition
 from local.moto_patches import unix_time_of
 from local.moto_servers import LocalAws
 from local.sdk_environment import local_sdk_environment, scoped_environment
@@ -116,6 +117,40 @@ def forwarded_events() -> list[Normalised]:
     )
 
 
+def index_answers() -> dict[str, Any]:
+    """Queries of a table's index by its hash key, as the completion looks a contact up in the ledger: matches, none,
+    several sharing the key, a filter, pages, a projection; and the table's own key."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(**expiring_table_definition("ledger", contact_id_index=True))
+    for index in range(60):
+        item = {"id": {"S": f"call#{index:03d}"}, "attempt": {"N": str(index % 3)}}
+        if index % 5:  # every fifth call never reached Connect: not in the sparse index
+            item["contact_id"] = {"S": f"contact-{index % 20:02d}"}  # three calls share each contact id
+        dynamodb.put_item(TableName="ledger", Item=item)
+
+    def by_contact(contact_id: str, **more: Any) -> Any:
+        answer = dynamodb.query(
+            TableName="ledger",
+            IndexName="by-contact-id",
+            KeyConditionExpression="contact_id = :c",
+            ExpressionAttributeValues={":c": {"S": contact_id}, **more.pop("values", {})},
+            **more,
+        )
+        return {key: answer.get(key) for key in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")}
+
+    return {
+        "one": by_contact("contact-01"),
+        "none": by_contact("contact-99"),
+        "filtered": by_contact("contact-02", FilterExpression="attempt = :a", values={":a": {"N": "2"}}),
+        "first page": by_contact("contact-03", Limit=2),
+        "backwards": by_contact("contact-04", ScanIndexForward=False),
+        "projected": by_contact("contact-06", ProjectionExpression="id"),
+        "own key": dynamodb.query(
+            TableName="ledger", KeyConditionExpression="id = :i", ExpressionAttributeValues={":i": {"S": "call#007"}}
+        )["Items"],
+    }
+
+
 def _on_the_patched_server(tmp_path: Path, scenario: Callable[[], Any]) -> Any:
     with LocalAws() as aws, scoped_environment(local_sdk_environment(aws.url, "http://127.0.0.1:9", tmp_path)):
         return scenario()
@@ -146,6 +181,18 @@ def test_forwarded_events_arrive_as_unpatched_moto_sends_them(tmp_path: Path) ->
     assert patched == unpatched
     assert [event["detail"]["n"] for event in patched] == [0, 1, 2]
     assert patched[1]["detail-type"] == "Outbound Call Failed"
+
+
+def test_index_queries_answer_as_unpatched_moto(tmp_path: Path) -> None:
+    # Given the ledger's table with its sparse index by contact id, on the patched server and on moto as it ships
+    # When it is queried by contact id as the completion does, and in every other way a query may ask
+    patched = _on_the_patched_server(tmp_path, index_answers)
+    unpatched = _on_unpatched_moto(index_answers)
+    # Then every answer is the same: the items, their order, counts, pages, projections
+    assert patched == unpatched
+    assert patched["one"]["Count"] == 3
+    assert patched["none"]["Items"] == []
+    assert patched["first page"]["LastEvaluatedKey"] is not None
 
 
 def test_the_clock_gives_moto_s_own_numbers() -> None:
