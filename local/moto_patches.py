@@ -180,7 +180,7 @@ def _index_queries_without_sorting_the_table() -> None:
     def items_that_can_match(self: Table) -> list[Any]:
         asked = getattr(querying, "asked", None)
         if asked is None or asked[0] is not self:
-            return all_items(self)  # type: ignore[no-any-return]
+            return all_items(self)
         _, attribute, text = asked
         candidates = []
         for hash_set in list(self.items.values()):
@@ -194,8 +194,7 @@ def _index_queries_without_sorting_the_table() -> None:
         conditions = kwargs.get("hash_key_conditions")
         # moto's backend passes index_name as the eighth positional argument, after hash_key ... projection_expressions
         index_name = kwargs.get("index_name", args[INDEX_NAME_POSITION] if len(args) > INDEX_NAME_POSITION else None)
-        simple = index_name and conditions and len(conditions) == 1 and conditions[0][1].type == "S"
-        if not simple:
+        if not (index_name and conditions and len(conditions) == 1 and conditions[0][1].type == "S"):
             return query(self, *args, **kwargs)
         attribute, value = conditions[0]
         querying.asked = (self, attribute, value.value)
