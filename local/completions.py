@@ -18,6 +18,7 @@ import multiprocessing
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +50,9 @@ SCHEDULED_EVENT = {
     "resources": [f"arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:rule/connect-outbound-caller-tick"],
     "detail": {},
 }
+# Invocations at once: Lambda runs as many as there are events; two keep up with a reliability run's calls on two
+# cores (one fell behind while the callers and moto took their share).
+COMPLETION_CONCURRENCY = 2
 # Lambda's asynchronous invocation: the first attempt and two retries, about 1 and 2 minutes apart. Not compressed by
 # default: a contact the ledger does not show is reported only once its catch-up (LEDGER_CATCH_UP_SECONDS, 120 s)
 # is over, without its token, which the last retry reaches as in AWS.
@@ -139,6 +143,7 @@ class CompletionRelay:
         work_dir: Path,
         instance_id: str,
         retry_delays_seconds: tuple[float, ...] = RETRY_DELAYS_SECONDS,
+        concurrency: int = COMPLETION_CONCURRENCY,
     ) -> None:
         if len(retry_delays_seconds) < ASYNC_ATTEMPTS - 1:
             raise ValueError(f"retry_delays_seconds needs a delay for each of the {ASYNC_ATTEMPTS - 1} retries")
@@ -158,7 +163,10 @@ class CompletionRelay:
         self._pending: list[_Pending] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="completion-relay", daemon=True)
-        self._container: FunctionContainer | None = None
+        # One warm container per invoking thread, as Lambda keeps an execution environment per concurrent invocation.
+        self._invokers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="completion-invoke")
+        self._own = threading.local()
+        self._containers: list[FunctionContainer] = []
         self.init_error: Exception | None = None
         # Ticks only with a waiting room to draw, as the stack schedules them.
         self._ticks = "WAITING_ROOM_QUEUE_URL" in environment
@@ -167,15 +175,19 @@ class CompletionRelay:
 
     def __enter__(self) -> CompletionRelay:
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._container = FunctionContainer(self.spec, multiprocessing.get_context("spawn"))
+        # Started now, so that a function that cannot start fails the run at once.
+        self._invokers.submit(self._warm_container).result()
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join(timeout=COMPLETION_TIMEOUT_SECONDS + 5)
-        if self._container is not None:
-            self._container.stop()
+        self._invokers.shutdown(wait=True)
+        with self._lock:
+            containers, self._containers = self._containers, []
+        for container in containers:
+            container.stop()
 
     @property
     def deliveries(self) -> Deliveries:
@@ -215,18 +227,25 @@ class CompletionRelay:
                 self._seen.add(call.contact_id)
                 self._pending.append(_Pending(call, due=now))
         due = [pending for pending in self._pending if pending.due <= now]
-        for pending in due:
-            self._deliver(pending)
+        # Every due event at once, over the invoking threads; the next look once they are all handled.
+        list(self._invokers.map(self._deliver, due))
         if self._ticks and now >= self._next_tick:
             self._next_tick = now + TICK_SECONDS
             # A failed tick is not retried: the next one comes soon (the stack keeps a tick for a minute at most).
-            self._warm_container().invoke(dict(SCHEDULED_EVENT, time=_timestamp(time.time())[:19] + "Z"))
+            self._invokers.submit(self._tick).result()
             self.ticks += 1
 
+    def _tick(self) -> None:
+        self._warm_container().invoke(dict(SCHEDULED_EVENT, time=_timestamp(time.time())[:19] + "Z"))
+
     def _warm_container(self) -> FunctionContainer:
-        container = self._container
+        """This invoking thread's container: started on first use, and again if it died."""
+        container: FunctionContainer | None = getattr(self._own, "container", None)
         if container is None or not container.alive:
-            container = self._container = FunctionContainer(self.spec, multiprocessing.get_context("spawn"))
+            container = FunctionContainer(self.spec, multiprocessing.get_context("spawn"))
+            self._own.container = container
+            with self._lock:
+                self._containers.append(container)
         return container
 
     def _deliver(self, pending: _Pending) -> None:

@@ -67,7 +67,7 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
     "maxDeferralSeconds": 900,
 }
 VISIBILITY_TIMEOUT_SECONDS = 20
-MAX_DURATION_SECONDS = 900.0
+MAX_DURATION_SECONDS = 1800.0
 # Fictional destinations that the local Connect places without scripted failures: +1 202 555 0100-0159 (the NANP
 # fiction range under Washington's area code, which libphonenumber places in the US, so calling safety allows it).
 PLACEABLE_NUMBERS = [f"+120255501{suffix:02d}" for suffix in range(60)]
