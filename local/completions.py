@@ -175,6 +175,7 @@ class CompletionRelay:
 
     def __enter__(self) -> CompletionRelay:
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.spec.log_path.write_text("", encoding="utf-8")  # this run's log only, as the caller's
         # Started now, so that a function that cannot start fails the run at once.
         self._invokers.submit(self._warm_container).result()
         self._thread.start()
