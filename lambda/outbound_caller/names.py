@@ -40,6 +40,8 @@ DESTINATION_KEY_PREFIX = "connect-outbound-caller#destination"
 SOURCE_KEY_PREFIX = "connect-outbound-caller#source"
 # One item per queue paced to its agents (AGENT_PACING): its available agents, and the calls counting on them.
 AGENTS_KEY_PREFIX = "connect-outbound-caller#agents"
+# The item saying which copy of a redialled request goes on from each of its deferrals (connect/redial_copies.py).
+REDIAL_COPY_KEY_PREFIX = "connect-outbound-caller#redial"
 # On a placed call's ledger item: the queue it was routed to, whose agent claim its end releases.
 AGENT_QUEUE_ATTRIBUTE = "agent_queue"
 # A placed call's ContactId, and the sparse index on it through which the completion finds the call of a contact.

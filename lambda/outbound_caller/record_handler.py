@@ -120,6 +120,10 @@ def _steps(
     policy = delivery.request.redial_policy(settings)
     token = delivery.token.for_attempt(record.attempt)
     if policy.redials and record.deferral_reason == REDIAL:
+        # Copies of a waiting request (a message delivered twice) collapse: one goes on from each wait.
+        copies = caller.redial_copies
+        if copies is not None and not copies.goes_on(delivery.token.value, record.deferral_count, record.messageId):
+            return settle.redial_ended("another copy of this request goes on with its redial (a duplicate delivery)")
         after = redial_after_placed(settle, caller.once.ledger, token.value, caller.now_ms())
         if after is not None:
             return after

@@ -27,6 +27,7 @@ from outbound_caller.connect.instance_state import (
 )
 from outbound_caller.connect.pacing import Pacer
 from outbound_caller.connect.placed_calls import PlacedCallsLedger
+from outbound_caller.connect.redial_copies import RedialCopies
 from outbound_caller.request.signing_key import SigningKey
 from outbound_caller.results.publisher import ResultEvents
 from outbound_caller.safety.call_guard import CallLimitGuard
@@ -125,6 +126,8 @@ class Caller:
     results: ResultEvents | None
     # Wall-clock seconds, as deferrals and ExpiresAt name times (a test moves it).
     clock: Callable[[], float]
+    # Which copy of a redialled request goes on from each wait; None: no ledger (and so no redial).
+    redial_copies: RedialCopies | None = None
 
     def now_ms(self) -> int:
         """Wall-clock milliseconds."""
@@ -198,4 +201,5 @@ def build_caller(
         ),
         results=results,
         clock=clock,
+        redial_copies=RedialCopies(ledger.table_name, clients.ledger, clock=clock) if ledger is not None else None,
     )

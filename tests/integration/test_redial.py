@@ -238,3 +238,31 @@ def test_an_operators_redrive_of_a_second_attempts_unknown_outcome_dials_that_at
     # Then attempt 2's own token is dialled again, once; attempt 1's never
     assert connect.calls_per_token() == {TOKEN: 1, SECOND: 2}
     assert dead_letters() == []
+
+
+def test_copies_of_a_waiting_request_collapse_into_one_at_its_next_look(
+    clock: MovableClock, invoke: Any, connect: ConnectStub, sent_back: Any, log_lines: Any
+) -> None:
+    # Given a placed request whose message waiting for the outcome was delivered twice at once (SQS is at least once),
+    # so that both deliveries sent it back: two copies of the request now wait, each its own message
+    invoke(sqs_record(request(), message_id="first"))
+    [waiting] = sent_back()
+    clock.offset = INTERVAL_S
+    invoke(came_back(waiting, "look"))
+    invoke(came_back(waiting, "look"))
+    copies = sent_back()
+    assert len(copies) == 2
+    assert len({copy["DeferralCount"] for copy in copies}) == 1
+    # When both copies come back, each its own message
+    clock.offset = (until_ms(copies[0]) - clock.ms()) / 1000 + clock.offset
+    invoke(came_back(copies[0], "copy-a"))
+    invoke(came_back(copies[1], "copy-b"))
+    # Then only the first goes on waiting; the other ends there, acknowledged, saying why, and nobody is rung
+    assert len(sent_back()) == 1
+    assert connect.calls_per_token() == {TOKEN: 1}
+    dropped = [line for line in log_lines() if line.get("message") == "Call request ended: no further attempt"]
+    assert "another copy" in dropped[-1]["reason"]
+    # And a redelivery of the copy that goes on (its invocation died after it went on) goes on again: never lost
+    clock.offset += 1
+    invoke(came_back(copies[0], "copy-a"))
+    assert len(sent_back()) == 1
