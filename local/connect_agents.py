@@ -44,6 +44,7 @@ class QueueLeg:
     queue_id: str
     wait_seconds: float  # from entering the queue to an agent's connection, or to the callee hanging up
     handle_seconds: float  # 0 for an abandoned call
+    agent: int = -1  # the index of the queue's agent who took it; -1 for an abandoned call
 
     @property
     def connected(self) -> bool:
@@ -54,6 +55,11 @@ class QueueLeg:
     def seconds(self) -> float:
         """How long the call stays on the instance from entering the queue: the wait, then the talk."""
         return self.wait_seconds + self.handle_seconds
+
+
+def agent_id(queue_id: str, agent: int) -> str:
+    """A stable made-up ID for the queue's agent of this index (Connect's user IDs are UUIDs; these need not be)."""
+    return f"agent-{agent}-of-{queue_id}"
 
 
 @dataclass
@@ -105,7 +111,7 @@ class AgentQueues:
         record.connected += 1
         record.busy_seconds += handle
         record.longest_wait_seconds = max(record.longest_wait_seconds, wait)
-        return QueueLeg(queue_id, wait, handle)
+        return QueueLeg(queue_id, wait, handle, agents.index(agent))
 
     def online(self, queue_id: str) -> int:
         """AGENTS_ONLINE: the queue's agents (0 for an unknown queue)."""

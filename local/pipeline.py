@@ -137,6 +137,8 @@ class LocalPipeline:
                         self.intake.placed_calls_table_name,
                         self.result_sink.bus_name,
                         **self._hand_over_environment(),
+                        # With agent pacing, each call's claim on an agent ends as its contact connects to one.
+                        **({"AGENT_PACING": "true"} if config.settings.agent_pacing else {}),
                     ),
                     config.work_dir,
                     config.settings.instance_id,
