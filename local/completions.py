@@ -144,6 +144,7 @@ class CompletionRelay:
         self._ticks = "WAITING_ROOM_QUEUE_URL" in environment
         self._next_tick = time.monotonic() + TICK_SECONDS
         self.ticks = 0
+        self.invocations = 0  # every invocation of the function: contact events (retries included) and ticks
 
     def __enter__(self) -> CompletionRelay:
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +218,7 @@ class CompletionRelay:
             # A failed tick is not retried: the next one comes soon (the stack keeps a tick for a minute at most).
             self._warm_container().invoke(dict(SCHEDULED_EVENT, time=event_timestamp(time.time())[:19] + "Z"))
             self.ticks += 1
+            self.invocations += 1
 
     def _warm_container(self) -> FunctionContainer:
         container = self._container
@@ -227,6 +229,7 @@ class CompletionRelay:
     def _deliver(self, pending: _Pending) -> None:
         result = self._warm_container().invoke(pending.event(self.instance_id))
         pending.attempts += 1
+        self.invocations += 1
         agent_event = pending.event_type == CONNECTED_TO_AGENT
         with self._lock:
             if result.outcome == SUCCEEDED:

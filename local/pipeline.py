@@ -87,6 +87,9 @@ class LocalPipeline:
         # A request deferred to after this (the run's time limit) has settled for the run: it waits, as it should.
         self._run_ends = datetime.now(UTC)
         self._sent = 0  # requests the producers have sent in this run
+        # Local AWS's requests as the function began to poll (the queue's setup and the load's sends before it), so
+        # that a run's cost counts only what came after.
+        self.aws_requests_at_start: Counter[str] = Counter()
 
     def __enter__(self) -> LocalPipeline:
         try:
@@ -223,6 +226,7 @@ class LocalPipeline:
             self._sent = produced.via_sqs + produced.via_eventbridge
             progress = self._progress(sqs, started, len(requests))
         if self.config.queue_before_polling:
+            self.aws_requests_at_start = self.aws.request_counts()
             self._stack.enter_context(event_source)
             started = time.monotonic()
             self._run_ends = datetime.now(UTC) + timedelta(seconds=max_duration_seconds)
