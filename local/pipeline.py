@@ -249,7 +249,7 @@ class LocalPipeline:
             connect=self.connect.instance.stats,
             duration_seconds=duration,
             complete=progress.settled,
-            left_on_queue=sum(progress.queue.values()),
+            left_on_queue=sum(progress.queue.values()) + progress.waiting_room,
             config=self.config,
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
             deferred=Counter(self.function_log.deferred),
@@ -315,6 +315,12 @@ class LocalPipeline:
             placed=len(self.connect.instance.placed_calls),
             dead_lettered=queue_depth(sqs, intake.dead_letter_queue_url)["visible"],
             queue=queue_depth(sqs, intake.queue_url),
+            # A request parked in the waiting room has not settled: it is drawn back to the source queue later.
+            waiting_room=(
+                0
+                if intake.waiting_room_queue_url is None
+                else sum(queue_depth(sqs, intake.waiting_room_queue_url).values())
+            ),
             event_source=event_source.stats,
             connect=self.connect.instance.stats,
             active_calls=self.connect.instance.active_calls(),
