@@ -112,7 +112,7 @@ destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the stack (the queues and their mes
 reliability: $(PY_STAMP) ## 10,000 requests with faults injected: 0 rung twice, 0 lost (python -m local reliability --help)
 	$(BIN)/python -m local reliability $(RELIABILITY_ARGS)
 
-bench: $(PY_STAMP) ## Ours beside a naive loop: drain time, throttles, dead-letters under a quota and on a busy instance; cold init and per-record cost (~8 min; bench/results.json, .png)
+bench: $(PY_STAMP) ## Ours beside a naive loop: quota, busy instance, agents (abandoned, occupancy), cost per call; cold init and per-record cost (~13 min; bench/results.json, .png)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv, node_modules and build output

@@ -1,7 +1,8 @@
 """bench/results.png: each load over time, ours beside the naive baseline, against the instance's limits.
 
 One row per load, one column per function, the same scales along a row. In each panel: calls placed per second
-(bars) against the quota's rate, calls in progress at the local Connect (line) against the concurrent-call limit,
+(bars) against the quota's rate, calls in progress at the local Connect (line) against the concurrent-call limit
+(and the queue's agents on the agents load),
 and on the right-hand axis the throttled and LimitExceeded answers per second; dashed and solid verticals mark the
 ideal drain and the real one.
 """
@@ -27,6 +28,7 @@ SAMPLE_SECONDS = 0.1
 # A concurrent-call limit above this many times the busiest moment is left out (the load's title names it).
 LIMIT_DRAWN_UP_TO = 3.0
 PLACED_COLOUR, IN_PROGRESS_COLOUR, THROTTLED_COLOUR, LIMIT_EXCEEDED_COLOUR = "#4c9a2a", "#1f5fa8", "#d62728", "#ff7f0e"
+AGENTS_COLOUR = "#7b3fa0"
 PANEL_HEIGHT_INCHES = 5.0
 DPI = 110
 
@@ -68,6 +70,8 @@ def _panel(axis: Axes, run: SideRun, series: PerSecond, scale: tuple[float, floa
     if scenario.max_concurrent_calls <= LIMIT_DRAWN_UP_TO * busiest:
         axis.axhline(scenario.max_concurrent_calls, color=IN_PROGRESS_COLOUR, linestyle="--", linewidth=1.2)
         busiest = max(busiest, scenario.max_concurrent_calls)
+    if scenario.staffing is not None:
+        axis.axhline(scenario.staffing.agents, color=AGENTS_COLOUR, linestyle="-.", linewidth=1.2)
     axis.axvline(figures.ideal_seconds, color="grey", linestyle="--", linewidth=1)
     if figures.drain_seconds is not None:
         axis.axvline(figures.drain_seconds, color="black", linewidth=1)
@@ -89,6 +93,7 @@ def _legend() -> list[Artist]:
         Line2D([], [], color=PLACED_COLOUR, linestyle=":", linewidth=1.6, label="quota (calls per second)"),
         Line2D([], [], color=IN_PROGRESS_COLOUR, linewidth=1.1, label="calls in progress"),
         Line2D([], [], color=IN_PROGRESS_COLOUR, linestyle="--", label="concurrent-call limit"),
+        Line2D([], [], color=AGENTS_COLOUR, linestyle="-.", label="the queue's agents (agents load)"),
         Line2D([], [], color=THROTTLED_COLOUR, label="ThrottlingException + TooManyRequests per second (right)"),
         Line2D([], [], color=LIMIT_EXCEEDED_COLOUR, label="LimitExceededException per second (right)"),
         Line2D([], [], color="grey", linestyle="--", label="ideal drain"),
@@ -108,8 +113,16 @@ def _outcome(figures: LoadFigures, scenario: Scenario) -> str:
         ratio = figures.ideal_over_actual or 0.0
         progress = f"{placed} in {figures.drain_seconds:.1f} s (ideal {figures.ideal_seconds:.1f} s: {ratio:.2f})"
     per_call = figures.requests_per_placed_call or 0.0
-    return (
-        f"{progress}; {figures.dead_lettered_total} dead-lettered, {figures.requests_rung_twice} rung twice\n"
+    answers = (
         f"{figures.throttled_share:.1%} throttled, {figures.limit_exceeded_share:.1%} LimitExceeded, "
         f"{per_call:.2f} Connect requests per placed call"
+    )
+    if figures.agents is not None:
+        busy = figures.agents.occupancy or 0.0
+        answers = (
+            f"{figures.agents.abandoned_share:.1%} abandoned, agents {busy:.0%} busy, "
+            f"{figures.hops_per_request:.1f} hops per request"
+        )
+    return (
+        f"{progress}; {figures.dead_lettered_total} dead-lettered, {figures.requests_rung_twice} rung twice\n{answers}"
     )

@@ -41,8 +41,9 @@ PARTS = (*(scenario.name for scenario in SCENARIOS), FUNCTION_PART)
 SUMMARY_WIDTH = 140
 DESCRIPTION = (
     "Our function beside a naive loop on the local pipeline (same local Connect, same load): drain time, throttled"
-    " answers and dead-letters under a quota and on a busy instance; then our cold init and time per record against"
-    " a minimal Powertools handler. Prints a table, writes results.json and results.png."
+    " answers and dead-letters under a quota and on a busy instance, abandoned calls and agent occupancy on a queue"
+    " of agents, and the billed requests per placed call of each; then our cold init and time per record against a"
+    " minimal Powertools handler. Prints a table, writes results.json and results.png."
 )
 
 

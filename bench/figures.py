@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.agent_figures import AgentFigures, agent_figures
+from bench.costs import CostLine, cost_line
 from bench.scenarios import (
+    AGENTS_BOUND,
     QUOTA_BOUND,
     QUOTA_BURST,
     QUOTA_CALLS_PER_SECOND,
@@ -17,11 +20,17 @@ from bench.scenarios import (
 from bench.series import LIMIT_EXCEEDED, THROTTLED
 from local.connect_rules import PlacedCall
 
-# The issue's targets for our function ("A busy Connect instance", Measure it).
+# The issues' targets for our function ("A busy Connect instance"; issue 21, "Pacing to what can take the call").
 QUOTA_MIN_IDEAL_OVER_ACTUAL = 0.97
 QUOTA_MAX_THROTTLED_SHARE = 0.01
-BUSY_MAX_REQUESTS_PER_PLACED_CALL = 1.2
+BUSY_MIN_IDEAL_OVER_ACTUAL = 0.95
+BUSY_MAX_REQUESTS_PER_PLACED_CALL = 1.05
+BUSY_MAX_HOPS_PER_REQUEST = 3.0
 BUSY_MAX_DEAD_LETTERED = 0
+MAX_RUNG_TWICE = 0
+# US telemarketing rules cap abandonment at 3%; the agents' time busy over their time available.
+AGENTS_MAX_ABANDONED_SHARE = 0.03
+AGENTS_MIN_OCCUPANCY = 0.80
 
 
 def quota_ideal_seconds(calls: int, calls_per_second: float, burst: int) -> float:
@@ -55,6 +64,25 @@ class LoadFigures:
     invocations: int
     cold_starts: int
     max_calls_in_progress: int
+    deferrals: int = 0  # hops: each time a request was sent back to wait (the function's log)
+    longest_wait_seconds: float | None = None  # the clock's start to a request's call, the latest; None: not all placed
+    agents: AgentFigures | None = None
+    costs: CostLine | None = None
+
+    @property
+    def hops_per_request(self) -> float:
+        """Deferral hops per request, on average."""
+        return self.deferrals / self.requests if self.requests else 0.0
+
+    @property
+    def abandoned_share(self) -> float | None:
+        """The agents load's abandoned share; None elsewhere."""
+        return None if self.agents is None else self.agents.abandoned_share
+
+    @property
+    def occupancy(self) -> float | None:
+        """The agents load's occupancy; None elsewhere."""
+        return None if self.agents is None else self.agents.occupancy
 
     @property
     def ideal_over_actual(self) -> float | None:
@@ -109,6 +137,11 @@ class LoadFigures:
             "invocations": self.invocations,
             "cold_starts": self.cold_starts,
             "run_seconds": round(self.run_seconds, 1),
+            "deferral_hops": self.deferrals,
+            "hops_per_request": round(self.hops_per_request, 2),
+            "longest_wait_seconds": None if self.longest_wait_seconds is None else round(self.longest_wait_seconds, 2),
+            "agents": None if self.agents is None else self.agents.to_json(),
+            "costs": None if self.costs is None else self.costs.to_json(),
         }
 
 
@@ -123,6 +156,13 @@ def load_figures(run: SideRun) -> LoadFigures:
     if scenario.bound == QUOTA_BOUND:
         ideal = quota_ideal_seconds(len(first_calls), QUOTA_CALLS_PER_SECOND, QUOTA_BURST)
         last = max((call.placed_at for call in calls), default=None)
+    elif scenario.bound == AGENTS_BOUND and scenario.staffing is not None:
+        # The agents busy from the start until the last contact ends: the contacts' total handle time over them.
+        ideal = capacity_ideal_seconds(
+            (call.queue.handle_seconds for call in first_calls.values() if call.queue is not None),
+            scenario.staffing.agents,
+        )
+        last = max((call.placed_at + call.duration_seconds for call in calls), default=None)
     else:
         ideal = capacity_ideal_seconds(
             (call.duration_seconds for call in first_calls.values()), scenario.max_concurrent_calls
@@ -144,6 +184,14 @@ def load_figures(run: SideRun) -> LoadFigures:
         invocations=result.event_source.invocations,
         cold_starts=result.event_source.cold_starts,
         max_calls_in_progress=result.connect.max_active_calls,
+        deferrals=sum(result.deferred.values()),
+        longest_wait_seconds=(
+            max(call.placed_at for call in first_calls.values()) - run.started_at
+            if first_calls and len(first_calls) == result.requests
+            else None
+        ),
+        agents=agent_figures(run),
+        costs=cost_line(run),
     )
 
 
@@ -157,7 +205,7 @@ class Target:
 
 
 def targets(scenario: Scenario, ours: LoadFigures) -> list[Target]:
-    """The issue's targets for our function on a load."""
+    """The issues' targets for our function on a load."""
     if scenario.bound == QUOTA_BOUND:
         ratio = ours.ideal_over_actual
         return [
@@ -172,12 +220,34 @@ def targets(scenario: Scenario, ours: LoadFigures) -> list[Target]:
                 ours.throttled_share <= QUOTA_MAX_THROTTLED_SHARE,
             ),
         ]
-    per_call = ours.requests_per_placed_call
+    rung_twice = Target("requests_rung_twice", str(MAX_RUNG_TWICE), ours.requests_rung_twice <= MAX_RUNG_TWICE)
+    if scenario.bound == AGENTS_BOUND:
+        abandoned, busy = ours.abandoned_share, ours.occupancy
+        return [
+            Target(
+                "abandoned_share",
+                f"<= {AGENTS_MAX_ABANDONED_SHARE:.0%}",
+                abandoned is not None and abandoned <= AGENTS_MAX_ABANDONED_SHARE,
+            ),
+            Target("occupancy", f">= {AGENTS_MIN_OCCUPANCY:.0%}", busy is not None and busy >= AGENTS_MIN_OCCUPANCY),
+            rung_twice,
+        ]
+    ratio, per_call = ours.ideal_over_actual, ours.requests_per_placed_call
     return [
+        Target(
+            "ideal_over_actual",
+            f">= {BUSY_MIN_IDEAL_OVER_ACTUAL}",
+            ratio is not None and ratio >= BUSY_MIN_IDEAL_OVER_ACTUAL,
+        ),
         Target(
             "requests_per_placed_call",
             f"<= {BUSY_MAX_REQUESTS_PER_PLACED_CALL}",
             per_call is not None and per_call <= BUSY_MAX_REQUESTS_PER_PLACED_CALL,
+        ),
+        Target(
+            "hops_per_request",
+            f"<= {BUSY_MAX_HOPS_PER_REQUEST:g}",
+            ours.hops_per_request <= BUSY_MAX_HOPS_PER_REQUEST,
         ),
         # Requests still queued at the cap are no better than dead-lettered ones.
         Target(
@@ -185,4 +255,5 @@ def targets(scenario: Scenario, ours: LoadFigures) -> list[Target]:
             f"{BUSY_MAX_DEAD_LETTERED}, all drained",
             ours.complete and ours.dead_lettered_total <= BUSY_MAX_DEAD_LETTERED,
         ),
+        rung_twice,
     ]

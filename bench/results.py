@@ -15,6 +15,7 @@ from bench.baseline import NAIVE, OURS
 from bench.figures import capacity_ideal_seconds, load_figures, quota_ideal_seconds, targets
 from bench.function_costs import FunctionCosts
 from bench.scenarios import (
+    AGENTS_BOUND,
     BENCH_CONTEXT,
     CAPACITY_BOUND,
     CONNECT_SEED,
@@ -27,6 +28,7 @@ from bench.scenarios import (
     Scenario,
     SideRun,
     bench_settings,
+    side_context,
 )
 from bench.series import per_second
 from local.demo import DEMO_LATENCY_SECONDS
@@ -39,6 +41,8 @@ def ideal_formula(scenario: Scenario) -> str:
     """How a load's ideal drain time is worked out, in words."""
     if scenario.bound == QUOTA_BOUND:
         return "to the last call placed: (requests placed - burst) / quota rate"
+    if scenario.bound == AGENTS_BOUND:
+        return "to the last call ended: total handle time of the requests' contacts / agents"
     return "to the last call ended: total length of the requests' calls / concurrent calls"
 
 
@@ -59,10 +63,20 @@ def scenario_json(scenario: Scenario, runs: dict[str, SideRun]) -> dict[str, Any
             "latency_seconds": DEMO_LATENCY_SECONDS,
             "seed": CONNECT_SEED,
         },
-        # Settings the stack has no context key for yet, given to both functions' environment.
-        "context_added": {"callsBurst": QUOTA_BURST, "concurrentCallsLimit": scenario.max_concurrent_calls},
+        # Settings over BENCH_CONTEXT, by side.
+        "context_added": {name: side_context(scenario, run.side) for name, run in runs.items()},
     }
-    if scenario.bound == CAPACITY_BOUND:
+    if scenario.staffing is not None:
+        staffing = scenario.staffing
+        document["queue"] = {
+            "agents": staffing.agents,
+            "handle_seconds": list(staffing.handle_seconds),
+            "patience_seconds": round(staffing.patience_seconds, 3),
+        }
+        document["expected_ideal_seconds"] = round(
+            capacity_ideal_seconds([scenario.mean_call_seconds] * scenario.requests, staffing.agents), 2
+        )
+    elif scenario.bound == CAPACITY_BOUND:
         document["expected_ideal_seconds"] = round(
             capacity_ideal_seconds([scenario.mean_call_seconds] * scenario.requests, scenario.max_concurrent_calls), 2
         )

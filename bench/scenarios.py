@@ -1,4 +1,4 @@
-"""The two loads, each run through the local pipeline for one function: requests queued, the quota, the instance.
+"""The three loads, each run through the local pipeline for one function: requests queued, the quota, the instance.
 
 Every side of a load gets the same requests, the same local Connect (quota, concurrent calls, call lengths, seed)
 and the same event source and queue settings; only the function differs. A run's clock starts once the whole load
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from bench.baseline import Side
+from bench.baseline import OURS, Side
 from infra.context_loading import settings_from_context
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
+from local.connect_agents import QueueRecord, QueueStaffing
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_rules import PlacedCall
 from local.connect_timeline import Answer
@@ -67,8 +68,24 @@ CONNECT_SEED = 11
 # The attribute each request carries its ID in, which the local Connect records with the contact.
 REQUEST_ID_ATTRIBUTE = "request_id"
 
+# The agents load (the issue's): requests to one queue with a few agents, whose contacts take 2-4 minutes, compressed
+# as the busy load's calls are. Every call is answered; what binds is the agents.
+AGENTS_REQUESTS = 200
+AGENTS_QUEUE_ID = "55555555-5555-4555-8555-555555555555"
+QUEUE_AGENTS = 5
+REAL_HANDLE_SECONDS = (120.0, 240.0)
+# How long an answered callee waits for an agent before hanging up: 2 s, the US Telemarketing Sales Rule's own bound
+# (a call not connected to a live agent within two seconds of the greeting counts as abandoned, 16 CFR 310.4(b)(4)),
+# compressed as the calls are; so "abandoned" here is abandoned as the 3% cap counts it.
+REAL_PATIENCE_SECONDS = 2.0
+# Our deployment reads each queue's agents at most once a second: the least the setting takes. Compressed 30x, that
+# is a reading every 30 s against 2-4 minute contacts; a longer TTL leaves freed agents idle until the next reading.
+# GetCurrentMetricData's own quota (5/s) is far above one read per second per queue.
+BENCH_AGENT_METRICS_TTL_SECONDS = 1
+
 QUOTA_BOUND = "quota"
 CAPACITY_BOUND = "concurrent calls"
+AGENTS_BOUND = "agents"
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,8 @@ class Scenario:
     # ended, as the instance is only free then).
     bound: str
     max_duration_seconds: float  # each side's cap; a side not done by then reports what it achieved
+    # The staffed queue every call is routed to (the agents load), else None: calls to no queue.
+    staffing: QueueStaffing | None = None
 
     @property
     def mean_call_seconds(self) -> float:
@@ -116,7 +135,26 @@ BUSY = Scenario(
     bound=CAPACITY_BOUND,
     max_duration_seconds=180.0,  # 1.5 x the ideal 120 s: the longest cap that keeps make bench within 10 minutes
 )
-SCENARIOS = (QUOTA, BUSY)
+AGENTS = Scenario(
+    name="agents",
+    title=(
+        f"Agents: {AGENTS_REQUESTS} queued requests to a queue of {QUEUE_AGENTS} agents, contacts of "
+        f"{REAL_HANDLE_SECONDS[0] / TIME_COMPRESSION:g}-{REAL_HANDLE_SECONDS[1] / TIME_COMPRESSION:g} s, callees "
+        f"waiting {REAL_PATIENCE_SECONDS / TIME_COMPRESSION:.2g} s"
+    ),
+    requests=AGENTS_REQUESTS,
+    max_concurrent_calls=AMPLE_CONCURRENT_CALLS,
+    call_seconds=(REAL_HANDLE_SECONDS[0] / TIME_COMPRESSION, REAL_HANDLE_SECONDS[1] / TIME_COMPRESSION),
+    bound=AGENTS_BOUND,
+    max_duration_seconds=330.0,  # 1.375 x the ideal 240 s: drained with the agents 80% busy, and little more
+    staffing=QueueStaffing(
+        AGENTS_QUEUE_ID,
+        QUEUE_AGENTS,
+        (REAL_HANDLE_SECONDS[0] / TIME_COMPRESSION, REAL_HANDLE_SECONDS[1] / TIME_COMPRESSION),
+        REAL_PATIENCE_SECONDS / TIME_COMPRESSION,
+    ),
+)
+SCENARIOS = (QUOTA, BUSY, AGENTS)
 
 
 @dataclass(frozen=True)
@@ -129,6 +167,13 @@ class SideRun:
     started_at: float  # time.time() as the event source started polling, the whole load queued
     timeline: list[Answer]
     placed_calls: list[PlacedCall]  # every contact the local Connect created, in order
+    # Local AWS's requests from the clock's start to the run's end, by operation (local/aws_requests.py), and the
+    # names of the deployment's queues among them (the harness's own result queue is not the deployment's cost).
+    aws_requests: Counter[str] = field(default_factory=Counter)
+    deployment_queues: tuple[str, ...] = ()
+    completion_invocations: int = 0  # the completion function's invocations: contact events and ticks
+    queue_records: dict[str, QueueRecord] = field(default_factory=dict)  # the staffed queues' records
+    metrics_requests: int = 0  # GetCurrentMetricData requests answered or refused
 
     @property
     def observed_seconds(self) -> float:
@@ -151,6 +196,7 @@ def connect_behaviour(scenario: Scenario, settings: DeploymentSettings) -> Conne
     """The local Connect instance of a load."""
     shortest, longest = scenario.call_seconds
     return ConnectBehaviour(
+        agent_queues=() if scenario.staffing is None else (scenario.staffing,),
         instance_id=settings.instance_id,
         calls_per_second=QUOTA_CALLS_PER_SECOND,
         burst=QUOTA_BURST,
@@ -162,9 +208,26 @@ def connect_behaviour(scenario: Scenario, settings: DeploymentSettings) -> Conne
     )
 
 
+def side_context(scenario: Scenario, side: Side) -> dict[str, Any]:
+    """The settings a side gets on a load beyond BENCH_CONTEXT.
+
+    Ours runs as deployed by default: result events on, so the completion function and the waiting room too; with
+    agent pacing on the agents load. The naive loop reads none of them: without result events, no completion function
+    runs for it. Both route calls to the agents load's queue (the naive handler passes CONNECT_QUEUE_ID).
+    """
+    context: dict[str, Any] = {"callsBurst": QUOTA_BURST, "concurrentCallsLimit": scenario.max_concurrent_calls}
+    if scenario.staffing is not None:
+        context["connectQueueId"] = scenario.staffing.queue_id
+    if side.name != OURS.name:
+        return context | {"resultEvents": False}
+    if scenario.staffing is not None:
+        context |= {"agentPacing": True, "agentMetricsTtlSeconds": BENCH_AGENT_METRICS_TTL_SECONDS}
+    return context
+
+
 def pipeline_config(scenario: Scenario, side: Side, work_dir: Path) -> PipelineConfig:
     """The local run of one side of a load."""
-    settings = bench_settings({"callsBurst": QUOTA_BURST, "concurrentCallsLimit": scenario.max_concurrent_calls})
+    settings = bench_settings(side_context(scenario, side))
     return PipelineConfig(
         settings=settings,
         connect=connect_behaviour(scenario, settings),
@@ -199,9 +262,23 @@ def run_side(scenario: Scenario, side: Side, work_dir: Path, console: Console) -
         result = pipeline.run(
             build_requests(scenario.requests), scenario.max_duration_seconds, on_progress=display.update
         )
-        if pipeline.event_source is None or pipeline.event_source.started_at is None:
+        if pipeline.event_source is None or pipeline.event_source.started_at is None or pipeline.intake is None:
             raise RuntimeError("the event source never started")
-        instance = pipeline.connect.instance
+        instance, intake = pipeline.connect.instance, pipeline.intake
+        aws_requests = pipeline.aws.request_counts()
+        aws_requests.subtract(pipeline.aws_requests_at_start)
+        queues = (intake.queue_url, intake.dead_letter_queue_url, intake.waiting_room_queue_url)
+        completions = pipeline.completions
         return SideRun(
-            scenario, side, result, pipeline.event_source.started_at, instance.timeline(), instance.placed_calls
+            scenario,
+            side,
+            result,
+            pipeline.event_source.started_at,
+            instance.timeline(),
+            instance.placed_calls,
+            aws_requests=+aws_requests,
+            deployment_queues=tuple(url.rsplit("/", 1)[-1] for url in queues if url is not None),
+            completion_invocations=0 if completions is None else completions.invocations,
+            queue_records=instance.queue_records(),
+            metrics_requests=sum(instance.metrics_answers().values()),
         )

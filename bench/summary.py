@@ -47,7 +47,34 @@ ROWS: tuple[tuple[str, str, Callable[[LoadFigures], str]], ...] = (
     ("left_on_queue", "left on the queue at the end", lambda f: str(f.left_on_queue)),
     ("requests_rung_twice", "requests rung twice", lambda f: str(f.requests_rung_twice)),
     ("cold_starts", "cold starts / invocations", lambda f: f"{f.cold_starts} / {f.invocations}"),
+    ("hops_per_request", "deferral hops per request", lambda f: f"{f.hops_per_request:.2f}"),
+    (
+        "longest_wait_seconds",
+        "longest wait, arrival to call",
+        lambda f: "not all placed" if f.longest_wait_seconds is None else f"{f.longest_wait_seconds:.1f} s",
+    ),
 )
+# Rows of the agents load only.
+AGENT_ROWS: tuple[tuple[str, str, Callable[[LoadFigures], str]], ...] = (
+    (
+        "abandoned_share",
+        "abandoned (answered, no agent)",
+        lambda f: "-" if f.agents is None else f"{f.agents.abandoned_share:.1%} ({f.agents.abandoned})",
+    ),
+    ("occupancy", "agent occupancy", lambda f: "-" if f.occupancy is None else f"{f.occupancy:.1%}"),
+)
+
+
+def _per_call(figures: LoadFigures) -> str:
+    """The cost line: billed requests per placed call."""
+    costs = figures.costs
+    if costs is None or not costs.calls_placed:
+        return "-"
+    per_call = costs.per_call
+    return (
+        f"SQS {per_call(costs.sqs_requests):.1f}, Lambda {per_call(costs.lambda_invocations):.2f}, "
+        f"DynamoDB {per_call(costs.dynamodb_reads):.1f} R / {per_call(costs.dynamodb_writes):.1f} W"
+    )
 
 
 def summary_table(loads: dict[Scenario, dict[str, SideRun]], costs: FunctionCosts | None, heading: str) -> Table:
@@ -66,7 +93,8 @@ def summary_table(loads: dict[Scenario, dict[str, SideRun]], costs: FunctionCost
         drain_end = "last call placed" if scenario.bound == QUOTA_BOUND else "last call ended"
         table.add_section()
         table.add_row(f"[bold]{scenario.title}[/] (drained at the {drain_end})", "", "", "")
-        for figure, label, show in ROWS:
+        rows = ROWS + (AGENT_ROWS if scenario.staffing is not None else ())
+        for figure, label, show in (*rows, ("costs", "per placed call", _per_call)):
             cells = [show(figures[side.name]) if side.name in figures else NOT_RUN for side in (OURS, NAIVE)]
             table.add_row(f"  {label}", *cells, verdicts.get(figure, ""))
     if costs is not None:

@@ -8,6 +8,10 @@ tests/support/contact_events/ has recorded samples), with its documented gaps: a
 no disconnectReason (documented only for failed campaign contacts), and a call that never connected has no
 connectedToSystemTimestamp. The completion function reads the rest with DescribeContact, from the local Connect.
 
+With agent pacing, as the stack's rule, the relay also delivers the CONNECTED_TO_AGENT event of each call an agent
+of a staffed queue took (local/connect_agents.py), as the agent takes it: the documented shape with agentInfo and
+queueInfo, before the call's DISCONNECTED.
+
 In AWS an EventBridge rule invokes the function asynchronously: Lambda retries a failed invocation twice, then hands
 the event to the function's dead-letter queue. The relay plays Lambda's part, with the retries compressed.
 """
@@ -20,15 +24,15 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.connect_instance import LocalConnectInstance
 from local.connect_rules import PlacedCall
+from local.contact_events import connected_to_agent_event, contact_event, event_timestamp
 from local.function_container import SUCCEEDED, FunctionContainer, FunctionSpec
-from outbound_caller.names import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
+from outbound_caller.names import CONNECTED_TO_AGENT, DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME, DISCONNECTED
 
 COMPLETION_FUNCTION_NAME = "connect-outbound-caller-completion"
 COMPLETION_HANDLER = "outbound_caller.completion.handler.lambda_handler"
@@ -60,42 +64,6 @@ ASYNC_ATTEMPTS = 3
 RETRY_DELAYS_SECONDS = (60.0, 120.0)
 
 
-def _timestamp(epoch_seconds: float) -> str:
-    """A contact timestamp as Connect writes it: yyyy-MM-dd'T'HH:mm:ss.SSS'Z'."""
-    moment = datetime.fromtimestamp(epoch_seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def contact_event(call: PlacedCall, instance_id: str) -> dict[str, Any]:
-    """The DISCONNECTED contact event Connect would publish for the call, customer endpoint included."""
-    instance_arn = f"arn:aws:connect:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:instance/{instance_id}"
-    ended_at = call.placed_at + call.duration_seconds
-    detail: dict[str, Any] = {
-        "eventType": "DISCONNECTED",
-        "contactId": call.contact_id,
-        "initialContactId": call.contact_id,
-        "channel": "VOICE",
-        "instanceArn": instance_arn,
-        "initiationMethod": "API",
-        "initiationTimestamp": _timestamp(call.placed_at),
-        "disconnectTimestamp": _timestamp(ended_at),
-        "customerEndpoint": {"type": "TELEPHONE_NUMBER", "address": call.destination},
-    }
-    if call.story.connected:
-        detail["connectedToSystemTimestamp"] = _timestamp(call.placed_at)
-    return {
-        "version": "0",
-        "id": f"local-{call.contact_id}",
-        "detail-type": "Amazon Connect Contact Event",
-        "source": "aws.connect",
-        "account": LOCAL_ACCOUNT_ID,
-        "time": _timestamp(ended_at)[:19] + "Z",
-        "region": LOCAL_REGION,
-        "resources": [f"{instance_arn}/contact/{call.contact_id}", instance_arn],
-        "detail": detail,
-    }
-
-
 def completion_environment(
     instance_id: str, placed_calls_table_name: str, result_event_bus_name: str, **more: str
 ) -> dict[str, str]:
@@ -114,19 +82,28 @@ def completion_environment(
 @dataclass
 class Deliveries:
     """How the contact events ended: handled by the function, attempts that failed, events given up on (the function's
-    dead-letter queue in AWS), and each handled call's outcome as the function named it."""
+    dead-letter queue in AWS), and each handled call's outcome as the function named it. DISCONNECTED events are
+    the calls' (handled, dropped); CONNECTED_TO_AGENT events are counted apart."""
 
     handled: int = 0
     failed_attempts: int = 0
     dropped: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    agent_connections: int = 0  # CONNECTED_TO_AGENT events handled
+    agent_connections_dropped: int = 0
 
 
 @dataclass
 class _Pending:
     call: PlacedCall
+    event_type: str = DISCONNECTED
     attempts: int = 0
     due: float = 0.0  # time.monotonic() of its next attempt
+
+    def event(self, instance_id: str) -> dict[str, Any]:
+        if self.event_type == CONNECTED_TO_AGENT:
+            return connected_to_agent_event(self.call, instance_id)
+        return contact_event(self.call, instance_id)
 
 
 class CompletionRelay:
@@ -160,6 +137,9 @@ class CompletionRelay:
         self._lock = threading.Condition()
         self._deliveries = Deliveries()
         self._seen: set[str] = set()
+        self._seen_connected: set[str] = set()
+        # CONNECTED_TO_AGENT events only with agent pacing, as the stack's rule sends them (infra/completion.py).
+        self._agent_events = environment.get("AGENT_PACING") == "true"
         self._pending: list[_Pending] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="completion-relay", daemon=True)
@@ -172,6 +152,7 @@ class CompletionRelay:
         self._ticks = "WAITING_ROOM_QUEUE_URL" in environment
         self._next_tick = time.monotonic() + TICK_SECONDS
         self.ticks = 0
+        self.invocations = 0  # every invocation of the function: contact events (retries included) and ticks
 
     def __enter__(self) -> CompletionRelay:
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +177,12 @@ class CompletionRelay:
         with self._lock:
             delivered = self._deliveries
             return Deliveries(
-                delivered.handled, delivered.failed_attempts, delivered.dropped, Counter(delivered.outcomes)
+                delivered.handled,
+                delivered.failed_attempts,
+                delivered.dropped,
+                Counter(delivered.outcomes),
+                delivered.agent_connections,
+                delivered.agent_connections_dropped,
             )
 
     def wait_until_reported(self, timeout_seconds: float) -> bool:
@@ -224,20 +210,33 @@ class CompletionRelay:
     def _deliver_due(self) -> None:
         now = time.monotonic()
         for call in self.instance.placed_calls:
+            connects_at = call.connects_to_agent_at
+            if (
+                self._agent_events
+                and connects_at is not None
+                and connects_at <= now
+                and call.contact_id not in self._seen_connected
+            ):
+                # Queued before the call's DISCONNECTED, which can be due in the same look.
+                self._seen_connected.add(call.contact_id)
+                self._pending.append(_Pending(call, CONNECTED_TO_AGENT, due=now))
             if call.contact_id not in self._seen and call.ends_at <= now:
                 self._seen.add(call.contact_id)
                 self._pending.append(_Pending(call, due=now))
         due = [pending for pending in self._pending if pending.due <= now]
-        # Every due event at once, over the invoking threads; the next look once they are all handled.
-        list(self._invokers.map(self._deliver, due))
+        # Every due event at once, over the invoking threads, a call's connection to an agent before any call's end
+        # (Connect sends them in that order); the next look once they are all handled.
+        list(self._invokers.map(self._deliver, [pending for pending in due if pending.event_type == CONNECTED_TO_AGENT]))
+        list(self._invokers.map(self._deliver, [pending for pending in due if pending.event_type != CONNECTED_TO_AGENT]))
         if self._ticks and now >= self._next_tick:
             self._next_tick = now + TICK_SECONDS
             # A failed tick is not retried: the next one comes soon (the stack keeps a tick for a minute at most).
             self._invokers.submit(self._tick).result()
             self.ticks += 1
+            self.invocations += 1
 
     def _tick(self) -> None:
-        self._warm_container().invoke(dict(SCHEDULED_EVENT, time=_timestamp(time.time())[:19] + "Z"))
+        self._warm_container().invoke(dict(SCHEDULED_EVENT, time=event_timestamp(time.time())[:19] + "Z"))
 
     def _warm_container(self) -> FunctionContainer:
         """This invoking thread's container: started on first use, and again if it died."""
@@ -250,19 +249,27 @@ class CompletionRelay:
         return container
 
     def _deliver(self, pending: _Pending) -> None:
-        result = self._warm_container().invoke(contact_event(pending.call, self.instance_id))
+        result = self._warm_container().invoke(pending.event(self.instance_id))
         pending.attempts += 1
+        agent_event = pending.event_type == CONNECTED_TO_AGENT
         with self._lock:
+            self.invocations += 1
             if result.outcome == SUCCEEDED:
                 self._pending.remove(pending)
-                self._deliveries.handled += 1
-                if isinstance(result.response, dict):
-                    self._deliveries.outcomes[str(result.response.get("Outcome"))] += 1
+                if agent_event:
+                    self._deliveries.agent_connections += 1
+                else:
+                    self._deliveries.handled += 1
+                    if isinstance(result.response, dict):
+                        self._deliveries.outcomes[str(result.response.get("Outcome"))] += 1
             else:
                 self._deliveries.failed_attempts += 1
                 if pending.attempts >= ASYNC_ATTEMPTS:
                     self._pending.remove(pending)
-                    self._deliveries.dropped += 1
+                    if agent_event:
+                        self._deliveries.agent_connections_dropped += 1
+                    else:
+                        self._deliveries.dropped += 1
                 else:
                     pending.due = time.monotonic() + self.retry_delays_seconds[pending.attempts - 1]
             self._lock.notify_all()

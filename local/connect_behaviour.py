@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from local.connect_agents import QueueStaffing
 from local.connect_outcomes import OutcomeMix
 
 # Service quotas of a new Connect instance ("Amazon Connect service quotas", API throttling quotas):
@@ -19,6 +20,9 @@ DEFAULT_CALLS_PER_SECOND = 2.0
 DEFAULT_BURST = 5
 DEFAULT_MAX_CONCURRENT_CALLS = 10
 DEFAULT_CALL_DURATION_SECONDS = 5.0
+# GetCurrentMetricData and GetMetricData have their own (same page): 5 requests per second with a burst of 8.
+DEFAULT_METRICS_PER_SECOND = 5.0
+DEFAULT_METRICS_BURST = 8
 
 # Destinations the local instance refuses, as a real one refuses countries outside its telephony allow list.
 # +44 20 7946 09xx lies in Ofcom's London range reserved for drama (+44 20 7946 0000-0999), so no real person can
@@ -86,6 +90,12 @@ class ConnectBehaviour:
     latency_seconds: float = 0.0  # added to every answer
     # How the calls turn out (answered, voicemail, no answer, busy, invalid number): local/connect_outcomes.py.
     outcomes: OutcomeMix = field(default_factory=OutcomeMix)
+    # Staffed queues (local/connect_agents.py): an answered call routed to one (its QueueId) waits for an agent.
+    agent_queues: tuple[QueueStaffing, ...] = ()
+    # GetCurrentMetricData's own quota, and the share of its requests answered 500 InternalServiceException.
+    metrics_per_second: float = DEFAULT_METRICS_PER_SECOND
+    metrics_burst: int = DEFAULT_METRICS_BURST
+    metrics_failure_rate: float = 0.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -94,6 +104,10 @@ class ConnectBehaviour:
             raise ValueError("calls_per_second must be greater than 0")
         if self.burst < 1:
             raise ValueError("burst must be at least 1")
+        if self.metrics_per_second <= 0 or self.metrics_burst < 1:
+            raise ValueError("metrics_per_second must be greater than 0 and metrics_burst at least 1")
+        if not 0.0 <= self.metrics_failure_rate <= 1.0:
+            raise ValueError("metrics_failure_rate must be between 0 and 1")
         if self.max_concurrent_calls < 1:
             raise ValueError("max_concurrent_calls must be at least 1")
         for name in ("call_duration_seconds", "latency_seconds", "slow_answer_seconds"):

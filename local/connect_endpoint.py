@@ -1,5 +1,5 @@
-"""A local Amazon Connect endpoint for StartOutboundVoiceContact and DescribeContact that an unmodified boto3 client
-can call.
+"""A local Amazon Connect endpoint for StartOutboundVoiceContact, DescribeContact and GetCurrentMetricData that an
+unmodified boto3 client can call.
 
 It speaks the operation's real REST-JSON protocol (``PUT /contact/outbound-voice``, a JSON body, errors as
 ``x-amzn-ErrorType`` plus a JSON ``Message`` with the API model's status) in front of one LocalConnectInstance
@@ -23,6 +23,8 @@ from local.connect_instance import LocalConnectInstance
 START_OUTBOUND_VOICE_CONTACT_PATH = "/contact/outbound-voice"
 # DescribeContact: GET /contacts/{InstanceId}/{ContactId}
 DESCRIBE_CONTACT_PATH = re.compile(r"^/contacts/(?P<instance>[^/?]+)/(?P<contact>[^/?]+)$")
+# GetCurrentMetricData: POST /metrics/current/{InstanceId}
+CURRENT_METRICS_PATH = re.compile(r"^/metrics/current/(?P<instance>[^/?]+)$")
 # How often the server loop checks for shutdown (http.server's default of 0.5 s makes every stop slow).
 SHUTDOWN_POLL_SECONDS = 0.05
 
@@ -65,9 +67,30 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
         self._send(200, {"ContactId": contact_id})
 
     def do_POST(self) -> None:
-        """Any other operation is unknown here."""
+        """GetCurrentMetricData; any other operation is unknown here."""
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = CURRENT_METRICS_PATH.match(self.path.split("?", 1)[0])
+        if match is None:
+            self._send(404, {"Message": f"No operation at POST {self.path}"}, "UnknownOperationException")
+            return
+        try:
+            request = json.loads(body or b"{}")
+            if not isinstance(request, dict):
+                raise ValueError("the body is not a JSON object")
+        except ValueError:
+            self._send(400, {"Message": "The request body is not a JSON object"}, "SerializationException")
+            return
+        try:
+            answer = self.instance.get_current_metric_data(match["instance"], request)
+        except ConnectError as error:
+            self._send(ERROR_STATUS[error.code], {"Message": error.message}, error.code)
+            return
+        self._send(200, answer)
+
+    def do_DELETE(self) -> None:
+        """No DELETE operation is served."""
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send(404, {"Message": f"No operation at POST {self.path}"}, "UnknownOperationException")
+        self._send(404, {"Message": f"No operation at DELETE {self.path}"}, "UnknownOperationException")
 
     def do_GET(self) -> None:
         """DescribeContact; any other operation is unknown here."""
@@ -81,8 +104,6 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
             self._send(ERROR_STATUS[error.code], {"Message": error.message}, error.code)
             return
         self._send(200, contact)
-
-    do_DELETE = do_POST
 
     def _send(self, status: int, payload: dict[str, Any], error_type: str | None = None) -> None:
         """Write a JSON answer with the headers botocore reads."""

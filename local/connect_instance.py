@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
+from local.connect_agents import QueueRecord
 from local.connect_behaviour import (
     DROP_AFTER_CREATE,
     DROPPED_CONNECTION_FAULTS,
@@ -21,6 +23,7 @@ from local.connect_behaviour import (
     ConnectBehaviour,
 )
 from local.connect_errors import ERROR_STATUS, ConnectError, DroppedConnectionError, internal_error
+from local.connect_metrics import CurrentMetricsService
 from local.connect_rules import PLACED, ConnectRules, PlacedCall
 from local.connect_timeline import DROPPED, Answer, Timeline
 
@@ -63,6 +66,14 @@ class LocalConnectInstance:
         self._by_contact_id: dict[str, PlacedCall] = {}
         self._stats = ConnectStats()
         self._timeline = Timeline()
+        self._metrics = CurrentMetricsService(
+            self._rules.agents,
+            instance_arn=instance_arn(behaviour.instance_id or "local"),
+            per_second=behaviour.metrics_per_second,
+            burst=behaviour.metrics_burst,
+            failure_rate=behaviour.metrics_failure_rate,
+            seed=behaviour.seed,
+        )
 
     @property
     def placed_calls(self) -> list[PlacedCall]:
@@ -82,6 +93,23 @@ class LocalConnectInstance:
                 contacts_created=self._stats.contacts_created,
                 faults=Counter(self._stats.faults),
             )
+
+    def queue_records(self) -> dict[str, QueueRecord]:
+        """Each staffed queue's record: calls connected to an agent or abandoned, and its agents' busy time."""
+        with self._lock:
+            return self._rules.agents.records()
+
+    def metrics_answers(self) -> Counter[str]:
+        """GetCurrentMetricData's answers so far: ANSWERED_METRICS or the error code."""
+        with self._lock:
+            return Counter(self._metrics.answers)
+
+    def get_current_metric_data(self, instance_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        """GetCurrentMetricData's answer for this instance's queues (local/connect_metrics.py)."""
+        if self.behaviour.instance_id is not None and instance_id != self.behaviour.instance_id:
+            raise ConnectError("ResourceNotFoundException", "Instance not found")
+        with self._lock:
+            return self._metrics.answer(request)
 
     def active_calls(self) -> int:
         """Calls still in progress."""
@@ -170,7 +198,18 @@ def described_contact(call: PlacedCall, *, ended: bool) -> dict[str, Any]:
         contact["ConnectedToSystemTimestamp"] = call.placed_at
     if story.detection_status is not None and (story.connected or ended):
         contact["AnsweringMachineDetectionStatus"] = story.detection_status
+    queue = call.queue
+    if queue is not None:
+        contact["QueueInfo"] = {"Id": queue.queue_id, "EnqueueTimestamp": call.placed_at}
+        connected_at = call.connected_to_agent_at
+        if connected_at is not None and (ended or connected_at <= time.time()):
+            contact["AgentInfo"] = {"ConnectedToAgentTimestamp": connected_at}
     if ended:
         contact["DisconnectTimestamp"] = call.placed_at + call.duration_seconds
         contact["DisconnectReason"] = story.disconnect_reason
     return contact
+
+
+def instance_arn(instance_id: str) -> str:
+    """The instance's ARN in the local account and Region."""
+    return f"arn:aws:connect:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:instance/{instance_id}"

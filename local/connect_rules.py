@@ -1,5 +1,6 @@
 """What the local Connect does with one StartOutboundVoiceContact request: quota, injected faults, validation,
-scripted destinations, ClientToken, refusals and concurrent calls, in that order, as its ConnectBehaviour sets them.
+scripted destinations, ClientToken, refusals and concurrent calls, in that order, as its ConnectBehaviour sets them;
+an answered call routed to a staffed queue then waits there for an agent (local/connect_agents.py).
 
 ClientToken idempotency is Connect's, not a kinder one: a repeated token returns its contact only while that
 contact is live; once the call has ended, the same token starts a new call.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.connect_agents import AgentQueues, QueueLeg
 from local.connect_behaviour import DROP_BEFORE_CREATE, RATES_AFTER_CREATE, ConnectBehaviour
 from local.connect_errors import ConnectError, DroppedConnectionError, internal_error, too_many_requests
 from local.connect_outcomes import ANSWERED, CallStory, OutcomeScript, story_of
@@ -64,6 +66,22 @@ class PlacedCall:
     # What became of the call (answered unless the instance's outcome mix says otherwise).
     story: CallStory = field(default_factory=lambda: story_of(ANSWERED, detection=False))
     instance_id: str = ""
+    # An answered call routed to a staffed queue: its wait there and its agent, if it got one (else abandoned).
+    queue: QueueLeg | None = None
+
+    @property
+    def connected_to_agent_at(self) -> float | None:
+        """When (time.time()) an agent took the call; None if none did."""
+        if self.queue is None or not self.queue.connected:
+            return None
+        return self.placed_at + self.queue.wait_seconds
+
+    @property
+    def connects_to_agent_at(self) -> float | None:
+        """When (time.monotonic()) an agent takes the call; None if none does."""
+        if self.queue is None or not self.queue.connected:
+            return None
+        return self.ends_at - self.queue.handle_seconds
 
 
 class ConnectRules:
@@ -81,6 +99,7 @@ class ConnectRules:
         self._contacts_by_token: dict[str, PlacedCall] = {}  # the latest contact of each token
         self._flaky_attempts: Counter[str] = Counter()
         self._stories = OutcomeScript(behaviour.outcomes, self._random)
+        self.agents = AgentQueues(behaviour.agent_queues, self._random)
 
     @property
     def calls_in_progress(self) -> int:
@@ -125,7 +144,13 @@ class ConnectRules:
         if self.active_calls(now) >= behaviour.max_concurrent_calls:
             raise ConnectError("LimitExceededException", "The allowed limit for the resource has been exceeded")
         story = self._stories.story(destination, _asks_for_detection(request))
-        duration = story.lasts(self._call_duration(), behaviour.outcomes.ring_seconds)
+        queue = None
+        if story.outcome == ANSWERED and self.agents.routes(request.get("QueueId")):
+            # The callee answered: the flow puts them in the queue, and the call lasts as long as they stay there.
+            queue = self.agents.enqueue(request["QueueId"], now)
+            duration = queue.seconds
+        else:
+            duration = story.lasts(self._call_duration(), behaviour.outcomes.ring_seconds)
         call = PlacedCall(
             contact_id=str(uuid.uuid4()),
             client_token=token,
@@ -137,6 +162,7 @@ class ConnectRules:
             attributes=dict(request.get("Attributes") or {}),
             story=story,
             instance_id=request["InstanceId"],
+            queue=queue,
         )
         self._active_call_ends.append(call.ends_at)
         if token is not None:

@@ -26,10 +26,13 @@ def main() -> None:
     from werkzeug.serving import make_server
 
     from local import moto_patches
+    from local.aws_requests import CountingApplication
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on the demo's terminal
     moto_patches.install()
-    server = make_server(LOCAL_HOST, 0, moto_patches.dispatcher(), threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(
+        LOCAL_HOST, 0, CountingApplication(moto_patches.dispatcher()), threaded=True, request_handler=MotoRequestHandler
+    )
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
     print(f"{READY_PREFIX}{server.server_port}", flush=True)
     sys.stdin.read()

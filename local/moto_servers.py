@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from local.account import LOCAL_HOST
+from local.aws_requests import request_counts
 from local.moto_process import READY_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +81,10 @@ class LocalAws:
     def dynamodb_url(self) -> str:
         """The endpoint URL to give boto3 for DynamoDB."""
         return self._url(self._dynamodb or self._main)
+
+    def request_counts(self) -> Counter[str]:
+        """The requests served so far, by operation (local/aws_requests.py)."""
+        return request_counts([self.url, self.dynamodb_url])
 
     def start(self) -> LocalAws:
         """Start the server processes and wait until they listen."""

@@ -87,6 +87,9 @@ class LocalPipeline:
         # A request deferred to after this (the run's time limit) has settled for the run: it waits, as it should.
         self._run_ends = datetime.now(UTC)
         self._sent = 0  # requests the producers have sent in this run
+        # Local AWS's requests as the function began to poll (the queue's setup and the load's sends before it), so
+        # that a run's cost counts only what came after.
+        self.aws_requests_at_start: Counter[str] = Counter()
 
     def __enter__(self) -> LocalPipeline:
         try:
@@ -137,6 +140,8 @@ class LocalPipeline:
                         self.intake.placed_calls_table_name,
                         self.result_sink.bus_name,
                         **self._hand_over_environment(),
+                        # With agent pacing, each call's claim on an agent ends as its contact connects to one.
+                        **({"AGENT_PACING": "true"} if config.settings.agent_pacing else {}),
                     ),
                     config.work_dir,
                     config.settings.instance_id,
@@ -221,6 +226,7 @@ class LocalPipeline:
             self._sent = produced.via_sqs + produced.via_eventbridge
             progress = self._progress(sqs, started, len(requests))
         if self.config.queue_before_polling:
+            self.aws_requests_at_start = self.aws.request_counts()
             self._stack.enter_context(event_source)
             started = time.monotonic()
             self._run_ends = datetime.now(UTC) + timedelta(seconds=max_duration_seconds)
@@ -243,7 +249,7 @@ class LocalPipeline:
             connect=self.connect.instance.stats,
             duration_seconds=duration,
             complete=progress.settled,
-            left_on_queue=sum(progress.queue.values()),
+            left_on_queue=sum(progress.queue.values()) + progress.waiting_room,
             config=self.config,
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),
             deferred=Counter(self.function_log.deferred),
@@ -309,6 +315,12 @@ class LocalPipeline:
             placed=len(self.connect.instance.placed_calls),
             dead_lettered=queue_depth(sqs, intake.dead_letter_queue_url)["visible"],
             queue=queue_depth(sqs, intake.queue_url),
+            # A request parked in the waiting room has not settled: it is drawn back to the source queue later.
+            waiting_room=(
+                0
+                if intake.waiting_room_queue_url is None
+                else sum(queue_depth(sqs, intake.waiting_room_queue_url).values())
+            ),
             event_source=event_source.stats,
             connect=self.connect.instance.stats,
             active_calls=self.connect.instance.active_calls(),

@@ -24,11 +24,13 @@ class Progress:
     active_calls: int
     waiting: int = 0  # requests deferred to a time after the run (their messages stay on the queue, delayed)
     sent: int = 0  # requests the producers have sent so far
+    # Requests parked in the waiting room (any state): not settled, since the completion draws them back to the queue.
+    waiting_room: int = 0
 
     @property
     def unsettled_on_queue(self) -> int:
         """Messages of requests still to settle: visible, in flight or delayed, but for the waiting requests'."""
-        return max(0, sum(self.queue.values()) - self.waiting)
+        return max(0, sum(self.queue.values()) - self.waiting) + self.waiting_room
 
     @property
     def backlog(self) -> int:
@@ -43,7 +45,12 @@ class Progress:
 
     @property
     def settled(self) -> bool:
-        """Nothing left on the source queue but the requests waiting beyond the run, no invocation running and no
-        duplicate delivery still to come."""
+        """Nothing left on the source queue but the requests waiting beyond the run, nothing in the waiting room, no
+        invocation running and no duplicate delivery still to come."""
         source = self.event_source
-        return sum(self.queue.values()) == self.waiting and source.in_flight == 0 and source.duplicates_pending == 0
+        return (
+            sum(self.queue.values()) == self.waiting
+            and self.waiting_room == 0
+            and source.in_flight == 0
+            and source.duplicates_pending == 0
+        )

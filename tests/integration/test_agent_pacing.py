@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -18,7 +18,7 @@ from tests.support.agent_metrics_stub import AgentMetricsStub
 from tests.support.clock import WallClock
 from tests.support.completion_handler import completion_handler
 from tests.support.connect_stub import ConnectError, ConnectStub
-from tests.support.contact_events import ANSWERED, contact_event
+from tests.support.contact_events import ANSWERED, CONNECTED_TO_AGENT, contact_event
 from tests.support.environment import FUNCTION_ENVIRONMENT, IDEMPOTENCY_TABLE, QUEUE_ID
 from tests.support.lambda_events import sqs_record
 
@@ -95,15 +95,43 @@ def test_the_agents_are_read_at_most_once_per_ttl_for_the_whole_deployment(
 def test_a_call_that_connects_to_an_agent_no_longer_counts_on_one(
     agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, deferred: Any, complete: Any
 ) -> None:
-    # Given both agents of the queue counted on by placed calls, and a third call waiting
+    # Given 3 available agents, 2 of them counted on by placed calls
+    agents.available[QUEUE_ID] = 3
     invoke(*[sqs_record(to_queue(number), message_id=f"m{index}") for index, number in enumerate(numbers(2))])
-    invoke(sqs_record(to_queue("+14155550150"), message_id="waits"))
-    assert "waits" not in connect.placed
     # When one call's contact connects to an agent (the completion receives CONNECTED_TO_AGENT)
     complete(contact_event(ANSWERED, contactId=connect.placed["m0"], eventType="CONNECTED_TO_AGENT"))
-    # Then it no longer counts on an agent: against the same reading (2 available), a new call may count on one
+    # Then it no longer counts on an agent: of the 2 agents the reading has left free, 1 is counted on, so a new call
+    # may count on the other; and then none is left
     invoke(sqs_record(to_queue("+14155550151"), message_id="next"))
+    invoke(sqs_record(to_queue("+14155550152"), message_id="waits"))
     assert "next" in connect.placed
+    assert "waits" not in connect.placed
+
+
+def test_an_agent_that_took_a_call_is_not_counted_available_again_until_a_reading_says_so(
+    agents: AgentMetricsStub, invoke: Any, connect: ConnectStub, deferred: Any, complete: Any, clock: WallClock
+) -> None:
+    # Given both agents of the queue counted on by placed calls, read before either call connected
+    invoke(*[sqs_record(to_queue(number), message_id=f"m{index}") for index, number in enumerate(numbers(2))])
+    connected_at = datetime.fromtimestamp(clock.now + 1, UTC).isoformat().replace("+00:00", "Z")
+    # When one call's contact connects to an agent after that reading, and the event is delivered twice
+    for _ in range(2):
+        complete(
+            contact_event(
+                CONNECTED_TO_AGENT,
+                contactId=connect.placed["m0"],
+                agentInfo={"agentArn": "arn:agent", "connectedToAgentTimestamp": connected_at},
+            )
+        )
+    # Then its claim has ended, but the agent it took is on a contact, not free: against the same reading no new call
+    # is placed (one agent left, counted on by the other call), however often the event came
+    invoke(sqs_record(to_queue("+14155550153"), message_id="overdial"))
+    assert "overdial" not in connect.placed
+    # And once a reading shows an agent free beside the one the other call counts on, a call goes again
+    agents.available[QUEUE_ID] = 2
+    clock.now += TTL_SECONDS + 0.1
+    invoke(sqs_record(to_queue("+14155550154"), message_id="later"))
+    assert "later" in connect.placed
 
 
 def test_a_call_connect_refused_gives_its_agent_back(

@@ -13,10 +13,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local.completions import CompletionRelay, completion_environment, completion_summary, contact_event
+from local.completions import CompletionRelay, completion_environment, completion_summary
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
 from local.connect_outcomes import OutcomeMix
+from local.contact_events import contact_event
 from local.demo import demo_settings
 from local.intake import IntakeResources, create_intake
 from local.moto_servers import LocalAws

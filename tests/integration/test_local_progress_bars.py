@@ -31,3 +31,14 @@ def test_the_bar_shows_requests_settled_out_of_all_and_the_time_left() -> None:
     assert "518/1000" in shown
     assert "left 0:00:0" in shown
     assert "in flight 80" in shown
+
+
+def test_requests_parked_in_the_waiting_room_have_not_settled() -> None:
+    # Given a run whose source queue is empty and no invocation running, with 12 requests parked in the waiting room
+    empty = {"visible": 0, "in_flight": 0, "delayed": 0}
+    parked = Progress(4.0, 300, 12, 0, empty, EventSourceStats(), ConnectStats(), 10, sent=300, waiting_room=288)
+    # When / Then the run has not settled, and only the requests that left both queues count as settled
+    assert not parked.settled
+    assert parked.settled_requests == 12
+    # And once the waiting room is drawn empty too, it has
+    assert Progress(4.0, 300, 300, 0, empty, EventSourceStats(), ConnectStats(), 0, sent=300).settled

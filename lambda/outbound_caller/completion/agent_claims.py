@@ -1,6 +1,10 @@
 """Agent pacing's part in the completion: a call counts on an agent of its queue from its placing until its contact
 connects to an agent (CONNECTED_TO_AGENT) or ends (DISCONNECTED); then its claim ends (connect/agents.py).
 
+An agent that took a call is on a contact: a reading of the queue's available agents taken before the connection
+still counts it, so it is taken off that reading as the claim ends; else the ended claim would let another call count
+on that very agent until the next reading (a callee answered with nobody free: an abandoned call).
+
 Never fails the completion: a claim not ended lapses on its own (CLAIM_SECONDS).
 """
 
@@ -31,4 +35,13 @@ def connected_to_agent(completion: Completion, detail: ContactEventDetail) -> No
     except Exception as error:  # noqa: BLE001 - the claim lapses on its own
         logger.warning("Agent claim not found", extra={"error": type(error).__name__})
         return
-    end_claim(completion, token_sha256, queue_id)
+    if token_sha256 is None or queue_id is None:
+        return
+    connected = detail.agent_info.connected_to_agent_timestamp if detail.agent_info is not None else None
+    # Without its time, the connection is taken as now: any reading before it still counted the agent.
+    now_ms = completion.now_ms()
+    connected_ms = int(connected.timestamp() * 1000) if connected is not None else now_ms
+    try:
+        completion.agents.agent_taken(queue_id, token_sha256, connected_ms, now_ms)
+    except Exception as error:  # noqa: BLE001 - the claim lapses on its own
+        logger.warning("Agent claim not ended", extra={"error": type(error).__name__})

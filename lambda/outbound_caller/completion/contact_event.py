@@ -21,6 +21,14 @@ from outbound_caller.names import VOICE
 CONTACT_ID_MAX_LENGTH = 256
 
 
+class AgentInfo(BaseModel):
+    """The agent a contact connected to (CONNECTED_TO_AGENT and later events): only when it connected."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    connected_to_agent_timestamp: datetime | None = Field(alias="connectedToAgentTimestamp", default=None)
+
+
 class ContactEventDetail(BaseModel):
     """The contact event's detail: which contact, how it started, and when it was initiated, connected and ended."""
 
@@ -40,6 +48,7 @@ class ContactEventDetail(BaseModel):
     # "The date and time that the customer endpoint disconnected from Amazon Connect".
     disconnect_timestamp: datetime | None = Field(alias="disconnectTimestamp", default=None)
     disconnect_reason: str | None = Field(alias="disconnectReason", default=None)
+    agent_info: AgentInfo | None = Field(alias="agentInfo", default=None)
 
     @property
     def is_voice(self) -> bool:

@@ -113,6 +113,22 @@ class AgentsStore:
             claim=claim,
         )
 
+    def agent_taken(self, queue_id: str, claim: str, connected_ms: int, now_ms: int) -> None:
+        """A call's contact connected to an agent: its claim ends, and a reading taken before the connection counts
+        one agent fewer (the one now on the call) until the next reading. Once per claim: a duplicate event finds no
+        claim and changes nothing."""
+        taken = self._update(
+            queue_id,
+            "SET #available = #available - :one REMOVE #claims.#claim ADD #version :one",
+            "attribute_exists(#claims.#claim) AND #read_at <= :connected AND #available > :zero",
+            {":one": {"N": "1"}, ":zero": {"N": "0"}, ":connected": {"N": str(connected_ms)}},
+            now_ms,
+            claim=claim,
+        )
+        if not taken:
+            # A reading since the connection, or none left to take: the claim alone ends.
+            self.remove_claim(queue_id, claim, now_ms)
+
     def _update(
         self,
         queue_id: str,

@@ -10,6 +10,7 @@ from typing import Any
 _HERE = Path(__file__).resolve().parent
 ANSWERED = "answered"
 UNANSWERED = "unanswered"
+CONNECTED_TO_AGENT = "connected_to_agent"
 
 
 def contact_event(name: str, **detail_changes: Any) -> dict[str, Any]:
