@@ -226,8 +226,9 @@ class CompletionRelay:
         due = [pending for pending in self._pending if pending.due <= now]
         # Every due event at once, over the invoking threads, a call's connection to an agent before any call's end
         # (Connect sends them in that order); the next look once they are all handled.
-        list(self._invokers.map(self._deliver, [pending for pending in due if pending.event_type == CONNECTED_TO_AGENT]))
-        list(self._invokers.map(self._deliver, [pending for pending in due if pending.event_type != CONNECTED_TO_AGENT]))
+        connections = [pending for pending in due if pending.event_type == CONNECTED_TO_AGENT]
+        list(self._invokers.map(self._deliver, connections))
+        list(self._invokers.map(self._deliver, [pending for pending in due if pending not in connections]))
         if self._ticks and now >= self._next_tick:
             self._next_tick = now + TICK_SECONDS
             # A failed tick is not retried: the next one comes soon (the stack keeps a tick for a minute at most).
