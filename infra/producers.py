@@ -122,3 +122,34 @@ def split_principals(principals: Iterable[str]) -> tuple[list[str], list[str]]:
     for principal in principals:
         (accounts if ACCOUNT_ID_PATTERN.fullmatch(principal) else arns).append(principal)
     return accounts, arns
+
+
+def intake_settings_refusal(
+    detail_types: Sequence[str],
+    sources: Sequence[str],
+    *,
+    event_bus_name: str | None,
+    event_bus_producer_principals: Sequence[str],
+    result_bus_name: str | None,
+    opt_out_rule: bool,
+) -> str | None:
+    """Why the intake's settings cannot be deployed together, naming the context keys; None when they can."""
+    conflict = intake_rules_conflict(
+        detail_types, sources, event_bus_name=event_bus_name, result_bus_name=result_bus_name, opt_out_rule=opt_out_rule
+    )
+    if conflict is not None:
+        return conflict
+    if not detail_types and not sources:
+        return "eventDetailTypes and eventSources are both empty: the rule would have no event pattern"
+    if event_bus_name is not None and not sources:
+        return (
+            f"eventBusName={event_bus_name!r} is an existing bus that others may put events on: set"
+            " eventSources to the sources allowed to request calls, or unset eventBusName to let the stack"
+            " create a bus of its own"
+        )
+    if event_bus_name is not None and event_bus_producer_principals:
+        return (
+            f"eventBusProducerPrincipals applies to the bus the stack creates; eventBusName={event_bus_name!r}"
+            " is an existing bus whose policy is its owner's: unset one of them"
+        )
+    return None

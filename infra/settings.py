@@ -21,6 +21,7 @@ from infra.batch_timing import (
     oversized_batch_refusal,
     visibility_timeout_seconds,
 )
+from infra.completion_needs import completion_needs_refusal
 from infra.context_values import (
     ANY_COUNTRY,
     STACK_BLOCKED_NUMBER_TYPES,
@@ -51,7 +52,7 @@ from infra.context_values import (
     SnsTopicArns,
 )
 from infra.function_environment import FunctionConfiguration, StackResources, routed_queue_ids
-from infra.producers import intake_rules_conflict
+from infra.producers import intake_settings_refusal
 from outbound_caller.config.destinations import caller_id_region
 from outbound_caller.config.pacing_fields import (
     DEFAULT_AGENT_METRICS_TTL_SECONDS,
@@ -176,41 +177,26 @@ class DeploymentSettings(BaseModel):
                 'set allowedDestinationCountries (region codes like ["GB"], or "*" for any): by default calls'
                 " may only go to the caller ID's country, and there is no sourcePhoneNumber to take it from"
             )
-        if self.redials and not self.result_events:
-            raise ValueError(
-                "redialOn and redialMaxAttempts ask for redials, which need each call's outcome: the completion"
-                " function records it, and it runs only with resultEvents on. Set resultEvents to true, or"
-                " redialMaxAttempts to 1"
-            )
-        if self.waiting_room and not self.result_events:
-            raise ValueError(
-                "waitingRoom is true, but the waiting room is drawn by the completion function as calls end, which"
-                " runs only with resultEvents on. Set resultEvents to true, or unset waitingRoom"
-            )
-        if self.agent_pacing and not self.result_events:
-            raise ValueError(
-                "agentPacing is true, but each call's claim on an agent is ended by the completion function (its"
-                " contact connected to an agent, or ended), which runs only with resultEvents on. Set resultEvents"
-                " to true, or agentPacing to false"
-            )
-        if self.agent_pacing and not self.agent_queue_ids:
-            raise ValueError(
-                "agentPacing is true, but no call can be routed to a queue (connectQueueId and allowedQueueIds are"
-                " unset): there are no agents to pace to. Set connectQueueId, or agentPacing to false"
-            )
-        if not self.result_events and self.result_event_bus_name is not None:
-            raise ValueError(
-                f"resultEvents is false but resultEventBusName is {self.result_event_bus_name!r}: set one or the other"
-            )
-        conflict = intake_rules_conflict(
+        refusal = completion_needs_refusal(
+            result_events=self.result_events,
+            result_event_bus_name=self.result_event_bus_name,
+            redials=self.redials,
+            waiting_room=self.waiting_room,
+            agent_pacing=self.agent_pacing,
+            agent_queue_ids=self.agent_queue_ids,
+        )
+        if refusal is not None:
+            raise ValueError(refusal)
+        refusal = intake_settings_refusal(
             self.event_detail_types,
             self.event_sources,
             event_bus_name=self.event_bus_name,
+            event_bus_producer_principals=self.event_bus_producer_principals,
             result_bus_name=self.result_event_bus_name if self.result_events else None,
             opt_out_rule=self.suppression_list,
         )
-        if conflict is not None:
-            raise ValueError(conflict)
+        if refusal is not None:
+            raise ValueError(refusal)
         if self.allowed_destination_countries is None and self.source_phone_number is not None:
             try:
                 caller_id_region(self.source_phone_number)
@@ -219,19 +205,6 @@ class DeploymentSettings(BaseModel):
                     f"sourcePhoneNumber {self.source_phone_number!r} belongs to no country, so calls cannot default to"
                     ' its country: set allowedDestinationCountries (region codes like ["GB"], or "*" for any)'
                 ) from None
-        if not self.event_detail_types and not self.event_sources:
-            raise ValueError("eventDetailTypes and eventSources are both empty: the rule would have no event pattern")
-        if self.event_bus_name is not None and not self.event_sources:
-            raise ValueError(
-                f"eventBusName={self.event_bus_name!r} is an existing bus that others may put events on: set"
-                " eventSources to the sources allowed to request calls, or unset eventBusName to let the stack"
-                " create a bus of its own"
-            )
-        if self.event_bus_name is not None and self.event_bus_producer_principals:
-            raise ValueError(
-                f"eventBusProducerPrincipals applies to the bus the stack creates; eventBusName={self.event_bus_name!r}"
-                " is an existing bus whose policy is its owner's: unset one of them"
-            )
         refusal = oversized_batch_refusal(self.batch_size, self.calls_per_second, self.max_concurrency)
         if refusal is not None:
             raise ValueError(refusal)

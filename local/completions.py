@@ -32,7 +32,7 @@ from local.connect_instance import LocalConnectInstance
 from local.connect_rules import PlacedCall
 from local.contact_events import connected_to_agent_event, contact_event, event_timestamp
 from local.function_container import SUCCEEDED, FunctionContainer, FunctionSpec
-from outbound_caller.names import CONNECTED_TO_AGENT, DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME, DISCONNECTED
+from outbound_caller.names import CONNECTED_TO_AGENT, DISCONNECTED
 
 COMPLETION_FUNCTION_NAME = "connect-outbound-caller-completion"
 COMPLETION_HANDLER = "outbound_caller.completion.handler.lambda_handler"
@@ -62,21 +62,6 @@ COMPLETION_CONCURRENCY = 2
 # is over, without its token, which the last retry reaches as in AWS.
 ASYNC_ATTEMPTS = 3
 RETRY_DELAYS_SECONDS = (60.0, 120.0)
-
-
-def completion_environment(
-    instance_id: str, placed_calls_table_name: str, result_event_bus_name: str, **more: str
-) -> dict[str, str]:
-    """The completion function's environment, as infra/completion.py sets it."""
-    return {
-        "CONNECT_INSTANCE_ID": instance_id,
-        "IDEMPOTENCY_TABLE_NAME": placed_calls_table_name,
-        "RESULT_EVENT_BUS_NAME": result_event_bus_name,
-        "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        **more,
-    }
 
 
 @dataclass
@@ -128,7 +113,8 @@ class CompletionRelay:
         self.instance = instance
         self.instance_id = instance_id
         self.spec = FunctionSpec(
-            environment=environment,
+            # No X-Ray daemon here, as for the caller.
+            environment={**environment, "POWERTOOLS_TRACE_DISABLED": "true"},
             timeout_seconds=COMPLETION_TIMEOUT_SECONDS,
             log_path=work_dir / COMPLETION_LOG_NAME,
             handler=COMPLETION_HANDLER,

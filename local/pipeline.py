@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from local.completions import CompletionRelay, completion_environment
+from local.completions import CompletionRelay
 from local.connect_endpoint import LocalConnectEndpoint
 from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import FunctionSpec
@@ -29,6 +29,7 @@ from local.moto_servers import LocalAws
 from local.optout_events import OptOutEventDelivery
 from local.optout_function import LocalOptOutFunction, opt_out_environment
 from local.pipeline_config import PipelineConfig
+from local.pipeline_functions import caller_environment, completion_relay
 from local.producers import (
     DEMO_EVENT_SOURCE,
     ProducedCounts,
@@ -119,33 +120,13 @@ class LocalPipeline:
         self.intake = create_intake(config.settings, config.effective_visibility_timeout_seconds)
         self.result_sink = create_result_sink(config.settings)
         self._result_reader = ResultSinkReader(self.result_sink) if self.result_sink is not None else None
-        function_environment = config.settings.function_environment(
-            self.intake.dead_letter_queue_url,
-            self.intake.placed_calls_table_name,
-            source_queue_url=self.intake.queue_url,
-            message_signing_key_secret_id=self.intake.message_signing_key_secret_id,
-            destination_calls_table_name=self.intake.destination_calls_table_name,
-            result_event_bus_name=self.result_sink.bus_name if self.result_sink is not None else None,
-            waiting_room_queue_url=self.intake.waiting_room_queue_url,
-        )
+        function_environment = caller_environment(config.settings, self.intake, self.result_sink)
         if self.intake.suppression is not None:
             function_environment |= self.intake.suppression.function_environment
             self._start_opt_out()
         if self.result_sink is not None:
             self.completions = self._stack.enter_context(
-                CompletionRelay(
-                    self.connect.instance,
-                    completion_environment(
-                        config.settings.instance_id,
-                        self.intake.placed_calls_table_name,
-                        self.result_sink.bus_name,
-                        **self._hand_over_environment(),
-                        # With agent pacing, each call's claim on an agent ends as its contact connects to one.
-                        **({"AGENT_PACING": "true"} if config.settings.agent_pacing else {}),
-                    ),
-                    config.work_dir,
-                    config.settings.instance_id,
-                )
+                completion_relay(config, self.intake, self.result_sink.bus_name, self.connect.instance)
             )
         function_environment |= {"POWERTOOLS_TRACE_DISABLED": "true"} | config.extra_function_environment
         self.event_source = SqsEventSource(
@@ -168,18 +149,6 @@ class LocalPipeline:
         )
         if not config.queue_before_polling:
             self._stack.enter_context(self.event_source)
-
-    def _hand_over_environment(self) -> dict[str, str]:
-        """With a waiting room, what the completion function needs to hand slots on (as infra/completion.py sets it)."""
-        intake = self.intake
-        if intake is None or intake.waiting_room_queue_url is None:
-            return {}
-        return {
-            "WAITING_ROOM_QUEUE_URL": intake.waiting_room_queue_url,
-            "SOURCE_QUEUE_URL": intake.queue_url,
-            "MESSAGE_SIGNING_KEY_SECRET_ID": intake.message_signing_key_secret_id,
-            "CONCURRENT_CALLS_LIMIT": str(self.config.settings.concurrent_calls_limit),
-        }
 
     def _start_opt_out(self) -> None:
         """The opt-out function behind its three doors: the opt-out rule's queue, Lambda's Invoke, contact flows."""

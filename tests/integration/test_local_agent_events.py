@@ -13,7 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local.completions import CompletionRelay, completion_environment
+from infra.function_environment import completion_environment
+from local.completions import CompletionRelay
 from local.connect_agents import QueueStaffing
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
@@ -65,7 +66,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         sink = create_result_sink(settings)
         assert sink is not None
         environment = completion_environment(
-            INSTANCE_ID, intake.placed_calls_table_name, sink.bus_name, AGENT_PACING="true"
+            INSTANCE_ID, intake.placed_calls_table_name, sink.bus_name, agent_pacing=True
         )
         agents = AgentsStore(intake.placed_calls_table_name, INSTANCE_ID, boto3.client("dynamodb"))
         with CompletionRelay(

@@ -13,7 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local.completions import CompletionRelay, completion_environment, completion_summary
+from infra.function_environment import completion_environment
+from local.completions import CompletionRelay, completion_summary
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
 from local.connect_outcomes import OutcomeMix
