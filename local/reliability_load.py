@@ -4,6 +4,7 @@ fault the local pipeline injects while they go through, each rate named where th
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +53,6 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
     "callsPerSecond": 160,
     "maxConcurrency": 8,
     "batchSize": 10,
-    # A claim left by a killed invocation blocks its token until that invocation's deadline (the function
-    # timeout, ~160 s here) before it can be judged OutcomeUnknown: enough receives to get there, at one per
-    # visibility timeout, with room for the faults that strike the same message meanwhile.
-    "maxReceiveCount": 20,
     # Never twice and never lost, not calling safety (its own tests): any country (the refused requests below are UK
     # numbers that the local Connect must see), at any hour of the day the run starts.
     "allowedDestinationCountries": "*",
@@ -67,6 +64,11 @@ CONTEXT_OVERRIDES: dict[str, Any] = {
     "maxDeferralSeconds": 900,
 }
 VISIBILITY_TIMEOUT_SECONDS = 20
+# A claim left by a killed invocation blocks its token until that invocation's deadline (the function timeout, 439 s
+# with the deployed settings) before it can be judged OutcomeUnknown, and each look costs a receive, one per
+# visibility timeout: maxReceiveCount gives every message those receives, and this many more for the faults that
+# strike the same message meanwhile. (Deployed, the visibility timeout is 6 function timeouts: one receive does.)
+RECEIVE_MARGIN = 10
 MAX_DURATION_SECONDS = 1800.0
 # Fictional destinations that the local Connect places without scripted failures: +1 202 555 0100-0159 (the NANP
 # fiction range under Washington's area code, which libphonenumber places in the US, so calling safety allows it).
@@ -121,6 +123,9 @@ def _request(destination: str, attributes: dict[str, str]) -> dict[str, Any]:
 def pipeline_config(options: ReliabilityOptions) -> PipelineConfig:
     """The local run with every fault of the reliability load switched on."""
     settings = demo_settings(CONTEXT_OVERRIDES)
+    timeout = options.function_timeout_seconds or settings.function_timeout_seconds
+    receives = math.ceil(timeout / VISIBILITY_TIMEOUT_SECONDS) + RECEIVE_MARGIN
+    settings = demo_settings({**CONTEXT_OVERRIDES, "maxReceiveCount": receives})
     return PipelineConfig(
         settings=settings,
         connect=ConnectBehaviour(

@@ -6,10 +6,20 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from local.producers import PLACED
 from local.queue_reading import MOVED_BY_SQS, DeadLetter
 from local.reliability_accounting import account
-from local.reliability_load import INVALID, REFUSED, VALID, build_requests
+from local.reliability_load import (
+    INVALID,
+    REFUSED,
+    VALID,
+    VISIBILITY_TIMEOUT_SECONDS,
+    ReliabilityOptions,
+    build_requests,
+    pipeline_config,
+)
 
 
 def test_the_accounting_catches_every_way_of_failing() -> None:
@@ -63,3 +73,15 @@ def test_the_accounting_counts_attempts_by_their_tokens_and_asks_for_each_final_
     assert accounted(["t1"], set()).final_not_announced == 1
     # And without a completion (no result events) nothing is asked of the announcements
     assert account([valid], result, {valid_id: Counter(["t1"])}, final_contacts=None).ok
+
+
+@pytest.mark.parametrize("function_timeout_seconds", [None, 249.0])
+def test_every_message_has_the_receives_a_killed_invocations_claim_takes_to_lapse(
+    function_timeout_seconds: float | None,
+) -> None:
+    # Given the reliability load, with the deployed function timeout or a shorter one (as CI runs it)
+    config = pipeline_config(ReliabilityOptions(function_timeout_seconds=function_timeout_seconds))
+    # Then a message retried once per visibility timeout while a killed invocation's claim holds its token still has
+    # receives left when that claim lapses, at the invocation's deadline: it is judged, not exhausted
+    receives_to_lapse = config.effective_function_timeout_seconds / VISIBILITY_TIMEOUT_SECONDS
+    assert config.settings.max_receive_count >= receives_to_lapse + 5
