@@ -69,7 +69,7 @@ VISIBILITY_TIMEOUT_SECONDS = 20
 # visibility timeout: maxReceiveCount gives every message those receives, and this many more for the faults that
 # strike the same message meanwhile. (Deployed, the visibility timeout is 6 function timeouts: one receive does.)
 RECEIVE_MARGIN = 10
-MAX_DURATION_SECONDS = 1800.0
+MAX_DURATION_SECONDS = 2400.0
 # Fictional destinations that the local Connect places without scripted failures: +1 202 555 0100-0159 (the NANP
 # fiction range under Washington's area code, which libphonenumber places in the US, so calling safety allows it).
 PLACEABLE_NUMBERS = [f"+120255501{suffix:02d}" for suffix in range(60)]
