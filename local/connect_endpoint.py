@@ -48,12 +48,8 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] != START_OUTBOUND_VOICE_CONTACT_PATH:
             self._send(404, {"Message": f"No operation at PUT {self.path}"}, "UnknownOperationException")
             return
-        try:
-            request = json.loads(body or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError("the body is not a JSON object")
-        except ValueError:
-            self._send(400, {"Message": "The request body is not a JSON object"}, "SerializationException")
+        request = self._json_object(body)
+        if request is None:
             return
         try:
             contact_id = self.instance.start_outbound_voice_contact(request)
@@ -73,12 +69,8 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
         if match is None:
             self._send(404, {"Message": f"No operation at POST {self.path}"}, "UnknownOperationException")
             return
-        try:
-            request = json.loads(body or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError("the body is not a JSON object")
-        except ValueError:
-            self._send(400, {"Message": "The request body is not a JSON object"}, "SerializationException")
+        request = self._json_object(body)
+        if request is None:
             return
         try:
             answer = self.instance.get_current_metric_data(match["instance"], request)
@@ -86,6 +78,17 @@ class _ConnectRequestHandler(BaseHTTPRequestHandler):
             self._send(ERROR_STATUS[error.code], {"Message": error.message}, error.code)
             return
         self._send(200, answer)
+
+    def _json_object(self, body: bytes) -> dict[str, Any] | None:
+        """The request body as a JSON object; None once a 400 SerializationException has been sent instead."""
+        try:
+            request = json.loads(body or b"{}")
+            if isinstance(request, dict):
+                return request
+        except ValueError:
+            pass
+        self._send(400, {"Message": "The request body is not a JSON object"}, "SerializationException")
+        return None
 
     def do_DELETE(self) -> None:
         """No DELETE operation is served."""
