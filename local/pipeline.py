@@ -39,7 +39,7 @@ from local.producers import (
 )
 from local.queue_reading import queue_depth, read_dead_letters
 from local.results import ResultEventsSeen, ResultSink, ResultSinkReader, create_result_sink
-from local.run_progress import Progress
+from local.run_progress import Progress, SettledWatch
 from local.run_result import RunResult, peak_rate
 from local.sdk_environment import local_sdk_environment, scoped_environment
 from outbound_caller.names import COMPLETED_EVENT
@@ -200,7 +200,8 @@ class LocalPipeline:
             started = time.monotonic()
             self._run_ends = datetime.now(UTC) + timedelta(seconds=max_duration_seconds)
             progress = self._progress(sqs, started, len(requests))
-        while not progress.settled and progress.elapsed_seconds < max_duration_seconds:
+        watch = SettledWatch()
+        while not watch.look(progress.settled) and progress.elapsed_seconds < max_duration_seconds:
             progress = self._wait(sqs, started, len(requests), event_source, on_progress, poll_seconds)
         if on_progress is not None:
             on_progress(progress)
@@ -217,7 +218,7 @@ class LocalPipeline:
             event_source=event_source.stats,
             connect=self.connect.instance.stats,
             duration_seconds=duration,
-            complete=progress.settled,
+            complete=watch.settled,
             left_on_queue=sum(progress.queue.values()) + progress.waiting_room,
             config=self.config,
             peak_calls_per_second=peak_rate([call.placed_at for call in self.connect.instance.placed_calls]),

@@ -54,3 +54,27 @@ class Progress:
             and source.in_flight == 0
             and source.duplicates_pending == 0
         )
+
+
+# SQS's counts are approximate, and moto works each one out on its own: a message whose visibility timeout ends
+# between the counts of visible and of in-flight messages is in neither, and one look can find a busy queue empty.
+# A message changes state at most once between two looks (it becomes visible, or is received and then held by a
+# poller), so a queue seen quiet twice in a row is quiet.
+SETTLED_LOOKS = 2
+
+
+class SettledWatch:
+    """Whether a run has settled for good: settled at SETTLED_LOOKS consecutive looks."""
+
+    def __init__(self, looks: int = SETTLED_LOOKS) -> None:
+        self.looks = looks
+        self._streak = 0
+
+    def look(self, settled: bool) -> bool:
+        """Count one look; True once the last `looks` looks were all settled."""
+        self._streak = self._streak + 1 if settled else 0
+        return self.settled
+
+    @property
+    def settled(self) -> bool:
+        return self._streak >= self.looks

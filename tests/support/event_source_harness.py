@@ -19,6 +19,7 @@ from local.event_source import EventSourceMappingSpec, SqsEventSource
 from local.function_container import FunctionSpec
 from local.intake import IntakeResources, create_intake
 from local.moto_servers import LocalAws
+from local.run_progress import SETTLED_LOOKS
 from local.sdk_environment import local_sdk_environment, scoped_environment
 from tests.support.stub_function import STUB_CODE_ROOT, STUB_HANDLER
 
@@ -26,6 +27,7 @@ UNUSED_CONNECT_URL = "http://127.0.0.1:9"  # the stub never calls Connect
 VISIBILITY_TIMEOUT_SECONDS = 2  # the queue's, unless a test asks the harness for another
 # A container spawns and imports the stub in well under this; it separates a message's receive from its start.
 COLD_START_ALLOWANCE_SECONDS = 0.5
+SETTLED_LOOK_INTERVAL_SECONDS = 0.2
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -101,11 +103,26 @@ class Harness:
         return delivered
 
     def settled(self, runner: SqsEventSource) -> bool:
-        """The queue is empty, no invocation runs and no duplicate waits to be delivered."""
-        stats = runner.stats
-        return self.queue_is_empty() and stats.in_flight == 0 and stats.duplicates_pending == 0
+        """The queue is empty, no invocation runs and no duplicate waits to be delivered, at SETTLED_LOOKS looks in a
+        row (one look at SQS's approximate counts can miss a message)."""
+        for look in range(SETTLED_LOOKS):
+            if look:
+                time.sleep(SETTLED_LOOK_INTERVAL_SECONDS)
+            stats = runner.stats
+            if not (self._queue_looks_empty() and stats.in_flight == 0 and stats.duplicates_pending == 0):
+                return False
+        return True
 
     def queue_is_empty(self) -> bool:
+        """No message visible or in flight, at SETTLED_LOOKS looks in a row."""
+        for look in range(SETTLED_LOOKS):
+            if look:
+                time.sleep(SETTLED_LOOK_INTERVAL_SECONDS)
+            if not self._queue_looks_empty():
+                return False
+        return True
+
+    def _queue_looks_empty(self) -> bool:
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=self.intake.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
