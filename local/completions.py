@@ -18,11 +18,13 @@ the event to the function's dead-letter queue. The relay plays Lambda's part, wi
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import multiprocessing
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,8 @@ COMPLETION_HANDLER = "outbound_caller.completion.handler.lambda_handler"
 COMPLETION_LOG_NAME = "completion-function.log"
 # As infra/completion.py deploys it.
 COMPLETION_TIMEOUT_SECONDS = 30.0
-# How often the relay looks for calls that have ended.
+# The relay wakes when the next call it knows of ends (as Connect publishes a contact event when the contact ends), and
+# at least this often to learn of the calls placed since its last look.
 POLL_SECONDS = 0.2
 # The stack's tick (a rule on a schedule, rate(1 minute)) draws the waiting room when calls ended unseen, or other
 # traffic left the instance; compressed here as the calls are.
@@ -122,15 +125,18 @@ class CompletionRelay:
         )
         self._lock = threading.Condition()
         self._deliveries = Deliveries()
-        self._seen: set[str] = set()
-        self._seen_connected: set[str] = set()
+        # Each placed call's events by when they are due; the calls looked at so far are the instance's first `_known`.
+        self._known = 0
+        self._due: list[tuple[float, int, _Pending]] = []
+        self._order = itertools.count()
         # CONNECTED_TO_AGENT events only with agent pacing, as the stack's rule sends them (infra/completion.py).
         self._agent_events = environment.get("AGENT_PACING") == "true"
-        self._pending: list[_Pending] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="completion-relay", daemon=True)
         # One warm container per invoking thread, as Lambda keeps an execution environment per concurrent invocation.
+        self.concurrency = concurrency
         self._invokers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="completion-invoke")
+        self._warming = threading.Barrier(concurrency)
         self._own = threading.local()
         self._containers: list[FunctionContainer] = []
         self.init_error: Exception | None = None
@@ -143,14 +149,17 @@ class CompletionRelay:
     def __enter__(self) -> CompletionRelay:
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.spec.log_path.write_text("", encoding="utf-8")  # this run's log only, as the caller's
-        # Started now, so that a function that cannot start fails the run at once.
-        self._invokers.submit(self._warm_container).result()
+        # One container per invoking thread started now, as a deployed function's are warm when calls end, and so
+        # that a function that cannot start fails the run at once.
+        for started in [self._invokers.submit(self._warm_with_others) for _ in range(self.concurrency)]:
+            started.result()
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=COMPLETION_TIMEOUT_SECONDS + 5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=COMPLETION_TIMEOUT_SECONDS + 5)
         self._invokers.shutdown(wait=True)
         with self._lock:
             containers, self._containers = self._containers, []
@@ -176,7 +185,7 @@ class CompletionRelay:
         deadline = time.monotonic() + timeout_seconds
         with self._lock:
             while True:
-                calls = len(self.instance.placed_calls)
+                calls = self.instance.placed_count
                 if self._deliveries.handled + self._deliveries.dropped >= calls:
                     return True
                 left = deadline - time.monotonic()
@@ -187,43 +196,66 @@ class CompletionRelay:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._deliver_due()
+                wake_in = self.look()
             except Exception as error:  # noqa: BLE001 - kept for the run to report; the relay stops
                 self.init_error = error
                 return
-            self._stop.wait(POLL_SECONDS)
+            self._stop.wait(wake_in)
 
-    def _deliver_due(self) -> None:
+    def look(self) -> float:
+        """Hand every event now due to the function; the seconds until the relay should look again."""
         now = time.monotonic()
-        for call in self.instance.placed_calls:
+        for call in self.instance.placed_since(self._known):
+            self._known += 1
             connects_at = call.connects_to_agent_at
-            if (
-                self._agent_events
-                and connects_at is not None
-                and connects_at <= now
-                and call.contact_id not in self._seen_connected
-            ):
-                # Queued before the call's DISCONNECTED, which can be due in the same look.
-                self._seen_connected.add(call.contact_id)
-                self._pending.append(_Pending(call, CONNECTED_TO_AGENT, due=now))
-            if call.contact_id not in self._seen and call.ends_at <= now:
-                self._seen.add(call.contact_id)
-                self._pending.append(_Pending(call, due=now))
-        due = [pending for pending in self._pending if pending.due <= now]
-        # Every due event at once, over the invoking threads, a call's connection to an agent before any call's end
-        # (Connect sends them in that order); the next look once they are all handled.
+            if self._agent_events and connects_at is not None:
+                self._schedule(_Pending(call, CONNECTED_TO_AGENT, due=connects_at))
+            self._schedule(_Pending(call, due=call.ends_at))
+        due: list[_Pending] = []
+        with self._lock:  # the invoking threads put retries back
+            while self._due and self._due[0][0] <= now:
+                due.append(heapq.heappop(self._due)[2])
+        # A call's connection to an agent is handled before any call's end (Connect sends them in that order), and
+        # before the relay looks again; ends go to whichever invoking thread is free, so that one slow invocation
+        # does not hold back the next call's end.
         connections = [pending for pending in due if pending.event_type == CONNECTED_TO_AGENT]
         list(self._invokers.map(self._deliver, connections))
-        list(self._invokers.map(self._deliver, [pending for pending in due if pending not in connections]))
+        for pending in due:
+            if pending.event_type != CONNECTED_TO_AGENT:
+                self._invokers.submit(self._deliver, pending).add_done_callback(self._keep_error)
         if self._ticks and now >= self._next_tick:
             self._next_tick = now + TICK_SECONDS
-            # A failed tick is not retried: the next one comes soon (the stack keeps a tick for a minute at most).
-            self._invokers.submit(self._tick).result()
-            self.ticks += 1
-            self.invocations += 1
+            # Beside the contact events, as in AWS; a failed tick is not retried: the next one comes soon.
+            self._invokers.submit(self._tick).add_done_callback(self._keep_error)
+        with self._lock:
+            next_due = min([self._due[0][0]] if self._due else [], default=now + POLL_SECONDS)
+        if self._ticks:
+            next_due = min(next_due, self._next_tick)
+        return min(POLL_SECONDS, max(0.0, next_due - time.monotonic()))
+
+    def _keep_error(self, delivery: Future[None]) -> None:
+        """An invocation that could not even start (no container) stops the relay, for the run to report."""
+        error = delivery.exception()
+        if isinstance(error, Exception):
+            self.init_error = self.init_error or error
+            self._stop.set()
+
+    def _schedule(self, pending: _Pending) -> None:
+        with self._lock:
+            heapq.heappush(self._due, (pending.due, next(self._order), pending))
 
     def _tick(self) -> None:
         self._warm_container().invoke(dict(SCHEDULED_EVENT, time=event_timestamp(time.time())[:19] + "Z"))
+        with self._lock:
+            self.ticks += 1
+            self.invocations += 1
+
+    def _warm_with_others(self) -> None:
+        """Start this invoking thread's container, then wait until every thread has (so each starts its own)."""
+        try:
+            self._warm_container()
+        finally:
+            self._warming.wait(timeout=COMPLETION_TIMEOUT_SECONDS)
 
     def _warm_container(self) -> FunctionContainer:
         """This invoking thread's container: started on first use, and again if it died."""
@@ -242,7 +274,6 @@ class CompletionRelay:
         with self._lock:
             self.invocations += 1
             if result.outcome == SUCCEEDED:
-                self._pending.remove(pending)
                 if agent_event:
                     self._deliveries.agent_connections += 1
                 else:
@@ -252,22 +283,11 @@ class CompletionRelay:
             else:
                 self._deliveries.failed_attempts += 1
                 if pending.attempts >= ASYNC_ATTEMPTS:
-                    self._pending.remove(pending)
                     if agent_event:
                         self._deliveries.agent_connections_dropped += 1
                     else:
                         self._deliveries.dropped += 1
                 else:
                     pending.due = time.monotonic() + self.retry_delays_seconds[pending.attempts - 1]
+                    heapq.heappush(self._due, (pending.due, next(self._order), pending))
             self._lock.notify_all()
-
-
-def completion_summary(deliveries: Deliveries, calls: int) -> list[str]:
-    """What the demo prints: how many calls ended and were reported, and their outcomes as the function named them."""
-    outcomes = ", ".join(f"{outcome} {count}" for outcome, count in sorted(deliveries.outcomes.items()))
-    line = (
-        f"Call completion: {calls} calls; the completion function reported {deliveries.handled} ({outcomes or 'none'})"
-    )
-    if deliveries.dropped:
-        line += f"; {deliveries.dropped} contact events given up on after {ASYNC_ATTEMPTS} attempts"
-    return [line + "."]

@@ -82,6 +82,17 @@ class LocalConnectInstance:
             return list(self._placed)
 
     @property
+    def placed_count(self) -> int:
+        """How many contacts were created."""
+        with self._lock:
+            return len(self._placed)
+
+    def placed_since(self, count: int) -> list[PlacedCall]:
+        """The contacts created after the first `count`, in order."""
+        with self._lock:
+            return self._placed[count:]
+
+    @property
     def stats(self) -> ConnectStats:
         """A snapshot of what the instance has seen."""
         with self._lock:

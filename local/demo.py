@@ -15,7 +15,6 @@ from rich.console import Console
 from infra.context_loading import settings_from_context
 from infra.repository import CDK_JSON_PATH
 from infra.settings import DeploymentSettings
-from local.completions import completion_summary
 from local.connect_behaviour import (
     DEFAULT_BURST,
     DEFAULT_CALLS_PER_SECOND,
@@ -29,7 +28,7 @@ from local.pipeline import LocalPipeline
 from local.pipeline_config import DEFAULT_WORK_DIR, PipelineConfig
 from local.producers import DEMO_UNGRANTED_CONTACT_FLOW_ID, build_requests, load_samples
 from local.progress_bars import ProgressDisplay
-from local.report import display_path, summary_table, write_report
+from local.report import completion_summary, display_path, summary_table, write_report
 from local.results import result_events_table
 from local.run_result import RunResult
 from outbound_caller.config.calling_hours import WEEKDAYS

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from local.completions import ASYNC_ATTEMPTS, Deliveries
 from local.pipeline_config import REPO_ROOT
 from local.producers import DEFERRED_PREFIX, PLACED, SUPPRESSED
 from local.queue_reading import MOVED_BY_SQS
@@ -162,3 +163,14 @@ def write_report(result: RunResult, path: Path) -> None:
     """Write the JSON report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def completion_summary(deliveries: Deliveries, calls: int) -> list[str]:
+    """What the demo prints: how many calls ended and were reported, and their outcomes as the function named them."""
+    outcomes = ", ".join(f"{outcome} {count}" for outcome, count in sorted(deliveries.outcomes.items()))
+    line = (
+        f"Call completion: {calls} calls; the completion function reported {deliveries.handled} ({outcomes or 'none'})"
+    )
+    if deliveries.dropped:
+        line += f"; {deliveries.dropped} contact events given up on after {ASYNC_ATTEMPTS} attempts"
+    return [line + "."]

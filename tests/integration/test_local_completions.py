@@ -14,14 +14,16 @@ import boto3
 import pytest
 
 from infra.function_environment import completion_environment
-from local.completions import CompletionRelay, completion_summary
+from local.completions import POLL_SECONDS, CompletionRelay
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
+from local.connect_instance import LocalConnectInstance
 from local.connect_outcomes import OutcomeMix
 from local.contact_events import contact_event
 from local.demo import demo_settings
 from local.intake import IntakeResources, create_intake
 from local.moto_servers import LocalAws
+from local.report import completion_summary
 from local.results import ResultSinkReader, create_result_sink
 from local.sdk_environment import local_sdk_environment, scoped_environment
 from outbound_caller.completion.report import contact_event_detail
@@ -143,3 +145,31 @@ def test_the_contact_event_of_a_local_call_has_the_documented_shape_and_gaps(loc
     assert (answered_detail.disconnect_timestamp - answered_detail.connected_to_system_timestamp).total_seconds() == (
         pytest.approx(0.3, abs=0.002)
     )
+
+
+def test_the_relay_looks_again_when_the_next_call_ends_not_at_its_next_poll(tmp_path: Path) -> None:
+    # Given a relay (its thread not started) over a local Connect, whose calls last 0.05 s, and a call just placed
+    instance = LocalConnectInstance(ConnectBehaviour(instance_id=INSTANCE_ID, call_duration_seconds=0.05))
+    relay = CompletionRelay(instance, {}, tmp_path, INSTANCE_ID)
+    try:
+        instance.start_outbound_voice_contact(
+            {
+                "InstanceId": INSTANCE_ID,
+                "DestinationPhoneNumber": ANSWERING,
+                "ContactFlowId": "flow",
+                "SourcePhoneNumber": "+15555550100",
+            }
+        )
+        # When it looks
+        wake_in = relay.look()
+        # Then it will look again when that call ends, well before its poll interval, to hand the end to the function
+        # as Connect publishes the contact event: at once
+        [call] = instance.placed_calls
+        assert wake_in <= max(0.0, call.ends_at - time.monotonic()) + 0.01
+        assert wake_in < POLL_SECONDS / 2
+        # And with nothing placed, it looks again after its poll interval, for calls placed meanwhile
+        idle = CompletionRelay(LocalConnectInstance(ConnectBehaviour(instance_id=INSTANCE_ID)), {}, tmp_path, "x")
+        assert idle.look() == pytest.approx(POLL_SECONDS, abs=0.01)
+        idle.__exit__(None, None, None)
+    finally:
+        relay.__exit__(None, None, None)
