@@ -33,6 +33,7 @@ from tests.support.environment import (
     SOURCE_QUEUE_URL,
 )
 from tests.support.lambda_events import FakeLambdaContext, signed_sqs_record, sqs_event, sqs_record
+from tests.support.local_connect import local_connects
 
 
 @pytest.fixture
@@ -309,3 +310,11 @@ def ledger_writes(ledger: Any) -> Iterator[list[str]]:
     ledger.client.meta.events.register_first("before-send.dynamodb.UpdateItem", record, unique_id="count-writes")
     yield seen
     ledger.client.meta.events.unregister("before-send.dynamodb.UpdateItem", unique_id="count-writes")
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    """Start local Connects with the given behaviour, each with a boto3 client that never retries (see
+    tests/support/local_connect.py); stop them after the test."""
+    with local_connects() as start:
+        yield start

@@ -6,7 +6,6 @@ the faults injected after a contact is created in test_local_connect_faults.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,7 @@ from tests.support.local_connect import (
     UNGRANTED_FLOW_ID,
     call,
     error_of,
-    local_connects,
 )
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    """Start a local Connect with the given behaviour; return it and a boto3 client that never retries."""
-    with local_connects() as start:
-        yield start
 
 
 def test_a_call_is_placed_and_botocore_parses_the_contact_id(serve: Any) -> None:

@@ -5,7 +5,6 @@ available, behind its own quota and an injected failure; the queue keeps its rec
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from local.connect_agents import QueueStaffing
 from local.connect_metrics import ANSWERED_METRICS
-from tests.support.local_connect import INSTANCE_ID, call, local_connects
+from tests.support.local_connect import INSTANCE_ID, call, described
 
 QUEUE = "33333333-3333-4333-8333-333333333333"
 UNSTAFFED_QUEUE = "44444444-4444-4444-8444-444444444444"
@@ -26,16 +25,6 @@ SLACK_SECONDS = 0.05
 
 def staffed(agents: int, patience_seconds: float = PATIENCE_SECONDS) -> tuple[QueueStaffing, ...]:
     return (QueueStaffing(QUEUE, agents, (HANDLE_SECONDS, HANDLE_SECONDS), patience_seconds),)
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    with local_connects() as start:
-        yield start
-
-
-def _described(client: Any, response: dict[str, Any]) -> dict[str, Any]:
-    return client.describe_contact(InstanceId=INSTANCE_ID, ContactId=response["ContactId"])["Contact"]  # type: ignore[no-any-return]
 
 
 def _between(start: Any, end: Any) -> float:
@@ -66,14 +55,14 @@ def test_a_call_connects_to_a_free_agent_at_once_and_ends_after_its_handle_time(
     # When a call routed to it is answered
     placed = call(client, QueueId=QUEUE)
     # Then it is connected to the agent at once, who is no longer available
-    during = _described(client, placed)
+    during = described(client, placed)
     assert during["QueueInfo"]["Id"] == QUEUE
     assert _between(during["InitiationTimestamp"], during["AgentInfo"]["ConnectedToAgentTimestamp"]) < SLACK_SECONDS
     assert "DisconnectTimestamp" not in during
     assert _available(client) == 0
     # And once the handle time is over, the call has ended and the agent is available again
     time.sleep(PAST_HANDLE_SECONDS)
-    ended = _described(client, placed)
+    ended = described(client, placed)
     assert ended["DisconnectReason"] == "CUSTOMER_DISCONNECT"
     assert _between(ended["AgentInfo"]["ConnectedToAgentTimestamp"], ended["DisconnectTimestamp"]) == pytest.approx(
         HANDLE_SECONDS, abs=SLACK_SECONDS
@@ -90,13 +79,13 @@ def test_a_callee_waits_for_the_agent_that_frees_within_their_patience(serve: An
     # When two calls are answered at once
     first, second = call(client, QueueId=QUEUE), call(client, QueueId=QUEUE)
     # Then the second waits in the queue (QueueInfo, no agent yet), holding its slot of the instance
-    waiting = _described(client, second)
+    waiting = described(client, second)
     assert waiting["QueueInfo"]["Id"] == QUEUE
     assert "AgentInfo" not in waiting
     assert endpoint.instance.active_calls() == 2
     # And it connects as the first call ends, and talks for a whole handle time
     time.sleep(2 * HANDLE_SECONDS + 0.15)
-    first_call, second_call = _described(client, first), _described(client, second)
+    first_call, second_call = described(client, first), described(client, second)
     connected = second_call["AgentInfo"]["ConnectedToAgentTimestamp"]
     assert abs(_between(first_call["DisconnectTimestamp"], connected)) < SLACK_SECONDS
     assert _between(connected, second_call["DisconnectTimestamp"]) == pytest.approx(HANDLE_SECONDS, abs=SLACK_SECONDS)
@@ -111,7 +100,7 @@ def test_a_callee_kept_waiting_past_their_patience_hangs_up_abandoned(serve: Any
     abandoned = call(client, QueueId=QUEUE)
     # Then the second hangs up after its patience: answered, never connected to an agent
     time.sleep(PATIENCE_SECONDS + 0.1)
-    contact = _described(client, abandoned)
+    contact = described(client, abandoned)
     assert contact["ConnectedToSystemTimestamp"] is not None
     assert "AgentInfo" not in contact
     assert contact["DisconnectReason"] == "CUSTOMER_DISCONNECT"
@@ -140,8 +129,8 @@ def test_calls_to_other_queues_or_to_none_behave_as_without_agents(serve: Any) -
     # When calls go to an unstaffed queue and to no queue
     to_other, to_none = call(client, QueueId=UNSTAFFED_QUEUE), call(client)
     # Then neither waits for an agent, nor takes one
-    assert "QueueInfo" not in _described(client, to_other)
-    assert "AgentInfo" not in _described(client, to_none)
+    assert "QueueInfo" not in described(client, to_other)
+    assert "AgentInfo" not in described(client, to_none)
     assert _available(client) == 1
     assert _available(client, UNSTAFFED_QUEUE) == 0
     assert endpoint.instance.queue_records()[QUEUE].connected == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,15 +12,7 @@ from tests.support.local_connect import (
     CLOCK_SLACK_SECONDS,
     call,
     error_of,
-    local_connects,
 )
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    """Start a local Connect with the given behaviour; return it and a boto3 client that never retries."""
-    with local_connects() as start:
-        yield start
 
 
 def test_a_request_without_attributes_records_none(serve: Any) -> None:

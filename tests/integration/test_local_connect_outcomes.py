@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from local.connect_outcomes import OutcomeMix
-from tests.support.local_connect import INSTANCE_ID, PAST_SHORT_CALL_SECONDS, SHORT_CALL_SECONDS, call, local_connects
+from tests.support.local_connect import (
+    INSTANCE_ID,
+    PAST_SHORT_CALL_SECONDS,
+    SHORT_CALL_SECONDS,
+    call,
+    described,
+)
 
 RINGS_OUT_FIRST = "+12125550150"
 BUSY = "+12125550141"
@@ -22,23 +27,13 @@ INVALID = "+12125550121"
 DETECTION = {"TrafficType": "CAMPAIGN", "AnswerMachineDetectionConfig": {"EnableAnswerMachineDetection": True}}
 
 
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    with local_connects() as start:
-        yield start
-
-
-def _described(client: Any, response: dict[str, Any]) -> dict[str, Any]:
-    return client.describe_contact(InstanceId=INSTANCE_ID, ContactId=response["ContactId"])["Contact"]  # type: ignore[no-any-return]
-
-
 def test_scripted_destinations_tell_their_story_once_the_call_has_ended(serve: Any) -> None:
     # Given a local Connect whose calls and rings are short
     _, client = serve(call_duration_seconds=SHORT_CALL_SECONDS, outcomes=OutcomeMix(ring_seconds=SHORT_CALL_SECONDS))
     # When each scripted destination is called (the first twice), answering-machine detection asked for on some
     first, second = call(client, RINGS_OUT_FIRST), None
     busy, voicemail, invalid = call(client, BUSY), call(client, VOICEMAIL, **DETECTION), call(client, INVALID)
-    in_progress = _described(client, voicemail)
+    in_progress = described(client, voicemail)
     time.sleep(PAST_SHORT_CALL_SECONDS)
     second = call(client, RINGS_OUT_FIRST, **DETECTION)
     # Then a call in progress has no disconnect facts yet, but a machine's answer is known as it connects
@@ -47,7 +42,7 @@ def test_scripted_destinations_tell_their_story_once_the_call_has_ended(serve: A
     assert in_progress["AnsweringMachineDetectionStatus"] == "VOICEMAIL_BEEP"
     time.sleep(PAST_SHORT_CALL_SECONDS)
     stories = {
-        name: _described(client, response)
+        name: described(client, response)
         for name, response in [("first", first), ("second", second), ("busy", busy), ("invalid", invalid)]
     }
     # And once ended, each has Connect's codes: the first call to the number rang out, the second was answered

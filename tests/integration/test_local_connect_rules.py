@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 
 from local.connect_rules import IDEMPOTENT_REPLAY, PLACED, TokenBucket
@@ -22,15 +20,7 @@ from tests.support.local_connect import (
     UNREACHABLE,
     call,
     error_of,
-    local_connects,
 )
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    """Start a local Connect with the given behaviour; return it and a boto3 client that never retries."""
-    with local_connects() as start:
-        yield start
 
 
 def test_the_quota_allows_the_burst_then_throttles_until_tokens_refill(serve: Any) -> None:

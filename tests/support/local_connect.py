@@ -61,6 +61,11 @@ def local_connects() -> Iterator[Callable[..., tuple[LocalConnectEndpoint, Any]]
         yield _serve
 
 
+def described(client: Any, response: dict[str, Any]) -> dict[str, Any]:
+    """DescribeContact's Contact for the contact a StartOutboundVoiceContact response names."""
+    return client.describe_contact(InstanceId=INSTANCE_ID, ContactId=response["ContactId"])["Contact"]  # type: ignore[no-any-return]
+
+
 def call(client: Any, destination: str = CALLABLE, **fields: Any) -> dict[str, Any]:
     """StartOutboundVoiceContact with valid defaults; a field set to None is left out."""
     params = {
