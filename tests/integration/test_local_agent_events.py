@@ -8,27 +8,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
 import pytest
 
-from infra.function_environment import completion_environment
 from local.completions import CompletionRelay
 from local.connect_agents import QueueStaffing
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
 from local.contact_events import connected_to_agent_event, contact_event
-from local.demo import demo_settings
-from local.intake import IntakeResources, create_intake
-from local.moto_servers import LocalAws
-from local.results import create_result_sink
-from local.sdk_environment import local_sdk_environment, scoped_environment
+from local.intake import IntakeResources
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.connect.agents import token_sha256
 from outbound_caller.connect.agents_store import AgentsStore
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from tests.support.environment import INSTANCE_ID
+from tests.support.local_completion import local_completion
 
 QUEUE = "33333333-3333-4333-8333-333333333333"
 ANSWERING = "+12025550101"
@@ -50,32 +45,17 @@ class Local:
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     """Local AWS with the demo's ledger and result bus, a local Connect with one agent on QUEUE, and the relay with
     agent pacing on, its function warmed by one call to no queue."""
-    work_dir: Path = tmp_path_factory.mktemp("agent-events")
     behaviour = ConnectBehaviour(
         instance_id=INSTANCE_ID,
         call_duration_seconds=0.2,
         agent_queues=(QueueStaffing(QUEUE, 1, (HANDLE_SECONDS, HANDLE_SECONDS), PATIENCE_SECONDS),),
     )
-    with (
-        LocalAws(separate_dynamodb=True) as aws,
-        LocalConnectEndpoint(behaviour) as connect,
-        scoped_environment(local_sdk_environment(aws.url, connect.url, work_dir, aws.dynamodb_url)),
-    ):
-        settings = demo_settings({})
-        intake = create_intake(settings, visibility_timeout_seconds=30)
-        sink = create_result_sink(settings)
-        assert sink is not None
-        environment = completion_environment(
-            INSTANCE_ID, intake.placed_calls_table_name, sink.bus_name, agent_pacing=True
-        )
-        agents = AgentsStore(intake.placed_calls_table_name, INSTANCE_ID, boto3.client("dynamodb"))
-        with CompletionRelay(
-            connect.instance, environment, work_dir, INSTANCE_ID, retry_delays_seconds=(1.0, 2.0)
-        ) as relay:
-            local = Local(intake, connect, relay, agents)
-            _place(local, "token-warm-up", queue_id=None)
-            assert relay.wait_until_reported(timeout_seconds=WAIT_SECONDS)
-            yield local
+    with local_completion(tmp_path_factory.mktemp("agent-events"), behaviour, agent_pacing=True) as running:
+        agents = AgentsStore(running.intake.placed_calls_table_name, INSTANCE_ID, boto3.client("dynamodb"))
+        local = Local(running.intake, running.connect, running.relay, agents)
+        _place(local, "token-warm-up", queue_id=None)
+        assert running.relay.wait_until_reported(timeout_seconds=WAIT_SECONDS)
+        yield local
 
 
 def _place(local: Local, token: str, queue_id: str | None = QUEUE) -> str:

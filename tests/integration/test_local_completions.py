@@ -13,24 +13,21 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.function_environment import completion_environment
 from local.completions import POLL_SECONDS, CompletionRelay
 from local.connect_behaviour import ConnectBehaviour
 from local.connect_endpoint import LocalConnectEndpoint
 from local.connect_instance import LocalConnectInstance
 from local.connect_outcomes import OutcomeMix
 from local.contact_events import contact_event
-from local.demo import demo_settings
-from local.intake import IntakeResources, create_intake
-from local.moto_servers import LocalAws
+from local.intake import IntakeResources
 from local.report import completion_summary
-from local.results import ResultSinkReader, create_result_sink
-from local.sdk_environment import local_sdk_environment, scoped_environment
+from local.results import ResultSinkReader
 from outbound_caller.completion.report import contact_event_detail
 from outbound_caller.connect.placed_calls import PlacedCallsLedger, new_claim_id
 from outbound_caller.names import COMPLETED_EVENT
 from outbound_caller.privacy import mask_token
 from tests.support.environment import INSTANCE_ID
+from tests.support.local_completion import local_completion
 
 ANSWERING = "+12025550101"
 RINGING_OUT_FIRST = "+12125550150"  # the local Connect's first call to it is not answered, later ones are
@@ -48,24 +45,11 @@ class Local:
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     """Local AWS with the demo's ledger and result bus, a local Connect whose calls last 0.3 s, and the relay."""
-    work_dir: Path = tmp_path_factory.mktemp("completion")
     behaviour = ConnectBehaviour(
         instance_id=INSTANCE_ID, call_duration_seconds=0.3, outcomes=OutcomeMix(ring_seconds=0.3)
     )
-    with (
-        LocalAws(separate_dynamodb=True) as aws,
-        LocalConnectEndpoint(behaviour) as connect,
-        scoped_environment(local_sdk_environment(aws.url, connect.url, work_dir, aws.dynamodb_url)),
-    ):
-        settings = demo_settings({})
-        intake = create_intake(settings, visibility_timeout_seconds=30)
-        sink = create_result_sink(settings)
-        assert sink is not None
-        environment = completion_environment(INSTANCE_ID, intake.placed_calls_table_name, sink.bus_name)
-        with CompletionRelay(
-            connect.instance, environment, work_dir, INSTANCE_ID, retry_delays_seconds=(1.0, 2.0)
-        ) as relay:
-            yield Local(intake, connect, relay, ResultSinkReader(sink))
+    with local_completion(tmp_path_factory.mktemp("completion"), behaviour) as running:
+        yield Local(running.intake, running.connect, running.relay, ResultSinkReader(running.sink))
 
 
 def _place(local: Local, destination: str, token: str | None) -> str:
