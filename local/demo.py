@@ -224,7 +224,7 @@ def report_completions(pipeline: LocalPipeline, options: DemoOptions) -> list[st
         return []  # result events off (resultEvents=false): the stack has no completion either
     longest_call = options.call_duration_max_seconds or options.call_duration_seconds
     relay.wait_until_reported(longest_call + COMPLETION_WAIT_SLACK_SECONDS)
-    return completion_summary(relay.deliveries, calls=len(pipeline.connect.instance.placed_calls))
+    return completion_summary(relay.deliveries, calls=pipeline.connect.instance.placed_count)
 
 
 def busy_options(options: DemoOptions) -> DemoOptions:

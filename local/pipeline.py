@@ -282,7 +282,7 @@ class LocalPipeline:
         return Progress(
             elapsed_seconds=time.monotonic() - started,
             requests=requests,
-            placed=len(self.connect.instance.placed_calls),
+            placed=self.connect.instance.placed_count,
             dead_lettered=queue_depth(sqs, intake.dead_letter_queue_url)["visible"],
             queue=queue_depth(sqs, intake.queue_url),
             # A request parked in the waiting room has not settled: it is drawn back to the source queue later.
